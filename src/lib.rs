@@ -1,0 +1,22 @@
+//! snomed-vcr: a record/replay test harness and fuzzer for the AWS Comprehend Medical operation
+//! ListSNOMEDCTInferenceJobs.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`model`] | the operation's types, validation with AWS messages, output-shape checks |
+//! | [`protocol`] | AWS JSON 1.1 and Smithy RPC v2 CBOR codecs, routing, error encoding and parsing |
+//! | [`sigv4`] | signing and verification with `aws-sigv4` |
+//! | [`reference`] | the reference implementation of the service (stand-in for AWS) |
+//! | [`server`] | the one hyper 1 serve loop, with graceful shutdown |
+//! | [`client`] | a small client of the operation in either protocol |
+//! | [`cli`], [`demo`] | the command line |
+
+pub mod cli;
+pub mod client;
+pub mod demo;
+pub mod model;
+pub mod protocol;
+pub mod reference;
+pub mod server;
+pub mod sigv4;
+pub mod util;

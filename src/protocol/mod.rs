@@ -1,0 +1,389 @@
+//! The two wire protocols the service speaks: AWS JSON 1.1 (boto3, AWS CLI v1, JavaScript SDK v3) and
+//! Smithy RPC v2 CBOR (the Rust SDK, AWS CLI v2).
+//!
+//! Server side: [`detect`] finds protocol and operation from an HTTP request, [`decode_request`] turns its body
+//! into a document and a typed request, [`output_response`] and [`error_response`] encode answers.
+//! Client side (diff, fuzz, demo): [`encode_request`], [`request_headers`] and [`parse_reply`].
+//!
+//! Everything passes through a JSON-equivalent document (`serde_json::Value`); see [`cbor`] for the mapping.
+
+pub mod cbor;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::model::{self, ListRequest, ServiceError, Shape};
+
+pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+pub const CBOR_CONTENT_TYPE: &str = "application/cbor";
+pub const SMITHY_PROTOCOL_HEADER: &str = "smithy-protocol";
+pub const SMITHY_PROTOCOL_CBOR: &str = "rpc-v2-cbor";
+pub const TARGET_HEADER: &str = "x-amz-target";
+pub const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
+pub const ERROR_TYPE_HEADER: &str = "x-amzn-errortype";
+
+/// A wire protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum Protocol {
+    #[serde(rename = "awsJson1_1")]
+    AwsJson11,
+    #[serde(rename = "rpcv2Cbor")]
+    RpcV2Cbor,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 2] = [Protocol::AwsJson11, Protocol::RpcV2Cbor];
+
+    /// The Smithy protocol name (`awsJson1_1`, `rpcv2Cbor`), as stored in cassettes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::AwsJson11 => "awsJson1_1",
+            Protocol::RpcV2Cbor => "rpcv2Cbor",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s {
+            "awsJson1_1" | "json" => Some(Protocol::AwsJson11),
+            "rpcv2Cbor" | "cbor" => Some(Protocol::RpcV2Cbor),
+            _ => None,
+        }
+    }
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Protocol::AwsJson11 => JSON_CONTENT_TYPE,
+            Protocol::RpcV2Cbor => CBOR_CONTENT_TYPE,
+        }
+    }
+    /// The request path for an operation, under an endpoint path prefix (`""` for none).
+    pub fn path(self, prefix: &str, operation: &str) -> String {
+        let prefix = prefix.trim_end_matches('/');
+        match self {
+            Protocol::AwsJson11 => format!("{prefix}/"),
+            Protocol::RpcV2Cbor => format!("{prefix}/service/{}/operation/{operation}", model::SERVICE),
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Protocol and operation of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    pub protocol: Protocol,
+    pub operation: String,
+}
+
+/// Why a request could not be routed: the protocol to answer in, and the error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub protocol: Protocol,
+    pub error: ServiceError,
+}
+
+fn media_type(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(v.split(';').next().unwrap_or("").trim())
+}
+
+/// Finds protocol and operation: an RPC v2 path (`…/service/<service>/operation/<operation>`) means CBOR,
+/// anything else is JSON 1.1 routed by `X-Amz-Target`.
+///
+/// Errors (AWS does not document these for this service; the choices follow Smithy's server conventions):
+/// unknown service or operation is `UnknownOperationException` (404 in RPC v2, 400 in JSON 1.1, as AWS JSON
+/// services answer); a missing or wrong `Content-Type` is 415 `UnsupportedMediaTypeException`.
+pub fn detect(method: &Method, path: &str, headers: &HeaderMap) -> Result<Call, Rejection> {
+    if let Some(idx) = path.find("/service/") {
+        let reject = |status, code: &str, msg: String| {
+            Err(Rejection { protocol: Protocol::RpcV2Cbor, error: ServiceError::new(status, code, msg) })
+        };
+        let rest = &path[idx + "/service/".len()..];
+        let Some((service, operation)) = rest.split_once("/operation/") else {
+            return reject(404, "UnknownOperationException", format!("'{path}' is not an RPC v2 operation path"));
+        };
+        if service != model::SERVICE {
+            return reject(404, "UnknownOperationException", format!("Unknown service '{service}', expected '{}'", model::SERVICE));
+        }
+        if operation.is_empty() || operation.contains('/') {
+            return reject(404, "UnknownOperationException", format!("'{path}' is not an RPC v2 operation path"));
+        }
+        if method != Method::POST {
+            return reject(404, "UnknownOperationException", format!("{method} is not supported: RPC v2 operations take POST"));
+        }
+        if media_type(headers) != Some(CBOR_CONTENT_TYPE) {
+            return reject(
+                415,
+                "UnsupportedMediaTypeException",
+                format!("Content-Type must be {CBOR_CONTENT_TYPE}, got {}", shown(headers.get(header::CONTENT_TYPE))),
+            );
+        }
+        return Ok(Call { protocol: Protocol::RpcV2Cbor, operation: operation.to_owned() });
+    }
+    let reject = |status, code: &str, msg: String| {
+        Err(Rejection { protocol: Protocol::AwsJson11, error: ServiceError::new(status, code, msg) })
+    };
+    let Some(target) = headers.get(TARGET_HEADER) else {
+        return reject(
+            400,
+            "UnknownOperationException",
+            format!(
+                "No X-Amz-Target header and '{path}' is not an RPC v2 path (/service/{}/operation/<operation>)",
+                model::SERVICE
+            ),
+        );
+    };
+    let target = target.to_str().unwrap_or("");
+    let Some(operation) = target.strip_prefix(model::SERVICE).and_then(|t| t.strip_prefix('.')) else {
+        return reject(400, "UnknownOperationException", format!("Unknown X-Amz-Target '{target}'"));
+    };
+    if method != Method::POST {
+        return reject(400, "UnknownOperationException", format!("{method} is not supported: AWS JSON operations take POST"));
+    }
+    match media_type(headers) {
+        Some(JSON_CONTENT_TYPE | "application/x-amz-json-1.0") => {}
+        _ => {
+            return reject(
+                415,
+                "UnsupportedMediaTypeException",
+                format!("Content-Type must be {JSON_CONTENT_TYPE}, got {}", shown(headers.get(header::CONTENT_TYPE))),
+            );
+        }
+    }
+    Ok(Call { protocol: Protocol::AwsJson11, operation: operation.to_owned() })
+}
+
+fn shown(v: Option<&HeaderValue>) -> String {
+    match v {
+        None => "none".into(),
+        Some(v) => format!("'{}'", String::from_utf8_lossy(v.as_bytes())),
+    }
+}
+
+/// A body as a document. An empty body is the empty structure `{}`.
+pub fn decode_document(protocol: Protocol, body: &[u8]) -> Result<Value, String> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    match protocol {
+        Protocol::AwsJson11 => serde_json::from_slice(body).map_err(|e| format!("Body is not valid JSON: {e}")),
+        Protocol::RpcV2Cbor => cbor::to_document(body).map(|(v, _)| v).map_err(|e| format!("Body is not valid CBOR: {e}")),
+    }
+}
+
+/// Decodes a request body: the document as received, and the typed (not yet validated) request.
+/// An undecodable body or a member of the wrong type is a 400 `SerializationException`.
+pub fn decode_request(protocol: Protocol, body: &[u8]) -> Result<(Value, ListRequest), ServiceError> {
+    let doc = decode_document(protocol, body).map_err(ServiceError::serialization)?;
+    let request = ListRequest::from_document(&doc)?;
+    Ok((doc, request))
+}
+
+/// Encodes a document in a protocol; `shape` tells CBOR which numbers are timestamps.
+pub fn encode_document(protocol: Protocol, doc: &Value, shape: &Shape) -> Bytes {
+    match protocol {
+        Protocol::AwsJson11 => Bytes::from(serde_json::to_vec(doc).expect("documents serialize")),
+        Protocol::RpcV2Cbor => Bytes::from(cbor::from_document(doc, shape)),
+    }
+}
+
+/// The error body: JSON 1.1 `{"__type": "Code", "message": …}`; RPC v2 `{"__type": "<namespace>#Code", "Message": …}`.
+pub fn error_document(protocol: Protocol, error: &ServiceError) -> Value {
+    match protocol {
+        Protocol::AwsJson11 => json!({"__type": error.code, "message": error.message}),
+        Protocol::RpcV2Cbor => json!({"__type": format!("{}#{}", model::NAMESPACE, error.code), "Message": error.message}),
+    }
+}
+
+fn base_response(protocol: Protocol, status: StatusCode, request_id: &str, body: Bytes) -> Response<Bytes> {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(protocol.content_type()));
+    if protocol == Protocol::RpcV2Cbor {
+        h.insert(SMITHY_PROTOCOL_HEADER, HeaderValue::from_static(SMITHY_PROTOCOL_CBOR));
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert(REQUEST_ID_HEADER, v);
+    }
+    resp
+}
+
+/// A 200 response carrying an output document.
+pub fn output_response(protocol: Protocol, doc: &Value, request_id: &str) -> Response<Bytes> {
+    output_response_bytes(protocol, encode_document(protocol, doc, &model::RESPONSE_SHAPE), request_id)
+}
+
+/// A 200 response from an already encoded body (the replay server pre-encodes).
+pub fn output_response_bytes(protocol: Protocol, body: Bytes, request_id: &str) -> Response<Bytes> {
+    base_response(protocol, StatusCode::OK, request_id, body)
+}
+
+/// An error response with the error's status, AWS-shaped body, and `x-amzn-ErrorType`.
+pub fn error_response(protocol: Protocol, error: &ServiceError, request_id: &str) -> Response<Bytes> {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = encode_document(protocol, &error_document(protocol, error), &model::ERROR_SHAPE);
+    let mut resp = base_response(protocol, status, request_id, body);
+    if let Ok(v) = HeaderValue::from_str(&error.code) {
+        resp.headers_mut().insert(ERROR_TYPE_HEADER, v);
+    }
+    resp
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Client side
+// ---------------------------------------------------------------------------------------------------------------
+
+/// Encodes a request document as a client of that protocol would.
+pub fn encode_request(protocol: Protocol, doc: &Value) -> Bytes {
+    encode_document(protocol, doc, &model::REQUEST_SHAPE)
+}
+
+/// The protocol headers a client sends (besides Host, Content-Length and signing headers).
+pub fn request_headers(protocol: Protocol, operation: &str) -> Vec<(&'static str, String)> {
+    match protocol {
+        Protocol::AwsJson11 => vec![
+            ("content-type", JSON_CONTENT_TYPE.to_string()),
+            (TARGET_HEADER, format!("{}.{operation}", model::SERVICE)),
+        ],
+        Protocol::RpcV2Cbor => vec![
+            ("content-type", CBOR_CONTENT_TYPE.to_string()),
+            ("accept", CBOR_CONTENT_TYPE.to_string()),
+            (SMITHY_PROTOCOL_HEADER, SMITHY_PROTOCOL_CBOR.to_string()),
+        ],
+    }
+}
+
+/// What a response said: an output document, or an error.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    Output(Value),
+    Error(ServiceError),
+}
+
+/// The error code as the SDKs read it from `__type`: what follows `#`, up to `:`.
+pub fn error_code(type_field: &str) -> &str {
+    let after_hash = type_field.rsplit_once('#').map_or(type_field, |(_, c)| c);
+    after_hash.split(':').next().unwrap_or(after_hash)
+}
+
+/// Parses a response the way the SDKs do. `Err` means the body could not be read at all.
+pub fn parse_reply(protocol: Protocol, status: u16, body: &[u8]) -> Result<Reply, String> {
+    if (200..300).contains(&status) {
+        return decode_document(protocol, body).map(Reply::Output);
+    }
+    let doc = decode_document(protocol, body).map_err(|e| format!("HTTP {status} with an unreadable error body: {e}"))?;
+    let code = doc.get("__type").and_then(Value::as_str).map(error_code).unwrap_or("").to_string();
+    let message = ["message", "Message", "errorMessage"]
+        .iter()
+        .find_map(|k| doc.get(*k).and_then(Value::as_str))
+        .unwrap_or("")
+        .to_string();
+    let code = if code.is_empty() { format!("Http{status}") } else { code };
+    Ok(Reply::Error(ServiceError { status, code, message }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+    const TARGET: &str = "ComprehendMedical_20181030.ListSNOMEDCTInferenceJobs";
+    const CBOR_PATH: &str = "/service/ComprehendMedical_20181030/operation/ListSNOMEDCTInferenceJobs";
+
+    #[test]
+    fn detects_both_protocols() {
+        let json = detect(&Method::POST, "/", &headers(&[("x-amz-target", TARGET), ("content-type", JSON_CONTENT_TYPE)]));
+        assert_eq!(json, Ok(Call { protocol: Protocol::AwsJson11, operation: model::OPERATION.into() }));
+        let cbor = detect(&Method::POST, CBOR_PATH, &headers(&[("content-type", "application/cbor")]));
+        assert_eq!(cbor, Ok(Call { protocol: Protocol::RpcV2Cbor, operation: model::OPERATION.into() }));
+        // An endpoint URL with a path puts it before /service/….
+        let prefixed = detect(&Method::POST, &format!("/prefix{CBOR_PATH}"), &headers(&[("content-type", "application/cbor")]));
+        assert!(prefixed.is_ok());
+        // Sibling operations are routed; serving them is the caller's decision.
+        let sibling = detect(&Method::POST, "/", &headers(&[("x-amz-target", "ComprehendMedical_20181030.ListRxNormInferenceJobs"), ("content-type", JSON_CONTENT_TYPE)]));
+        assert_eq!(sibling.unwrap().operation, "ListRxNormInferenceJobs");
+    }
+
+    #[test]
+    fn routing_errors_are_aws_shaped_in_the_callers_protocol() {
+        let cases: Vec<(Method, &str, HeaderMap, Protocol, u16, &str)> = vec![
+            (Method::POST, "/", headers(&[("content-type", JSON_CONTENT_TYPE)]), Protocol::AwsJson11, 400, "UnknownOperationException"),
+            (Method::POST, "/", headers(&[("x-amz-target", "Other_2020.ListThings"), ("content-type", JSON_CONTENT_TYPE)]), Protocol::AwsJson11, 400, "UnknownOperationException"),
+            (Method::POST, "/", headers(&[("x-amz-target", TARGET), ("content-type", "text/plain")]), Protocol::AwsJson11, 415, "UnsupportedMediaTypeException"),
+            (Method::GET, "/", headers(&[("x-amz-target", TARGET), ("content-type", JSON_CONTENT_TYPE)]), Protocol::AwsJson11, 400, "UnknownOperationException"),
+            (Method::POST, CBOR_PATH, headers(&[("content-type", JSON_CONTENT_TYPE)]), Protocol::RpcV2Cbor, 415, "UnsupportedMediaTypeException"),
+            (Method::POST, CBOR_PATH, headers(&[]), Protocol::RpcV2Cbor, 415, "UnsupportedMediaTypeException"),
+            (Method::POST, "/service/Other/operation/X", headers(&[("content-type", "application/cbor")]), Protocol::RpcV2Cbor, 404, "UnknownOperationException"),
+            (Method::POST, "/service/ComprehendMedical_20181030/ops", headers(&[("content-type", "application/cbor")]), Protocol::RpcV2Cbor, 404, "UnknownOperationException"),
+            (Method::PUT, CBOR_PATH, headers(&[("content-type", "application/cbor")]), Protocol::RpcV2Cbor, 404, "UnknownOperationException"),
+        ];
+        for (method, path, h, protocol, status, code) in cases {
+            let r = detect(&method, path, &h).expect_err("rejected");
+            assert_eq!((r.protocol, r.error.status, r.error.code.as_str()), (protocol, status, code), "{method} {path}: {}", r.error.message);
+            assert!(!r.error.message.is_empty());
+        }
+    }
+
+    #[test]
+    fn undecodable_bodies_are_serialization_exceptions() {
+        for (p, body) in [
+            (Protocol::AwsJson11, &b"{\"MaxResults\": "[..]),
+            (Protocol::AwsJson11, b"\xff\xfe"),
+            (Protocol::RpcV2Cbor, b"\xa1\x61"),
+            (Protocol::RpcV2Cbor, b"{}"),
+        ] {
+            let e = decode_request(p, body).expect_err("undecodable");
+            assert_eq!((e.status, e.code.as_str()), (400, "SerializationException"), "{p}: {}", e.message);
+        }
+        let e = decode_request(Protocol::RpcV2Cbor, &cbor::from_document(&json!({"MaxResults": "5"}), &model::REQUEST_SHAPE)).unwrap_err();
+        assert_eq!(e.code, "SerializationException");
+        assert_eq!(decode_request(Protocol::AwsJson11, b"").unwrap().1, ListRequest::default());
+    }
+
+    #[test]
+    fn errors_round_trip_through_both_protocols_as_sdks_read_them() {
+        let err = ServiceError::validation("1 validation error detected: x");
+        for p in Protocol::ALL {
+            let resp = error_response(p, &err, "rid");
+            assert_eq!(resp.status(), 400);
+            assert_eq!(resp.headers()[REQUEST_ID_HEADER], "rid");
+            assert_eq!(resp.headers()[header::CONTENT_TYPE], p.content_type());
+            assert_eq!(parse_reply(p, 400, resp.body()).unwrap(), Reply::Error(err.clone()));
+        }
+        let cbor = error_response(Protocol::RpcV2Cbor, &err, "rid");
+        assert_eq!(cbor.headers()[SMITHY_PROTOCOL_HEADER], "rpc-v2-cbor");
+        assert_eq!(cbor::to_document(cbor.body()).unwrap().0["__type"], "com.amazonaws.comprehendmedical#ValidationException");
+    }
+
+    #[test]
+    fn error_codes_are_read_like_botocore() {
+        assert_eq!(error_code("com.amazonaws.comprehendmedical#TooManyRequestsException"), "TooManyRequestsException");
+        assert_eq!(error_code("ValidationException:http://internal.amazon.com/coral/x"), "ValidationException");
+        assert_eq!(error_code("Plain"), "Plain");
+        let r = parse_reply(Protocol::AwsJson11, 502, b"<html>").unwrap_err();
+        assert!(r.contains("HTTP 502"), "{r}");
+        assert_eq!(
+            parse_reply(Protocol::AwsJson11, 503, b"{}").unwrap(),
+            Reply::Error(ServiceError::new(503, "Http503", ""))
+        );
+    }
+
+    #[test]
+    fn outputs_round_trip_in_both_protocols() {
+        let doc = json!({"ComprehendMedicalAsyncJobPropertiesList": [{"JobId": "j", "SubmitTime": 1700000000.5}], "NextToken": "n"});
+        for p in Protocol::ALL {
+            let resp = output_response(p, &doc, "r");
+            assert_eq!(parse_reply(p, 200, resp.body()).unwrap(), Reply::Output(doc.clone()));
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! A reference implementation of ListSNOMEDCTInferenceJobs: the stand-in for AWS in tests and the demo.
+//!
+//! It serves both wire protocols over one job population with the model's validation and the documented
+//! semantics. Where the documentation is silent, it chooses, and says so here (an oracle must not assume AWS
+//! does the same):
+//!
+//! - **Filters**: `JobStatus` and `JobName` by exact equality (case-sensitive); `SubmitTimeBefore` and
+//!   `SubmitTimeAfter` are strict bounds (`<`, `>`); filters combine with AND.
+//! - **Order**: by `(SubmitTime, JobId)`. Ascending with `SubmitTimeBefore` (documented), descending with
+//!   `SubmitTimeAfter` (documented). With both, ascending (the Before rule first). With neither, descending,
+//!   newest first. Ties in SubmitTime are broken by JobId in the same direction.
+//! - **Pages**: at most `MaxResults` (default 100) jobs; `NextToken` only when more jobs match; see [`token`].
+//! - **Jobs without a JobName** never match a JobName filter.
+//!
+//! Extras for testing clients: `--require-sigv4` verifies signatures, `--throttle-every N` answers every Nth
+//! request with 429 `TooManyRequestsException`; every response carries `x-amzn-RequestId`.
+
+pub mod population;
+pub mod token;
+
+use std::cmp::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{Request, Response};
+
+use crate::model::{self, Filter, JobProperties, JobStatus, ListRequest, ListResponse, ServiceError};
+use crate::protocol::{self, Protocol};
+use crate::server::Handler;
+use crate::sigv4::{self, Credentials};
+use crate::util;
+use token::{Cursor, TokenKey};
+
+/// How a reference service is set up.
+#[derive(Clone)]
+pub struct ReferenceConfig {
+    pub jobs: Vec<JobProperties>,
+    pub token_key: TokenKey,
+    pub require_sigv4: Option<Credentials>,
+    pub throttle_every: Option<u64>,
+}
+
+impl ReferenceConfig {
+    /// A generated population of `n` jobs from `seed`, tokens keyed by the seed, no auth, no throttling.
+    pub fn generated(n: usize, seed: u64) -> ReferenceConfig {
+        ReferenceConfig {
+            jobs: population::generate(n, seed),
+            token_key: TokenKey::from_seed(seed),
+            require_sigv4: None,
+            throttle_every: None,
+        }
+    }
+}
+
+impl Default for ReferenceConfig {
+    fn default() -> Self {
+        ReferenceConfig::generated(population::DEFAULT_JOBS, population::DEFAULT_SEED)
+    }
+}
+
+/// The order a listing is returned in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    Ascending,
+    Descending,
+}
+
+impl Order {
+    /// The documented order where there is one, the reference's choice elsewhere (see the module docs).
+    pub fn for_filter(filter: &Filter) -> Order {
+        match (filter.submit_time_before.is_some(), filter.submit_time_after.is_some()) {
+            (true, _) => Order::Ascending,
+            (false, true) => Order::Descending,
+            (false, false) => Order::Descending,
+        }
+    }
+}
+
+/// The reference service.
+pub struct Reference {
+    /// Sorted ascending by `(SubmitTime, JobId)`.
+    jobs: Vec<JobProperties>,
+    key: TokenKey,
+    auth: Option<Credentials>,
+    throttle_every: Option<u64>,
+    requests: AtomicU64,
+}
+
+fn sort_key(job: &JobProperties) -> (f64, &str) {
+    (job.submit_time.map_or(f64::NEG_INFINITY, |t| t.secs_f64()), job.job_id.as_deref().unwrap_or(""))
+}
+
+fn cmp_key(a: (f64, &str), b: (f64, &str)) -> Ordering {
+    a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1))
+}
+
+/// Whether a job passes a (validated) filter.
+pub fn matches(filter: &Filter, status: Option<JobStatus>, job: &JobProperties) -> bool {
+    if let Some(name) = &filter.job_name
+        && job.job_name.as_ref() != Some(name)
+    {
+        return false;
+    }
+    if let Some(s) = status
+        && job.job_status.as_deref() != Some(s.as_str())
+    {
+        return false;
+    }
+    let t = job.submit_time;
+    if let Some(before) = filter.submit_time_before
+        && !t.is_some_and(|t| t < before)
+    {
+        return false;
+    }
+    if let Some(after) = filter.submit_time_after
+        && !t.is_some_and(|t| t > after)
+    {
+        return false;
+    }
+    true
+}
+
+impl Reference {
+    pub fn new(config: ReferenceConfig) -> Reference {
+        let mut jobs = config.jobs;
+        jobs.sort_by(|a, b| cmp_key(sort_key(a), sort_key(b)));
+        Reference {
+            jobs,
+            key: config.token_key,
+            auth: config.require_sigv4,
+            throttle_every: config.throttle_every.filter(|n| *n > 0),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// The population, ascending by `(SubmitTime, JobId)`.
+    pub fn jobs(&self) -> &[JobProperties] {
+        &self.jobs
+    }
+
+    /// Answers a validated request.
+    pub fn list(&self, request: &ListRequest) -> Result<ListResponse, ServiceError> {
+        let filter = request.filter.clone().unwrap_or_default();
+        let status = filter.job_status.as_deref().and_then(JobStatus::parse);
+        let order = Order::for_filter(&filter);
+        let digest = token::filter_digest(&filter);
+        let cursor = match &request.next_token {
+            Some(t) => Some(token::open(&self.key, t, digest)?),
+            None => None,
+        };
+        let page_size = request.page_size();
+
+        // The jobs after the cursor, in listing order.
+        let candidates: Box<dyn Iterator<Item = &JobProperties>> = match (order, &cursor) {
+            (Order::Ascending, None) => Box::new(self.jobs.iter()),
+            (Order::Descending, None) => Box::new(self.jobs.iter().rev()),
+            (Order::Ascending, Some(c)) => {
+                let ck = (c.submit_time.secs_f64(), c.job_id.as_str());
+                let start = self.jobs.partition_point(|j| cmp_key(sort_key(j), ck) != Ordering::Greater);
+                Box::new(self.jobs[start..].iter())
+            }
+            (Order::Descending, Some(c)) => {
+                let ck = (c.submit_time.secs_f64(), c.job_id.as_str());
+                let end = self.jobs.partition_point(|j| cmp_key(sort_key(j), ck) == Ordering::Less);
+                Box::new(self.jobs[..end].iter().rev())
+            }
+        };
+        let mut matching = candidates.filter(|j| matches(&filter, status, j));
+        let page: Vec<JobProperties> = matching.by_ref().take(page_size).cloned().collect();
+        let next_token = match (page.last(), matching.next()) {
+            (Some(last), Some(_)) => Some(token::issue(
+                &self.key,
+                digest,
+                &Cursor {
+                    submit_time: last.submit_time.unwrap_or(model::Timestamp::from_secs(i64::MIN / 2)),
+                    job_id: last.job_id.clone().unwrap_or_default(),
+                },
+            )),
+            _ => None,
+        };
+        Ok(ListResponse { jobs: Some(page), next_token })
+    }
+
+    /// Everything before the listing itself: auth, throttling, operation, decoding, validation.
+    fn respond(&self, req: Request<Bytes>, request_id: &str) -> Result<Response<Bytes>, (Protocol, ServiceError)> {
+        let (parts, body) = req.into_parts();
+        let call = protocol::detect(&parts.method, parts.uri.path(), &parts.headers).map_err(|r| (r.protocol, r.error))?;
+        let p = call.protocol;
+        if let Some(creds) = &self.auth {
+            sigv4::verify(&parts, &body, creds, SystemTime::now()).map_err(|e| (p, e))?;
+        }
+        let n = self.requests.fetch_add(1, AtomicOrdering::Relaxed) + 1;
+        if let Some(every) = self.throttle_every
+            && n % every == 0
+        {
+            return Err((p, ServiceError::too_many_requests("Rate exceeded")));
+        }
+        if call.operation != model::OPERATION {
+            return Err((
+                p,
+                ServiceError::new(
+                    if p == Protocol::RpcV2Cbor { 404 } else { 400 },
+                    "UnknownOperationException",
+                    format!("The reference service serves {} only, not '{}'", model::OPERATION, call.operation),
+                ),
+            ));
+        }
+        let (_, request) = protocol::decode_request(p, &body).map_err(|e| (p, e))?;
+        request.validate().map_err(|e| (p, e))?;
+        let output = self.list(&request).map_err(|e| (p, e))?;
+        Ok(match p {
+            // JSON straight from the typed response; CBOR through the document (timestamps need the shape).
+            Protocol::AwsJson11 => protocol::output_response_bytes(
+                p,
+                Bytes::from(serde_json::to_vec(&output).expect("responses serialize")),
+                request_id,
+            ),
+            Protocol::RpcV2Cbor => protocol::output_response(p, &output.to_document(), request_id),
+        })
+    }
+}
+
+impl Handler for Reference {
+    async fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
+        let request_id = util::request_id();
+        match self.respond(req, &request_id) {
+            Ok(resp) => resp,
+            Err((protocol, error)) => {
+                tracing::debug!(%protocol, code = %error.code, message = %error.message, "request refused");
+                protocol::error_response(protocol, &error, &request_id)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+    use std::collections::HashSet;
+
+    fn reference() -> Reference {
+        Reference::new(ReferenceConfig::default())
+    }
+
+    /// Walks every page of a listing, returning the JobIds in order.
+    fn walk(r: &Reference, filter: Option<Filter>, max: Option<i32>) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut token = None;
+        loop {
+            let req = ListRequest { filter: filter.clone(), next_token: token.take(), max_results: max };
+            req.validate().unwrap();
+            let resp = r.list(&req).unwrap();
+            let page = resp.jobs.unwrap();
+            assert!(page.len() <= req.page_size());
+            if resp.next_token.is_some() {
+                assert_eq!(page.len(), req.page_size(), "only full pages have a NextToken");
+            }
+            ids.extend(page.into_iter().map(|j| j.job_id.unwrap()));
+            match resp.next_token {
+                Some(t) => token = Some(t),
+                None => return ids,
+            }
+        }
+    }
+
+    #[test]
+    fn full_walk_partitions_the_population_newest_first() {
+        let r = reference();
+        let ids = walk(&r, None, Some(37));
+        assert_eq!(ids.len(), 240);
+        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 240, "no job twice");
+        let expected: Vec<String> = r.jobs().iter().rev().map(|j| j.job_id.clone().unwrap()).collect();
+        assert_eq!(ids, expected);
+        assert_eq!(walk(&r, None, None).len(), 240, "default page size walks too");
+    }
+
+    #[test]
+    fn each_filter_kind_matches_a_brute_force_scan() {
+        let r = reference();
+        let jobs = r.jobs().to_vec();
+        let mid = jobs[120].submit_time.unwrap();
+        let tie = jobs.windows(2).find(|w| w[0].submit_time == w[1].submit_time).map(|w| w[0].submit_time.unwrap()).unwrap();
+        let filters = vec![
+            Filter { job_status: Some("COMPLETED".into()), ..Filter::default() },
+            Filter { job_status: Some("STOP_REQUESTED".into()), ..Filter::default() },
+            Filter { job_name: Some("病歴-抽出".into()), ..Filter::default() },
+            Filter { job_name: Some("no-such-job".into()), ..Filter::default() },
+            Filter { submit_time_before: Some(mid), ..Filter::default() },
+            Filter { submit_time_after: Some(mid), ..Filter::default() },
+            Filter { submit_time_after: Some(tie), ..Filter::default() },
+            Filter { submit_time_before: Some(tie), ..Filter::default() },
+            Filter { submit_time_after: Some(jobs[30].submit_time.unwrap()), submit_time_before: Some(mid), job_status: Some("COMPLETED".into()), ..Filter::default() },
+        ];
+        for f in filters {
+            let got = walk(&r, Some(f.clone()), Some(7));
+            let status = f.job_status.as_deref().and_then(JobStatus::parse);
+            let mut want: Vec<&JobProperties> = jobs.iter().filter(|j| matches(&f, status, j)).collect();
+            if Order::for_filter(&f) == Order::Descending {
+                want.reverse();
+            }
+            let want: Vec<String> = want.iter().map(|j| j.job_id.clone().unwrap()).collect();
+            assert_eq!(got, want, "{f:?}");
+            // Strict bounds: a job at exactly the bound is excluded.
+            if let Some(b) = f.submit_time_before {
+                assert!(got.iter().all(|id| jobs.iter().find(|j| j.job_id.as_ref() == Some(id)).unwrap().submit_time.unwrap() < b));
+            }
+        }
+    }
+
+    #[test]
+    fn documented_orders_hold() {
+        let r = reference();
+        let t = |id: &String| r.jobs().iter().find(|j| j.job_id.as_ref() == Some(id)).unwrap().submit_time.unwrap();
+        let before = walk(&r, Some(Filter { submit_time_before: Some(Timestamp::from_secs(1_900_000_000)), ..Filter::default() }), Some(50));
+        assert!(before.windows(2).all(|w| t(&w[0]) <= t(&w[1])), "SubmitTimeBefore lists oldest first");
+        let after = walk(&r, Some(Filter { submit_time_after: Some(Timestamp::from_secs(0)), ..Filter::default() }), Some(50));
+        assert!(after.windows(2).all(|w| t(&w[0]) >= t(&w[1])), "SubmitTimeAfter lists newest first");
+        assert_eq!(before.len(), 240);
+    }
+
+    #[test]
+    fn max_results_may_change_between_pages() {
+        let r = reference();
+        let first = r.list(&ListRequest { max_results: Some(10), ..Default::default() }).unwrap();
+        let second = r.list(&ListRequest { max_results: Some(3), next_token: first.next_token, ..Default::default() }).unwrap();
+        let all = walk(&r, None, Some(13));
+        let got: Vec<String> = first.jobs.unwrap().into_iter().chain(second.jobs.unwrap()).map(|j| j.job_id.unwrap()).collect();
+        assert_eq!(got, all[..13]);
+    }
+
+    #[test]
+    fn cross_filter_tokens_are_refused() {
+        let r = reference();
+        let first = r.list(&ListRequest { max_results: Some(5), ..Default::default() }).unwrap();
+        let e = r
+            .list(&ListRequest {
+                filter: Some(Filter { job_status: Some("FAILED".into()), ..Filter::default() }),
+                next_token: first.next_token,
+                max_results: Some(5),
+            })
+            .unwrap_err();
+        assert_eq!((e.status, e.code.as_str()), (400, "InvalidRequestException"));
+    }
+
+    #[test]
+    fn exact_page_fit_has_no_token() {
+        let r = reference();
+        let resp = r.list(&ListRequest { max_results: Some(240), ..Default::default() }).unwrap();
+        assert_eq!(resp.jobs.unwrap().len(), 240);
+        assert_eq!(resp.next_token, None);
+    }
+}

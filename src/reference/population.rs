@@ -1,0 +1,207 @@
+//! Job populations: generated deterministically from a seed, or loaded from a JSON file.
+//!
+//! A generated population is built to exercise every corner a client meets: every status, names with
+//! duplicates and non-ASCII letters, jobs without a name, SubmitTimes with exact ties and fractional seconds
+//! (milliseconds and microseconds), optional fields sometimes absent, and realistic ARNs and S3 locations.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+use crate::model::{self, JobProperties, JobStatus, S3Location, Timestamp};
+use crate::util::SplitMix64;
+
+/// The default population size and seed of `snomed-vcr reference`.
+pub const DEFAULT_JOBS: usize = 240;
+pub const DEFAULT_SEED: u64 = 1;
+
+/// Names reused across jobs (duplicates on purpose), including non-ASCII letters and every punctuation mark the
+/// JobName pattern allows.
+const NAMES: &[&str] = &[
+    "discharge-summaries",
+    "ed-notes-2024",
+    "radiology_batch",
+    "oncology.followup",
+    "Ångström-study",
+    "病歴-抽出",
+    "Δ-trial:phase/2",
+    "notes@clinic+1",
+    "100%-sample",
+    "cardiology=weekly",
+    "ñandú notes",
+    "قسم-الطوارئ",
+];
+
+/// Account ids in ARNs: two, so redaction has more than one value to map.
+const ACCOUNTS: [&str; 2] = ["111122223333", "444455556666"];
+
+/// 2024-01-01T00:00:00Z.
+const EPOCH_2024: i64 = 1_704_067_200;
+
+/// Generates `n` jobs from `seed`. The same `(n, seed)` gives the same jobs on every machine and version.
+pub fn generate(n: usize, seed: u64) -> Vec<JobProperties> {
+    let mut rng = SplitMix64::new(seed ^ 0x5EED_0F_10B5);
+    let mut jobs = Vec::with_capacity(n);
+    let mut t = EPOCH_2024 as f64;
+    for i in 0..n {
+        // SubmitTime: mostly increasing, sometimes an exact tie with the previous job, often fractional.
+        if i == 0 || !rng.chance(1, 10) {
+            let gap = 30 + rng.below(7200) as i64;
+            let whole = t.floor() as i64 + gap;
+            t = match rng.below(6) {
+                0 | 1 => whole as f64 + rng.below(1000) as f64 / 1e3,
+                2 => whole as f64 + rng.below(1_000_000) as f64 / 1e6,
+                _ => whole as f64,
+            };
+        }
+        let status = if i < JobStatus::ALL.len() {
+            JobStatus::ALL[i]
+        } else {
+            *rng.pick(&[
+                JobStatus::Completed,
+                JobStatus::Completed,
+                JobStatus::Completed,
+                JobStatus::Failed,
+                JobStatus::PartialSuccess,
+                JobStatus::InProgress,
+                JobStatus::Submitted,
+                JobStatus::Stopped,
+                JobStatus::StopRequested,
+            ])
+        };
+        let account = *rng.pick(&ACCOUNTS);
+        let job_id = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64());
+        let name = (!rng.chance(1, 20)).then(|| rng.pick(NAMES).to_string());
+        let submit = Timestamp::from_secs_f64(t).expect("finite");
+        let end = status.is_terminal().then(|| {
+            let secs = t + 60.0 + rng.below(5400) as f64 + if rng.chance(1, 2) { rng.below(1000) as f64 / 1e3 } else { 0.0 };
+            Timestamp::from_secs_f64(secs).expect("finite")
+        });
+        let expiration = end.map(|e| Timestamp::from_secs(e.secs_f64().ceil() as i64 + 90 * 86_400));
+        let message = match status {
+            JobStatus::Failed => Some(format!("Unable to access s3://cm-input-{account}/notes/. Check the data access role.")),
+            JobStatus::PartialSuccess => Some(format!("{} of {} documents could not be processed.", 1 + rng.below(9), 10 + rng.below(90))),
+            JobStatus::Stopped if rng.chance(1, 2) => Some("The job was stopped by a StopSNOMEDCTInferenceJob request.".into()),
+            _ => None,
+        };
+        let folder = name.as_deref().unwrap_or("unnamed").replace(['/', ' '], "-");
+        jobs.push(JobProperties {
+            job_id: Some(job_id.clone()),
+            job_name: name,
+            job_status: Some(status.as_str().to_string()),
+            message,
+            submit_time: Some(submit),
+            end_time: end,
+            expiration_time: expiration,
+            input_data_config: Some(S3Location { s3_bucket: format!("cm-input-{account}"), s3_key: Some(format!("notes/{folder}/")) }),
+            output_data_config: Some(S3Location {
+                s3_bucket: "cm-output.example-health".into(),
+                s3_key: rng.chance(4, 5).then(|| format!("results/{}/", i % 7)),
+            }),
+            language_code: Some("en".into()),
+            data_access_role_arn: Some(format!("arn:aws:iam::{account}:role/ComprehendMedicalS3Access")),
+            manifest_file_path: matches!(status, JobStatus::Completed | JobStatus::PartialSuccess)
+                .then(|| format!("cm-output.example-health/results/{account}-SCT-{job_id}/Manifest")),
+            kms_key: rng.chance(1, 4).then(|| {
+                format!(
+                    "arn:aws:kms:us-east-1:{account}:key/{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+                    rng.next_u64() as u32,
+                    rng.next_u64() as u16,
+                    rng.next_u64() as u16 & 0xfff,
+                    rng.next_u64() as u16 & 0xfff,
+                    rng.next_u64() & 0xffff_ffff_ffff
+                )
+            }),
+            model_version: (status != JobStatus::Submitted).then(|| rng.pick(&["1.0.0", "1.1.0"]).to_string()),
+        });
+    }
+    jobs
+}
+
+/// Loads a population from a JSON array of job properties, checking every job against the model and the
+/// reference's needs (a unique `JobId` and a `SubmitTime` on each). Errors name the file, line and field.
+pub fn load(path: &Path) -> anyhow::Result<Vec<JobProperties>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read jobs file '{}'", path.display()))?;
+    parse(&text).with_context(|| format!("jobs file '{}'", path.display()))
+}
+
+/// [`load`] on text.
+pub fn parse(text: &str) -> anyhow::Result<Vec<JobProperties>> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| anyhow::anyhow!("line {}, column {}: {e}", e.line(), e.column()))?;
+    let Value::Array(items) = doc else {
+        bail!("expected a JSON array of job properties, found a {}", model::json_type(&doc));
+    };
+    let mut jobs = Vec::with_capacity(items.len());
+    let mut ids = HashSet::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("job [{i}]");
+        if !item.is_object() {
+            bail!("{at}: expected an object of job properties, found a {}", model::json_type(item));
+        }
+        model::check_types(item, &model::JOB_SHAPE).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
+        let job: JobProperties = serde_json::from_value(item.clone()).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
+        if let Some(v) = model::check_job(&job, "").first() {
+            bail!("{at}: field '{}': {}", v.path.trim_start_matches('.'), v.problem);
+        }
+        let Some(id) = &job.job_id else { bail!("{at}: field 'JobId' is required by the reference service") };
+        if job.submit_time.is_none() {
+            bail!("{at}: field 'SubmitTime' is required by the reference service");
+        }
+        if !ids.insert(id.clone()) {
+            bail!("{at}: field 'JobId': '{id}' appears more than once");
+        }
+        jobs.push(job);
+    }
+    Ok(jobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_population_covers_the_corners() {
+        let jobs = generate(DEFAULT_JOBS, DEFAULT_SEED);
+        assert_eq!(jobs.len(), 240);
+        assert_eq!(jobs, generate(DEFAULT_JOBS, DEFAULT_SEED), "deterministic");
+        assert_ne!(jobs, generate(DEFAULT_JOBS, 2), "seed matters");
+        for s in JobStatus::ALL {
+            assert!(jobs.iter().any(|j| j.job_status.as_deref() == Some(s.as_str())), "{s:?} missing");
+        }
+        let names: Vec<_> = jobs.iter().filter_map(|j| j.job_name.as_deref()).collect();
+        assert!(names.len() < jobs.len(), "some jobs have no name");
+        assert!(names.iter().any(|n| !n.is_ascii()), "non-ASCII names");
+        let times: Vec<f64> = jobs.iter().map(|j| j.submit_time.unwrap().secs_f64()).collect();
+        assert!(times.windows(2).any(|w| w[0] == w[1]), "exact ties");
+        assert!(times.iter().any(|t| t.fract() != 0.0), "fractional seconds");
+        assert!(times.iter().any(|t| (t * 1e3).fract().abs() > 1e-6), "sub-millisecond precision");
+        assert!(jobs.iter().any(|j| j.kms_key.is_some()) && jobs.iter().any(|j| j.kms_key.is_none()));
+        for (i, j) in jobs.iter().enumerate() {
+            assert_eq!(model::check_job(j, &format!("[{i}]")), vec![], "generated jobs satisfy the model");
+        }
+        let ids: HashSet<_> = jobs.iter().map(|j| j.job_id.clone()).collect();
+        assert_eq!(ids.len(), jobs.len());
+    }
+
+    #[test]
+    fn jobs_file_round_trips_and_errors_name_the_field() {
+        let jobs = generate(5, 9);
+        let text = serde_json::to_string_pretty(&jobs).unwrap();
+        assert_eq!(parse(&text).unwrap(), jobs);
+
+        let e = parse("[{\"JobId\": \"a\",\n \"SubmitTime\": }]").unwrap_err().to_string();
+        assert!(e.starts_with("line 2, column"), "{e}");
+        let e = parse(r#"{"JobId": "a"}"#).unwrap_err().to_string();
+        assert!(e.contains("expected a JSON array"), "{e}");
+        let e = parse(r#"[{"JobId": "a", "SubmitTime": 1700000000}, {"JobId": "b", "SubmitTime": "x"}]"#).unwrap_err().to_string();
+        assert!(e.contains("job [1]") && e.contains("SubmitTime"), "{e}");
+        let e = parse(r#"[{"JobId": "a", "SubmitTime": 1700000000, "JobStatus": "DONE"}]"#).unwrap_err().to_string();
+        assert!(e.contains("field 'JobStatus'"), "{e}");
+        let e = parse(r#"[{"JobId": "a", "SubmitTime": 1700000000}, {"JobId": "a", "SubmitTime": 1700000001}]"#).unwrap_err().to_string();
+        assert!(e.contains("appears more than once"), "{e}");
+        let e = parse(r#"[{"SubmitTime": 1700000000}]"#).unwrap_err().to_string();
+        assert!(e.contains("'JobId' is required"), "{e}");
+    }
+}

@@ -1,0 +1,177 @@
+//! Opaque, tamper-evident NextTokens.
+//!
+//! A token is a keyset cursor (the sort key of the last job returned) bound to a digest of the filter it was
+//! issued for, authenticated with HMAC-SHA256 under the server's key, and base64url-encoded. A changed byte,
+//! a token from a server with another key, or a token replayed with a different filter is rejected with 400
+//! `InvalidRequestException`. `MaxResults` is not bound: it may change between pages.
+//!
+//! The key comes from the population seed (or `--token-secret`), so the same server setup issues the same
+//! tokens on every run: recordings against it are byte-for-byte reproducible.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::model::{Filter, ServiceError, Timestamp};
+
+const VERSION: u8 = 1;
+const MAC_LEN: usize = 16;
+const DIGEST_LEN: usize = 8;
+
+/// The HMAC key tokens are issued and checked with.
+#[derive(Clone)]
+pub struct TokenKey([u8; 32]);
+
+impl TokenKey {
+    /// A key derived from a secret string.
+    pub fn from_secret(secret: &str) -> TokenKey {
+        let mut h = Sha256::new();
+        h.update(b"snomed-vcr reference token key\0");
+        h.update(secret.as_bytes());
+        TokenKey(h.finalize().into())
+    }
+    /// The key a population seed implies when no secret is given.
+    pub fn from_seed(seed: u64) -> TokenKey {
+        TokenKey::from_secret(&format!("seed:{seed}"))
+    }
+
+    fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
+        let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        m.update(payload);
+        m
+    }
+}
+
+/// Where the next page starts: after the job with this sort key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cursor {
+    pub submit_time: Timestamp,
+    pub job_id: String,
+}
+
+/// A digest of the filter a token is valid for.
+pub fn filter_digest(filter: &Filter) -> [u8; DIGEST_LEN] {
+    let mut h = Sha256::new();
+    let field = |h: &mut Sha256, v: Option<&[u8]>| match v {
+        None => h.update([0u8]),
+        Some(b) => {
+            h.update([1u8]);
+            h.update((b.len() as u64).to_be_bytes());
+            h.update(b);
+        }
+    };
+    field(&mut h, filter.job_name.as_deref().map(str::as_bytes));
+    field(&mut h, filter.job_status.as_deref().map(str::as_bytes));
+    field(&mut h, filter.submit_time_before.map(|t| t.secs_f64().to_be_bytes()).as_ref().map(|b| &b[..]));
+    field(&mut h, filter.submit_time_after.map(|t| t.secs_f64().to_be_bytes()).as_ref().map(|b| &b[..]));
+    let full = h.finalize();
+    let mut out = [0u8; DIGEST_LEN];
+    out.copy_from_slice(&full[..DIGEST_LEN]);
+    out
+}
+
+/// Issues a token for the page after `cursor`, valid only with the filter whose digest is given.
+pub fn issue(key: &TokenKey, digest: [u8; DIGEST_LEN], cursor: &Cursor) -> String {
+    let id = cursor.job_id.as_bytes();
+    let mut payload = Vec::with_capacity(1 + DIGEST_LEN + 8 + 2 + id.len() + MAC_LEN);
+    payload.push(VERSION);
+    payload.extend_from_slice(&digest);
+    payload.extend_from_slice(&cursor.submit_time.secs_f64().to_be_bytes());
+    payload.extend_from_slice(&(id.len() as u16).to_be_bytes());
+    payload.extend_from_slice(id);
+    let tag = key.mac(&payload).finalize().into_bytes();
+    payload.extend_from_slice(&tag[..MAC_LEN]);
+    URL_SAFE_NO_PAD.encode(payload)
+}
+
+fn invalid() -> ServiceError {
+    ServiceError::invalid_request("The NextToken is invalid: it was not issued by this service or has been modified.")
+}
+
+/// Opens a token, checking its integrity and that it belongs to this filter.
+pub fn open(key: &TokenKey, token: &str, digest: [u8; DIGEST_LEN]) -> Result<Cursor, ServiceError> {
+    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    if raw.len() < 1 + DIGEST_LEN + 8 + 2 + MAC_LEN {
+        return Err(invalid());
+    }
+    let (payload, tag) = raw.split_at(raw.len() - MAC_LEN);
+    key.mac(payload).verify_truncated_left(tag).map_err(|_| invalid())?;
+    if payload[0] != VERSION {
+        return Err(invalid());
+    }
+    if payload[1..1 + DIGEST_LEN] != digest {
+        return Err(ServiceError::invalid_request(
+            "The NextToken was issued for a different filter. Send the same Filter with every page of a listing.",
+        ));
+    }
+    let rest = &payload[1 + DIGEST_LEN..];
+    let secs = f64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
+    let len = u16::from_be_bytes([rest[8], rest[9]]) as usize;
+    let id = rest.get(10..10 + len).filter(|_| 10 + len == rest.len()).ok_or_else(invalid)?;
+    Ok(Cursor {
+        submit_time: Timestamp::from_secs_f64(secs).ok_or_else(invalid)?,
+        job_id: String::from_utf8(id.to_vec()).map_err(|_| invalid())?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor() -> Cursor {
+        Cursor { submit_time: Timestamp::from_secs_f64(1_704_164_645.678).unwrap(), job_id: "0123abcd".into() }
+    }
+
+    #[test]
+    fn tokens_round_trip_and_are_deterministic() {
+        let key = TokenKey::from_seed(1);
+        let d = filter_digest(&Filter::default());
+        let t = issue(&key, d, &cursor());
+        assert_eq!(t, issue(&TokenKey::from_seed(1), d, &cursor()));
+        assert_eq!(open(&key, &t, d), Ok(cursor()));
+    }
+
+    #[test]
+    fn tampered_foreign_and_cross_filter_tokens_are_rejected() {
+        let key = TokenKey::from_seed(1);
+        let d = filter_digest(&Filter::default());
+        let t = issue(&key, d, &cursor());
+        // Every single-character change is caught.
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        for i in 0..t.len() {
+            let mut chars: Vec<char> = t.chars().collect();
+            let c = chars[i];
+            chars[i] = alphabet.chars().find(|&x| x != c).unwrap();
+            let bad: String = chars.into_iter().collect();
+            if let Ok(c) = open(&key, &bad, d) {
+                panic!("tampered token at {i} accepted: {c:?}");
+            }
+        }
+        for bad in ["", "x", "!!!!", &t[..t.len() - 2]] {
+            assert_eq!(open(&key, bad, d).unwrap_err().code, "InvalidRequestException");
+        }
+        assert_eq!(open(&TokenKey::from_seed(2), &t, d).unwrap_err().code, "InvalidRequestException");
+        let other = filter_digest(&Filter { job_status: Some("FAILED".into()), ..Filter::default() });
+        let e = open(&key, &t, other).unwrap_err();
+        assert!(e.message.contains("different filter"), "{}", e.message);
+    }
+
+    #[test]
+    fn digest_distinguishes_absent_from_empty_and_each_field() {
+        let base = Filter::default();
+        let variants = [
+            Filter { job_name: Some(String::new()), ..Filter::default() },
+            Filter { job_name: Some("a".into()), ..Filter::default() },
+            Filter { job_status: Some("a".into()), ..Filter::default() },
+            Filter { submit_time_before: Some(Timestamp::from_secs(1)), ..Filter::default() },
+            Filter { submit_time_after: Some(Timestamp::from_secs(1)), ..Filter::default() },
+        ];
+        let mut seen = vec![filter_digest(&base)];
+        for v in &variants {
+            let d = filter_digest(v);
+            assert!(!seen.contains(&d), "{v:?}");
+            seen.push(d);
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The one HTTP serve loop shared by the reference service, the recording proxy and the replay server.
+//!
+//! hyper 1 through hyper-util's `auto::Builder` (HTTP/1.1 and h2c), a task per connection, bodies collected up
+//! to a limit, and graceful shutdown: stop accepting, let in-flight requests finish, give up after a bounded
+//! drain. Handlers see a whole request (`Request<Bytes>`) and return a whole response: every body in this
+//! protocol is small, and whole bodies keep handlers simple and testable without a socket.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::model::ServiceError;
+use crate::protocol;
+
+/// Something that answers whole requests.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, req: Request<Bytes>) -> impl Future<Output = Response<Bytes>> + Send;
+
+    /// The answer when a body cannot be read (too large, or the connection broke): an AWS-shaped error in
+    /// the caller's protocol.
+    fn body_error(&self, parts: &http::request::Parts, error: ServiceError) -> Response<Bytes> {
+        let protocol = protocol::detect(&parts.method, parts.uri.path(), &parts.headers)
+            .map_or_else(|r| r.protocol, |c| c.protocol);
+        protocol::error_response(protocol, &error, &crate::util::request_id())
+    }
+}
+
+/// Limits and timing of a server.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Largest request body accepted; larger ones get 413.
+    pub max_body: usize,
+    /// How long shutdown waits for in-flight requests before giving up on them.
+    pub drain: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { max_body: 8 * 1024 * 1024, drain: Duration::from_secs(10) }
+    }
+}
+
+/// A running server. Dropping it without [`Server::shutdown`] stops accepting at once.
+pub struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Serves `handler` on `listener` until [`Server::shutdown`].
+    pub fn spawn<H: Handler>(listener: TcpListener, handler: Arc<H>, config: ServerConfig) -> std::io::Result<Server> {
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, handler, config, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Server { addr, stop: Some(stop), task: Some(task) })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://HOST:PORT`, without a trailing slash.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, waits for in-flight requests (bounded by the drain time), and returns.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Binds a listener, with a message that names the address on failure.
+pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on '{addr}': {e} (expected a free HOST:PORT such as 127.0.0.1:0)"))
+}
+
+/// The serve loop: accepts until `shutdown` resolves, then drains.
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) {
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    let max_body = config.max_body;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let handler = handler.clone();
+                let service = service_fn(move |req: Request<Incoming>| {
+                    let handler = handler.clone();
+                    async move { Ok::<_, Infallible>(answer(&*handler, req, max_body).await.map(Full::new)) }
+                });
+                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => tracing::debug!("all connections drained"),
+        () = tokio::time::sleep(config.drain) => tracing::warn!(drain = ?config.drain, "connections still open after the drain time; closing"),
+    }
+}
+
+async fn answer<H: Handler>(handler: &H, req: Request<Incoming>, max_body: usize) -> Response<Bytes> {
+    let (parts, body) = req.into_parts();
+    match Limited::new(body, max_body).collect().await {
+        Ok(collected) => handler.handle(Request::from_parts(parts, collected.to_bytes())).await,
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            let err = ServiceError::new(413, "RequestEntityTooLargeException", format!("Request body is larger than the {max_body}-byte limit"));
+            handler.body_error(&parts, err)
+        }
+        Err(e) => handler.body_error(&parts, ServiceError::serialization(format!("Could not read the request body: {e}"))),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// Prints the contract's first stdout line, `listening on http://ADDR`, and flushes it.
+pub fn announce(addr: SocketAddr) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "listening on http://{addr}");
+    let _ = out.flush();
+}
+
