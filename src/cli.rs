@@ -16,7 +16,11 @@ use crate::server::{self, ServerConfig};
 use crate::sigv4::Credentials;
 
 #[derive(Debug, Parser)]
-#[command(name = "snomed-vcr", version, about = "Record, replay, diff and fuzz AWS Comprehend Medical ListSNOMEDCTInferenceJobs traffic")]
+#[command(
+    name = "snomed-vcr",
+    version,
+    about = "Record, replay, diff and fuzz AWS Comprehend Medical ListSNOMEDCTInferenceJobs traffic"
+)]
 pub struct Cli {
     /// More logging on stderr (-v info, -vv debug). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

@@ -38,7 +38,8 @@ pub struct Client {
 impl Client {
     /// A client for `endpoint` (`http://HOST:PORT[/prefix]`).
     pub fn new(endpoint: &str) -> anyhow::Result<Client> {
-        let uri: Uri = endpoint.parse().with_context(|| format!("'{endpoint}' is not a URL (expected http://HOST:PORT)"))?;
+        let uri: Uri =
+            endpoint.parse().with_context(|| format!("'{endpoint}' is not a URL (expected http://HOST:PORT)"))?;
         if uri.scheme_str() != Some("http") {
             bail!("'{endpoint}': only http:// endpoints are supported here (expected http://HOST:PORT)");
         }
@@ -79,7 +80,8 @@ impl Client {
         }
         let mut req = builder.body(body).context("building the request")?;
         if let Some((creds, region)) = &self.signing {
-            sigv4::sign_request(&mut req, creds, region, SystemTime::now()).map_err(|e| anyhow::anyhow!("signing: {e}"))?;
+            sigv4::sign_request(&mut req, creds, region, SystemTime::now())
+                .map_err(|e| anyhow::anyhow!("signing: {e}"))?;
         }
         let req = req.map(Full::new);
         let resp = tokio::time::timeout(self.timeout, self.http.request(req))

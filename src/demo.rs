@@ -71,7 +71,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let listener = crate::server::bind("127.0.0.1:0").await?;
     let server = Server::spawn(listener, reference.clone(), ServerConfig::default())?;
     let client = Client::new(&server.uri())?;
-    println!("snomed-vcr demo: reference service at {} with {} jobs (seed {})", server.uri(), population.len(), args.population.seed);
+    println!(
+        "snomed-vcr demo: reference service at {} with {} jobs (seed {})",
+        server.uri(),
+        population.len(),
+        args.population.seed
+    );
 
     let mut report = Report { failures: 0 };
     let started = Instant::now();
@@ -82,14 +87,22 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let got = ids(&pages);
         report.check(
             got == population,
-            format!("full walk, MaxResults {}: {} pages, {} jobs, each once, newest first", args.max_results, pages.len(), got.len()),
+            format!(
+                "full walk, MaxResults {}: {} pages, {} jobs, each once, newest first",
+                args.max_results,
+                pages.len(),
+                got.len()
+            ),
         );
         let mut per_status = 0;
         for status in JobStatus::ALL {
             let pages = walk(&client, protocol, Some(json!({"JobStatus": status.as_str()})), args.max_results).await?;
             per_status += ids(&pages).len();
         }
-        report.check(per_status == population.len(), format!("JobStatus filters partition the population ({per_status} jobs over 7 statuses)"));
+        report.check(
+            per_status == population.len(),
+            format!("JobStatus filters partition the population ({per_status} jobs over 7 statuses)"),
+        );
         let mid = reference.jobs()[reference.jobs().len() / 2].submit_time.map_or(json!(0), |t| t.to_json());
         let before = ids(&walk(&client, protocol, Some(json!({"SubmitTimeBefore": mid})), args.max_results).await?);
         let after = ids(&walk(&client, protocol, Some(json!({"SubmitTimeAfter": mid})), args.max_results).await?);

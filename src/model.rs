@@ -96,11 +96,8 @@ pub static JOB_SHAPE: Shape = Shape::Structure(&[
 ]);
 
 /// `ListSNOMEDCTInferenceJobsRequest`.
-pub static REQUEST_SHAPE: Shape = Shape::Structure(&[
-    ("Filter", &FILTER_SHAPE),
-    ("NextToken", &Shape::String),
-    ("MaxResults", &Shape::Integer),
-]);
+pub static REQUEST_SHAPE: Shape =
+    Shape::Structure(&[("Filter", &FILTER_SHAPE), ("NextToken", &Shape::String), ("MaxResults", &Shape::Integer)]);
 
 /// `ListSNOMEDCTInferenceJobsResponse`.
 pub static RESPONSE_SHAPE: Shape = Shape::Structure(&[
@@ -557,7 +554,9 @@ pub fn check_job(job: &JobProperties, at: &str) -> Vec<ShapeViolation> {
     {
         bad("KMSKey", format!("length {} outside 1..=2048", len(k)));
     }
-    for (field, t) in [("SubmitTime", job.submit_time), ("EndTime", job.end_time), ("ExpirationTime", job.expiration_time)] {
+    for (field, t) in
+        [("SubmitTime", job.submit_time), ("EndTime", job.end_time), ("ExpirationTime", job.expiration_time)]
+    {
         if let Some(t) = t
             && !(PLAUSIBLE_FROM..=PLAUSIBLE_UNTIL).contains(&t.secs_f64())
         {
@@ -582,7 +581,10 @@ pub fn check_response(doc: &Value) -> Vec<ShapeViolation> {
     if let Some(t) = &resp.next_token
         && t.is_empty()
     {
-        out.push(ShapeViolation { path: "NextToken".into(), problem: "empty (the model's minimum length is 1)".into() });
+        out.push(ShapeViolation {
+            path: "NextToken".into(),
+            problem: "empty (the model's minimum length is 1)".into(),
+        });
     }
     for (i, job) in resp.jobs.iter().flatten().enumerate() {
         out.extend(check_job(job, &format!("ComprehendMedicalAsyncJobPropertiesList[{i}]")));
@@ -680,7 +682,9 @@ mod tests {
         let at_limit = "é".repeat(256);
         assert!(req(json!({"Filter": {"JobName": at_limit}})).validate().is_ok());
         let past = "a".repeat(257);
-        assert!(message(json!({"Filter": {"JobName": past}})).contains("Member must have length less than or equal to 256"));
+        assert!(
+            message(json!({"Filter": {"JobName": past}})).contains("Member must have length less than or equal to 256")
+        );
         assert!(req(json!({"Filter": {"JobName": "a"}})).validate().is_ok());
         assert!(
             message(json!({"Filter": {"JobName": ""}})).contains("Member must have length greater than or equal to 1")

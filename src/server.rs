@@ -159,10 +159,16 @@ async fn answer<H: Handler>(handler: &H, req: Request<Incoming>, max_body: usize
     match Limited::new(body, max_body).collect().await {
         Ok(collected) => handler.handle(Request::from_parts(parts, collected.to_bytes())).await,
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            let err = ServiceError::new(413, "RequestEntityTooLargeException", format!("Request body is larger than the {max_body}-byte limit"));
+            let err = ServiceError::new(
+                413,
+                "RequestEntityTooLargeException",
+                format!("Request body is larger than the {max_body}-byte limit"),
+            );
             handler.body_error(&parts, err)
         }
-        Err(e) => handler.body_error(&parts, ServiceError::serialization(format!("Could not read the request body: {e}"))),
+        Err(e) => {
+            handler.body_error(&parts, ServiceError::serialization(format!("Could not read the request body: {e}")))
+        }
     }
 }
 
@@ -195,4 +201,3 @@ pub fn announce(addr: SocketAddr) {
     let _ = writeln!(out, "listening on http://{addr}");
     let _ = out.flush();
 }
-

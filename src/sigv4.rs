@@ -34,7 +34,11 @@ impl std::fmt::Debug for Credentials {
 
 impl Credentials {
     pub fn new(access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Credentials {
-        Credentials { access_key_id: access_key_id.into(), secret_access_key: secret_access_key.into(), session_token: None }
+        Credentials {
+            access_key_id: access_key_id.into(),
+            secret_access_key: secret_access_key.into(),
+            session_token: None,
+        }
     }
 
     /// Parses `ACCESS_KEY_ID:SECRET` (the `--require-sigv4` form).
@@ -46,8 +50,14 @@ impl Credentials {
     }
 
     fn identity(&self) -> Identity {
-        AwsCredentials::new(&self.access_key_id, &self.secret_access_key, self.session_token.clone(), None, "snomed-vcr")
-            .into()
+        AwsCredentials::new(
+            &self.access_key_id,
+            &self.secret_access_key,
+            self.session_token.clone(),
+            None,
+            "snomed-vcr",
+        )
+        .into()
     }
 }
 
@@ -89,7 +99,12 @@ fn signature(
 
 /// Signs a request in place for `region`, replacing any earlier signature. Headers that proxies or SDKs
 /// change (`user-agent`, `amz-sdk-*`, hop-by-hop) are left unsigned, as aws-sigv4's defaults do.
-pub fn sign_request(req: &mut http::Request<bytes::Bytes>, creds: &Credentials, region: &str, time: SystemTime) -> Result<(), String> {
+pub fn sign_request(
+    req: &mut http::Request<bytes::Bytes>,
+    creds: &Credentials,
+    region: &str,
+    time: SystemTime,
+) -> Result<(), String> {
     for h in [AUTHORIZATION.as_str(), "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"] {
         req.headers_mut().remove(h);
     }
@@ -107,7 +122,8 @@ pub fn sign_request(req: &mut http::Request<bytes::Bytes>, creds: &Credentials, 
         .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
         .collect();
     let headers: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    let (add, _) = signature(req.method().as_str(), &uri, &headers, req.body(), creds, region, time, SigningSettings::default())?;
+    let (add, _) =
+        signature(req.method().as_str(), &uri, &headers, req.body(), creds, region, time, SigningSettings::default())?;
     for (n, v) in add {
         let name = http::HeaderName::from_bytes(n.as_bytes()).map_err(|e| e.to_string())?;
         req.headers_mut().insert(name, http::HeaderValue::from_str(&v).map_err(|e| e.to_string())?);
@@ -119,8 +135,19 @@ pub fn sign_request(req: &mut http::Request<bytes::Bytes>, creds: &Credentials, 
 fn is_unsigned(name: &str) -> bool {
     matches!(
         name,
-        "user-agent" | "x-amzn-trace-id" | "authorization" | "transfer-encoding" | "connection" | "keep-alive"
-            | "proxy-authorization" | "proxy-connection" | "te" | "trailer" | "upgrade" | "expect" | "accept-encoding"
+        "user-agent"
+            | "x-amzn-trace-id"
+            | "authorization"
+            | "transfer-encoding"
+            | "connection"
+            | "keep-alive"
+            | "proxy-authorization"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "expect"
+            | "accept-encoding"
     ) || name.starts_with("amz-sdk-")
 }
 
@@ -141,9 +168,12 @@ fn incomplete(msg: impl Into<String>) -> ServiceError {
 
 /// Parses the Authorization header, naming what is missing.
 pub fn parse_authorization(value: &str) -> Result<AuthHeader<'_>, ServiceError> {
-    let rest = value
-        .strip_prefix("AWS4-HMAC-SHA256 ")
-        .ok_or_else(|| incomplete(format!("Authorization header must start with 'AWS4-HMAC-SHA256 ', got '{}'", value.split(' ').next().unwrap_or(""))))?;
+    let rest = value.strip_prefix("AWS4-HMAC-SHA256 ").ok_or_else(|| {
+        incomplete(format!(
+            "Authorization header must start with 'AWS4-HMAC-SHA256 ', got '{}'",
+            value.split(' ').next().unwrap_or("")
+        ))
+    })?;
     let (mut credential, mut signed, mut sig) = (None, None, None);
     for part in rest.split(',') {
         let part = part.trim();
@@ -155,11 +185,12 @@ pub fn parse_authorization(value: &str) -> Result<AuthHeader<'_>, ServiceError> 
             sig = Some(v);
         }
     }
-    let missing: Vec<&str> = [("Credential", credential.is_none()), ("SignedHeaders", signed.is_none()), ("Signature", sig.is_none())]
-        .iter()
-        .filter(|(_, m)| *m)
-        .map(|(n, _)| *n)
-        .collect();
+    let missing: Vec<&str> =
+        [("Credential", credential.is_none()), ("SignedHeaders", signed.is_none()), ("Signature", sig.is_none())]
+            .iter()
+            .filter(|(_, m)| *m)
+            .map(|(n, _)| *n)
+            .collect();
     if !missing.is_empty() {
         return Err(incomplete(format!("Authorization header requires {} parameter(s)", missing.join(", "))));
     }
@@ -184,14 +215,23 @@ pub fn parse_authorization(value: &str) -> Result<AuthHeader<'_>, ServiceError> 
 pub const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 
 /// Verifies a request's SigV4 signature against the one key pair the server accepts.
-pub fn verify(parts: &http::request::Parts, body: &[u8], accepted: &Credentials, now: SystemTime) -> Result<(), ServiceError> {
+pub fn verify(
+    parts: &http::request::Parts,
+    body: &[u8],
+    accepted: &Credentials,
+    now: SystemTime,
+) -> Result<(), ServiceError> {
     let auth = parts
         .headers
         .get(AUTHORIZATION)
         .ok_or_else(|| ServiceError::new(403, "MissingAuthenticationTokenException", "Missing Authentication Token"))?;
     let auth = parse_authorization(auth.to_str().map_err(|_| incomplete("Authorization header is not ASCII"))?)?;
     if auth.access_key_id != accepted.access_key_id {
-        return Err(ServiceError::new(403, "UnrecognizedClientException", "The security token included in the request is invalid."));
+        return Err(ServiceError::new(
+            403,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        ));
     }
     if auth.service != model::SIGNING_NAME {
         return Err(ServiceError::new(
@@ -201,9 +241,14 @@ pub fn verify(parts: &http::request::Parts, body: &[u8], accepted: &Credentials,
         ));
     }
     let amz_date = parts.headers.get("x-amz-date").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let signed_at = util::parse_amz_date(amz_date).ok_or_else(|| incomplete(format!("X-Amz-Date '{amz_date}' is not YYYYMMDDTHHMMSSZ")))?;
+    let signed_at = util::parse_amz_date(amz_date)
+        .ok_or_else(|| incomplete(format!("X-Amz-Date '{amz_date}' is not YYYYMMDDTHHMMSSZ")))?;
     if !amz_date.starts_with(auth.date) {
-        return Err(ServiceError::new(403, "InvalidSignatureException", "Date in Credential scope does not match YYYYMMDD from X-Amz-Date."));
+        return Err(ServiceError::new(
+            403,
+            "InvalidSignatureException",
+            "Date in Credential scope does not match YYYYMMDD from X-Amz-Date.",
+        ));
     }
     let now_secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     if (now_secs - signed_at).unsigned_abs() > MAX_SKEW.as_secs() {
@@ -326,7 +371,11 @@ mod tests {
 
     #[test]
     fn malformed_authorization_is_incomplete_signature() {
-        for bad in ["Bearer x", "AWS4-HMAC-SHA256 Credential=a/b/c/d/aws4_request", "AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=00"] {
+        for bad in [
+            "Bearer x",
+            "AWS4-HMAC-SHA256 Credential=a/b/c/d/aws4_request",
+            "AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=00",
+        ] {
             assert_eq!(parse_authorization(bad).unwrap_err().code, "IncompleteSignatureException", "{bad}");
         }
     }

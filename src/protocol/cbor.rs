@@ -39,7 +39,10 @@ pub fn to_document(bytes: &[u8]) -> Result<(Value, CborNotes), CborError> {
     let mut notes = CborNotes::default();
     let v = item(&mut d, &mut notes, 0)?;
     if d.position() != bytes.len() {
-        return Err(CborError { message: format!("{} trailing bytes after the body", bytes.len() - d.position()), offset: d.position() });
+        return Err(CborError {
+            message: format!("{} trailing bytes after the body", bytes.len() - d.position()),
+            offset: d.position(),
+        });
     }
     Ok((v, notes))
 }
@@ -238,9 +241,15 @@ mod tests {
     fn sdk_request_decodes_to_the_json_equivalent_document() {
         let (doc, notes) = to_document(&sdk_style_request()).unwrap();
         assert!(notes.indefinite_lengths);
-        assert_eq!(doc, json!({"Filter": {"JobStatus": "COMPLETED", "SubmitTimeBefore": 1700000000.0}, "MaxResults": 5}));
+        assert_eq!(
+            doc,
+            json!({"Filter": {"JobStatus": "COMPLETED", "SubmitTimeBefore": 1700000000.0}, "MaxResults": 5})
+        );
         // A float timestamp stays a float in the document: the sender's encoding is not lost.
-        assert_eq!(doc.to_string(), r#"{"Filter":{"JobStatus":"COMPLETED","SubmitTimeBefore":1700000000.0},"MaxResults":5}"#);
+        assert_eq!(
+            doc.to_string(),
+            r#"{"Filter":{"JobStatus":"COMPLETED","SubmitTimeBefore":1700000000.0},"MaxResults":5}"#
+        );
     }
 
     #[test]

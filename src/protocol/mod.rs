@@ -106,13 +106,21 @@ pub fn detect(method: &Method, path: &str, headers: &HeaderMap) -> Result<Call, 
             return reject(404, "UnknownOperationException", format!("'{path}' is not an RPC v2 operation path"));
         };
         if service != model::SERVICE {
-            return reject(404, "UnknownOperationException", format!("Unknown service '{service}', expected '{}'", model::SERVICE));
+            return reject(
+                404,
+                "UnknownOperationException",
+                format!("Unknown service '{service}', expected '{}'", model::SERVICE),
+            );
         }
         if operation.is_empty() || operation.contains('/') {
             return reject(404, "UnknownOperationException", format!("'{path}' is not an RPC v2 operation path"));
         }
         if method != Method::POST {
-            return reject(404, "UnknownOperationException", format!("{method} is not supported: RPC v2 operations take POST"));
+            return reject(
+                404,
+                "UnknownOperationException",
+                format!("{method} is not supported: RPC v2 operations take POST"),
+            );
         }
         if media_type(headers) != Some(CBOR_CONTENT_TYPE) {
             return reject(
@@ -141,7 +149,11 @@ pub fn detect(method: &Method, path: &str, headers: &HeaderMap) -> Result<Call, 
         return reject(400, "UnknownOperationException", format!("Unknown X-Amz-Target '{target}'"));
     };
     if method != Method::POST {
-        return reject(400, "UnknownOperationException", format!("{method} is not supported: AWS JSON operations take POST"));
+        return reject(
+            400,
+            "UnknownOperationException",
+            format!("{method} is not supported: AWS JSON operations take POST"),
+        );
     }
     match media_type(headers) {
         Some(JSON_CONTENT_TYPE | "application/x-amz-json-1.0") => {}
@@ -170,7 +182,9 @@ pub fn decode_document(protocol: Protocol, body: &[u8]) -> Result<Value, String>
     }
     match protocol {
         Protocol::AwsJson11 => serde_json::from_slice(body).map_err(|e| format!("Body is not valid JSON: {e}")),
-        Protocol::RpcV2Cbor => cbor::to_document(body).map(|(v, _)| v).map_err(|e| format!("Body is not valid CBOR: {e}")),
+        Protocol::RpcV2Cbor => {
+            cbor::to_document(body).map(|(v, _)| v).map_err(|e| format!("Body is not valid CBOR: {e}"))
+        }
     }
 }
 
@@ -194,7 +208,9 @@ pub fn encode_document(protocol: Protocol, doc: &Value, shape: &Shape) -> Bytes 
 pub fn error_document(protocol: Protocol, error: &ServiceError) -> Value {
     match protocol {
         Protocol::AwsJson11 => json!({"__type": error.code, "message": error.message}),
-        Protocol::RpcV2Cbor => json!({"__type": format!("{}#{}", model::NAMESPACE, error.code), "Message": error.message}),
+        Protocol::RpcV2Cbor => {
+            json!({"__type": format!("{}#{}", model::NAMESPACE, error.code), "Message": error.message})
+        }
     }
 }
 
@@ -275,7 +291,8 @@ pub fn parse_reply(protocol: Protocol, status: u16, body: &[u8]) -> Result<Reply
     if (200..300).contains(&status) {
         return decode_document(protocol, body).map(Reply::Output);
     }
-    let doc = decode_document(protocol, body).map_err(|e| format!("HTTP {status} with an unreadable error body: {e}"))?;
+    let doc =
+        decode_document(protocol, body).map_err(|e| format!("HTTP {status} with an unreadable error body: {e}"))?;
     let code = doc.get("__type").and_then(Value::as_str).map(error_code).unwrap_or("").to_string();
     let message = ["message", "Message", "errorMessage"]
         .iter()
@@ -302,34 +319,104 @@ mod tests {
 
     #[test]
     fn detects_both_protocols() {
-        let json = detect(&Method::POST, "/", &headers(&[("x-amz-target", TARGET), ("content-type", JSON_CONTENT_TYPE)]));
+        let json =
+            detect(&Method::POST, "/", &headers(&[("x-amz-target", TARGET), ("content-type", JSON_CONTENT_TYPE)]));
         assert_eq!(json, Ok(Call { protocol: Protocol::AwsJson11, operation: model::OPERATION.into() }));
         let cbor = detect(&Method::POST, CBOR_PATH, &headers(&[("content-type", "application/cbor")]));
         assert_eq!(cbor, Ok(Call { protocol: Protocol::RpcV2Cbor, operation: model::OPERATION.into() }));
         // An endpoint URL with a path puts it before /service/….
-        let prefixed = detect(&Method::POST, &format!("/prefix{CBOR_PATH}"), &headers(&[("content-type", "application/cbor")]));
+        let prefixed =
+            detect(&Method::POST, &format!("/prefix{CBOR_PATH}"), &headers(&[("content-type", "application/cbor")]));
         assert!(prefixed.is_ok());
         // Sibling operations are routed; serving them is the caller's decision.
-        let sibling = detect(&Method::POST, "/", &headers(&[("x-amz-target", "ComprehendMedical_20181030.ListRxNormInferenceJobs"), ("content-type", JSON_CONTENT_TYPE)]));
+        let sibling = detect(
+            &Method::POST,
+            "/",
+            &headers(&[
+                ("x-amz-target", "ComprehendMedical_20181030.ListRxNormInferenceJobs"),
+                ("content-type", JSON_CONTENT_TYPE),
+            ]),
+        );
         assert_eq!(sibling.unwrap().operation, "ListRxNormInferenceJobs");
     }
 
     #[test]
     fn routing_errors_are_aws_shaped_in_the_callers_protocol() {
         let cases: Vec<(Method, &str, HeaderMap, Protocol, u16, &str)> = vec![
-            (Method::POST, "/", headers(&[("content-type", JSON_CONTENT_TYPE)]), Protocol::AwsJson11, 400, "UnknownOperationException"),
-            (Method::POST, "/", headers(&[("x-amz-target", "Other_2020.ListThings"), ("content-type", JSON_CONTENT_TYPE)]), Protocol::AwsJson11, 400, "UnknownOperationException"),
-            (Method::POST, "/", headers(&[("x-amz-target", TARGET), ("content-type", "text/plain")]), Protocol::AwsJson11, 415, "UnsupportedMediaTypeException"),
-            (Method::GET, "/", headers(&[("x-amz-target", TARGET), ("content-type", JSON_CONTENT_TYPE)]), Protocol::AwsJson11, 400, "UnknownOperationException"),
-            (Method::POST, CBOR_PATH, headers(&[("content-type", JSON_CONTENT_TYPE)]), Protocol::RpcV2Cbor, 415, "UnsupportedMediaTypeException"),
+            (
+                Method::POST,
+                "/",
+                headers(&[("content-type", JSON_CONTENT_TYPE)]),
+                Protocol::AwsJson11,
+                400,
+                "UnknownOperationException",
+            ),
+            (
+                Method::POST,
+                "/",
+                headers(&[("x-amz-target", "Other_2020.ListThings"), ("content-type", JSON_CONTENT_TYPE)]),
+                Protocol::AwsJson11,
+                400,
+                "UnknownOperationException",
+            ),
+            (
+                Method::POST,
+                "/",
+                headers(&[("x-amz-target", TARGET), ("content-type", "text/plain")]),
+                Protocol::AwsJson11,
+                415,
+                "UnsupportedMediaTypeException",
+            ),
+            (
+                Method::GET,
+                "/",
+                headers(&[("x-amz-target", TARGET), ("content-type", JSON_CONTENT_TYPE)]),
+                Protocol::AwsJson11,
+                400,
+                "UnknownOperationException",
+            ),
+            (
+                Method::POST,
+                CBOR_PATH,
+                headers(&[("content-type", JSON_CONTENT_TYPE)]),
+                Protocol::RpcV2Cbor,
+                415,
+                "UnsupportedMediaTypeException",
+            ),
             (Method::POST, CBOR_PATH, headers(&[]), Protocol::RpcV2Cbor, 415, "UnsupportedMediaTypeException"),
-            (Method::POST, "/service/Other/operation/X", headers(&[("content-type", "application/cbor")]), Protocol::RpcV2Cbor, 404, "UnknownOperationException"),
-            (Method::POST, "/service/ComprehendMedical_20181030/ops", headers(&[("content-type", "application/cbor")]), Protocol::RpcV2Cbor, 404, "UnknownOperationException"),
-            (Method::PUT, CBOR_PATH, headers(&[("content-type", "application/cbor")]), Protocol::RpcV2Cbor, 404, "UnknownOperationException"),
+            (
+                Method::POST,
+                "/service/Other/operation/X",
+                headers(&[("content-type", "application/cbor")]),
+                Protocol::RpcV2Cbor,
+                404,
+                "UnknownOperationException",
+            ),
+            (
+                Method::POST,
+                "/service/ComprehendMedical_20181030/ops",
+                headers(&[("content-type", "application/cbor")]),
+                Protocol::RpcV2Cbor,
+                404,
+                "UnknownOperationException",
+            ),
+            (
+                Method::PUT,
+                CBOR_PATH,
+                headers(&[("content-type", "application/cbor")]),
+                Protocol::RpcV2Cbor,
+                404,
+                "UnknownOperationException",
+            ),
         ];
         for (method, path, h, protocol, status, code) in cases {
             let r = detect(&method, path, &h).expect_err("rejected");
-            assert_eq!((r.protocol, r.error.status, r.error.code.as_str()), (protocol, status, code), "{method} {path}: {}", r.error.message);
+            assert_eq!(
+                (r.protocol, r.error.status, r.error.code.as_str()),
+                (protocol, status, code),
+                "{method} {path}: {}",
+                r.error.message
+            );
             assert!(!r.error.message.is_empty());
         }
     }
@@ -345,7 +432,11 @@ mod tests {
             let e = decode_request(p, body).expect_err("undecodable");
             assert_eq!((e.status, e.code.as_str()), (400, "SerializationException"), "{p}: {}", e.message);
         }
-        let e = decode_request(Protocol::RpcV2Cbor, &cbor::from_document(&json!({"MaxResults": "5"}), &model::REQUEST_SHAPE)).unwrap_err();
+        let e = decode_request(
+            Protocol::RpcV2Cbor,
+            &cbor::from_document(&json!({"MaxResults": "5"}), &model::REQUEST_SHAPE),
+        )
+        .unwrap_err();
         assert_eq!(e.code, "SerializationException");
         assert_eq!(decode_request(Protocol::AwsJson11, b"").unwrap().1, ListRequest::default());
     }
@@ -362,7 +453,10 @@ mod tests {
         }
         let cbor = error_response(Protocol::RpcV2Cbor, &err, "rid");
         assert_eq!(cbor.headers()[SMITHY_PROTOCOL_HEADER], "rpc-v2-cbor");
-        assert_eq!(cbor::to_document(cbor.body()).unwrap().0["__type"], "com.amazonaws.comprehendmedical#ValidationException");
+        assert_eq!(
+            cbor::to_document(cbor.body()).unwrap().0["__type"],
+            "com.amazonaws.comprehendmedical#ValidationException"
+        );
     }
 
     #[test]

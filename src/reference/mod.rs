@@ -185,7 +185,8 @@ impl Reference {
     /// Everything before the listing itself: auth, throttling, operation, decoding, validation.
     fn respond(&self, req: Request<Bytes>, request_id: &str) -> Result<Response<Bytes>, (Protocol, ServiceError)> {
         let (parts, body) = req.into_parts();
-        let call = protocol::detect(&parts.method, parts.uri.path(), &parts.headers).map_err(|r| (r.protocol, r.error))?;
+        let call =
+            protocol::detect(&parts.method, parts.uri.path(), &parts.headers).map_err(|r| (r.protocol, r.error))?;
         let p = call.protocol;
         if let Some(creds) = &self.auth {
             sigv4::verify(&parts, &body, creds, SystemTime::now()).map_err(|e| (p, e))?;
@@ -281,7 +282,8 @@ mod tests {
         let r = reference();
         let jobs = r.jobs().to_vec();
         let mid = jobs[120].submit_time.unwrap();
-        let tie = jobs.windows(2).find(|w| w[0].submit_time == w[1].submit_time).map(|w| w[0].submit_time.unwrap()).unwrap();
+        let tie =
+            jobs.windows(2).find(|w| w[0].submit_time == w[1].submit_time).map(|w| w[0].submit_time.unwrap()).unwrap();
         let filters = vec![
             Filter { job_status: Some("COMPLETED".into()), ..Filter::default() },
             Filter { job_status: Some("STOP_REQUESTED".into()), ..Filter::default() },
@@ -291,7 +293,12 @@ mod tests {
             Filter { submit_time_after: Some(mid), ..Filter::default() },
             Filter { submit_time_after: Some(tie), ..Filter::default() },
             Filter { submit_time_before: Some(tie), ..Filter::default() },
-            Filter { submit_time_after: Some(jobs[30].submit_time.unwrap()), submit_time_before: Some(mid), job_status: Some("COMPLETED".into()), ..Filter::default() },
+            Filter {
+                submit_time_after: Some(jobs[30].submit_time.unwrap()),
+                submit_time_before: Some(mid),
+                job_status: Some("COMPLETED".into()),
+                ..Filter::default()
+            },
         ];
         for f in filters {
             let got = walk(&r, Some(f.clone()), Some(7));
@@ -304,7 +311,15 @@ mod tests {
             assert_eq!(got, want, "{f:?}");
             // Strict bounds: a job at exactly the bound is excluded.
             if let Some(b) = f.submit_time_before {
-                assert!(got.iter().all(|id| jobs.iter().find(|j| j.job_id.as_ref() == Some(id)).unwrap().submit_time.unwrap() < b));
+                assert!(
+                    got.iter().all(|id| jobs
+                        .iter()
+                        .find(|j| j.job_id.as_ref() == Some(id))
+                        .unwrap()
+                        .submit_time
+                        .unwrap()
+                        < b)
+                );
             }
         }
     }
@@ -313,9 +328,14 @@ mod tests {
     fn documented_orders_hold() {
         let r = reference();
         let t = |id: &String| r.jobs().iter().find(|j| j.job_id.as_ref() == Some(id)).unwrap().submit_time.unwrap();
-        let before = walk(&r, Some(Filter { submit_time_before: Some(Timestamp::from_secs(1_900_000_000)), ..Filter::default() }), Some(50));
+        let before = walk(
+            &r,
+            Some(Filter { submit_time_before: Some(Timestamp::from_secs(1_900_000_000)), ..Filter::default() }),
+            Some(50),
+        );
         assert!(before.windows(2).all(|w| t(&w[0]) <= t(&w[1])), "SubmitTimeBefore lists oldest first");
-        let after = walk(&r, Some(Filter { submit_time_after: Some(Timestamp::from_secs(0)), ..Filter::default() }), Some(50));
+        let after =
+            walk(&r, Some(Filter { submit_time_after: Some(Timestamp::from_secs(0)), ..Filter::default() }), Some(50));
         assert!(after.windows(2).all(|w| t(&w[0]) >= t(&w[1])), "SubmitTimeAfter lists newest first");
         assert_eq!(before.len(), 240);
     }
@@ -324,9 +344,11 @@ mod tests {
     fn max_results_may_change_between_pages() {
         let r = reference();
         let first = r.list(&ListRequest { max_results: Some(10), ..Default::default() }).unwrap();
-        let second = r.list(&ListRequest { max_results: Some(3), next_token: first.next_token, ..Default::default() }).unwrap();
+        let second =
+            r.list(&ListRequest { max_results: Some(3), next_token: first.next_token, ..Default::default() }).unwrap();
         let all = walk(&r, None, Some(13));
-        let got: Vec<String> = first.jobs.unwrap().into_iter().chain(second.jobs.unwrap()).map(|j| j.job_id.unwrap()).collect();
+        let got: Vec<String> =
+            first.jobs.unwrap().into_iter().chain(second.jobs.unwrap()).map(|j| j.job_id.unwrap()).collect();
         assert_eq!(got, all[..13]);
     }
 

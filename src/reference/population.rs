@@ -76,14 +76,21 @@ pub fn generate(n: usize, seed: u64) -> Vec<JobProperties> {
         let name = (!rng.chance(1, 20)).then(|| rng.pick(NAMES).to_string());
         let submit = Timestamp::from_secs_f64(t).expect("finite");
         let end = status.is_terminal().then(|| {
-            let secs = t + 60.0 + rng.below(5400) as f64 + if rng.chance(1, 2) { rng.below(1000) as f64 / 1e3 } else { 0.0 };
+            let secs =
+                t + 60.0 + rng.below(5400) as f64 + if rng.chance(1, 2) { rng.below(1000) as f64 / 1e3 } else { 0.0 };
             Timestamp::from_secs_f64(secs).expect("finite")
         });
         let expiration = end.map(|e| Timestamp::from_secs(e.secs_f64().ceil() as i64 + 90 * 86_400));
         let message = match status {
-            JobStatus::Failed => Some(format!("Unable to access s3://cm-input-{account}/notes/. Check the data access role.")),
-            JobStatus::PartialSuccess => Some(format!("{} of {} documents could not be processed.", 1 + rng.below(9), 10 + rng.below(90))),
-            JobStatus::Stopped if rng.chance(1, 2) => Some("The job was stopped by a StopSNOMEDCTInferenceJob request.".into()),
+            JobStatus::Failed => {
+                Some(format!("Unable to access s3://cm-input-{account}/notes/. Check the data access role."))
+            }
+            JobStatus::PartialSuccess => {
+                Some(format!("{} of {} documents could not be processed.", 1 + rng.below(9), 10 + rng.below(90)))
+            }
+            JobStatus::Stopped if rng.chance(1, 2) => {
+                Some("The job was stopped by a StopSNOMEDCTInferenceJob request.".into())
+            }
             _ => None,
         };
         let folder = name.as_deref().unwrap_or("unnamed").replace(['/', ' '], "-");
@@ -95,7 +102,10 @@ pub fn generate(n: usize, seed: u64) -> Vec<JobProperties> {
             submit_time: Some(submit),
             end_time: end,
             expiration_time: expiration,
-            input_data_config: Some(S3Location { s3_bucket: format!("cm-input-{account}"), s3_key: Some(format!("notes/{folder}/")) }),
+            input_data_config: Some(S3Location {
+                s3_bucket: format!("cm-input-{account}"),
+                s3_key: Some(format!("notes/{folder}/")),
+            }),
             output_data_config: Some(S3Location {
                 s3_bucket: "cm-output.example-health".into(),
                 s3_key: rng.chance(4, 5).then(|| format!("results/{}/", i % 7)),
@@ -129,7 +139,8 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<JobProperties>> {
 
 /// [`load`] on text.
 pub fn parse(text: &str) -> anyhow::Result<Vec<JobProperties>> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| anyhow::anyhow!("line {}, column {}: {e}", e.line(), e.column()))?;
+    let doc: Value =
+        serde_json::from_str(text).map_err(|e| anyhow::anyhow!("line {}, column {}: {e}", e.line(), e.column()))?;
     let Value::Array(items) = doc else {
         bail!("expected a JSON array of job properties, found a {}", model::json_type(&doc));
     };
@@ -195,11 +206,15 @@ mod tests {
         assert!(e.starts_with("line 2, column"), "{e}");
         let e = parse(r#"{"JobId": "a"}"#).unwrap_err().to_string();
         assert!(e.contains("expected a JSON array"), "{e}");
-        let e = parse(r#"[{"JobId": "a", "SubmitTime": 1700000000}, {"JobId": "b", "SubmitTime": "x"}]"#).unwrap_err().to_string();
+        let e = parse(r#"[{"JobId": "a", "SubmitTime": 1700000000}, {"JobId": "b", "SubmitTime": "x"}]"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("job [1]") && e.contains("SubmitTime"), "{e}");
         let e = parse(r#"[{"JobId": "a", "SubmitTime": 1700000000, "JobStatus": "DONE"}]"#).unwrap_err().to_string();
         assert!(e.contains("field 'JobStatus'"), "{e}");
-        let e = parse(r#"[{"JobId": "a", "SubmitTime": 1700000000}, {"JobId": "a", "SubmitTime": 1700000001}]"#).unwrap_err().to_string();
+        let e = parse(r#"[{"JobId": "a", "SubmitTime": 1700000000}, {"JobId": "a", "SubmitTime": 1700000001}]"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("appears more than once"), "{e}");
         let e = parse(r#"[{"SubmitTime": 1700000000}]"#).unwrap_err().to_string();
         assert!(e.contains("'JobId' is required"), "{e}");

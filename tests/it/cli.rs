@@ -1,0 +1,110 @@
+//! The command-line contract: first line, exit codes, signals, and precise errors for bad input.
+
+use std::process::Command;
+
+use serde_json::json;
+use snomed_vcr::client::Client;
+use snomed_vcr::protocol::{Protocol, Reply};
+
+use crate::util::{BIN, Proc};
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn reference_announces_itself_and_exits_0_on_sigterm() {
+    let server = Proc::start(&["reference", "--generate", "10", "--seed", "3"]);
+    let (status, _) = server.terminate();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn demo_passes_every_check() {
+    let (code, stdout, stderr) = run(&["demo"]);
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("0 checks failed"), "{stdout}");
+    assert_eq!(stdout.matches("  ok  ").count(), 15, "{stdout}");
+    assert!(!stdout.contains("FAIL"));
+}
+
+#[test]
+fn usage_and_input_errors_exit_2_naming_the_input() {
+    let (code, _, err) = run(&["reference", "--throttle-every", "many"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--throttle-every"), "{err}");
+
+    let (code, _, err) = run(&["reference", "--require-sigv4", "nocolon"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--require-sigv4") && err.contains("ACCESS_KEY_ID:SECRET_ACCESS_KEY"), "{err}");
+
+    let (code, _, err) = run(&["reference", "--addr", "256.0.0.1:1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("'256.0.0.1:1'"), "{err}");
+
+    let dir = std::env::temp_dir().join(format!("snomed-vcr-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("jobs.json");
+    std::fs::write(
+        &bad,
+        "[\n  {\"JobId\": \"a\", \"SubmitTime\": 1700000000},\n  {\"JobId\": \"b\", \"SubmitTime\": \"soon\"}\n]\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&["reference", "--jobs", bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("jobs.json") && err.contains("job [1]") && err.contains("SubmitTime"), "{err}");
+    std::fs::write(&bad, "[\n  {\"JobId\": \"a\",\n").unwrap();
+    let (_, _, err) = run(&["reference", "--jobs", bad.to_str().unwrap()]);
+    assert!(err.contains("line 3"), "{err}");
+    let (code, _, err) = run(&["reference", "--jobs", "/nonexistent/jobs.json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/jobs.json"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn reference_serves_a_jobs_file() {
+    let (code, jobs, _) = run(&["jobs", "--generate", "12", "--seed", "5"]);
+    assert_eq!(code, 0);
+    let path = std::env::temp_dir().join(format!("snomed-vcr-jobs-{}.json", std::process::id()));
+    std::fs::write(&path, &jobs).unwrap();
+    let server = Proc::start(&["reference", "--jobs", path.to_str().unwrap()]);
+    let client = Client::new(&server.url).unwrap();
+    let ex = client.call(Protocol::RpcV2Cbor, &json!({"MaxResults": 500})).await.unwrap();
+    let Reply::Output(doc) = ex.reply else { panic!("{:?}", ex.reply) };
+    assert_eq!(doc["ComprehendMedicalAsyncJobPropertiesList"].as_array().unwrap().len(), 12);
+    std::fs::remove_file(&path).ok();
+}
+
+#[tokio::test]
+async fn garbage_gets_aws_shaped_errors_not_hangs() {
+    let server = Proc::start(&["reference"]);
+    let client = Client::new(&server.url).unwrap();
+    for protocol in Protocol::ALL {
+        let ex = client
+            .send(protocol, "ListSNOMEDCTInferenceJobs", bytes::Bytes::from_static(b"\xff\x00garbage"))
+            .await
+            .unwrap();
+        assert!(
+            matches!(&ex.reply, Reply::Error(e) if e.code == "SerializationException" && e.status == 400),
+            "{protocol}: {:?}",
+            ex.reply
+        );
+        let ex = client.send(protocol, "DeleteEverything", bytes::Bytes::from_static(b"{}")).await.unwrap();
+        assert!(
+            matches!(&ex.reply, Reply::Error(e) if e.code == "UnknownOperationException"),
+            "{protocol}: {:?}",
+            ex.reply
+        );
+        assert!(ex.headers.contains_key("x-amzn-requestid"));
+    }
+    // An oversized body is 413, in the caller's protocol.
+    let big = bytes::Bytes::from(vec![b' '; 9 * 1024 * 1024]);
+    let ex = client.send(Protocol::AwsJson11, "ListSNOMEDCTInferenceJobs", big).await.unwrap();
+    assert_eq!(ex.status, 413);
+}

@@ -1,0 +1,6 @@
+//! One integration test binary (one link step on 2 cores), a module per area.
+
+mod boto3;
+mod cli;
+mod rust_sdk;
+mod util;
