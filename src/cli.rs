@@ -35,8 +35,76 @@ pub enum Command {
     Reference(ReferenceArgs),
     /// Print a generated job population as JSON (the format `reference --jobs` reads).
     Jobs(PopulationArgs),
+    /// Record traffic: a proxy that forwards to an upstream (re-signing with SigV4) and writes a cassette.
+    Record(RecordArgs),
+    /// Check cassettes: they load, and hold no secrets (exit 1 with file:line:field on a finding).
+    Lint(LintArgs),
+    /// Accept or reject re-recordings (NAME.json.new) after seeing their diff.
+    Review(ReviewArgs),
     /// Run the whole tool against the built-in reference service and report what it saw.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub addr: AddrArgs,
+    /// Where to forward: an http(s):// URL, or `aws` for https://comprehendmedical.REGION.amazonaws.com.
+    #[arg(long, value_name = "URL|aws")]
+    pub upstream: String,
+    /// Signing region (default: AWS_REGION, AWS_DEFAULT_REGION, the upstream's AWS host, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The cassette file to write.
+    #[arg(long, value_name = "PATH")]
+    pub cassette: PathBuf,
+    /// Record mode.
+    #[arg(long, value_enum, default_value = "once")]
+    pub mode: crate::record::Mode,
+    /// Forward the client's signature untouched (the proxy is the client's HTTP proxy; absolute-form requests).
+    #[arg(long)]
+    pub no_resign: bool,
+    /// An extra redaction rule: header:NAME or json:$.PATH (repeatable).
+    #[arg(long = "redact", value_name = "RULE")]
+    pub redact: Vec<String>,
+    /// Also record the 502s answered when the upstream fails.
+    #[arg(long)]
+    pub record_errors: bool,
+    /// Seconds to wait for the upstream.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub upstream_timeout: f64,
+    /// Extra CA certificates (PEM) to trust for an https:// upstream, besides the system roots.
+    #[arg(long, value_name = "PEM")]
+    pub upstream_ca_file: Option<PathBuf>,
+    /// Largest request or response body, in bytes; larger requests get 413.
+    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_body: usize,
+    /// Leave out recorded_at and elapsed_ms so re-recordings are byte-identical (also when SOURCE_DATE_EPOCH is set).
+    #[arg(long)]
+    pub reproducible: bool,
+    /// Fold a journal left by a crash into the cassette, and exit.
+    #[arg(long)]
+    pub recover: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Cassette files, or directories of them.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// Cassettes, their .json.new files, or directories (default: cassettes).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Accept every pending re-recording.
+    #[arg(long, conflicts_with = "reject")]
+    pub accept: bool,
+    /// Reject every pending re-recording.
+    #[arg(long)]
+    pub reject: bool,
 }
 
 #[derive(Debug, Args)]
@@ -129,7 +197,102 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => crate::demo::run(args).await,
+        Command::Record(args) => run_record(args).await,
+        Command::Lint(args) => {
+            let files = crate::cassette::expand_paths(&args.paths)?;
+            let mut findings = 0;
+            for f in &files {
+                for finding in crate::cassette::lint::lint_file(f) {
+                    println!("{finding}");
+                    findings += 1;
+                }
+            }
+            eprintln!("{} cassette(s), {findings} finding(s)", files.len());
+            Ok(if findings == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Review(args) => {
+            let paths = if args.paths.is_empty() { vec![PathBuf::from("cassettes")] } else { args.paths };
+            let policy = match (args.accept, args.reject) {
+                (true, _) => crate::review::Policy::AcceptAll,
+                (_, true) => crate::review::Policy::RejectAll,
+                _ => crate::review::Policy::Ask,
+            };
+            let left = crate::review::run(&paths, policy)?;
+            Ok(if left == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
     }
+}
+
+/// Builds the record configuration from its flags and the environment.
+pub fn record_config(
+    args: &RecordArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::record::RecordConfig> {
+    use crate::record::Upstream;
+    let env_region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")).filter(|r| !r.is_empty());
+    let region_hint = args.region.clone().or(env_region.clone()).unwrap_or_else(|| "us-east-1".into());
+    let upstream = Upstream::parse(&args.upstream, &region_hint)?;
+    let region = args
+        .region
+        .clone()
+        .or_else(|| upstream.aws_region().map(str::to_string))
+        .or(env_region)
+        .unwrap_or_else(|| "us-east-1".into());
+    let resign = if args.no_resign {
+        None
+    } else {
+        let (creds, source) = crate::sigv4::credentials_from_chain(env).map_err(|e| {
+            anyhow::anyhow!(
+                "{e}. The proxy re-signs requests for the upstream and needs credentials (or pass --no-resign)"
+            )
+        })?;
+        tracing::info!(source = %source.0, "re-signing with credentials");
+        Some(creds)
+    };
+    let redact = args
+        .redact
+        .iter()
+        .map(|r| crate::cassette::redact::Rule::parse(r).map_err(|e| anyhow::anyhow!("--redact {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if !(args.upstream_timeout > 0.0 && args.upstream_timeout.is_finite()) {
+        anyhow::bail!("--upstream-timeout: expected a positive number of seconds, got {}", args.upstream_timeout);
+    }
+    Ok(crate::record::RecordConfig {
+        upstream,
+        region,
+        cassette: args.cassette.clone(),
+        mode: args.mode,
+        resign,
+        redact,
+        record_errors: args.record_errors,
+        upstream_timeout: std::time::Duration::from_secs_f64(args.upstream_timeout),
+        upstream_ca_file: args.upstream_ca_file.clone(),
+        max_body: args.max_body,
+        reproducible: args.reproducible || env("SOURCE_DATE_EPOCH").is_some(),
+    })
+}
+
+async fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
+    if args.recover {
+        let journal = crate::cassette::journal::journal_path(&args.cassette);
+        if !journal.exists() {
+            anyhow::bail!("--recover: no journal at '{}' (nothing to recover)", journal.display());
+        }
+        let outcome = crate::record::recover(&args.cassette)?;
+        eprintln!("{outcome}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = record_config(&args, &|k| std::env::var(k).ok())?;
+    let server_config = ServerConfig { max_body: config.max_body, ..ServerConfig::default() };
+    let recorder = Arc::new(crate::record::Recorder::open(config).await?);
+    let listener = server::bind(&args.addr.addr).await?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    server::announce(addr);
+    tracing::info!(%addr, upstream = %args.upstream, cassette = %args.cassette.display(), "recording proxy up");
+    server::serve(listener, recorder.clone(), server_config, server::shutdown_signal()).await;
+    let outcome = recorder.finish()?;
+    eprintln!("{outcome}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Builds the reference configuration from its flags.

@@ -68,6 +68,65 @@ fn redact_secret(s: &str) -> String {
     }
 }
 
+/// Where credentials came from, for logs (never the values).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialSource(pub String);
+
+/// Credentials from the standard AWS chain, the cheap links of it: the environment (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), then the shared credentials file and the config file
+/// (`AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`, defaulting to `~/.aws/…`) for the profile `AWS_PROFILE`
+/// (else `default`). SSO, web identity, ECS and IMDS are not consulted: export their credentials to the
+/// environment (`aws configure export-credentials --format env`) to use them.
+pub fn credentials_from_chain(env: &dyn Fn(&str) -> Option<String>) -> Result<(Credentials, CredentialSource), String> {
+    let nonempty = |k: &str| env(k).filter(|v| !v.is_empty());
+    if let (Some(ak), Some(sk)) = (nonempty("AWS_ACCESS_KEY_ID"), nonempty("AWS_SECRET_ACCESS_KEY")) {
+        let creds =
+            Credentials { access_key_id: ak, secret_access_key: sk, session_token: nonempty("AWS_SESSION_TOKEN") };
+        return Ok((creds, CredentialSource("environment".into())));
+    }
+    let profile =
+        nonempty("AWS_PROFILE").or_else(|| nonempty("AWS_DEFAULT_PROFILE")).unwrap_or_else(|| "default".into());
+    let home = nonempty("HOME").unwrap_or_default();
+    let creds_file = nonempty("AWS_SHARED_CREDENTIALS_FILE").unwrap_or_else(|| format!("{home}/.aws/credentials"));
+    let config_file = nonempty("AWS_CONFIG_FILE").unwrap_or_else(|| format!("{home}/.aws/config"));
+    let mut tried = vec!["environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)".to_string()];
+    for (file, section) in [
+        (creds_file.as_str(), profile.clone()),
+        (config_file.as_str(), if profile == "default" { profile.clone() } else { format!("profile {profile}") }),
+    ] {
+        tried.push(format!("{file} [{section}]"));
+        let Ok(text) = std::fs::read_to_string(file) else { continue };
+        let values = ini_section(&text, &section);
+        let get = |k: &str| values.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+        if let (Some(ak), Some(sk)) = (get("aws_access_key_id"), get("aws_secret_access_key")) {
+            let creds =
+                Credentials { access_key_id: ak, secret_access_key: sk, session_token: get("aws_session_token") };
+            return Ok((creds, CredentialSource(format!("{file} [{section}]"))));
+        }
+    }
+    Err(format!("no AWS credentials found; tried {}", tried.join(", ")))
+}
+
+/// The `key = value` pairs of one `[section]` of an INI file.
+fn ini_section(text: &str, section: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            inside = name.trim() == section;
+            continue;
+        }
+        if inside && let Some((k, v)) = line.split_once('=') {
+            out.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    out
+}
+
 /// Computes the signature of a request over `headers` (name, value pairs, all of which are signed).
 fn signature(
     method: &str,
@@ -387,5 +446,45 @@ mod tests {
         assert!(!Credentials::parse_pair("AKID:verysecret").is_err());
         let e = Credentials::parse_pair("nocolon").unwrap_err();
         assert!(e.contains("ACCESS_KEY_ID:SECRET_ACCESS_KEY"));
+    }
+
+    #[test]
+    fn credential_chain_prefers_environment_then_files() {
+        let dir = std::env::temp_dir().join(format!("snomed-vcr-creds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let creds = dir.join("credentials");
+        std::fs::write(&creds, "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = s1\n\n[work]\naws_access_key_id=AKIDWORK\naws_secret_access_key=s2\naws_session_token=t2\n").unwrap();
+        let config = dir.join("config");
+        std::fs::write(&config, "[profile cfgonly]\naws_access_key_id = AKIDCFG\naws_secret_access_key = s3\n")
+            .unwrap();
+        let env_of = |pairs: Vec<(&'static str, String)>| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        };
+        let files = vec![
+            ("AWS_SHARED_CREDENTIALS_FILE", creds.display().to_string()),
+            ("AWS_CONFIG_FILE", config.display().to_string()),
+        ];
+
+        let mut e = files.clone();
+        e.extend([("AWS_ACCESS_KEY_ID", "AKIDENV".to_string()), ("AWS_SECRET_ACCESS_KEY", "s0".to_string())]);
+        let (c, src) = credentials_from_chain(&env_of(e)).unwrap();
+        assert_eq!((c.access_key_id.as_str(), src.0.as_str()), ("AKIDENV", "environment"));
+
+        let (c, _) = credentials_from_chain(&env_of(files.clone())).unwrap();
+        assert_eq!(c.access_key_id, "AKIDDEFAULT");
+        let mut e = files.clone();
+        e.push(("AWS_PROFILE", "work".to_string()));
+        let (c, _) = credentials_from_chain(&env_of(e)).unwrap();
+        assert_eq!((c.access_key_id.as_str(), c.session_token.as_deref()), ("AKIDWORK", Some("t2")));
+        let mut e = files.clone();
+        e.push(("AWS_PROFILE", "cfgonly".to_string()));
+        let (c, src) = credentials_from_chain(&env_of(e)).unwrap();
+        assert_eq!(c.access_key_id, "AKIDCFG");
+        assert!(src.0.ends_with("[profile cfgonly]"));
+        let mut e = files;
+        e.push(("AWS_PROFILE", "missing".to_string()));
+        let err = credentials_from_chain(&env_of(e)).unwrap_err();
+        assert!(err.contains("[missing]") && err.contains("[profile missing]"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,0 +1,182 @@
+//! `snomed-vcr lint`: a cassette must load (format, schema, shapes) and must hold nothing secret.
+//!
+//! The scan reads the file as text, line by line, so each finding carries `file:line:field`. It looks for AWS
+//! access key ids (`AKIA…`, `ASIA…`), strings shaped like secret access keys (40 characters of base64 with
+//! mixed classes and high entropy), STS session tokens (by their well-known prefixes), headers that must never
+//! be stored, and 12-digit account ids in ARNs that are not redaction placeholders.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+
+use super::Cassette;
+use super::redact;
+
+/// One problem found in a cassette.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub file: PathBuf,
+    /// 1-based; 0 when the problem is the whole file.
+    pub line: usize,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.field, self.message)
+    }
+}
+
+struct Patterns {
+    access_key: Regex,
+    secret_candidate: Regex,
+    session_token: Regex,
+    account: Regex,
+    key: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: std::sync::OnceLock<Patterns> = std::sync::OnceLock::new();
+    P.get_or_init(|| Patterns {
+        access_key: Regex::new(r"\b(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{16}\b").expect("valid"),
+        secret_candidate: Regex::new(r"[A-Za-z0-9/+]{40,}").expect("valid"),
+        session_token: Regex::new(r"(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]*").expect("valid"),
+        account: Regex::new(r"arn:aws[a-zA-Z-]*:[a-zA-Z0-9-]*:[a-zA-Z0-9-]*:([0-9]{12}):").expect("valid"),
+        key: Regex::new(r#"^\s*"([^"]+)"\s*:"#).expect("valid"),
+    })
+}
+
+fn entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts.iter().filter(|c| **c > 0).map(|c| f64::from(*c) / n).map(|p| -p * p.log2()).sum()
+}
+
+/// Whether a string looks like an AWS secret access key: exactly 40 base64 characters, upper and lower case and
+/// digits, and the entropy of random data.
+pub fn looks_like_secret_key(s: &str) -> bool {
+    s.len() == 40
+        && s.bytes().any(|b| b.is_ascii_uppercase())
+        && s.bytes().any(|b| b.is_ascii_lowercase())
+        && s.bytes().any(|b| b.is_ascii_digit())
+        && entropy(s) > 4.2
+}
+
+/// Scans cassette text for secrets. `file` only labels the findings.
+pub fn scan(file: &Path, text: &str) -> Vec<Finding> {
+    let p = patterns();
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let field = p.key.captures(line).map(|c| c[1].to_string()).unwrap_or_else(|| "-".into());
+        let mut add = |message: String| {
+            out.push(Finding { file: file.to_path_buf(), line: i + 1, field: field.clone(), message })
+        };
+        if redact::never_stored(&field.to_ascii_lowercase()) && line.contains(':') && field != "-" {
+            add(format!("header '{field}' must never be stored"));
+        }
+        for m in p.access_key.find_iter(line) {
+            add(format!("AWS access key id '{}…'", &m.as_str()[..8]));
+        }
+        for m in p.session_token.find_iter(line) {
+            add(format!("STS session token '{}…'", &m.as_str()[..12]));
+        }
+        for m in p.secret_candidate.find_iter(line) {
+            let s = m.as_str();
+            // Only a standalone run of exactly 40 counts; longer runs are tokens or paths.
+            let bounded_end = !line[m.end()..].starts_with('=');
+            if bounded_end && looks_like_secret_key(s) {
+                add(format!("string shaped like a secret access key '{}…'", &s[..4]));
+            }
+        }
+        for cap in p.account.captures_iter(line) {
+            if !redact::is_account_placeholder(&cap[1]) {
+                add(format!("unredacted account id '{}' in an ARN", &cap[1]));
+            }
+        }
+    }
+    out
+}
+
+/// Lints one file: it must load as a cassette, and the scan must find nothing.
+pub fn lint_file(path: &Path) -> Vec<Finding> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            return vec![Finding {
+                file: path.into(),
+                line: 0,
+                field: "-".into(),
+                message: format!("cannot read: {e}"),
+            }];
+        }
+    };
+    let mut out = Vec::new();
+    if let Err(e) = Cassette::parse(&text) {
+        let msg = format!("{e:#}");
+        let (line, rest) = match msg.split_once(':') {
+            Some((l, r)) if l.parse::<usize>().is_ok() => {
+                (l.parse().unwrap_or(0), r.split_once(':').map_or(r, |(_, m)| m))
+            }
+            _ => (0, msg.as_str()),
+        };
+        out.push(Finding {
+            file: path.into(),
+            line,
+            field: "-".into(),
+            message: format!("not a valid cassette: {}", rest.trim()),
+        });
+    }
+    out.extend(scan(path, &text));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planted_secrets_are_found_with_line_and_field() {
+        let clean = crate::cassette::tests::sample().to_canonical();
+        assert_eq!(scan(Path::new("c.json"), &clean), vec![]);
+        let plants = [
+            ("\"JobName\": \"AKIAIOSFODNN7EXAMPLE\"", "JobName", "access key id"),
+            ("\"Message\": \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"", "Message", "secret access key"),
+            ("\"x-amz-security-token\": \"abc\"", "x-amz-security-token", "must never be stored"),
+            ("\"Token\": \"IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ\"", "Token", "session token"),
+            (
+                "\"DataAccessRoleArn\": \"arn:aws:iam::123456789012:role/x\"",
+                "DataAccessRoleArn",
+                "unredacted account id '123456789012'",
+            ),
+        ];
+        for (plant, field, what) in plants {
+            let text = clean.replacen("\"method\": \"POST\",", &format!("\"method\": \"POST\",\n      {plant},"), 1);
+            let line = text.lines().position(|l| l.contains(plant)).unwrap() + 1;
+            let found = scan(Path::new("c.json"), &text);
+            assert_eq!(found.len(), 1, "{plant}: {found:?}");
+            assert_eq!((found[0].line, found[0].field.as_str()), (line, field));
+            assert!(found[0].message.contains(what), "{}", found[0]);
+            assert!(found[0].to_string().starts_with(&format!("c.json:{line}:{field}: ")));
+        }
+    }
+
+    #[test]
+    fn ordinary_values_are_not_secrets() {
+        for s in [
+            "0123456789abcdef0123456789abcdef/Manifest",
+            "arn:aws:iam::000000000001:role/ComprehendMedicalS3Access",
+            "cm-output.example-health/results/000000000001-SCT-d10a5005b57919486b54e971270be795/Manifest",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ] {
+            assert!(scan(Path::new("x"), &format!("\"F\": \"{s}\"")).is_empty(), "{s}");
+        }
+        // A long NextToken is not a 40-character secret.
+        let token = "Ad8_YZgEqS_bQdlnm47tbzMAIDM3N2ZiNThhMzgyMjJkOWI4N2IyYzk1ZDI5Njk0YThl_zrsFia1rwABNdeIpG9Csw";
+        assert!(scan(Path::new("x"), &format!("\"NextToken\": \"{token}\"")).is_empty());
+    }
+}

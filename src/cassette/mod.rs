@@ -1,0 +1,318 @@
+//! The cassette file format: what a recording holds, loading it with precise errors, and saving it
+//! canonically and atomically.
+//!
+//! A cassette is one JSON file: a versioned header and a list of interactions. Bodies are stored as
+//! JSON-equivalent documents whatever the wire protocol (a CBOR body's encoding is noted beside it), so every
+//! cassette reads well in a code review and one recording can answer both protocols. The JSON Schema is
+//! `cassettes/schema.json`.
+//!
+//! Canonical output: two-space pretty JSON, keys in a fixed order (struct order for the format's own fields,
+//! sorted for documents and headers), numbers as received, one trailing newline. The same interactions always
+//! give the same bytes.
+
+pub mod journal;
+pub mod lint;
+pub mod redact;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model;
+use crate::protocol::Protocol;
+
+/// The `format` field of every cassette.
+pub const FORMAT: &str = "snomed-vcr/cassette";
+/// The format version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// A whole cassette.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cassette {
+    pub format: String,
+    pub version: u32,
+    /// `snomed-vcr <version>`.
+    pub recorded_with: String,
+    pub operation: String,
+    /// The upstream base URL the traffic went to.
+    pub upstream: String,
+    pub region: String,
+    /// The matchers replay uses for this cassette (see the `matching` module).
+    pub match_rules: Vec<String>,
+    pub interactions: Vec<Interaction>,
+}
+
+/// One request and the response it got.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Interaction {
+    /// Position in recording order, from 0, without gaps.
+    pub seq: u64,
+    /// When the response arrived (RFC 3339, UTC). Absent in reproducible recordings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<String>,
+    /// Milliseconds from forwarding the request to the whole response. Absent in reproducible recordings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
+    pub request: RecordedRequest,
+    pub response: RecordedResponse,
+}
+
+/// A request as stored: redacted, with its body as a document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub protocol: Protocol,
+    /// Kept headers, lower-case names (see `redact`).
+    pub headers: BTreeMap<String, String>,
+    pub body: Value,
+    /// How a CBOR body was encoded, where the document does not show it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
+}
+
+/// A response as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedResponse {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
+}
+
+/// Notes on a CBOR body's encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Encoding {
+    /// `cbor`.
+    pub format: EncodingFormat,
+    /// The body used indefinite-length items (as the Rust SDK's requests do).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub indefinite_lengths: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EncodingFormat {
+    Cbor,
+}
+
+impl Cassette {
+    /// An empty cassette for an upstream.
+    pub fn new(upstream: &str, region: &str) -> Cassette {
+        Cassette {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            recorded_with: format!("snomed-vcr {}", env!("CARGO_PKG_VERSION")),
+            operation: model::OPERATION.to_string(),
+            upstream: upstream.to_string(),
+            region: region.to_string(),
+            match_rules: crate::matching::DEFAULT_RULES.iter().map(|s| s.to_string()).collect(),
+            interactions: Vec::new(),
+        }
+    }
+
+    /// Loads and checks a cassette. Errors name the file, and the line and column or the field.
+    pub fn load(path: &Path) -> anyhow::Result<Cassette> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read cassette '{}'", path.display()))?;
+        Cassette::parse(&text).map_err(|e| anyhow::anyhow!("{}:{e:#}", path.display()))
+    }
+
+    /// [`Cassette::load`] on text; errors start with `LINE:COLUMN:` or name the field.
+    pub fn parse(text: &str) -> anyhow::Result<Cassette> {
+        let c: Cassette = serde_json::from_str(text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{}: {e} (expected a snomed-vcr cassette, see cassettes/schema.json)",
+                e.line(),
+                e.column()
+            )
+        })?;
+        c.check()?;
+        Ok(c)
+    }
+
+    /// Checks what the types cannot: format and version, the operation, sequence numbers, statuses, and
+    /// that bodies are documents of the model's shapes.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.format != FORMAT {
+            bail!(" field 'format': expected \"{FORMAT}\", found \"{}\"", self.format);
+        }
+        if self.version != VERSION {
+            bail!(" field 'version': this build reads version {VERSION}, found {}", self.version);
+        }
+        if self.operation != model::OPERATION {
+            bail!(" field 'operation': expected \"{}\", found \"{}\"", model::OPERATION, self.operation);
+        }
+        for rule in &self.match_rules {
+            crate::matching::Rule::parse(rule).map_err(|e| anyhow::anyhow!(" field 'match_rules': {e}"))?;
+        }
+        for (i, it) in self.interactions.iter().enumerate() {
+            let at = format!(" field 'interactions[{i}]");
+            if it.seq != i as u64 {
+                bail!("{at}.seq': expected {i} (sequence numbers count from 0 without gaps), found {}", it.seq);
+            }
+            if !(100..=599).contains(&it.response.status) {
+                bail!("{at}.response.status': {} is not an HTTP status", it.response.status);
+            }
+            if !it.request.body.is_object() {
+                bail!(
+                    "{at}.request.body': expected an object (the input document), found {}",
+                    model::json_type(&it.request.body)
+                );
+            }
+            if (200..300).contains(&it.response.status) {
+                model::check_types(&it.response.body, &model::RESPONSE_SHAPE)
+                    .map_err(|e| anyhow::anyhow!("{at}.response.body': {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The canonical text of the cassette.
+    pub fn to_canonical(&self) -> String {
+        let mut out = serde_json::to_string_pretty(self).expect("cassettes serialize");
+        out.push('\n');
+        out
+    }
+
+    /// Writes the cassette atomically: a temporary file beside it, fsync, rename, fsync of the directory.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        write_atomically(path, self.to_canonical().as_bytes())
+    }
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old file or the new one, never a torn one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory '{}'", dir.display()))?;
+    let name = path.file_name().with_context(|| format!("'{}' is not a file path", path.display()))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write '{}'", path.display()))
+}
+
+/// Expands cassette arguments: files as given, directories to every `*.json` inside (sorted).
+pub fn expand_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot list '{}'", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file())
+                .filter(|f| f.file_name().is_some_and(|n| n != "schema.json"))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            bail!("'{}' does not exist (expected a cassette file or a directory of them)", p.display());
+        }
+    }
+    Ok(out)
+}
+
+/// `NAME.json.new`, where re-recordings of `NAME.json` go for review.
+pub fn pending_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".new");
+    PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub(crate) fn sample() -> Cassette {
+        let mut c = Cassette::new("http://127.0.0.1:1", "us-east-1");
+        c.interactions.push(Interaction {
+            seq: 0,
+            recorded_at: None,
+            elapsed_ms: None,
+            request: RecordedRequest {
+                method: "POST".into(),
+                path: "/".into(),
+                protocol: Protocol::AwsJson11,
+                headers: BTreeMap::from([("content-type".into(), "application/x-amz-json-1.1".into())]),
+                body: json!({"MaxResults": 2, "Filter": {"SubmitTimeBefore": 1704164645.678}}),
+                encoding: None,
+            },
+            response: RecordedResponse {
+                status: 200,
+                headers: BTreeMap::new(),
+                body: json!({"ComprehendMedicalAsyncJobPropertiesList": [], "NextToken": "t"}),
+                encoding: None,
+            },
+        });
+        c
+    }
+
+    #[test]
+    fn canonical_text_round_trips_byte_for_byte() {
+        let c = sample();
+        let text = c.to_canonical();
+        assert!(text.ends_with("}\n") && !text.ends_with("\n\n"));
+        assert!(text.contains("1704164645.678"), "numbers as received");
+        let back = Cassette::parse(&text).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(back.to_canonical(), text);
+    }
+
+    #[test]
+    fn load_errors_name_line_or_field() {
+        let text = sample().to_canonical();
+        let broken = text.replacen("\"seq\": 0", "\"seq\": 0,,", 1);
+        let e = Cassette::parse(&broken).unwrap_err().to_string();
+        let line = broken.lines().position(|l| l.contains(",,")).unwrap() + 1;
+        assert!(e.starts_with(&format!("{line}:")), "{e}");
+
+        let e = Cassette::parse(&text.replacen("\"seq\": 0", "\"seq\": 3", 1)).unwrap_err().to_string();
+        assert!(e.contains("interactions[0].seq"), "{e}");
+        let e = Cassette::parse(&text.replacen("\"version\": 1", "\"version\": 9", 1)).unwrap_err().to_string();
+        assert!(e.contains("'version'"), "{e}");
+        let e = Cassette::parse(&text.replacen("\"status\": 200", "\"status\": 2000", 1)).unwrap_err().to_string();
+        assert!(e.contains("response.status"), "{e}");
+        let e = Cassette::parse(&text.replacen("\"NextToken\": \"t\"", "\"NextToken\": 5", 1)).unwrap_err().to_string();
+        assert!(e.contains("interactions[0].response.body") && e.contains("NextToken"), "{e}");
+        let e = Cassette::parse(&text.replacen("\"region\"", "\"regoin\"", 1)).unwrap_err().to_string();
+        assert!(e.contains("regoin"), "{e}");
+    }
+
+    #[test]
+    fn atomic_save_replaces_and_leaves_no_temp_files() {
+        let dir = std::env::temp_dir().join(format!("snomed-vcr-cassette-{}", std::process::id()));
+        let path = dir.join("a.json");
+        sample().save(&path).unwrap();
+        let mut c = sample();
+        c.region = "eu-west-1".into();
+        c.save(&path).unwrap();
+        assert_eq!(Cassette::load(&path).unwrap().region, "eu-west-1");
+        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("a.json")]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,316 @@
+//! Redaction, applied to every interaction before anything touches disk (journal or cassette), and by replay to
+//! incoming requests so that matching sees what the cassette holds.
+//!
+//! - Headers: only a short keep-list is stored; credentials, dates, cookies, `amz-sdk-*` and user agents never
+//!   are, even if asked for.
+//! - Account ids: every 12-digit account id seen in an ARN is replaced everywhere (bucket names and paths too) by
+//!   a placeholder, `000000000001`, `000000000002`, … in order of first appearance: one real value, one
+//!   placeholder, and still a valid ARN.
+//! - KMS key ids (the UUID of `arn:aws:kms:…:key/UUID`, or a bare key id in `KMSKey`) likewise become
+//!   `00000000-0000-4000-8000-000000000001`, ….
+//! - Extra rules (`--redact`): `header:NAME` replaces a kept header's value with `REDACTED`;
+//!   `json:$.Path[*].To` replaces the value at a body path (request and response) with `REDACTED` (strings) or
+//!   `null` (anything else).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use http::HeaderMap;
+use regex::Regex;
+use serde_json::Value;
+
+/// Headers never stored, whatever the rules say.
+pub fn never_stored(name: &str) -> bool {
+    matches!(
+        name,
+        "authorization"
+            | "proxy-authorization"
+            | "x-amz-security-token"
+            | "x-amz-date"
+            | "x-amz-content-sha256"
+            | "cookie"
+            | "set-cookie"
+            | "user-agent"
+            | "x-amz-user-agent"
+    ) || name.starts_with("amz-sdk-")
+}
+
+/// Request headers stored by default: the ones that say what the request is.
+pub const KEPT_REQUEST_HEADERS: [&str; 4] = ["accept", "content-type", "smithy-protocol", "x-amz-target"];
+/// Response headers stored by default. `x-amzn-RequestId` is left out: it differs on every call, and replay
+/// makes a fresh one.
+pub const KEPT_RESPONSE_HEADERS: [&str; 3] = ["content-type", "smithy-protocol", "x-amzn-errortype"];
+
+/// The value that replaces redacted strings.
+pub const REDACTED: &str = "REDACTED";
+
+/// One extra redaction rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rule {
+    Header(String),
+    JsonPath(Vec<Segment>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Segment {
+    Key(String),
+    AnyIndex,
+}
+
+impl Rule {
+    /// Parses `header:NAME` or `json:$.A.B[*].C`.
+    pub fn parse(s: &str) -> Result<Rule, String> {
+        if let Some(name) = s.strip_prefix("header:") {
+            if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(format!("'{s}': '{name}' is not a header name"));
+            }
+            return Ok(Rule::Header(name.to_ascii_lowercase()));
+        }
+        if let Some(path) = s.strip_prefix("json:") {
+            let rest = path.strip_prefix('$').unwrap_or(path);
+            let mut segs = Vec::new();
+            for part in rest.split('.').filter(|p| !p.is_empty()) {
+                let (key, mut tail) = match part.find('[') {
+                    Some(i) => (&part[..i], &part[i..]),
+                    None => (part, ""),
+                };
+                if !key.is_empty() {
+                    segs.push(Segment::Key(key.to_string()));
+                }
+                while !tail.is_empty() {
+                    if let Some(t) = tail.strip_prefix("[*]").or_else(|| tail.strip_prefix("[]")) {
+                        segs.push(Segment::AnyIndex);
+                        tail = t;
+                    } else {
+                        return Err(format!("'{s}': only [*] is supported inside brackets"));
+                    }
+                }
+            }
+            if segs.is_empty() {
+                return Err(format!("'{s}': the path names no member (expected e.g. json:$.Filter.JobName)"));
+            }
+            return Ok(Rule::JsonPath(segs));
+        }
+        Err(format!("'{s}' is not a redaction rule (expected header:NAME or json:$.PATH)"))
+    }
+}
+
+#[derive(Default)]
+struct Placeholders {
+    accounts: HashMap<String, String>,
+    kms_keys: HashMap<String, String>,
+}
+
+/// A recording session's redactor: its placeholder maps are shared by every interaction.
+pub struct Redactor {
+    rules: Vec<Rule>,
+    placeholders: Mutex<Placeholders>,
+}
+
+fn arn_account_regex() -> &'static Regex {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"arn:aws[a-zA-Z-]*:[a-zA-Z0-9-]*:[a-zA-Z0-9-]*:([0-9]{12}):").expect("valid"))
+}
+
+fn kms_key_regex() -> &'static Regex {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?:^|:key/)([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
+            .expect("valid")
+    })
+}
+
+/// Whether a 12-digit account id is one of ours.
+pub fn is_account_placeholder(id: &str) -> bool {
+    id.len() == 12 && id.starts_with("00000000")
+}
+
+impl Redactor {
+    pub fn new(rules: Vec<Rule>) -> Redactor {
+        Redactor { rules, placeholders: Mutex::new(Placeholders::default()) }
+    }
+
+    /// The kept, redacted headers of a message.
+    pub fn headers(&self, headers: &HeaderMap, keep: &[&str]) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (name, value) in headers {
+            let n = name.as_str();
+            if never_stored(n) || !keep.contains(&n) {
+                continue;
+            }
+            let v = if self.rules.iter().any(|r| matches!(r, Rule::Header(h) if h == n)) {
+                REDACTED.to_string()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            out.insert(n.to_string(), v);
+        }
+        out
+    }
+
+    /// Redacts a body document in place.
+    pub fn document(&self, doc: &mut Value) {
+        for rule in &self.rules {
+            if let Rule::JsonPath(path) = rule {
+                redact_path(doc, path);
+            }
+        }
+        let mut ph = self.placeholders.lock().unwrap_or_else(|e| e.into_inner());
+        // Learn every account and key id first, so a bucket name is redacted even when its ARN comes later.
+        learn(doc, &mut ph);
+        replace(doc, &ph);
+    }
+}
+
+fn redact_path(v: &mut Value, path: &[Segment]) {
+    let Some((first, rest)) = path.split_first() else {
+        *v = if v.is_string() { Value::String(REDACTED.into()) } else { Value::Null };
+        return;
+    };
+    match (first, v) {
+        (Segment::Key(k), Value::Object(map)) => {
+            if let Some(child) = map.get_mut(k) {
+                redact_path(child, rest);
+            }
+        }
+        (Segment::AnyIndex, Value::Array(items)) => items.iter_mut().for_each(|i| redact_path(i, rest)),
+        _ => {}
+    }
+}
+
+fn learn(v: &Value, ph: &mut Placeholders) {
+    match v {
+        Value::String(s) => {
+            for cap in arn_account_regex().captures_iter(s) {
+                let id = cap[1].to_string();
+                if !is_account_placeholder(&id) && !ph.accounts.contains_key(&id) {
+                    let n = ph.accounts.len() + 1;
+                    ph.accounts.insert(id, format!("{n:012}"));
+                }
+            }
+            if let Some(cap) = kms_key_regex().captures(s) {
+                let key = cap[1].to_ascii_lowercase();
+                if !key.starts_with("00000000-0000-4000-8000-") && !ph.kms_keys.contains_key(&key) {
+                    let n = ph.kms_keys.len() + 1;
+                    ph.kms_keys.insert(key, format!("00000000-0000-4000-8000-{n:012}"));
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| learn(i, ph)),
+        Value::Object(map) => map.values().for_each(|i| learn(i, ph)),
+        _ => {}
+    }
+}
+
+fn replace(v: &mut Value, ph: &Placeholders) {
+    match v {
+        Value::String(s) => {
+            if ph.accounts.keys().any(|k| s.contains(k.as_str()))
+                || ph.kms_keys.keys().any(|k| s.to_ascii_lowercase().contains(k.as_str()))
+            {
+                let mut out = s.clone();
+                for (real, placeholder) in &ph.accounts {
+                    out = out.replace(real.as_str(), placeholder);
+                }
+                for (real, placeholder) in &ph.kms_keys {
+                    if let Some(i) = out.to_ascii_lowercase().find(real.as_str()) {
+                        out.replace_range(i..i + real.len(), placeholder);
+                    }
+                }
+                *s = out;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| replace(i, ph)),
+        Value::Object(map) => map.values_mut().for_each(|i| replace(i, ph)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secrets_never_survive_the_header_filter() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/…"),
+            ("x-amz-security-token", "IQoJb3JpZ2luX2VjEJr"),
+            ("x-amz-date", "20261130T030224Z"),
+            ("cookie", "a=b"),
+            ("user-agent", "Boto3/1.44.8"),
+            ("amz-sdk-invocation-id", "x"),
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", "ComprehendMedical_20181030.ListSNOMEDCTInferenceJobs"),
+        ] {
+            h.insert(k, v.parse().unwrap());
+        }
+        let r = Redactor::new(vec![]);
+        let mut keep: Vec<&str> = KEPT_REQUEST_HEADERS.to_vec();
+        keep.extend(["authorization", "cookie"]); // asking to keep them changes nothing
+        let kept = r.headers(&h, &keep);
+        assert_eq!(kept.keys().collect::<Vec<_>>(), ["content-type", "x-amz-target"]);
+        let r = Redactor::new(vec![Rule::parse("header:x-amz-target").unwrap()]);
+        assert_eq!(r.headers(&h, &KEPT_REQUEST_HEADERS)["x-amz-target"], REDACTED);
+    }
+
+    #[test]
+    fn accounts_and_kms_keys_get_consistent_placeholders_everywhere() {
+        let r = Redactor::new(vec![]);
+        let mut doc = json!({"ComprehendMedicalAsyncJobPropertiesList": [
+            {"InputDataConfig": {"S3Bucket": "cm-input-111122223333"},
+             "DataAccessRoleArn": "arn:aws:iam::111122223333:role/Access",
+             "KMSKey": "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+            {"DataAccessRoleArn": "arn:aws:iam::444455556666:role/Other", "KMSKey": "1234ABCD-12ab-34cd-56ef-1234567890ab"}
+        ]});
+        r.document(&mut doc);
+        let text = doc.to_string();
+        assert!(
+            !text.contains("111122223333")
+                && !text.contains("444455556666")
+                && !text.to_lowercase().contains("1234abcd"),
+            "{text}"
+        );
+        let jobs = &doc["ComprehendMedicalAsyncJobPropertiesList"];
+        let first = jobs[0]["DataAccessRoleArn"].as_str().unwrap();
+        let account = &first[13..25];
+        assert!(is_account_placeholder(account), "{first}");
+        assert_eq!(
+            jobs[0]["InputDataConfig"]["S3Bucket"],
+            format!("cm-input-{account}"),
+            "same account, same placeholder"
+        );
+        assert_ne!(
+            jobs[1]["DataAccessRoleArn"].as_str().unwrap()[13..25],
+            *account,
+            "another account, another placeholder"
+        );
+        let kms = jobs[0]["KMSKey"].as_str().unwrap();
+        assert!(kms.ends_with(":key/00000000-0000-4000-8000-000000000001"), "{kms}");
+        assert_eq!(jobs[1]["KMSKey"], "00000000-0000-4000-8000-000000000001");
+        // The redacted ARN still satisfies the model's pattern.
+        let job: crate::model::JobProperties = serde_json::from_value(jobs[0].clone()).unwrap();
+        assert_eq!(crate::model::check_job(&job, "$"), vec![]);
+        // Redacting again changes nothing.
+        let before = doc.clone();
+        r.document(&mut doc);
+        assert_eq!(doc, before);
+    }
+
+    #[test]
+    fn json_path_rules() {
+        let r = Redactor::new(vec![
+            Rule::parse("json:$.ComprehendMedicalAsyncJobPropertiesList[*].Message").unwrap(),
+            Rule::parse("json:Filter.SubmitTimeBefore").unwrap(),
+        ]);
+        let mut doc = json!({"ComprehendMedicalAsyncJobPropertiesList": [{"Message": "patient X"}, {"JobId": "a"}], "Filter": {"SubmitTimeBefore": 5}});
+        r.document(&mut doc);
+        assert_eq!(doc["ComprehendMedicalAsyncJobPropertiesList"][0]["Message"], REDACTED);
+        assert_eq!(doc["ComprehendMedicalAsyncJobPropertiesList"][1], json!({"JobId": "a"}));
+        assert_eq!(doc["Filter"]["SubmitTimeBefore"], Value::Null);
+        for bad in ["header:", "json:$", "json:$.a[0]", "cookie:x"] {
+            assert!(Rule::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

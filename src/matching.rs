@@ -1,0 +1,168 @@
+//! Request matching: which recorded interaction answers an incoming request.
+//!
+//! Requests are compared on their redacted input documents, protocol-independently and semantically: key order
+//! and whitespace never matter, and numbers compare by value (`1700000000` and `1700000000.0` are the same
+//! instant). SigV4 and SDK headers never matter. What is compared is chosen by named rules:
+//!
+//! | rule | compares |
+//! |---|---|
+//! | `operation` | the operation name (always on) |
+//! | `body` | the whole input document |
+//! | `filter` | `Filter` only |
+//! | `max_results` | `MaxResults` only |
+//! | `next_token` | `NextToken` only |
+//! | `protocol` | the wire protocol (off by default: a JSON recording answers CBOR callers) |
+
+use serde_json::{Map, Number, Value};
+
+/// The rules a new cassette gets.
+pub const DEFAULT_RULES: [&str; 2] = ["operation", "body"];
+
+/// A named matcher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rule {
+    Operation,
+    Body,
+    Filter,
+    MaxResults,
+    NextToken,
+    Protocol,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 6] =
+        [Rule::Operation, Rule::Body, Rule::Filter, Rule::MaxResults, Rule::NextToken, Rule::Protocol];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::Operation => "operation",
+            Rule::Body => "body",
+            Rule::Filter => "filter",
+            Rule::MaxResults => "max_results",
+            Rule::NextToken => "next_token",
+            Rule::Protocol => "protocol",
+        }
+    }
+
+    /// Parses a rule name; an unknown one gets a "did you mean".
+    pub fn parse(s: &str) -> Result<Rule, String> {
+        if let Some(r) = Rule::ALL.into_iter().find(|r| r.name() == s) {
+            return Ok(r);
+        }
+        let names: Vec<&str> = Rule::ALL.iter().map(|r| r.name()).collect();
+        let closest = names.iter().min_by_key(|n| edit_distance(s, n)).copied().unwrap_or("body");
+        Err(format!("unknown matcher '{s}'. Did you mean '{closest}'? (matchers: {})", names.join(", ")))
+    }
+}
+
+/// Levenshtein distance, for suggestions.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// A document in canonical form: sorted keys (serde_json's map is ordered), numbers by value (whole numbers as
+/// integers), `null` members dropped (absent and null mean the same to the service).
+pub fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => canonical_number(n),
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), canonical(v))).collect::<Map<_, _>>(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn canonical_number(n: &Number) -> Value {
+    if n.is_i64() || n.is_u64() {
+        return Value::Number(n.clone());
+    }
+    let f = n.as_f64().unwrap_or(f64::NAN);
+    if f.fract() == 0.0 && f.abs() < 9.0e15 { Value::from(f as i64) } else { Value::Number(n.clone()) }
+}
+
+/// The key a request is matched by under `rules`: equal keys match.
+pub fn request_key(rules: &[Rule], protocol: crate::protocol::Protocol, operation: &str, input: &Value) -> String {
+    let input = canonical(input);
+    let mut key = Map::new();
+    key.insert("operation".into(), Value::String(operation.into()));
+    for rule in rules {
+        match rule {
+            Rule::Operation => {}
+            Rule::Body => {
+                key.insert("body".into(), input.clone());
+            }
+            Rule::Filter => {
+                key.insert("filter".into(), input.get("Filter").cloned().unwrap_or(Value::Null));
+            }
+            Rule::MaxResults => {
+                key.insert("max_results".into(), input.get("MaxResults").cloned().unwrap_or(Value::Null));
+            }
+            Rule::NextToken => {
+                key.insert("next_token".into(), input.get("NextToken").cloned().unwrap_or(Value::Null));
+            }
+            Rule::Protocol => {
+                key.insert("protocol".into(), Value::String(protocol.name().into()));
+            }
+        }
+    }
+    Value::Object(key).to_string()
+}
+
+/// Parses rule names (e.g. from a cassette header or `--match-on`).
+pub fn parse_rules<S: AsRef<str>>(names: &[S]) -> Result<Vec<Rule>, String> {
+    names.iter().map(|n| Rule::parse(n.as_ref())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Protocol;
+    use serde_json::json;
+
+    #[test]
+    fn semantic_equality_of_documents() {
+        let rules = parse_rules(&DEFAULT_RULES).unwrap();
+        let a = json!({"MaxResults": 5, "Filter": {"SubmitTimeBefore": 1700000000, "JobStatus": "COMPLETED"}});
+        let b: Value =
+            serde_json::from_str(r#"{ "Filter" : {"JobStatus":"COMPLETED","SubmitTimeBefore":1700000000.0}, "MaxResults":5, "NextToken": null }"#)
+                .unwrap();
+        assert_eq!(
+            request_key(&rules, Protocol::AwsJson11, "Op", &a),
+            request_key(&rules, Protocol::RpcV2Cbor, "Op", &b)
+        );
+        let c = json!({"MaxResults": 5, "Filter": {"SubmitTimeBefore": 1700000000.5, "JobStatus": "COMPLETED"}});
+        assert_ne!(
+            request_key(&rules, Protocol::AwsJson11, "Op", &a),
+            request_key(&rules, Protocol::AwsJson11, "Op", &c)
+        );
+        let with_protocol = [Rule::Body, Rule::Protocol];
+        assert_ne!(
+            request_key(&with_protocol, Protocol::AwsJson11, "Op", &a),
+            request_key(&with_protocol, Protocol::RpcV2Cbor, "Op", &a)
+        );
+        let filter_only = [Rule::Filter];
+        let d = json!({"MaxResults": 9, "Filter": {"SubmitTimeBefore": 1700000000, "JobStatus": "COMPLETED"}});
+        assert_eq!(
+            request_key(&filter_only, Protocol::AwsJson11, "Op", &a),
+            request_key(&filter_only, Protocol::AwsJson11, "Op", &d)
+        );
+    }
+
+    #[test]
+    fn unknown_matchers_suggest_the_closest() {
+        let e = Rule::parse("next_tokn").unwrap_err();
+        assert!(e.contains("Did you mean 'next_token'?"), "{e}");
+        let e = Rule::parse("maxresults").unwrap_err();
+        assert!(e.contains("'max_results'"), "{e}");
+    }
+}

@@ -1,0 +1,201 @@
+//! `snomed-vcr review`: accept or reject re-recordings (`NAME.json.new`), insta's workflow.
+//!
+//! Each pending file is shown as a diff against the reviewed cassette (patience algorithm, 4 lines of context,
+//! line numbers). On a terminal it asks: accept, reject, skip, or accept/reject all remaining. Without one, it
+//! prints the diffs and the commands that settle them, and exits 1 while anything is pending; `--accept` and
+//! `--reject` settle everything for scripts.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use similar::{Algorithm, ChangeTag, TextDiff};
+
+/// The pending re-recordings under the given files or directories.
+pub fn pending(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot list '{}'", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.to_string_lossy().ends_with(".json.new"))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else if p.to_string_lossy().ends_with(".json.new") && p.exists() {
+            out.push(p.clone());
+        } else {
+            let new = crate::cassette::pending_path(p);
+            if new.exists() {
+                out.push(new);
+            } else if !p.exists() {
+                anyhow::bail!("'{}' does not exist (expected a cassette, its .json.new, or a directory)", p.display());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The reviewed cassette a pending file would replace.
+pub fn target(pending: &Path) -> PathBuf {
+    PathBuf::from(pending.to_string_lossy().trim_end_matches(".new").to_string())
+}
+
+/// A unified diff of the reviewed cassette against the pending one, with old/new line numbers.
+pub fn render_diff(old: &str, new: &str, color: bool) -> String {
+    let diff =
+        TextDiff::configure().algorithm(Algorithm::Patience).timeout(Duration::from_millis(500)).diff_lines(old, new);
+    let mut out = String::new();
+    for (i, group) in diff.grouped_ops(4).iter().enumerate() {
+        if i > 0 {
+            out.push_str("  ┈┈┈┈┈\n");
+        }
+        for op in group {
+            for change in diff.iter_inline_changes(op) {
+                let (sign, paint) = match change.tag() {
+                    ChangeTag::Delete => ('-', "\x1b[31m"),
+                    ChangeTag::Insert => ('+', "\x1b[32m"),
+                    ChangeTag::Equal => (' ', ""),
+                };
+                let old_no = change.old_index().map_or(String::new(), |n| (n + 1).to_string());
+                let new_no = change.new_index().map_or(String::new(), |n| (n + 1).to_string());
+                out.push_str(&format!("{old_no:>5} {new_no:>5} │"));
+                if color && !paint.is_empty() {
+                    out.push_str(paint);
+                }
+                out.push(sign);
+                for (emphasized, text) in change.iter_strings_lossy() {
+                    if color && emphasized {
+                        out.push_str("\x1b[1;4m");
+                        out.push_str(&text);
+                        out.push_str("\x1b[22;24m");
+                    } else {
+                        out.push_str(&text);
+                    }
+                }
+                if color && !paint.is_empty() {
+                    out.push_str("\x1b[0m");
+                }
+                if change.missing_newline() {
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Replaces the reviewed cassette with the pending one.
+pub fn accept(pending: &Path) -> anyhow::Result<()> {
+    std::fs::rename(pending, target(pending)).with_context(|| format!("cannot accept '{}'", pending.display()))
+}
+
+/// Deletes the pending file.
+pub fn reject(pending: &Path) -> anyhow::Result<()> {
+    std::fs::remove_file(pending).with_context(|| format!("cannot reject '{}'", pending.display()))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    Ask,
+    AcceptAll,
+    RejectAll,
+}
+
+/// Runs a review; returns how many remain pending.
+pub fn run(paths: &[PathBuf], mut policy: Policy) -> anyhow::Result<usize> {
+    let files = pending(paths)?;
+    let interactive = policy == Policy::Ask && std::io::stdin().is_terminal();
+    let color = std::io::stdout().is_terminal();
+    let mut left = 0;
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    for new in &files {
+        let old_path = target(new);
+        let old = std::fs::read_to_string(&old_path).unwrap_or_default();
+        let text = std::fs::read_to_string(new).with_context(|| format!("cannot read '{}'", new.display()))?;
+        println!("━━ {} → {}", new.display(), old_path.display());
+        print!("{}", render_diff(&old, &text, color));
+        let decision = match policy {
+            Policy::AcceptAll => 'a',
+            Policy::RejectAll => 'r',
+            Policy::Ask if !interactive => 's',
+            Policy::Ask => loop {
+                print!("accept (a), reject (r), skip (s), accept all (A), reject all (R)? ");
+                std::io::stdout().flush().ok();
+                match lines.next().transpose()?.as_deref().map(str::trim) {
+                    Some("a") => break 'a',
+                    Some("r") => break 'r',
+                    Some("s") | None => break 's',
+                    Some("A") => {
+                        policy = Policy::AcceptAll;
+                        break 'a';
+                    }
+                    Some("R") => {
+                        policy = Policy::RejectAll;
+                        break 'r';
+                    }
+                    Some(_) => continue,
+                }
+            },
+        };
+        match decision {
+            'a' => {
+                accept(new)?;
+                println!("accepted: {}", old_path.display());
+            }
+            'r' => {
+                reject(new)?;
+                println!("rejected: {}", new.display());
+            }
+            _ => {
+                left += 1;
+                if !interactive {
+                    println!(
+                        "pending: settle it with `snomed-vcr review --accept {}` or `snomed-vcr review --reject {}`",
+                        old_path.display(),
+                        old_path.display()
+                    );
+                }
+            }
+        }
+    }
+    if files.is_empty() {
+        println!("nothing to review");
+    }
+    Ok(left)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_shows_changed_lines_with_numbers() {
+        let d = render_diff("a\nb\nc\n", "a\nB\nc\n", false);
+        assert!(d.contains("    2       │-b"), "{d}");
+        assert!(d.contains("          2 │+B"), "{d}");
+        assert!(d.contains("    1     1 │ a"), "{d}");
+        assert_eq!(render_diff("same\n", "same\n", false), "");
+    }
+
+    #[test]
+    fn accept_and_reject() {
+        let dir = std::env::temp_dir().join(format!("snomed-vcr-review-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let c = dir.join("c.json");
+        std::fs::write(&c, "old\n").unwrap();
+        std::fs::write(dir.join("c.json.new"), "new\n").unwrap();
+        assert_eq!(pending(std::slice::from_ref(&dir)).unwrap(), vec![dir.join("c.json.new")]);
+        assert_eq!(pending(std::slice::from_ref(&c)).unwrap(), vec![dir.join("c.json.new")]);
+        assert_eq!(run(std::slice::from_ref(&dir), Policy::AcceptAll).unwrap(), 0);
+        assert_eq!(std::fs::read_to_string(&c).unwrap(), "new\n");
+        std::fs::write(dir.join("c.json.new"), "newer\n").unwrap();
+        assert_eq!(run(std::slice::from_ref(&dir), Policy::RejectAll).unwrap(), 0);
+        assert_eq!(std::fs::read_to_string(&c).unwrap(), "new\n");
+        assert!(pending(std::slice::from_ref(&dir)).unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
