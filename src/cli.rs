@@ -142,6 +142,12 @@ pub struct ReferenceArgs {
     /// Key NextTokens with this secret instead of one derived from the seed.
     #[arg(long, value_name = "SECRET")]
     pub token_secret: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -318,11 +324,16 @@ pub fn reference_config(args: &ReferenceArgs) -> anyhow::Result<ReferenceConfig>
 async fn run_reference(args: ReferenceArgs) -> anyhow::Result<ExitCode> {
     let config = reference_config(&args)?;
     let jobs = config.jobs.len();
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(server::tls_acceptor(cert, key)?),
+        _ => None,
+    };
     let listener = server::bind(&args.addr.addr).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    server::announce(addr);
+    server::announce_scheme(if tls.is_some() { "https" } else { "http" }, addr);
     tracing::info!(%addr, jobs, sigv4 = config.require_sigv4.is_some(), "reference service up");
-    server::serve(listener, Arc::new(Reference::new(config)), ServerConfig::default(), server::shutdown_signal()).await;
+    let reference = Arc::new(Reference::new(config));
+    server::serve_with_tls(listener, tls, reference, ServerConfig::default(), server::shutdown_signal()).await;
     tracing::info!("reference service stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -114,6 +114,17 @@ pub async fn serve<H: Handler>(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) {
+    serve_with_tls(listener, None, handler, config, shutdown).await
+}
+
+/// [`serve`], over TLS when an acceptor is given (HTTPS upstreams in tests, `reference --tls-cert`).
+pub async fn serve_with_tls<H: Handler>(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    handler: Arc<H>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) {
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
     let max_body = config.max_body;
@@ -136,13 +147,30 @@ pub async fn serve<H: Handler>(
                     let handler = handler.clone();
                     async move { Ok::<_, Infallible>(answer(&*handler, req, max_body).await.map(Full::new)) }
                 });
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                match &tls {
+                    None => {
+                        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
+                        tokio::spawn(async move {
+                            if let Err(e) = conn.await {
+                                tracing::debug!(%peer, error = %e, "connection ended with an error");
+                            }
+                        });
                     }
-                });
+                    Some(acceptor) => {
+                        let (acceptor, builder, watcher) = (acceptor.clone(), builder.clone(), graceful.watcher());
+                        tokio::spawn(async move {
+                            let stream = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                                Ok(Ok(s)) => s,
+                                Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                                Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+                            };
+                            let conn = watcher.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
+                            if let Err(e) = conn.await {
+                                tracing::debug!(%peer, error = %e, "connection ended with an error");
+                            }
+                        });
+                    }
+                }
             }
             () = &mut shutdown => break,
         }
@@ -172,6 +200,29 @@ async fn answer<H: Handler>(handler: &H, req: Request<Incoming>, max_body: usize
     }
 }
 
+/// A TLS acceptor from PEM files (certificate chain, private key), on rustls with ring.
+pub fn tls_acceptor(
+    cert_pem: &std::path::Path,
+    key_pem: &std::path::Path,
+) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    use anyhow::Context;
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_pem)
+        .with_context(|| format!("cannot read certificate '{}'", cert_pem.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("'{}' is not a PEM certificate chain", cert_pem.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key_pem)
+        .with_context(|| format!("'{}' is not a PEM private key", key_pem.display()))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .context("TLS setup")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the certificate and key do not make a TLS identity")?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -194,10 +245,14 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Prints the contract's first stdout line, `listening on http://ADDR`, and flushes it.
+/// Prints the contract's first stdout line, `listening on http://ADDR` (https with TLS), and flushes it.
 pub fn announce(addr: SocketAddr) {
+    announce_scheme("http", addr)
+}
+
+pub fn announce_scheme(scheme: &str, addr: SocketAddr) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "listening on http://{addr}");
+    let _ = writeln!(out, "listening on {scheme}://{addr}");
     let _ = out.flush();
 }

@@ -40,7 +40,8 @@ struct Patterns {
 fn patterns() -> &'static Patterns {
     static P: std::sync::OnceLock<Patterns> = std::sync::OnceLock::new();
     P.get_or_init(|| Patterns {
-        access_key: Regex::new(r"\b(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{16}\b").expect("valid"),
+        // ASCII boundaries: a key glued to a non-ASCII letter (`AKIA…Å`) is still a key.
+        access_key: Regex::new(r"(?:^|[^A-Z0-9])((?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{16})(?:[^A-Z0-9]|$)").expect("valid"),
         secret_candidate: Regex::new(r"[A-Za-z0-9/+]{40,}").expect("valid"),
         session_token: Regex::new(r"(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]*").expect("valid"),
         account: Regex::new(r"arn:aws[a-zA-Z-]*:[a-zA-Z0-9-]*:[a-zA-Z0-9-]*:([0-9]{12}):").expect("valid"),
@@ -79,8 +80,8 @@ pub fn scan(file: &Path, text: &str) -> Vec<Finding> {
         if redact::never_stored(&field.to_ascii_lowercase()) && line.contains(':') && field != "-" {
             add(format!("header '{field}' must never be stored"));
         }
-        for m in p.access_key.find_iter(line) {
-            add(format!("AWS access key id '{}…'", &m.as_str()[..8]));
+        for cap in p.access_key.captures_iter(line) {
+            add(format!("AWS access key id '{}…'", &cap[1][..8]));
         }
         for m in p.session_token.find_iter(line) {
             add(format!("STS session token '{}…'", &m.as_str()[..12]));
@@ -145,6 +146,7 @@ mod tests {
         assert_eq!(scan(Path::new("c.json"), &clean), vec![]);
         let plants = [
             ("\"JobName\": \"AKIAIOSFODNN7EXAMPLE\"", "JobName", "access key id"),
+            ("\"JobName\": \"AKIAIOSFODNN7EXAMPLEÅngström\"", "JobName", "access key id"),
             ("\"Message\": \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"", "Message", "secret access key"),
             ("\"x-amz-security-token\": \"abc\"", "x-amz-security-token", "must never be stored"),
             ("\"Token\": \"IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ\"", "Token", "session token"),

@@ -2,5 +2,6 @@
 
 mod boto3;
 mod cli;
+mod record;
 mod rust_sdk;
 mod util;

@@ -22,8 +22,15 @@ pub struct Proc {
 impl Proc {
     /// Starts `snomed-vcr ARGS…` and waits for its `listening on http://…` line.
     pub fn start(args: &[&str]) -> Proc {
+        Proc::start_with_env(args, &[])
+    }
+
+    /// [`Proc::start`] with extra environment variables (credentials for `record`, say).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Proc {
         let mut child = Command::new(BIN)
             .args(args)
+            .envs(env.iter().copied())
+            .env_remove("AWS_PROFILE")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -50,7 +57,7 @@ impl Proc {
             panic!("snomed-vcr {args:?} printed no first line; stderr:\n{err}");
         };
         let url = line.strip_prefix("listening on ").unwrap_or_else(|| panic!("first line was {line:?}")).to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        assert!(url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"), "{url}");
         Proc { child, url, stderr: Some(stderr) }
     }
 

@@ -1,0 +1,557 @@
+//! The recording proxy: re-signing (HTTP and HTTPS), both protocols, nothing secret and nothing lost, record
+//! modes, upstream failures, and the open-relay refusal.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use snomed_vcr::cassette::{Cassette, journal};
+use snomed_vcr::client::Client;
+use snomed_vcr::protocol::{Protocol, Reply};
+use snomed_vcr::record::{Mode, Outcome, RecordConfig, Recorder, Upstream};
+use snomed_vcr::reference::{Reference, ReferenceConfig};
+use snomed_vcr::server::{Server, ServerConfig};
+use snomed_vcr::sigv4::Credentials;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::util::{BIN, Proc, python, run_python};
+
+/// The proxy's own credentials: planted so the tests can prove they never reach a file.
+const CANARY_AK: &str = "AKIACANARY0000000001";
+const CANARY_SK: &str = "canarySecretKey/DoNotStore+0123456789abcd";
+/// The client's credentials, which the upstream does not accept: success proves the proxy re-signed.
+const CLIENT_AK: &str = "AKIDCLIENTONLY000002";
+const CLIENT_SK: &str = "clientSecretKey/DoNotStore+0123456789abcd";
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("snomed-vcr-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn assert_no_secrets(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    for secret in [
+        CANARY_AK,
+        CANARY_SK,
+        CLIENT_AK,
+        CLIENT_SK,
+        "Authorization",
+        "authorization",
+        "X-Amz-Date",
+        "x-amz-date",
+        "user-agent",
+    ] {
+        assert!(!text.contains(secret), "{what} contains {secret}");
+    }
+}
+
+async fn reference_server(require: bool) -> Server {
+    let mut config = ReferenceConfig::default();
+    if require {
+        config.require_sigv4 = Some(Credentials::new(CANARY_AK, CANARY_SK));
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Server::spawn(listener, Arc::new(Reference::new(config)), ServerConfig::default()).unwrap()
+}
+
+pub fn record_config(upstream: &str, cassette: &Path, mode: Mode) -> RecordConfig {
+    RecordConfig {
+        upstream: Upstream::parse(upstream, "us-east-1").unwrap(),
+        region: "us-east-1".into(),
+        cassette: cassette.to_path_buf(),
+        mode,
+        resign: Some(Credentials::new(CANARY_AK, CANARY_SK)),
+        redact: vec![],
+        record_errors: false,
+        upstream_timeout: Duration::from_secs(5),
+        upstream_ca_file: None,
+        max_body: 8 * 1024 * 1024,
+        reproducible: true,
+    }
+}
+
+pub async fn start_recorder(config: RecordConfig) -> (Server, Arc<Recorder>) {
+    let recorder = Arc::new(Recorder::open(config).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    (Server::spawn(listener, recorder.clone(), ServerConfig::default()).unwrap(), recorder)
+}
+
+fn client_for(url: &str) -> Client {
+    Client::new(url).unwrap().with_signing(Credentials::new(CLIENT_AK, CLIENT_SK), "us-east-1")
+}
+
+fn output(reply: &Reply) -> &Value {
+    match reply {
+        Reply::Output(v) => v,
+        Reply::Error(e) => panic!("expected output, got {e}"),
+    }
+}
+
+#[test]
+fn boto3_through_the_proxy_over_http_is_re_signed_and_recorded_without_secrets() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir("record-http");
+    let cassette = dir.join("boto3.json");
+    let upstream = Proc::start(&["reference", "--require-sigv4", &format!("{CANARY_AK}:{CANARY_SK}")]);
+    let proxy = Proc::start_with_env(
+        &["record", "--upstream", &upstream.url, "--cassette", cassette.to_str().unwrap(), "--mode", "all"],
+        &[("AWS_ACCESS_KEY_ID", CANARY_AK), ("AWS_SECRET_ACCESS_KEY", CANARY_SK)],
+    );
+    let creds = ["--access-key", CLIENT_AK, "--secret-key", CLIENT_SK];
+    let mut args = vec!["walk", "--endpoint", &proxy.url, "--max", "37"];
+    args.extend(creds);
+    let walk: Value = serde_json::from_str(&run_python(&py, "boto3_client.py", &args)).unwrap();
+    let jobs: usize = walk["pages"].as_array().unwrap().iter().map(|p| p.as_array().unwrap().len()).sum();
+    assert_eq!(jobs, 240, "the upstream only accepts the proxy's key: every page was re-signed");
+    let mut args = vec!["call", "--endpoint", &proxy.url, "--input", r#"{"MaxResults": 501}"#];
+    args.extend(creds);
+    let err: Value = serde_json::from_str(&run_python(&py, "boto3_client.py", &args)).unwrap();
+    assert_eq!(err["code"], "ValidationException", "upstream errors pass through: {err}");
+
+    // Before shutdown, everything is in the journal, and nothing secret is.
+    let journal_bytes = std::fs::read(journal::journal_path(&cassette)).unwrap();
+    assert_eq!(journal_bytes.iter().filter(|b| **b == b'\n').count(), 1 + 7 + 1);
+    assert_no_secrets("the journal", &journal_bytes);
+
+    let (status, stderr) = proxy.terminate();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(!journal::journal_path(&cassette).exists(), "the journal is folded in and removed");
+    let bytes = std::fs::read(&cassette).unwrap();
+    assert_no_secrets("the cassette", &bytes);
+    let c = Cassette::load(&cassette).unwrap();
+    assert_eq!(c.interactions.len(), 8);
+    assert_eq!(c.interactions[7].response.status, 400);
+    assert!(c.interactions.iter().all(|i| i.request.protocol == Protocol::AwsJson11));
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(!text.contains("111122223333") && !text.contains("444455556666"), "account ids are redacted");
+    assert!(text.contains("arn:aws:iam::000000000001:role/"));
+    let lint = std::process::Command::new(BIN).args(["lint", cassette.to_str().unwrap()]).output().unwrap();
+    assert!(lint.status.success(), "{}", String::from_utf8_lossy(&lint.stdout));
+}
+
+/// A CA and a certificate for localhost/127.0.0.1 signed by it, as PEM files in `dir`.
+fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "snomed-vcr test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    let (ca, cert, key) = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&ca, ca_cert.pem()).unwrap();
+    std::fs::write(&cert, leaf.pem()).unwrap();
+    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
+    (ca, cert, key)
+}
+
+#[test]
+fn boto3_through_the_proxy_to_an_https_upstream_with_a_test_ca() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir("record-https");
+    let (ca, cert, key) = tls_files(&dir);
+    let upstream = Proc::start(&[
+        "reference",
+        "--require-sigv4",
+        &format!("{CANARY_AK}:{CANARY_SK}"),
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(upstream.url.starts_with("https://"));
+    let https = upstream.url.replace("127.0.0.1", "localhost");
+    let env = [("AWS_ACCESS_KEY_ID", CANARY_AK), ("AWS_SECRET_ACCESS_KEY", CANARY_SK)];
+    let cassette = dir.join("https.json");
+    let proxy = Proc::start_with_env(
+        &[
+            "record",
+            "--upstream",
+            &https,
+            "--upstream-ca-file",
+            ca.to_str().unwrap(),
+            "--cassette",
+            cassette.to_str().unwrap(),
+        ],
+        &env,
+    );
+    let r: Value = serde_json::from_str(&run_python(
+        &py,
+        "boto3_client.py",
+        &[
+            "call",
+            "--endpoint",
+            &proxy.url,
+            "--input",
+            r#"{"MaxResults": 4}"#,
+            "--access-key",
+            CLIENT_AK,
+            "--secret-key",
+            CLIENT_SK,
+        ],
+    ))
+    .unwrap();
+    assert_eq!((r["ok"].as_bool(), r["jobs"].as_array().map(Vec::len)), (Some(true), Some(4)), "{r}");
+    let (status, _) = proxy.terminate();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(Cassette::load(&cassette).unwrap().upstream, https);
+
+    // Without the CA the TLS failure is a 502 that names it, and nothing is recorded.
+    let untrusted = dir.join("untrusted.json");
+    let proxy =
+        Proc::start_with_env(&["record", "--upstream", &https, "--cassette", untrusted.to_str().unwrap()], &env);
+    let r: Value = serde_json::from_str(&run_python(
+        &py,
+        "boto3_client.py",
+        &["call", "--endpoint", &proxy.url, "--input", "{}", "--max-attempts", "1"],
+    ))
+    .unwrap();
+    assert_eq!((r["status"].as_u64(), r["code"].as_str()), (Some(502), Some("BadGatewayException")), "{r}");
+    assert!(r["message"].as_str().unwrap().contains("certificate"), "{r}");
+    let (status, stderr) = proxy.terminate();
+    assert_eq!(status.code(), Some(0));
+    assert!(!untrusted.exists(), "failures are not recorded: {stderr}");
+}
+
+#[tokio::test]
+async fn rust_sdk_traffic_is_recorded_as_cbor_documents() {
+    use aws_sdk_comprehendmedical::config::{BehaviorVersion, Credentials as SdkCredentials, Region};
+    let dir = temp_dir("record-sdk");
+    let cassette = dir.join("sdk.json");
+    let upstream = reference_server(true).await;
+    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, Mode::Once)).await;
+    let conf = aws_sdk_comprehendmedical::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(proxy.uri())
+        .credentials_provider(SdkCredentials::new(CLIENT_AK, CLIENT_SK, None, None, "test"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    let sdk = aws_sdk_comprehendmedical::Client::from_conf(conf);
+    let first = sdk.list_snomedct_inference_jobs().max_results(100).send().await.unwrap();
+    let second =
+        sdk.list_snomedct_inference_jobs().max_results(100).set_next_token(first.next_token).send().await.unwrap();
+    assert_eq!(second.comprehend_medical_async_job_properties_list().len(), 100);
+    let err = sdk.list_snomedct_inference_jobs().max_results(501).send().await.unwrap_err().into_service_error();
+    assert!(err.is_validation_exception());
+    proxy.shutdown().await;
+    assert_eq!(recorder.finish().unwrap(), Outcome::Written { path: cassette.clone(), interactions: 3 });
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    assert_no_secrets("the cassette", text.as_bytes());
+    let c = Cassette::parse(&text).unwrap();
+    let it = &c.interactions[1];
+    assert_eq!(it.request.protocol, Protocol::RpcV2Cbor);
+    assert!(it.request.encoding.unwrap().indefinite_lengths, "the SDK's indefinite-length map is noted");
+    assert_eq!(it.request.body["MaxResults"], 100);
+    assert!(it.request.body["NextToken"].is_string(), "the pagination token is kept for replay");
+    assert_eq!(it.request.headers.get("smithy-protocol").map(String::as_str), Some("rpc-v2-cbor"));
+    assert!(it.request.headers.keys().all(|k| k != "x-amz-user-agent" && !k.starts_with("amz-sdk")));
+    let submit = &it.response.body["ComprehendMedicalAsyncJobPropertiesList"][0]["SubmitTime"];
+    assert!(submit.is_number(), "tag-1 timestamps are stored as epoch seconds: {submit}");
+    assert_eq!(c.interactions[2].response.body["__type"], "com.amazonaws.comprehendmedical#ValidationException");
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_requests_make_two_hundred_numbered_interactions() {
+    let dir = temp_dir("record-concurrent");
+    let cassette = dir.join("c.json");
+    let upstream = reference_server(true).await;
+    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, Mode::All)).await;
+    let client = client_for(&proxy.uri());
+    let mut tasks = Vec::new();
+    for n in 1..=200 {
+        let client = client.clone();
+        let protocol = if n % 2 == 0 { Protocol::AwsJson11 } else { Protocol::RpcV2Cbor };
+        tasks.push(tokio::spawn(async move { client.call(protocol, &json!({"MaxResults": n})).await.unwrap() }));
+    }
+    for t in tasks {
+        let ex = t.await.unwrap();
+        assert_eq!(ex.status, 200);
+    }
+    assert_eq!(recorder.recorded(), 200);
+    proxy.shutdown().await;
+    recorder.finish().unwrap();
+    let c = Cassette::load(&cassette).unwrap();
+    assert_eq!(c.interactions.len(), 200);
+    assert_eq!(c.interactions.iter().map(|i| i.seq).collect::<Vec<_>>(), (0..200).collect::<Vec<_>>());
+    let mut sizes: Vec<u64> = c.interactions.iter().map(|i| i.request.body["MaxResults"].as_u64().unwrap()).collect();
+    sizes.sort();
+    assert_eq!(sizes, (1..=200).collect::<Vec<_>>(), "each request exactly once");
+    for it in &c.interactions {
+        let n = it.request.body["MaxResults"].as_u64().unwrap() as usize;
+        assert_eq!(
+            it.response.body["ComprehendMedicalAsyncJobPropertiesList"].as_array().unwrap().len(),
+            n,
+            "response paired with its request"
+        );
+    }
+}
+
+#[test]
+fn sigkill_loses_nothing_the_journal_held() {
+    let dir = temp_dir("record-kill");
+    let cassette = dir.join("k.json");
+    let upstream = Proc::start(&["reference"]);
+    let env = [("AWS_ACCESS_KEY_ID", CANARY_AK), ("AWS_SECRET_ACCESS_KEY", CANARY_SK)];
+    let args = ["record", "--upstream", &upstream.url, "--cassette", cassette.to_str().unwrap(), "--reproducible"];
+    let mut proxy = Proc::start_with_env(&args, &env);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = Client::new(&proxy.url).unwrap();
+    rt.block_on(async {
+        for n in 1..=5 {
+            assert_eq!(client.call(Protocol::AwsJson11, &json!({"MaxResults": n})).await.unwrap().status, 200);
+        }
+    });
+    proxy.child.kill().unwrap(); // SIGKILL
+    proxy.child.wait().unwrap();
+    assert!(!cassette.exists());
+    assert!(journal::journal_path(&cassette).exists());
+    let out = std::process::Command::new(BIN)
+        .args(["record", "--recover", "--upstream", &upstream.url, "--cassette", cassette.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let c = Cassette::load(&cassette).unwrap();
+    assert_eq!(
+        c.interactions.iter().map(|i| i.request.body["MaxResults"].as_u64().unwrap()).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    assert!(!journal::journal_path(&cassette).exists());
+
+    // The next plain `record` recovers by itself too.
+    let second = dir.join("k2.json");
+    let args2 = ["record", "--upstream", &upstream.url, "--cassette", second.to_str().unwrap(), "--reproducible"];
+    let mut proxy = Proc::start_with_env(&args2, &env);
+    let client = Client::new(&proxy.url).unwrap();
+    rt.block_on(async { client.call(Protocol::RpcV2Cbor, &json!({"MaxResults": 2})).await.unwrap() });
+    proxy.child.kill().unwrap();
+    proxy.child.wait().unwrap();
+    let proxy = Proc::start_with_env(&args2, &env);
+    let (status, stderr) = proxy.terminate();
+    assert_eq!(status.code(), Some(0));
+    assert!(stderr.contains("recovered an unfinished recording"), "{stderr}");
+    assert_eq!(Cassette::load(&second).unwrap().interactions.len(), 1);
+}
+
+/// The same traffic, in the same order, against a deterministic upstream.
+async fn record_fixed_traffic(cassette: &Path, upstream: &str, mode: Mode) -> Outcome {
+    let (proxy, recorder) = start_recorder(record_config(upstream, cassette, mode)).await;
+    let client = client_for(&proxy.uri());
+    for protocol in Protocol::ALL {
+        let mut token: Option<String> = None;
+        loop {
+            let mut input = json!({"MaxResults": 90, "Filter": {"SubmitTimeAfter": 1704067200.5}});
+            if let Some(t) = token.take() {
+                input["NextToken"] = json!(t);
+            }
+            let ex = client.call(protocol, &input).await.unwrap();
+            token = output(&ex.reply).get("NextToken").and_then(Value::as_str).map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        client.call(protocol, &json!({"Filter": {"JobStatus": "BOGUS"}})).await.unwrap();
+    }
+    proxy.shutdown().await;
+    recorder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn re_recording_is_byte_identical_and_never_overwrites_a_reviewed_cassette() {
+    let dir = temp_dir("record-twice");
+    let upstream = reference_server(true).await;
+    let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+    record_fixed_traffic(&a, &upstream.uri(), Mode::All).await;
+    record_fixed_traffic(&b, &upstream.uri(), Mode::All).await;
+    let (ta, tb) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    assert_eq!(ta, tb, "byte-identical");
+    assert_eq!(Cassette::load(&a).unwrap().interactions.len(), 8);
+
+    // Re-recording the same traffic: unchanged, nothing written.
+    assert_eq!(record_fixed_traffic(&a, &upstream.uri(), Mode::All).await, Outcome::Unchanged { path: a.clone() });
+    // A reviewed cassette that differs is never overwritten: the re-recording goes beside it.
+    let mut edited = Cassette::load(&a).unwrap();
+    edited.interactions.truncate(3);
+    edited.save(&a).unwrap();
+    let outcome = record_fixed_traffic(&a, &upstream.uri(), Mode::All).await;
+    let pending = dir.join("a.json.new");
+    assert_eq!(outcome, Outcome::Pending { path: pending.clone(), interactions: 8 });
+    assert_eq!(Cassette::load(&a).unwrap().interactions.len(), 3, "untouched");
+    assert_eq!(std::fs::read(&pending).unwrap(), ta);
+    let out = std::process::Command::new(BIN).args(["review", a.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "pending without a terminal: exit 1");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("review --accept") && stdout.contains("│+"), "{stdout}");
+    let out = std::process::Command::new(BIN).args(["review", "--accept", a.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(std::fs::read(&a).unwrap(), ta);
+}
+
+#[tokio::test]
+async fn record_modes_answer_from_the_cassette_as_vcr_does() {
+    let dir = temp_dir("record-modes");
+    let upstream = reference_server(true).await;
+    let cassette = dir.join("m.json");
+    // once, no cassette: records.
+    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, Mode::Once)).await;
+    let first = client_for(&proxy.uri()).call(Protocol::AwsJson11, &json!({"MaxResults": 3})).await.unwrap();
+    proxy.shutdown().await;
+    assert!(matches!(recorder.finish().unwrap(), Outcome::Written { interactions: 1, .. }));
+
+    // once, cassette exists: answers from it (upstream gone), in the other protocol too; refuses the unknown.
+    drop(upstream);
+    let (proxy, recorder) = start_recorder(record_config("http://127.0.0.1:9", &cassette, Mode::Once)).await;
+    let client = client_for(&proxy.uri());
+    let again = client.call(Protocol::RpcV2Cbor, &json!({"MaxResults": 3.0})).await.unwrap();
+    let recorded = &Cassette::load(&cassette).unwrap().interactions[0].response.body;
+    assert_eq!(output(&again.reply), recorded, "the recording, as stored (redacted)");
+    let live = output(&first.reply);
+    assert_eq!(output(&again.reply)["NextToken"], live["NextToken"]);
+    assert_eq!(
+        output(&again.reply)["ComprehendMedicalAsyncJobPropertiesList"][2]["JobId"],
+        live["ComprehendMedicalAsyncJobPropertiesList"][2]["JobId"]
+    );
+    let miss = client.call(Protocol::AwsJson11, &json!({"MaxResults": 4})).await.unwrap();
+    assert!(
+        matches!(&miss.reply, Reply::Error(e) if e.status == 400 && e.code == "UnmatchedRequestException" && e.message.contains("new_episodes")),
+        "{:?}",
+        miss.reply
+    );
+    proxy.shutdown().await;
+    assert_eq!(recorder.finish().unwrap(), Outcome::Nothing);
+
+    // none without a cassette is a usage error naming the file.
+    let missing = dir.join("missing.json");
+    let err = Recorder::open(record_config("http://127.0.0.1:9", &missing, Mode::None)).await.err().unwrap();
+    assert!(err.to_string().contains("missing.json"), "{err}");
+
+    // new_episodes: old answers from the cassette, new ones recorded; result goes beside the cassette.
+    let upstream = reference_server(true).await;
+    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, Mode::NewEpisodes)).await;
+    let client = client_for(&proxy.uri());
+    client.call(Protocol::AwsJson11, &json!({"MaxResults": 3})).await.unwrap();
+    client.call(Protocol::AwsJson11, &json!({"MaxResults": 5})).await.unwrap();
+    proxy.shutdown().await;
+    let outcome = recorder.finish().unwrap();
+    assert_eq!(outcome, Outcome::Pending { path: dir.join("m.json.new"), interactions: 2 });
+}
+
+#[tokio::test]
+async fn upstream_failures_are_502s_that_name_the_cause_and_are_not_recorded() {
+    let dir = temp_dir("record-failures");
+    // Refused: nothing listens on the port.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let cassette = dir.join("f.json");
+    let (proxy, recorder) = start_recorder(record_config(&closed_url, &cassette, Mode::All)).await;
+    let ex = client_for(&proxy.uri()).call(Protocol::AwsJson11, &json!({})).await.unwrap();
+    assert!(
+        matches!(&ex.reply, Reply::Error(e) if e.status == 502 && e.code == "BadGatewayException" && e.message.to_lowercase().contains("refused")),
+        "{:?}",
+        ex.reply
+    );
+    proxy.shutdown().await;
+    assert_eq!(recorder.finish().unwrap(), Outcome::Nothing);
+    assert!(!cassette.exists());
+
+    // --record-errors records them.
+    let mut config = record_config(&closed_url, &cassette, Mode::All);
+    config.record_errors = true;
+    let (proxy, recorder) = start_recorder(config).await;
+    client_for(&proxy.uri()).call(Protocol::RpcV2Cbor, &json!({})).await.unwrap();
+    proxy.shutdown().await;
+    recorder.finish().unwrap();
+    assert_eq!(Cassette::load(&cassette).unwrap().interactions[0].response.status, 502);
+
+    // Timeout: an upstream that accepts and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    let mut config = record_config(&silent_url, &dir.join("t.json"), Mode::All);
+    config.upstream_timeout = Duration::from_millis(300);
+    let (proxy, _recorder) = start_recorder(config).await;
+    let ex = client_for(&proxy.uri()).call(Protocol::AwsJson11, &json!({})).await.unwrap();
+    assert!(
+        matches!(&ex.reply, Reply::Error(e) if e.status == 502 && e.message.contains("--upstream-timeout")),
+        "{:?}",
+        ex.reply
+    );
+    holder.abort();
+
+    // Oversized request bodies are 413 before anything is forwarded.
+    let upstream = reference_server(false).await;
+    let mut config = record_config(&upstream.uri(), &dir.join("big.json"), Mode::All);
+    config.max_body = 1024;
+    let recorder = Arc::new(Recorder::open(config).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy =
+        Server::spawn(listener, recorder.clone(), ServerConfig { max_body: 1024, ..ServerConfig::default() }).unwrap();
+    let big = bytes::Bytes::from(format!("{{\"NextToken\": \"{}\"}}", "x".repeat(2048)));
+    let ex =
+        Client::new(&proxy.uri()).unwrap().send(Protocol::AwsJson11, "ListSNOMEDCTInferenceJobs", big).await.unwrap();
+    assert!(matches!(&ex.reply, Reply::Error(e) if e.status == 413 && e.message.contains("1024")), "{:?}", ex.reply);
+    assert_eq!(recorder.recorded(), 0);
+}
+
+#[tokio::test]
+async fn the_proxy_is_not_an_open_relay() {
+    let dir = temp_dir("record-relay");
+    let upstream = reference_server(false).await;
+    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &dir.join("r.json"), Mode::All)).await;
+    let raw = |request: String| {
+        let addr = proxy.local_addr();
+        async move {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            s.write_all(request.as_bytes()).await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = s.read(&mut buf).await.unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        }
+    };
+    let body = "{}";
+    let foreign = raw(format!(
+        "POST http://example.com/ HTTP/1.1\r\nHost: example.com\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: ComprehendMedical_20181030.ListSNOMEDCTInferenceJobs\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ))
+    .await;
+    assert!(foreign.starts_with("HTTP/1.1 403"), "{foreign}");
+    assert!(foreign.contains("not an open relay"), "{foreign}");
+    let connect = raw("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n".into()).await;
+    assert!(connect.starts_with("HTTP/1.1 403"), "{connect}");
+    assert_eq!(recorder.recorded(), 0);
+}
+
+#[test]
+fn lint_finds_planted_secrets_and_passes_clean_cassettes() {
+    let dir = temp_dir("lint");
+    let clean = dir.join("clean.json");
+    let mut c = Cassette::new("https://comprehendmedical.us-east-1.amazonaws.com", "us-east-1");
+    c.interactions = Cassette::parse(include_str!("../../cassettes/boto3-walk.json")).unwrap().interactions;
+    c.save(&clean).unwrap();
+    let out = std::process::Command::new(BIN).args(["lint", dir.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let planted = dir.join("planted.json");
+    let text =
+        std::fs::read_to_string(&clean).unwrap().replacen("\"JobName\": \"", "\"JobName\": \"AKIAIOSFODNN7EXAMPLE", 1);
+    std::fs::write(&planted, &text).unwrap();
+    let line = text.lines().position(|l| l.contains("AKIAIOSFODNN7EXAMPLE")).unwrap() + 1;
+    let out = std::process::Command::new(BIN).args(["lint", dir.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("planted.json:{line}:JobName: AWS access key id")), "{stdout}");
+    assert!(!stdout.contains("clean.json"), "{stdout}");
+}
