@@ -180,6 +180,8 @@ fn redact_path(v: &mut Value, path: &[Segment]) {
 
 fn learn(v: &Value, ph: &mut Placeholders) {
     match v {
+        // Cheap checks first: most strings hold no ARN and no key id.
+        Value::String(s) if !s.contains("arn:") && !(s.len() >= 36 && s.contains('-')) => {}
         Value::String(s) => {
             for cap in arn_account_regex().captures_iter(s) {
                 let id = cap[1].to_string();
@@ -205,9 +207,11 @@ fn learn(v: &Value, ph: &mut Placeholders) {
 fn replace(v: &mut Value, ph: &Placeholders) {
     match v {
         Value::String(s) => {
-            if ph.accounts.keys().any(|k| s.contains(k.as_str()))
-                || ph.kms_keys.keys().any(|k| s.to_ascii_lowercase().contains(k.as_str()))
-            {
+            let has_key = !ph.kms_keys.is_empty() && s.len() >= 36 && {
+                let lower = s.to_ascii_lowercase();
+                ph.kms_keys.keys().any(|k| lower.contains(k.as_str()))
+            };
+            if has_key || ph.accounts.keys().any(|k| s.contains(k.as_str())) {
                 let mut out = s.clone();
                 for (real, placeholder) in &ph.accounts {
                     out = out.replace(real.as_str(), placeholder);

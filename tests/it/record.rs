@@ -555,3 +555,36 @@ fn lint_finds_planted_secrets_and_passes_clean_cassettes() {
     assert!(stdout.contains(&format!("planted.json:{line}:JobName: AWS access key id")), "{stdout}");
     assert!(!stdout.contains("clean.json"), "{stdout}");
 }
+
+#[test]
+fn golden_cassettes_match_the_json_schema_and_lint_clean() {
+    let Some(py) = python() else { return };
+    let root = crate::util::manifest_dir();
+    let schema = root.join("cassettes/schema.json");
+    let golden = snomed_vcr::cassette::expand_paths(&[root.join("cassettes")]).unwrap();
+    assert_eq!(golden.len(), 4, "{golden:?}");
+    let dir = temp_dir("schema");
+    // A cassette that breaks the schema: a header that must never be stored.
+    let bad = dir.join("bad.json");
+    let text = std::fs::read_to_string(&golden[0]).unwrap().replacen(
+        "\"content-type\":",
+        "\"authorization\": \"x\",\n          \"content-type\":",
+        1,
+    );
+    std::fs::write(&bad, text).unwrap();
+    let mut args: Vec<&str> = vec![schema.to_str().unwrap()];
+    args.extend(golden.iter().map(|p| p.to_str().unwrap()));
+    args.push(bad.to_str().unwrap());
+    let out = run_python(&py, "check_schema.py", &args);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    for l in &lines[..4] {
+        assert!(l.starts_with("ok "), "{out}");
+    }
+    assert!(lines[4].starts_with("invalid ") && lines[4].contains("headers"), "{out}");
+    let lint = std::process::Command::new(BIN).arg("lint").arg(root.join("cassettes")).output().unwrap();
+    assert!(lint.status.success(), "{}", String::from_utf8_lossy(&lint.stdout));
+    // Each golden cassette loads, and the CBOR one really is CBOR from the Rust SDK.
+    let sdk = Cassette::load(&root.join("cassettes/rust-sdk-cbor.json")).unwrap();
+    assert!(sdk.interactions.iter().all(|i| i.request.protocol == Protocol::RpcV2Cbor && i.request.encoding.is_some()));
+}
