@@ -204,6 +204,26 @@ impl Playback {
     }
 }
 
+/// An interaction as the journal writes it on the hot path: the response body as (redacted) JSON text.
+/// It reads back as an [`Interaction`].
+#[derive(serde::Serialize)]
+struct JournalEntry<'a> {
+    seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recorded_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    elapsed_ms: Option<u64>,
+    request: &'a RecordedRequest,
+    response: RawResponse<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct RawResponse<'a> {
+    status: u16,
+    headers: &'a std::collections::BTreeMap<String, String>,
+    body: &'a serde_json::value::RawValue,
+}
+
 /// The recording proxy.
 pub struct Recorder {
     config: RecordConfig,
@@ -488,29 +508,46 @@ impl Recorder {
                 (doc, Some(Encoding { format: EncodingFormat::Cbor, indefinite_lengths: notes.indefinite_lengths }))
             }
         };
-        let (mut resp_doc, resp_encoding) = Self::response_document(rheaders, rbody);
         self.redactor.document(&mut req_doc);
-        self.redactor.document(&mut resp_doc);
-        let interaction = Interaction {
-            seq: 0,
-            recorded_at: (!self.config.reproducible).then(|| util::rfc3339(util::now_secs())),
-            elapsed_ms: (!self.config.reproducible).then(|| elapsed.as_millis() as u64),
-            request: RecordedRequest {
-                method: parts.method.to_string(),
-                path: parts.uri.path().to_string(),
-                protocol,
-                headers: self.redactor.headers(&parts.headers, &redact::KEPT_REQUEST_HEADERS),
-                body: req_doc,
-                encoding,
-            },
-            response: RecordedResponse {
-                status,
-                headers: self.redactor.headers(rheaders, &redact::KEPT_RESPONSE_HEADERS),
-                body: resp_doc,
-                encoding: resp_encoding,
-            },
+        let request = RecordedRequest {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_string(),
+            protocol,
+            headers: self.redactor.headers(&parts.headers, &redact::KEPT_REQUEST_HEADERS),
+            body: req_doc,
+            encoding,
         };
-        journal.append(interaction)?;
+        let recorded_at = (!self.config.reproducible).then(|| util::rfc3339(util::now_secs()));
+        let elapsed_ms = (!self.config.reproducible).then(|| elapsed.as_millis() as u64);
+        let resp_headers = self.redactor.headers(rheaders, &redact::KEPT_RESPONSE_HEADERS);
+
+        // The hot path: a JSON response is redacted as text and journaled verbatim, without building a
+        // document; `finish` parses it once into the canonical cassette.
+        let is_cbor =
+            rheaders.get(http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/cbor"));
+        if !is_cbor
+            && let Ok(text) = std::str::from_utf8(rbody)
+            && let Some(redacted) = self.redactor.json_text(if text.is_empty() { "{}" } else { text })
+            && let Ok(raw) = serde_json::from_str::<&serde_json::value::RawValue>(&redacted)
+        {
+            journal.append_with(|seq| JournalEntry {
+                seq,
+                recorded_at: recorded_at.clone(),
+                elapsed_ms,
+                request: &request,
+                response: RawResponse { status, headers: &resp_headers, body: raw },
+            })?;
+            return Ok(());
+        }
+        let (mut resp_doc, resp_encoding) = Self::response_document(rheaders, rbody);
+        self.redactor.document(&mut resp_doc);
+        journal.append(Interaction {
+            seq: 0,
+            recorded_at,
+            elapsed_ms,
+            request,
+            response: RecordedResponse { status, headers: resp_headers, body: resp_doc, encoding: resp_encoding },
+        })?;
         Ok(())
     }
 

@@ -56,13 +56,23 @@ impl Journal {
 
     /// Appends one interaction, numbering it. Returns it as written.
     pub fn append(&self, mut interaction: Interaction) -> anyhow::Result<Interaction> {
+        self.append_with(|seq| {
+            interaction.seq = seq;
+            &interaction
+        })?;
+        Ok(interaction)
+    }
+
+    /// Appends the entry `build` makes from its sequence number; anything that serializes as an interaction
+    /// will do (the proxy writes responses as raw JSON text). Returns the sequence number.
+    pub fn append_with<T: Serialize>(&self, build: impl FnOnce(u64) -> T) -> anyhow::Result<u64> {
         let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        interaction.seq = guard.1;
-        let mut line = serde_json::to_vec(&interaction).expect("interactions serialize");
+        let seq = guard.1;
+        let mut line = serde_json::to_vec(&build(seq)).context("serializing an interaction")?;
         line.push(b'\n');
         guard.0.write_all(&line).with_context(|| format!("cannot append to journal '{}'", self.path.display()))?;
         guard.1 += 1;
-        Ok(interaction)
+        Ok(seq)
     }
 
     /// How many interactions were appended.

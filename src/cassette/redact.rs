@@ -162,6 +162,76 @@ impl Redactor {
     }
 }
 
+fn kms_text_regex() -> &'static Regex {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    // The same ids as `kms_key_regex`, found in JSON text: a whole string, or the end of a `…:key/` ARN.
+    RE.get_or_init(|| {
+        Regex::new(r#"(?:"|:key/)([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})""#)
+            .expect("valid")
+    })
+}
+
+fn uuid_regex() -> &'static Regex {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").expect("valid")
+    })
+}
+
+impl Redactor {
+    /// Redacts a JSON text without building a document: learns account and KMS key ids from the whole text and
+    /// overwrites every occurrence with its placeholder. Placeholders have the same length as what they
+    /// replace and are plain digits or hex, so the text stays the same valid JSON. `None` when JSON-path rules
+    /// are set: those need the document ([`Redactor::document`]).
+    pub fn json_text(&self, text: &str) -> Option<String> {
+        if self.rules.iter().any(|r| matches!(r, Rule::JsonPath(_))) {
+            return None;
+        }
+        let mut ph = self.placeholders.lock().unwrap_or_else(|e| e.into_inner());
+        if text.contains("arn:") {
+            for cap in arn_account_regex().captures_iter(text) {
+                learn_account(&cap[1], &mut ph);
+            }
+        }
+        if text.contains('-') {
+            for cap in kms_text_regex().captures_iter(text) {
+                learn_kms_key(&cap[1], &mut ph);
+            }
+        }
+        let mut out = text.as_bytes().to_vec();
+        for (real, placeholder) in &ph.accounts {
+            for (i, _) in text.match_indices(real.as_str()) {
+                out[i..i + real.len()].copy_from_slice(placeholder.as_bytes());
+            }
+        }
+        if !ph.kms_keys.is_empty() {
+            // One pass over every UUID-shaped run, whatever its context, instead of one scan per known key.
+            for m in uuid_regex().find_iter(text) {
+                if let Some(placeholder) = ph.kms_keys.get(&m.as_str().to_ascii_lowercase()) {
+                    out[m.start()..m.end()].copy_from_slice(placeholder.as_bytes());
+                }
+            }
+        }
+        // Only ASCII digits and hex were written over ASCII digits and hex: still UTF-8.
+        Some(String::from_utf8(out).expect("same-length ASCII substitutions keep UTF-8"))
+    }
+}
+
+fn learn_account(id: &str, ph: &mut Placeholders) {
+    if !is_account_placeholder(id) && !ph.accounts.contains_key(id) {
+        let n = ph.accounts.len() + 1;
+        ph.accounts.insert(id.to_string(), format!("{n:012}"));
+    }
+}
+
+fn learn_kms_key(key: &str, ph: &mut Placeholders) {
+    let key = key.to_ascii_lowercase();
+    if !key.starts_with("00000000-0000-4000-8000-") && !ph.kms_keys.contains_key(&key) {
+        let n = ph.kms_keys.len() + 1;
+        ph.kms_keys.insert(key, format!("00000000-0000-4000-8000-{n:012}"));
+    }
+}
+
 fn redact_path(v: &mut Value, path: &[Segment]) {
     let Some((first, rest)) = path.split_first() else {
         *v = if v.is_string() { Value::String(REDACTED.into()) } else { Value::Null };
@@ -184,18 +254,10 @@ fn learn(v: &Value, ph: &mut Placeholders) {
         Value::String(s) if !s.contains("arn:") && !(s.len() >= 36 && s.contains('-')) => {}
         Value::String(s) => {
             for cap in arn_account_regex().captures_iter(s) {
-                let id = cap[1].to_string();
-                if !is_account_placeholder(&id) && !ph.accounts.contains_key(&id) {
-                    let n = ph.accounts.len() + 1;
-                    ph.accounts.insert(id, format!("{n:012}"));
-                }
+                learn_account(&cap[1], ph);
             }
             if let Some(cap) = kms_key_regex().captures(s) {
-                let key = cap[1].to_ascii_lowercase();
-                if !key.starts_with("00000000-0000-4000-8000-") && !ph.kms_keys.contains_key(&key) {
-                    let n = ph.kms_keys.len() + 1;
-                    ph.kms_keys.insert(key, format!("00000000-0000-4000-8000-{n:012}"));
-                }
+                learn_kms_key(&cap[1], ph);
             }
         }
         Value::Array(items) => items.iter().for_each(|i| learn(i, ph)),
@@ -211,7 +273,8 @@ fn replace(v: &mut Value, ph: &Placeholders) {
                 let lower = s.to_ascii_lowercase();
                 ph.kms_keys.keys().any(|k| lower.contains(k.as_str()))
             };
-            if has_key || ph.accounts.keys().any(|k| s.contains(k.as_str())) {
+            let may_hold_account = !ph.accounts.is_empty() && s.bytes().filter(u8::is_ascii_digit).count() >= 12;
+            if has_key || (may_hold_account && ph.accounts.keys().any(|k| s.contains(k.as_str()))) {
                 let mut out = s.clone();
                 for (real, placeholder) in &ph.accounts {
                     out = out.replace(real.as_str(), placeholder);
@@ -300,6 +363,30 @@ mod tests {
         let before = doc.clone();
         r.document(&mut doc);
         assert_eq!(doc, before);
+    }
+
+    #[test]
+    fn text_redaction_agrees_with_document_redaction() {
+        let doc = json!({"ComprehendMedicalAsyncJobPropertiesList": [
+            {"DataAccessRoleArn": "arn:aws:iam::111122223333:role/Access", "InputDataConfig": {"S3Bucket": "cm-input-111122223333"},
+             "KMSKey": "arn:aws:kms:us-east-1:444455556666:key/1234ABCD-12ab-34cd-56ef-1234567890ab"},
+            {"KMSKey": "1234abcd-12ab-34cd-56ef-1234567890ab", "Message": "job 111122223333"}
+        ]});
+        let by_doc = {
+            let mut d = doc.clone();
+            Redactor::new(vec![]).document(&mut d);
+            d
+        };
+        let text = Redactor::new(vec![]).json_text(&serde_json::to_string(&doc).unwrap()).unwrap();
+        let by_text: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(by_text, by_doc);
+        assert!(
+            !text.contains("111122223333")
+                && !text.contains("444455556666")
+                && !text.to_lowercase().contains("1234abcd")
+        );
+        // JSON-path rules need the document.
+        assert!(Redactor::new(vec![Rule::parse("json:$.X").unwrap()]).json_text("{}").is_none());
     }
 
     #[test]
