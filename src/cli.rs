@@ -37,6 +37,8 @@ pub enum Command {
     Jobs(PopulationArgs),
     /// Record traffic: a proxy that forwards to an upstream (re-signing with SigV4) and writes a cassette.
     Record(RecordArgs),
+    /// Answer from cassettes, offline and deterministically, in either protocol.
+    Replay(ReplayArgs),
     /// Check cassettes: they load, and hold no secrets (exit 1 with file:line:field on a finding).
     Lint(LintArgs),
     /// Accept or reject re-recordings (NAME.json.new) after seeing their diff.
@@ -85,6 +87,40 @@ pub struct RecordArgs {
     /// Fold a journal left by a crash into the cassette, and exit.
     #[arg(long)]
     pub recover: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub addr: AddrArgs,
+    /// Cassette files or directories (every *.json inside).
+    #[arg(long = "cassette", required = true, value_name = "PATH", num_args = 1..)]
+    pub cassettes: Vec<PathBuf>,
+    /// Matchers to use instead of each cassette's own, comma-separated: operation, body, filter, max_results,
+    /// next_token, protocol.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub match_on: Option<Vec<String>>,
+    /// After a request's recorded answers are played: repeat the last, cycle, or answer an error.
+    #[arg(long, value_enum, default_value = "last")]
+    pub repeat: crate::replay::Repeat,
+    /// Simulated latency: recorded, none, or milliseconds.
+    #[arg(long, default_value = "none", value_name = "recorded|none|MS")]
+    pub latency: String,
+    /// Inject faults by probability, e.g. throttle=0.05,internal=0.01 (429s and 500s), drawn by --seed.
+    #[arg(long, value_name = "FAULTS")]
+    pub inject: Option<String>,
+    /// Seed of the fault stream.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// On shutdown, exit 1 listing unmatched requests and interactions never played.
+    #[arg(long)]
+    pub strict: bool,
+    /// Reload cassettes when they change; a broken edit keeps the last good version.
+    #[arg(long)]
+    pub watch: bool,
+    /// Redaction rules the cassettes were recorded with (header:NAME or json:$.PATH), applied to requests.
+    #[arg(long = "redact", value_name = "RULE")]
+    pub redact: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +240,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Record(args) => run_record(args).await,
+        Command::Replay(args) => run_replay(args).await,
         Command::Lint(args) => {
             let files = crate::cassette::expand_paths(&args.paths)?;
             let mut findings = 0;
@@ -276,6 +313,61 @@ pub fn record_config(
         max_body: args.max_body,
         reproducible: args.reproducible || env("SOURCE_DATE_EPOCH").is_some(),
     })
+}
+
+/// Builds the replay configuration from its flags.
+pub fn replay_config(args: &ReplayArgs) -> anyhow::Result<crate::replay::ReplayConfig> {
+    use crate::replay::{Faults, Latency, ReplayConfig};
+    let match_on = match &args.match_on {
+        Some(names) => Some(crate::matching::parse_rules(names).map_err(|e| anyhow::anyhow!("--match-on: {e}"))?),
+        None => None,
+    };
+    let latency = Latency::parse(&args.latency).map_err(|e| anyhow::anyhow!("--latency: {e}"))?;
+    let faults = match &args.inject {
+        Some(s) => Faults::parse(s).map_err(|e| anyhow::anyhow!("--inject: {e}"))?,
+        None => Faults::default(),
+    };
+    let redact = args
+        .redact
+        .iter()
+        .map(|r| crate::cassette::redact::Rule::parse(r).map_err(|e| anyhow::anyhow!("--redact {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(ReplayConfig {
+        cassettes: args.cassettes.clone(),
+        match_on,
+        repeat: args.repeat,
+        latency,
+        faults,
+        seed: args.seed,
+        redact,
+        watch: args.watch,
+    })
+}
+
+async fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let config = replay_config(&args)?;
+    let watch = config.watch;
+    let replayer = Arc::new(crate::replay::Replayer::new(config)?);
+    let listener = server::bind(&args.addr.addr).await?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    server::announce(addr);
+    let library = replayer.library();
+    tracing::info!(%addr, cassettes = library.paths.len(), interactions = library.entries.len(), "replay server up");
+    let watcher = watch.then(|| crate::replay::spawn_watcher(replayer.clone(), std::time::Duration::from_millis(250)));
+    server::serve(listener, replayer.clone(), ServerConfig::default(), server::shutdown_signal()).await;
+    if let Some(w) = watcher {
+        w.abort();
+    }
+    let report = replayer.report();
+    if args.strict {
+        eprint!("{report}");
+        if !report.is_clean() {
+            return Ok(ExitCode::from(1));
+        }
+    } else {
+        tracing::info!(served = report.served, unmatched = report.misses.len(), "replay server stopped");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {

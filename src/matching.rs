@@ -118,6 +118,65 @@ pub fn request_key(rules: &[Rule], protocol: crate::protocol::Protocol, operatio
     Value::Object(key).to_string()
 }
 
+/// One place two documents differ: a JSON path, and the value on each side (`None` when absent).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathDiff {
+    pub path: String,
+    pub recorded: Option<Value>,
+    pub received: Option<Value>,
+}
+
+impl std::fmt::Display for PathDiff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |v: &Option<Value>| v.as_ref().map_or_else(|| "(absent)".to_string(), |v| v.to_string());
+        write!(f, "{}: recorded {}, received {}", self.path, show(&self.recorded), show(&self.received))
+    }
+}
+
+/// Where two documents differ, compared canonically (numbers by value, key order and nulls ignored).
+pub fn diff_paths(recorded: &Value, received: &Value) -> Vec<PathDiff> {
+    fn walk(a: Option<&Value>, b: Option<&Value>, path: &mut String, out: &mut Vec<PathDiff>) {
+        match (a, b) {
+            (Some(Value::Object(x)), Some(Value::Object(y))) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    let len = path.len();
+                    path.push('.');
+                    path.push_str(k);
+                    walk(x.get(k), y.get(k), path, out);
+                    path.truncate(len);
+                }
+            }
+            (Some(Value::Array(x)), Some(Value::Array(y))) => {
+                for i in 0..x.len().max(y.len()) {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    walk(x.get(i), y.get(i), path, out);
+                    path.truncate(len);
+                }
+            }
+            (a, b) if a == b => {}
+            (a, b) => out.push(PathDiff { path: path.clone(), recorded: a.cloned(), received: b.cloned() }),
+        }
+    }
+    let mut out = Vec::new();
+    walk(Some(&canonical(recorded)), Some(&canonical(received)), &mut "$".to_string(), &mut out);
+    out
+}
+
+/// The matchers that would have ignored these differences, if any set of the named ones does: each top-level
+/// member that differs is dropped from `body` matching.
+pub fn relaxation(diffs: &[PathDiff]) -> Option<Vec<Rule>> {
+    let member = |d: &PathDiff| d.path.trim_start_matches("$.").split(['.', '[']).next().unwrap_or("").to_string();
+    let differing: std::collections::BTreeSet<String> = diffs.iter().map(member).collect();
+    let known = [("Filter", Rule::Filter), ("MaxResults", Rule::MaxResults), ("NextToken", Rule::NextToken)];
+    if differing.iter().any(|m| !known.iter().any(|(n, _)| n == m)) {
+        return None;
+    }
+    let keep: Vec<Rule> = known.iter().filter(|(n, _)| !differing.contains(*n)).map(|(_, r)| *r).collect();
+    Some(if keep.is_empty() { vec![Rule::Operation] } else { keep })
+}
+
 /// Parses rule names (e.g. from a cassette header or `--match-on`).
 pub fn parse_rules<S: AsRef<str>>(names: &[S]) -> Result<Vec<Rule>, String> {
     names.iter().map(|n| Rule::parse(n.as_ref())).collect()
@@ -156,6 +215,21 @@ mod tests {
             request_key(&filter_only, Protocol::AwsJson11, "Op", &a),
             request_key(&filter_only, Protocol::AwsJson11, "Op", &d)
         );
+    }
+
+    #[test]
+    fn diffs_name_paths_and_suggest_matchers() {
+        let recorded = json!({"MaxResults": 37, "Filter": {"JobStatus": "COMPLETED", "SubmitTimeBefore": 1700000000}});
+        let received = json!({"MaxResults": 5, "Filter": {"JobStatus": "COMPLETED", "SubmitTimeBefore": 1700000000.0}, "NextToken": "t"});
+        let d = diff_paths(&recorded, &received);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert_eq!(d[0].to_string(), "$.MaxResults: recorded 37, received 5");
+        assert_eq!(d[1].to_string(), "$.NextToken: recorded (absent), received \"t\"");
+        assert_eq!(relaxation(&d), Some(vec![Rule::Filter]));
+        let d = diff_paths(&json!({"Filter": {"JobName": "a"}}), &json!({"Filter": {"JobName": "b"}}));
+        assert_eq!(d[0].path, "$.Filter.JobName");
+        assert_eq!(relaxation(&d), Some(vec![Rule::MaxResults, Rule::NextToken]));
+        assert_eq!(relaxation(&diff_paths(&json!({"X": 1}), &json!({}))), None);
     }
 
     #[test]

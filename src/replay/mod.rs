@@ -1,0 +1,555 @@
+//! The replay server: answers from cassettes, offline and deterministically, in either wire protocol.
+//!
+//! Requests are matched on their redacted, canonical input documents (see [`crate::matching`]); identical
+//! requests recorded several times are answered in recorded order, then by the `--repeat` policy. Answers are
+//! encoded once, at load, for both protocols, so the request path is a lookup and a reference-count bump.
+//! A request that matches nothing gets a non-retryable 400 `UnmatchedRequestException` whose message names the
+//! closest interaction and the JSON paths that differ (see [`guide`]).
+//!
+//! In Rust tests, start one in-process (the shape of wiremock's `MockServer`):
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use serde_json::json;
+//! use snomed_vcr::client::Client;
+//! use snomed_vcr::protocol::{Protocol, Reply};
+//! use snomed_vcr::replay::ReplayServer;
+//!
+//! // Arrange: a server answering from a recorded boto3 walk.
+//! let cassette = concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes/boto3-walk.json");
+//! let server = ReplayServer::start(cassette).await.unwrap();
+//!
+//! // Act: ask for the first page, over CBOR although it was recorded over JSON 1.1.
+//! let client = Client::new(&server.uri()).unwrap();
+//! let reply = client.call(Protocol::RpcV2Cbor, &json!({"MaxResults": 37})).await.unwrap().reply;
+//!
+//! // Assert: the recorded page comes back, NextToken included.
+//! let Reply::Output(page) = reply else { panic!("{reply:?}") };
+//! assert_eq!(page["ComprehendMedicalAsyncJobPropertiesList"].as_array().unwrap().len(), 37);
+//! assert!(page["NextToken"].is_string());
+//! # });
+//! ```
+
+mod encode;
+pub mod guide;
+
+pub use encode::{recorded_error, respond};
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use serde_json::Value;
+
+use crate::cassette::redact::{self, Redactor};
+use crate::cassette::{self, Cassette};
+use crate::matching::{self, Rule};
+use crate::model::{self, ServiceError};
+use crate::protocol::{self, Protocol};
+use crate::server::{Handler, Server, ServerConfig};
+use crate::util::{self, SplitMix64};
+
+/// What happens when a request's recorded answers have all been played.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Repeat {
+    /// Answer with the last recorded answer again (default).
+    Last,
+    /// Start again from the first.
+    Cycle,
+    /// Answer UnmatchedRequestException.
+    Error,
+}
+
+/// Simulated latency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Latency {
+    None,
+    /// Each interaction's recorded `elapsed_ms`.
+    Recorded,
+    Fixed(Duration),
+}
+
+impl Latency {
+    pub fn parse(s: &str) -> Result<Latency, String> {
+        match s {
+            "none" => Ok(Latency::None),
+            "recorded" => Ok(Latency::Recorded),
+            ms => ms
+                .parse::<u64>()
+                .map(|ms| Latency::Fixed(Duration::from_millis(ms)))
+                .map_err(|_| format!("'{s}' is not a latency (expected recorded, none, or milliseconds such as 25)")),
+        }
+    }
+}
+
+/// Injected faults: probabilities of a 429 and a 500, drawn from a seeded stream by request number.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Faults {
+    pub throttle: f64,
+    pub internal: f64,
+}
+
+impl Faults {
+    /// Parses `throttle=0.05,internal=0.01`.
+    pub fn parse(s: &str) -> Result<Faults, String> {
+        let mut f = Faults::default();
+        for part in s.split(',').filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').ok_or_else(|| format!("'{part}' is not NAME=PROBABILITY"))?;
+            let p: f64 =
+                v.parse().map_err(|_| format!("'{v}' is not a probability (expected a number from 0 to 1)"))?;
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("'{v}' is not a probability (expected a number from 0 to 1)"));
+            }
+            match k {
+                "throttle" => f.throttle = p,
+                "internal" => f.internal = p,
+                other => return Err(format!("unknown fault '{other}' (expected throttle or internal)")),
+            }
+        }
+        if f.throttle + f.internal > 1.0 {
+            return Err("the fault probabilities add up to more than 1".into());
+        }
+        Ok(f)
+    }
+
+    /// The fault for the `n`th request (from 0) under `seed`, if any.
+    pub fn draw(&self, seed: u64, n: u64) -> Option<ServiceError> {
+        let u = (SplitMix64::new(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)).next_u64() >> 11) as f64
+            / (1u64 << 53) as f64;
+        if u < self.throttle {
+            Some(ServiceError::too_many_requests("Rate exceeded (injected by snomed-vcr replay)"))
+        } else if u < self.throttle + self.internal {
+            Some(ServiceError::internal("Internal server error (injected by snomed-vcr replay)"))
+        } else {
+            None
+        }
+    }
+}
+
+/// How a replay server is set up.
+#[derive(Clone, Debug)]
+pub struct ReplayConfig {
+    /// Cassette files or directories.
+    pub cassettes: Vec<PathBuf>,
+    /// Overrides every cassette's own `match_rules`.
+    pub match_on: Option<Vec<Rule>>,
+    pub repeat: Repeat,
+    pub latency: Latency,
+    pub faults: Faults,
+    pub seed: u64,
+    /// Extra redaction rules for incoming requests (the ones the cassette was recorded with).
+    pub redact: Vec<redact::Rule>,
+    /// Reload cassettes that change on disk.
+    pub watch: bool,
+}
+
+impl ReplayConfig {
+    pub fn new(cassettes: Vec<PathBuf>) -> ReplayConfig {
+        ReplayConfig {
+            cassettes,
+            match_on: None,
+            repeat: Repeat::Last,
+            latency: Latency::None,
+            faults: Faults::default(),
+            seed: 0,
+            redact: Vec::new(),
+            watch: false,
+        }
+    }
+}
+
+/// One recorded interaction, ready to answer.
+#[derive(Debug)]
+pub struct Entry {
+    pub cassette: usize,
+    pub index: usize,
+    pub body: Value,
+    pub protocol: Protocol,
+    elapsed: Duration,
+    /// Pre-encoded answers, by protocol (JSON 1.1, RPC v2 CBOR).
+    answers: [(StatusCode, Bytes, Option<HeaderValue>); 2],
+}
+
+/// The loaded cassettes and their index.
+#[derive(Debug)]
+pub struct Library {
+    pub paths: Vec<PathBuf>,
+    pub entries: Vec<Entry>,
+    /// The distinct matcher sets in use, each with its key → entries (in recorded order).
+    by_rules: Vec<(Vec<Rule>, HashMap<String, Vec<usize>>)>,
+}
+
+impl Library {
+    /// Loads cassettes (files or directories) with the given matcher override.
+    pub fn load(paths: &[PathBuf], match_on: Option<&[Rule]>) -> anyhow::Result<Library> {
+        let files = cassette::expand_paths(paths)?;
+        if files.is_empty() {
+            anyhow::bail!("no cassettes found in {paths:?} (expected *.json files)");
+        }
+        let mut entries = Vec::new();
+        let mut by_rules: Vec<(Vec<Rule>, HashMap<String, Vec<usize>>)> = Vec::new();
+        for (ci, path) in files.iter().enumerate() {
+            let c = Cassette::load(path)?;
+            let rules = match match_on {
+                Some(r) => r.to_vec(),
+                None => {
+                    matching::parse_rules(&c.match_rules).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                }
+            };
+            let slot = match by_rules.iter().position(|(r, _)| *r == rules) {
+                Some(i) => i,
+                None => {
+                    by_rules.push((rules.clone(), HashMap::new()));
+                    by_rules.len() - 1
+                }
+            };
+            for (index, it) in c.interactions.into_iter().enumerate() {
+                let key = matching::request_key(&rules, it.request.protocol, model::OPERATION, &it.request.body);
+                let answers = Protocol::ALL.map(|p| {
+                    let r = respond(p, &it.response, "");
+                    (r.status(), r.body().clone(), r.headers().get(protocol::ERROR_TYPE_HEADER).cloned())
+                });
+                by_rules[slot].1.entry(key).or_default().push(entries.len());
+                entries.push(Entry {
+                    cassette: ci,
+                    index,
+                    body: it.request.body,
+                    protocol: it.request.protocol,
+                    elapsed: Duration::from_millis(it.elapsed_ms.unwrap_or(0)),
+                    answers,
+                });
+            }
+        }
+        Ok(Library { paths: files, entries, by_rules })
+    }
+
+    /// The recorded answers for a request, in recorded order, and the key they are filed under.
+    fn candidates(&self, protocol: Protocol, input: &Value) -> Option<(String, &[usize])> {
+        self.by_rules.iter().find_map(|(rules, index)| {
+            let key = matching::request_key(rules, protocol, model::OPERATION, input);
+            index.get(&key).map(|v| (key, v.as_slice()))
+        })
+    }
+
+    fn rules(&self) -> Vec<Rule> {
+        self.by_rules.first().map(|(r, _)| r.clone()).unwrap_or_default()
+    }
+}
+
+/// A request nothing answered, kept for `--strict`.
+#[derive(Clone, Debug)]
+pub struct Miss {
+    pub protocol: Protocol,
+    pub body: Value,
+    pub guide: String,
+}
+
+/// What a replay session saw: for `--strict` and tests.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub served: u64,
+    pub misses: Vec<Miss>,
+    /// `(cassette path, interaction index)` of interactions never played.
+    pub unplayed: Vec<(PathBuf, usize)>,
+}
+
+impl Report {
+    pub fn is_clean(&self) -> bool {
+        self.misses.is_empty() && self.unplayed.is_empty()
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} requests answered, {} unmatched, {} interactions never played",
+            self.served,
+            self.misses.len(),
+            self.unplayed.len()
+        )?;
+        for (i, m) in self.misses.iter().enumerate() {
+            writeln!(f, "unmatched #{}: {} {}", i + 1, m.protocol, m.body)?;
+        }
+        for (p, i) in &self.unplayed {
+            writeln!(f, "never played: {} interaction {i}", p.display())?;
+        }
+        Ok(())
+    }
+}
+
+struct State {
+    library: Arc<Library>,
+    /// Per key: how many of its answers have been played.
+    cursors: HashMap<String, usize>,
+    played: Vec<bool>,
+    misses: Vec<Miss>,
+}
+
+/// The replay handler.
+pub struct Replayer {
+    config: ReplayConfig,
+    redactor: Redactor,
+    state: RwLock<Arc<Library>>,
+    play: Mutex<State>,
+    requests: AtomicU64,
+    served: AtomicU64,
+}
+
+impl Replayer {
+    pub fn new(config: ReplayConfig) -> anyhow::Result<Replayer> {
+        let library = Arc::new(Library::load(&config.cassettes, config.match_on.as_deref())?);
+        Ok(Replayer {
+            redactor: Redactor::new(config.redact.clone()),
+            play: Mutex::new(State {
+                library: library.clone(),
+                cursors: HashMap::new(),
+                played: vec![false; library.entries.len()],
+                misses: Vec::new(),
+            }),
+            state: RwLock::new(library),
+            requests: AtomicU64::new(0),
+            served: AtomicU64::new(0),
+            config,
+        })
+    }
+
+    pub fn library(&self) -> Arc<Library> {
+        self.state.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Swaps in a freshly loaded library (live reload); play positions start over.
+    pub fn reload(&self) -> anyhow::Result<()> {
+        let library = Arc::new(Library::load(&self.config.cassettes, self.config.match_on.as_deref())?);
+        let mut play = self.play.lock().unwrap_or_else(|e| e.into_inner());
+        *play = State {
+            played: vec![false; library.entries.len()],
+            library: library.clone(),
+            cursors: HashMap::new(),
+            misses: std::mem::take(&mut play.misses),
+        };
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) = library;
+        Ok(())
+    }
+
+    /// What was served, missed, and never played so far.
+    pub fn report(&self) -> Report {
+        let play = self.play.lock().unwrap_or_else(|e| e.into_inner());
+        let unplayed = play
+            .played
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !**p)
+            .map(|(i, _)| {
+                let e = &play.library.entries[i];
+                (play.library.paths[e.cassette].clone(), e.index)
+            })
+            .collect();
+        Report { served: self.served.load(Ordering::Relaxed), misses: play.misses.clone(), unplayed }
+    }
+
+    /// Picks the entry that answers this request, or explains why none does.
+    fn pick(&self, protocol: Protocol, input: &Value) -> Result<(Arc<Library>, usize), String> {
+        let mut play = self.play.lock().unwrap_or_else(|e| e.into_inner());
+        let library = play.library.clone();
+        let Some((key, list)) = library.candidates(protocol, input) else {
+            let guide = guide::explain(&library, protocol, input, &library.rules());
+            play.misses.push(Miss { protocol, body: input.clone(), guide: guide.clone() });
+            return Err(guide);
+        };
+        let n = play.cursors.entry(key).or_insert(0);
+        let slot = if *n < list.len() {
+            *n
+        } else {
+            match self.config.repeat {
+                Repeat::Last => list.len() - 1,
+                Repeat::Cycle => *n % list.len(),
+                Repeat::Error => {
+                    let e = &library.entries[list[0]];
+                    let guide = format!(
+                        "All {} recorded answers to this request ({} interaction {}) have been played, and --repeat is 'error'. \
+                         Use --repeat last or cycle, or record the request again.",
+                        list.len(),
+                        library.paths[e.cassette].display(),
+                        e.index
+                    );
+                    play.misses.push(Miss { protocol, body: input.clone(), guide: guide.clone() });
+                    return Err(guide);
+                }
+            }
+        };
+        *n += 1;
+        let idx = list[slot];
+        play.played[idx] = true;
+        Ok((library, idx))
+    }
+
+    async fn answer(&self, req: Request<Bytes>) -> Response<Bytes> {
+        let request_id = util::request_id();
+        let (parts, body) = req.into_parts();
+        let call = match protocol::detect(&parts.method, parts.uri.path(), &parts.headers) {
+            Ok(c) => c,
+            Err(r) => return protocol::error_response(r.protocol, &r.error, &request_id),
+        };
+        let p = call.protocol;
+        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(fault) = self.config.faults.draw(self.config.seed, n) {
+            return protocol::error_response(p, &fault, &request_id);
+        }
+        if call.operation != model::OPERATION {
+            let e = ServiceError::new(
+                400,
+                "UnknownOperationException",
+                format!("the cassettes hold {} only, not '{}'", model::OPERATION, call.operation),
+            );
+            return protocol::error_response(p, &e, &request_id);
+        }
+        let mut input = match protocol::decode_document(p, &body) {
+            Ok(d) => d,
+            Err(e) => return protocol::error_response(p, &ServiceError::serialization(e), &request_id),
+        };
+        self.redactor.document(&mut input);
+        match self.pick(p, &input) {
+            Ok((library, idx)) => {
+                self.served.fetch_add(1, Ordering::Relaxed);
+                let entry = &library.entries[idx];
+                let delay = match self.config.latency {
+                    Latency::None => Duration::ZERO,
+                    Latency::Recorded => entry.elapsed,
+                    Latency::Fixed(d) => d,
+                };
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                let (status, body, error_type) = &entry.answers[usize::from(p == Protocol::RpcV2Cbor)];
+                let mut resp = protocol::output_response_bytes(p, body.clone(), &request_id);
+                *resp.status_mut() = *status;
+                if let Some(v) = error_type {
+                    resp.headers_mut().insert(protocol::ERROR_TYPE_HEADER, v.clone());
+                }
+                resp
+            }
+            Err(guide) => {
+                eprintln!("{}", guide::frame(&guide));
+                let e = ServiceError::new(400, "UnmatchedRequestException", guide);
+                protocol::error_response(p, &e, &request_id)
+            }
+        }
+    }
+}
+
+impl Handler for Replayer {
+    async fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
+        self.answer(req).await
+    }
+}
+
+/// Polls the cassettes' modification times and reloads on change; a broken edit keeps the last good version.
+pub fn spawn_watcher(replayer: Arc<Replayer>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let stamp = |r: &Replayer| -> Vec<Option<SystemTime>> {
+            cassette::expand_paths(&r.config.cassettes)
+                .unwrap_or_default()
+                .iter()
+                .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+                .collect()
+        };
+        let mut last = stamp(&replayer);
+        loop {
+            tokio::time::sleep(every).await;
+            let now = stamp(&replayer);
+            if now == last {
+                continue;
+            }
+            last = now;
+            match replayer.reload() {
+                Ok(()) => tracing::info!(entries = replayer.library().entries.len(), "cassettes reloaded"),
+                Err(e) => {
+                    tracing::error!("{e:#}; keeping the last good version");
+                    eprintln!("snomed-vcr replay: {e:#}; keeping the last good version");
+                }
+            }
+        }
+    })
+}
+
+/// A replay server running in-process, for Rust tests. Stops when dropped.
+pub struct ReplayServer {
+    server: Option<Server>,
+    replayer: Arc<Replayer>,
+    watcher: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ReplayServer {
+    /// Serves one cassette (or a directory of them) on a free loopback port.
+    pub async fn start(cassette: impl AsRef<Path>) -> anyhow::Result<ReplayServer> {
+        ReplayServer::start_with(ReplayConfig::new(vec![cassette.as_ref().to_path_buf()])).await
+    }
+
+    /// Serves with a full configuration.
+    pub async fn start_with(config: ReplayConfig) -> anyhow::Result<ReplayServer> {
+        let watch = config.watch;
+        let replayer = Arc::new(Replayer::new(config)?);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding a loopback port")?;
+        let server = Server::spawn(listener, replayer.clone(), ServerConfig::default())?;
+        let watcher = watch.then(|| spawn_watcher(replayer.clone(), Duration::from_millis(200)));
+        Ok(ReplayServer { server: Some(server), replayer, watcher })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn uri(&self) -> String {
+        self.server.as_ref().map(Server::uri).unwrap_or_default()
+    }
+
+    /// What was served, missed and never played so far.
+    pub fn report(&self) -> Report {
+        self.replayer.report()
+    }
+
+    /// Stops the server, letting in-flight requests finish.
+    pub async fn shutdown(mut self) -> Report {
+        if let Some(w) = self.watcher.take() {
+            w.abort();
+        }
+        if let Some(s) = self.server.take() {
+            s.shutdown().await;
+        }
+        self.replayer.report()
+    }
+}
+
+impl Drop for ReplayServer {
+    fn drop(&mut self) {
+        if let Some(w) = self.watcher.take() {
+            w.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_deterministic_by_seed_and_near_their_rates() {
+        let f = Faults::parse("throttle=0.05,internal=0.01").unwrap();
+        let draw = |seed| (0..20_000).map(|n| f.draw(seed, n).map(|e| e.status)).collect::<Vec<_>>();
+        let a = draw(7);
+        assert_eq!(a, draw(7));
+        assert_ne!(a, draw(8));
+        let throttled = a.iter().filter(|s| **s == Some(429)).count() as f64 / 20_000.0;
+        let internal = a.iter().filter(|s| **s == Some(500)).count() as f64 / 20_000.0;
+        assert!((0.04..0.06).contains(&throttled), "{throttled}");
+        assert!((0.005..0.015).contains(&internal), "{internal}");
+        for bad in ["throttle", "throttle=2", "slow=0.1", "throttle=0.7,internal=0.5"] {
+            assert!(Faults::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Latency::parse("25"), Ok(Latency::Fixed(Duration::from_millis(25))));
+        assert!(Latency::parse("fast").unwrap_err().contains("milliseconds"));
+    }
+}
