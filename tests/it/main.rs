@@ -3,5 +3,6 @@
 mod boto3;
 mod cli;
 mod record;
+mod replay;
 mod rust_sdk;
 mod util;
