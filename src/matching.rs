@@ -90,32 +90,65 @@ fn canonical_number(n: &Number) -> Value {
     if f.fract() == 0.0 && f.abs() < 9.0e15 { Value::from(f as i64) } else { Value::Number(n.clone()) }
 }
 
-/// The key a request is matched by under `rules`: equal keys match.
+/// The key a request is matched by under `rules`: equal keys match. Built by writing the canonical form of
+/// the selected parts straight into one string (this runs on every replayed request).
 pub fn request_key(rules: &[Rule], protocol: crate::protocol::Protocol, operation: &str, input: &Value) -> String {
-    let input = canonical(input);
-    let mut key = Map::new();
-    key.insert("operation".into(), Value::String(operation.into()));
+    let mut key = String::with_capacity(128);
+    key.push_str(operation);
     for rule in rules {
-        match rule {
-            Rule::Operation => {}
-            Rule::Body => {
-                key.insert("body".into(), input.clone());
-            }
-            Rule::Filter => {
-                key.insert("filter".into(), input.get("Filter").cloned().unwrap_or(Value::Null));
-            }
-            Rule::MaxResults => {
-                key.insert("max_results".into(), input.get("MaxResults").cloned().unwrap_or(Value::Null));
-            }
-            Rule::NextToken => {
-                key.insert("next_token".into(), input.get("NextToken").cloned().unwrap_or(Value::Null));
-            }
+        let (tag, part) = match rule {
+            Rule::Operation => continue,
+            Rule::Body => ("\u{1}body=", Some(input)),
+            Rule::Filter => ("\u{1}filter=", input.get("Filter")),
+            Rule::MaxResults => ("\u{1}max_results=", input.get("MaxResults")),
+            Rule::NextToken => ("\u{1}next_token=", input.get("NextToken")),
             Rule::Protocol => {
-                key.insert("protocol".into(), Value::String(protocol.name().into()));
+                key.push_str("\u{1}protocol=");
+                key.push_str(protocol.name());
+                continue;
             }
+        };
+        key.push_str(tag);
+        write_canonical(&mut key, part.unwrap_or(&Value::Null));
+    }
+    key
+}
+
+/// Writes `canonical(v)` as compact JSON without building it.
+fn write_canonical(out: &mut String, v: &Value) {
+    use std::fmt::Write;
+    match v {
+        Value::Number(n) => {
+            let _ = write!(out, "{}", canonical_number(n));
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            // serde_json's map is ordered by key, so this is already the canonical order.
+            out.push('{');
+            let mut first = true;
+            for (k, child) in map.iter().filter(|(_, c)| !c.is_null()) {
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                let _ = write!(out, "{}:", Value::String(k.clone()));
+                write_canonical(out, child);
+            }
+            out.push('}');
+        }
+        other => {
+            let _ = write!(out, "{other}");
         }
     }
-    Value::Object(key).to_string()
 }
 
 /// One place two documents differ: a JSON path, and the value on each side (`None` when absent).

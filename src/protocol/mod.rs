@@ -220,10 +220,10 @@ fn base_response(protocol: Protocol, status: StatusCode, request_id: &str, body:
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(protocol.content_type()));
     if protocol == Protocol::RpcV2Cbor {
-        h.insert(SMITHY_PROTOCOL_HEADER, HeaderValue::from_static(SMITHY_PROTOCOL_CBOR));
+        h.insert(http::HeaderName::from_static(SMITHY_PROTOCOL_HEADER), HeaderValue::from_static(SMITHY_PROTOCOL_CBOR));
     }
     if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert(REQUEST_ID_HEADER, v);
+        h.insert(http::HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
     resp
 }
@@ -244,7 +244,7 @@ pub fn error_response(protocol: Protocol, error: &ServiceError, request_id: &str
     let body = encode_document(protocol, &error_document(protocol, error), &model::ERROR_SHAPE);
     let mut resp = base_response(protocol, status, request_id, body);
     if let Ok(v) = HeaderValue::from_str(&error.code) {
-        resp.headers_mut().insert(ERROR_TYPE_HEADER, v);
+        resp.headers_mut().insert(http::HeaderName::from_static(ERROR_TYPE_HEADER), v);
     }
     resp
 }

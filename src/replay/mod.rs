@@ -171,8 +171,48 @@ pub struct Entry {
     pub body: Value,
     pub protocol: Protocol,
     elapsed: Duration,
-    /// Pre-encoded answers, by protocol (JSON 1.1, RPC v2 CBOR).
-    answers: [(StatusCode, Bytes, Option<HeaderValue>); 2],
+    /// The answer encoded for JSON 1.1 callers, made at load.
+    json: Answer,
+    /// The answer for RPC v2 CBOR callers, made from `json` the first time a CBOR caller needs it.
+    cbor: std::sync::OnceLock<Answer>,
+}
+
+/// An encoded answer: status, body, and `x-amzn-ErrorType` for errors.
+#[derive(Clone, Debug)]
+struct Answer {
+    status: StatusCode,
+    body: Bytes,
+    error_type: Option<HeaderValue>,
+}
+
+impl Answer {
+    fn of(resp: Response<Bytes>) -> Answer {
+        let error_type = resp.headers().get(protocol::ERROR_TYPE_HEADER).cloned();
+        Answer { status: resp.status(), body: resp.body().clone(), error_type }
+    }
+}
+
+impl Entry {
+    fn answer(&self, p: Protocol) -> &Answer {
+        match p {
+            Protocol::AwsJson11 => &self.json,
+            Protocol::RpcV2Cbor => self.cbor.get_or_init(|| {
+                let body = serde_json::from_slice(&self.json.body).unwrap_or(Value::Null);
+                let recorded = crate::cassette::RecordedResponse {
+                    status: self.json.status.as_u16(),
+                    headers: self
+                        .json
+                        .error_type
+                        .iter()
+                        .filter_map(|v| Some(("x-amzn-errortype".to_string(), v.to_str().ok()?.to_string())))
+                        .collect(),
+                    body,
+                    encoding: None,
+                };
+                Answer::of(respond(Protocol::RpcV2Cbor, &recorded, ""))
+            }),
+        }
+    }
 }
 
 /// The loaded cassettes and their index.
@@ -180,8 +220,10 @@ pub struct Entry {
 pub struct Library {
     pub paths: Vec<PathBuf>,
     pub entries: Vec<Entry>,
-    /// The distinct matcher sets in use, each with its key → entries (in recorded order).
-    by_rules: Vec<(Vec<Rule>, HashMap<String, Vec<usize>>)>,
+    /// The distinct matcher sets in use, each with its key → group.
+    by_rules: Vec<(Vec<Rule>, HashMap<String, usize>)>,
+    /// Groups of entries answering the same request, in recorded order.
+    groups: Vec<Vec<usize>>,
 }
 
 impl Library {
@@ -192,7 +234,8 @@ impl Library {
             anyhow::bail!("no cassettes found in {paths:?} (expected *.json files)");
         }
         let mut entries = Vec::new();
-        let mut by_rules: Vec<(Vec<Rule>, HashMap<String, Vec<usize>>)> = Vec::new();
+        let mut by_rules: Vec<(Vec<Rule>, HashMap<String, usize>)> = Vec::new();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
         for (ci, path) in files.iter().enumerate() {
             let c = Cassette::load(path)?;
             let rules = match match_on {
@@ -210,29 +253,30 @@ impl Library {
             };
             for (index, it) in c.interactions.into_iter().enumerate() {
                 let key = matching::request_key(&rules, it.request.protocol, model::OPERATION, &it.request.body);
-                let answers = Protocol::ALL.map(|p| {
-                    let r = respond(p, &it.response, "");
-                    (r.status(), r.body().clone(), r.headers().get(protocol::ERROR_TYPE_HEADER).cloned())
+                let json = Answer::of(respond(Protocol::AwsJson11, &it.response, ""));
+                let group = *by_rules[slot].1.entry(key).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
                 });
-                by_rules[slot].1.entry(key).or_default().push(entries.len());
+                groups[group].push(entries.len());
                 entries.push(Entry {
                     cassette: ci,
                     index,
                     body: it.request.body,
                     protocol: it.request.protocol,
                     elapsed: Duration::from_millis(it.elapsed_ms.unwrap_or(0)),
-                    answers,
+                    json,
+                    cbor: std::sync::OnceLock::new(),
                 });
             }
         }
-        Ok(Library { paths: files, entries, by_rules })
+        Ok(Library { paths: files, entries, by_rules, groups })
     }
 
-    /// The recorded answers for a request, in recorded order, and the key they are filed under.
-    fn candidates(&self, protocol: Protocol, input: &Value) -> Option<(String, &[usize])> {
+    /// The group of recorded answers for a request (see `groups`).
+    fn group(&self, protocol: Protocol, input: &Value) -> Option<usize> {
         self.by_rules.iter().find_map(|(rules, index)| {
-            let key = matching::request_key(rules, protocol, model::OPERATION, input);
-            index.get(&key).map(|v| (key, v.as_slice()))
+            index.get(&matching::request_key(rules, protocol, model::OPERATION, input)).copied()
         })
     }
 
@@ -285,8 +329,8 @@ impl std::fmt::Display for Report {
 
 struct State {
     library: Arc<Library>,
-    /// Per key: how many of its answers have been played.
-    cursors: HashMap<String, usize>,
+    /// Per group: how many of its answers have been played.
+    cursors: Vec<usize>,
     played: Vec<bool>,
     misses: Vec<Miss>,
 }
@@ -308,7 +352,7 @@ impl Replayer {
             redactor: Redactor::new(config.redact.clone()),
             play: Mutex::new(State {
                 library: library.clone(),
-                cursors: HashMap::new(),
+                cursors: vec![0; library.groups.len()],
                 played: vec![false; library.entries.len()],
                 misses: Vec::new(),
             }),
@@ -330,7 +374,7 @@ impl Replayer {
         *play = State {
             played: vec![false; library.entries.len()],
             library: library.clone(),
-            cursors: HashMap::new(),
+            cursors: vec![0; library.groups.len()],
             misses: std::mem::take(&mut play.misses),
         };
         *self.state.write().unwrap_or_else(|e| e.into_inner()) = library;
@@ -357,12 +401,13 @@ impl Replayer {
     fn pick(&self, protocol: Protocol, input: &Value) -> Result<(Arc<Library>, usize), String> {
         let mut play = self.play.lock().unwrap_or_else(|e| e.into_inner());
         let library = play.library.clone();
-        let Some((key, list)) = library.candidates(protocol, input) else {
+        let Some(group) = library.group(protocol, input) else {
             let guide = guide::explain(&library, protocol, input, &library.rules());
             play.misses.push(Miss { protocol, body: input.clone(), guide: guide.clone() });
             return Err(guide);
         };
-        let n = play.cursors.entry(key).or_insert(0);
+        let list = &library.groups[group];
+        let n = &mut play.cursors[group];
         let slot = if *n < list.len() {
             *n
         } else {
@@ -398,7 +443,9 @@ impl Replayer {
         };
         let p = call.protocol;
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
-        if let Some(fault) = self.config.faults.draw(self.config.seed, n) {
+        if self.config.faults != Faults::default()
+            && let Some(fault) = self.config.faults.draw(self.config.seed, n)
+        {
             return protocol::error_response(p, &fault, &request_id);
         }
         if call.operation != model::OPERATION {
@@ -426,10 +473,10 @@ impl Replayer {
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
-                let (status, body, error_type) = &entry.answers[usize::from(p == Protocol::RpcV2Cbor)];
-                let mut resp = protocol::output_response_bytes(p, body.clone(), &request_id);
-                *resp.status_mut() = *status;
-                if let Some(v) = error_type {
+                let answer = entry.answer(p);
+                let mut resp = protocol::output_response_bytes(p, answer.body.clone(), &request_id);
+                *resp.status_mut() = answer.status;
+                if let Some(v) = &answer.error_type {
                     resp.headers_mut().insert(protocol::ERROR_TYPE_HEADER, v.clone());
                 }
                 resp
