@@ -144,38 +144,24 @@ impl Cassette {
     /// Checks what the types cannot: format and version, the operation, sequence numbers, statuses, and
     /// that bodies are documents of the model's shapes.
     pub fn check(&self) -> anyhow::Result<()> {
-        if self.format != FORMAT {
-            bail!(" field 'format': expected \"{FORMAT}\", found \"{}\"", self.format);
-        }
-        if self.version != VERSION {
-            bail!(" field 'version': this build reads version {VERSION}, found {}", self.version);
-        }
-        if self.operation != model::OPERATION {
-            bail!(" field 'operation': expected \"{}\", found \"{}\"", model::OPERATION, self.operation);
-        }
-        for rule in &self.match_rules {
-            crate::matching::Rule::parse(rule).map_err(|e| anyhow::anyhow!(" field 'match_rules': {e}"))?;
-        }
+        self.header().check()?;
         for (i, it) in self.interactions.iter().enumerate() {
-            let at = format!(" field 'interactions[{i}]");
-            if it.seq != i as u64 {
-                bail!("{at}.seq': expected {i} (sequence numbers count from 0 without gaps), found {}", it.seq);
-            }
-            if !(100..=599).contains(&it.response.status) {
-                bail!("{at}.response.status': {} is not an HTTP status", it.response.status);
-            }
-            if !it.request.body.is_object() {
-                bail!(
-                    "{at}.request.body': expected an object (the input document), found {}",
-                    model::json_type(&it.request.body)
-                );
-            }
-            if (200..300).contains(&it.response.status) {
-                model::check_types(&it.response.body, &model::RESPONSE_SHAPE)
-                    .map_err(|e| anyhow::anyhow!("{at}.response.body': {e}"))?;
-            }
+            check_interaction(i, it)?;
         }
         Ok(())
+    }
+
+    /// The header fields, without the interactions.
+    pub fn header(&self) -> Header {
+        Header {
+            format: self.format.clone(),
+            version: self.version,
+            recorded_with: self.recorded_with.clone(),
+            operation: self.operation.clone(),
+            upstream: self.upstream.clone(),
+            region: self.region.clone(),
+            match_rules: self.match_rules.clone(),
+        }
     }
 
     /// The canonical text of the cassette.
@@ -189,6 +175,139 @@ impl Cassette {
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         write_atomically(path, self.to_canonical().as_bytes())
     }
+}
+
+/// A cassette's header: everything but the interactions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub format: String,
+    pub version: u32,
+    pub recorded_with: String,
+    pub operation: String,
+    pub upstream: String,
+    pub region: String,
+    pub match_rules: Vec<String>,
+}
+
+impl Header {
+    /// Format, version, operation and matcher names.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.format != FORMAT {
+            bail!(" field 'format': expected \"{FORMAT}\", found \"{}\"", self.format);
+        }
+        if self.version != VERSION {
+            bail!(" field 'version': this build reads version {VERSION}, found {}", self.version);
+        }
+        if self.operation != model::OPERATION {
+            bail!(" field 'operation': expected \"{}\", found \"{}\"", model::OPERATION, self.operation);
+        }
+        for rule in &self.match_rules {
+            crate::matching::Rule::parse(rule).map_err(|e| anyhow::anyhow!(" field 'match_rules': {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks one interaction at position `i`: sequence number, status, body shapes.
+pub fn check_interaction(i: usize, it: &Interaction) -> anyhow::Result<()> {
+    let at = format!(" field 'interactions[{i}]");
+    if it.seq != i as u64 {
+        bail!("{at}.seq': expected {i} (sequence numbers count from 0 without gaps), found {}", it.seq);
+    }
+    if !(100..=599).contains(&it.response.status) {
+        bail!("{at}.response.status': {} is not an HTTP status", it.response.status);
+    }
+    if !it.request.body.is_object() {
+        bail!(
+            "{at}.request.body': expected an object (the input document), found {}",
+            model::json_type(&it.request.body)
+        );
+    }
+    if (200..300).contains(&it.response.status) {
+        model::check_types(&it.response.body, &model::RESPONSE_SHAPE)
+            .map_err(|e| anyhow::anyhow!("{at}.response.body': {e}"))?;
+    }
+    Ok(())
+}
+
+/// Reads a cassette one interaction at a time, handing each (checked) to `each` and never holding them all:
+/// a 100,000-interaction cassette loads in the memory its consumer keeps. Errors name the file and the line
+/// and column, or the field.
+pub fn stream(path: &Path, mut each: impl FnMut(usize, Interaction) -> anyhow::Result<()>) -> anyhow::Result<Header> {
+    use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+    struct Top<'a, F>(&'a mut F);
+    struct Items<'a, F>(&'a mut F);
+    const FIELDS: &[&str] =
+        &["format", "version", "recorded_with", "operation", "upstream", "region", "match_rules", "interactions"];
+
+    impl<'de, F: FnMut(usize, Interaction) -> anyhow::Result<()>> Visitor<'de> for Top<'_, F> {
+        type Value = Header;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a snomed-vcr cassette object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+            let (mut format, mut version, mut recorded_with, mut operation) = (None, None, None, None);
+            let (mut upstream, mut region, mut match_rules, mut interactions) = (None, None, None, false);
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "format" => format = Some(map.next_value()?),
+                    "version" => version = Some(map.next_value()?),
+                    "recorded_with" => recorded_with = Some(map.next_value()?),
+                    "operation" => operation = Some(map.next_value()?),
+                    "upstream" => upstream = Some(map.next_value()?),
+                    "region" => region = Some(map.next_value()?),
+                    "match_rules" => match_rules = Some(map.next_value()?),
+                    "interactions" => {
+                        map.next_value_seed(Items(&mut *self.0))?;
+                        interactions = true;
+                    }
+                    other => return Err(de::Error::unknown_field(other, FIELDS)),
+                }
+            }
+            if !interactions {
+                return Err(de::Error::missing_field("interactions"));
+            }
+            Ok(Header {
+                format: format.ok_or_else(|| de::Error::missing_field("format"))?,
+                version: version.ok_or_else(|| de::Error::missing_field("version"))?,
+                recorded_with: recorded_with.ok_or_else(|| de::Error::missing_field("recorded_with"))?,
+                operation: operation.ok_or_else(|| de::Error::missing_field("operation"))?,
+                upstream: upstream.ok_or_else(|| de::Error::missing_field("upstream"))?,
+                region: region.ok_or_else(|| de::Error::missing_field("region"))?,
+                match_rules: match_rules.ok_or_else(|| de::Error::missing_field("match_rules"))?,
+            })
+        }
+    }
+    impl<'de, F: FnMut(usize, Interaction) -> anyhow::Result<()>> DeserializeSeed<'de> for Items<'_, F> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+    impl<'de, F: FnMut(usize, Interaction) -> anyhow::Result<()>> Visitor<'de> for Items<'_, F> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of interactions")
+        }
+        fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+            let mut i = 0;
+            while let Some(it) = seq.next_element::<Interaction>()? {
+                check_interaction(i, &it)
+                    .and_then(|()| (self.0)(i, it))
+                    .map_err(|e| de::Error::custom(format!("{e:#}")))?;
+                i += 1;
+            }
+            Ok(())
+        }
+    }
+
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read cassette '{}'", path.display()))?;
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let header = serde::Deserializer::deserialize_map(&mut de, Top(&mut each))
+        .and_then(|h| de.end().map(|()| h))
+        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
+    header.check().map_err(|e| anyhow::anyhow!("{}:{e:#}", path.display()))?;
+    Ok(header)
 }
 
 /// Writes `bytes` to `path` so that a crash leaves either the old file or the new one, never a torn one.

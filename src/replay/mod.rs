@@ -46,8 +46,8 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use serde_json::Value;
 
+use crate::cassette;
 use crate::cassette::redact::{self, Redactor};
-use crate::cassette::{self, Cassette};
 use crate::matching::{self, Rule};
 use crate::model::{self, ServiceError};
 use crate::protocol::{self, Protocol};
@@ -237,12 +237,25 @@ impl Library {
         let mut by_rules: Vec<(Vec<Rule>, HashMap<String, usize>)> = Vec::new();
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for (ci, path) in files.iter().enumerate() {
-            let c = Cassette::load(path)?;
+            // Interactions are turned into compact entries as they are read; their keys follow once the
+            // header (with the cassette's matchers) has been read too.
+            let first = entries.len();
+            let header = cassette::stream(path, |index, it| {
+                entries.push(Entry {
+                    cassette: ci,
+                    index,
+                    json: Answer::of(respond(Protocol::AwsJson11, &it.response, "")),
+                    cbor: std::sync::OnceLock::new(),
+                    body: it.request.body,
+                    protocol: it.request.protocol,
+                    elapsed: Duration::from_millis(it.elapsed_ms.unwrap_or(0)),
+                });
+                Ok(())
+            })?;
             let rules = match match_on {
                 Some(r) => r.to_vec(),
-                None => {
-                    matching::parse_rules(&c.match_rules).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-                }
+                None => matching::parse_rules(&header.match_rules)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
             };
             let slot = match by_rules.iter().position(|(r, _)| *r == rules) {
                 Some(i) => i,
@@ -251,23 +264,13 @@ impl Library {
                     by_rules.len() - 1
                 }
             };
-            for (index, it) in c.interactions.into_iter().enumerate() {
-                let key = matching::request_key(&rules, it.request.protocol, model::OPERATION, &it.request.body);
-                let json = Answer::of(respond(Protocol::AwsJson11, &it.response, ""));
+            for (n, entry) in entries.iter().enumerate().skip(first) {
+                let key = matching::request_key(&rules, entry.protocol, model::OPERATION, &entry.body);
                 let group = *by_rules[slot].1.entry(key).or_insert_with(|| {
                     groups.push(Vec::new());
                     groups.len() - 1
                 });
-                groups[group].push(entries.len());
-                entries.push(Entry {
-                    cassette: ci,
-                    index,
-                    body: it.request.body,
-                    protocol: it.request.protocol,
-                    elapsed: Duration::from_millis(it.elapsed_ms.unwrap_or(0)),
-                    json,
-                    cbor: std::sync::OnceLock::new(),
-                });
+                groups[group].push(n);
             }
         }
         Ok(Library { paths: files, entries, by_rules, groups })
