@@ -64,6 +64,75 @@ fn ids(pages: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// Records a boto3-style walk through the proxy, lints the cassette, and replays it offline over the other
+/// protocol: the same jobs, page for page, and a guide for a request that was never recorded.
+async fn record_then_replay(
+    report: &mut Report,
+    upstream: &str,
+    population: &[String],
+    max: i32,
+) -> anyhow::Result<()> {
+    use crate::record::{Mode, RecordConfig, Recorder, Upstream};
+    use crate::replay::ReplayServer;
+    println!("record -> replay:");
+    let dir = std::env::temp_dir().join(format!("snomed-vcr-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cassette = dir.join("demo.json");
+    let recorder = Arc::new(
+        Recorder::open(RecordConfig {
+            upstream: Upstream::parse(upstream, "us-east-1")?,
+            region: "us-east-1".into(),
+            cassette: cassette.clone(),
+            mode: Mode::All,
+            resign: Some(crate::sigv4::Credentials::new("AKIDDEMOPROXY", "demo-proxy-secret")),
+            redact: Vec::new(),
+            record_errors: false,
+            upstream_timeout: std::time::Duration::from_secs(10),
+            upstream_ca_file: None,
+            max_body: 8 * 1024 * 1024,
+            reproducible: true,
+        })
+        .await?,
+    );
+    let proxy = Server::spawn(crate::server::bind("127.0.0.1:0").await?, recorder.clone(), ServerConfig::default())?;
+    let through_proxy = Client::new(&proxy.uri())?;
+    let recorded = ids(&walk(&through_proxy, Protocol::AwsJson11, None, max).await?);
+    through_proxy.call(Protocol::AwsJson11, &json!({"MaxResults": 501})).await?;
+    proxy.shutdown().await;
+    let outcome = recorder.finish()?;
+    report.check(recorded == population, format!("a JSON 1.1 walk through `record` sees the live jobs; {outcome}"));
+    let findings = crate::cassette::lint::lint_file(&cassette);
+    report.check(
+        findings.is_empty(),
+        format!("lint: {} findings (no credentials, account ids redacted)", findings.len()),
+    );
+
+    let replay = ReplayServer::start(&cassette).await?;
+    let offline = Client::new(&replay.uri())?;
+    let replayed = ids(&walk(&offline, Protocol::RpcV2Cbor, None, max).await?);
+    report.check(
+        replayed == population,
+        format!("replay answers the same walk over CBOR, offline ({} jobs)", replayed.len()),
+    );
+    let err = offline.call(Protocol::RpcV2Cbor, &json!({"MaxResults": 501})).await?;
+    report.check(
+        matches!(&err.reply, Reply::Error(e) if e.code == "ValidationException"),
+        "the recorded ValidationException replays in the caller's protocol",
+    );
+    let miss = offline.call(Protocol::AwsJson11, &json!({"MaxResults": max - 1})).await?;
+    report.check(
+        matches!(&miss.reply, Reply::Error(e) if e.code == "UnmatchedRequestException" && e.message.contains("interaction 0")),
+        "an unrecorded request gets a guide naming the closest interaction",
+    );
+    let summary = replay.shutdown().await;
+    report.check(
+        summary.unplayed.is_empty() && summary.misses.len() == 1,
+        format!("strict report: {}", summary.to_string().lines().next().unwrap_or("")),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let config = crate::cli::generated(&args.population);
     let reference = Arc::new(Reference::new(config));
@@ -135,6 +204,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!();
     let same = walks.get(&Protocol::AwsJson11) == walks.get(&Protocol::RpcV2Cbor);
     report.check(same, "both protocols return identical documents for every page");
+
+    record_then_replay(&mut report, &server.uri(), &population, args.max_results).await?;
     server.shutdown().await;
     println!(
         "\n{} checks failed; {:.0} ms in all. Next: `snomed-vcr reference` serves the same population for your own clients.",

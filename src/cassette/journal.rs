@@ -42,6 +42,9 @@ pub struct Journal {
 impl Journal {
     /// Creates a journal (failing if one exists: it must be recovered first).
     pub fn create(path: &Path, header: &JournalHeader) -> anyhow::Result<Journal> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory '{}'", dir.display()))?;
+        }
         let mut file = OpenOptions::new()
             .append(true)
             .create_new(true)
@@ -130,8 +133,8 @@ mod tests {
     #[test]
     fn appends_number_in_order_and_torn_lines_are_dropped() {
         let dir = std::env::temp_dir().join(format!("snomed-vcr-journal-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("c.json.journal");
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("not-yet-made").join("c.json.journal"); // the directory is created
         let header = JournalHeader {
             journal: 1,
             mode: "all".into(),

@@ -45,18 +45,27 @@ pub fn explain(library: &Library, protocol: Protocol, input: &Value, rules: &[Ru
     )
 }
 
+fn guide_upper_after(chars: &std::iter::Peekable<std::str::Chars<'_>>) -> bool {
+    chars.clone().nth(1).is_some_and(char::is_uppercase)
+}
+
 /// The guide as a framed block for stderr.
 pub fn frame(guide: &str) -> String {
-    let mut out = String::from("┌─ snomed-vcr replay: unmatched request\n");
-    for sentence in guide.split(". ").filter(|s| !s.is_empty()) {
-        let s = sentence.trim_end_matches('.');
-        for part in s.split("; ") {
-            out.push_str("│ ");
-            out.push_str(part);
-            out.push('\n');
+    let mut out = String::from("┌─ snomed-vcr replay: unmatched request\n│ ");
+    let mut chars = guide.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        // A sentence ends at ". " before a capital letter ("1. record" does not); parts at "; ".
+        if c == '.' && next == Some(' ') && guide_upper_after(&chars) {
+            out.push_str(".\n│");
+        } else if c == ';' && next == Some(' ') {
+            out.push_str("\n│  ");
+            chars.next();
+        } else {
+            out.push(c);
         }
     }
-    out.push('└');
+    out.push_str("\n└");
     out
 }
 
@@ -90,6 +99,8 @@ mod tests {
         assert!(g.contains("--mode new_episodes") && g.contains("--match-on max_results,next_token"), "{g}");
         let framed = frame(&g);
         assert!(framed.starts_with("┌─") && framed.lines().count() > 4, "{framed}");
+        assert!(framed.contains("│ To fix: 1. record it with"), "{framed}");
+        assert!(framed.contains("│  2. or relax matching"), "{framed}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

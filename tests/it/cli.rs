@@ -29,7 +29,7 @@ fn demo_passes_every_check() {
     let (code, stdout, stderr) = run(&["demo"]);
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("0 checks failed"), "{stdout}");
-    assert_eq!(stdout.matches("  ok  ").count(), 15, "{stdout}");
+    assert_eq!(stdout.matches("  ok  ").count(), 21, "{stdout}");
     assert!(!stdout.contains("FAIL"));
 }
 
