@@ -350,11 +350,12 @@ async fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let replayer = Arc::new(crate::replay::Replayer::new(config)?);
     let listener = server::bind(&args.addr.addr).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
+    let shutdown = server::shutdown_signal();
     server::announce(addr);
     let library = replayer.library();
     tracing::info!(%addr, cassettes = library.paths.len(), interactions = library.entries.len(), "replay server up");
     let watcher = watch.then(|| crate::replay::spawn_watcher(replayer.clone(), std::time::Duration::from_millis(250)));
-    server::serve(listener, replayer.clone(), ServerConfig::default(), server::shutdown_signal()).await;
+    server::serve(listener, replayer.clone(), ServerConfig::default(), shutdown).await;
     if let Some(w) = watcher {
         w.abort();
     }
@@ -385,9 +386,10 @@ async fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
     let recorder = Arc::new(crate::record::Recorder::open(config).await?);
     let listener = server::bind(&args.addr.addr).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
+    let shutdown = server::shutdown_signal();
     server::announce(addr);
     tracing::info!(%addr, upstream = %args.upstream, cassette = %args.cassette.display(), "recording proxy up");
-    server::serve(listener, recorder.clone(), server_config, server::shutdown_signal()).await;
+    server::serve(listener, recorder.clone(), server_config, shutdown).await;
     let outcome = recorder.finish()?;
     eprintln!("{outcome}");
     Ok(ExitCode::SUCCESS)
@@ -422,10 +424,11 @@ async fn run_reference(args: ReferenceArgs) -> anyhow::Result<ExitCode> {
     };
     let listener = server::bind(&args.addr.addr).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
+    let shutdown = server::shutdown_signal();
     server::announce_scheme(if tls.is_some() { "https" } else { "http" }, addr);
     tracing::info!(%addr, jobs, sigv4 = config.require_sigv4.is_some(), "reference service up");
     let reference = Arc::new(Reference::new(config));
-    server::serve_with_tls(listener, tls, reference, ServerConfig::default(), server::shutdown_signal()).await;
+    server::serve_with_tls(listener, tls, reference, ServerConfig::default(), shutdown).await;
     tracing::info!("reference service stopped");
     Ok(ExitCode::SUCCESS)
 }
