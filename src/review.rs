@@ -17,13 +17,7 @@ pub fn pending(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("cannot list '{}'", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.to_string_lossy().ends_with(".json.new"))
-                .collect();
-            found.sort();
-            out.extend(found);
+            out.extend(crate::cassette::list_dir(p, |f| f.to_string_lossy().ends_with(".json.new"))?);
         } else if p.to_string_lossy().ends_with(".json.new") && p.exists() {
             out.push(p.clone());
         } else {

@@ -332,19 +332,25 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     result.with_context(|| format!("cannot write '{}'", path.display()))
 }
 
+/// The files in `dir` that `keep` accepts, sorted by name.
+pub fn list_dir(dir: &Path, keep: impl Fn(&Path) -> bool) -> anyhow::Result<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list '{}'", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|f| f.is_file() && keep(f))
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
 /// Expands cassette arguments: files as given, directories to every `*.json` inside (sorted).
 pub fn expand_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("cannot list '{}'", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file())
-                .filter(|f| f.file_name().is_some_and(|n| n != "schema.json"))
-                .collect();
-            found.sort();
-            out.extend(found);
+            out.extend(list_dir(p, |f| {
+                f.extension().is_some_and(|x| x == "json") && f.file_name().is_some_and(|n| n != "schema.json")
+            })?);
         } else if p.exists() {
             out.push(p.clone());
         } else {
