@@ -518,7 +518,7 @@ impl Recorder {
             encoding,
         };
         let recorded_at = (!self.config.reproducible).then(|| util::rfc3339(util::now_secs()));
-        let elapsed_ms = (!self.config.reproducible).then(|| elapsed.as_millis() as u64);
+        let elapsed_ms = (!self.config.reproducible).then_some(elapsed.as_millis() as u64);
         let resp_headers = self.redactor.headers(rheaders, &redact::KEPT_RESPONSE_HEADERS);
 
         // The hot path: a JSON response is redacted as text and journaled verbatim, without building a

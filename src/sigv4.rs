@@ -128,6 +128,7 @@ fn ini_section(text: &str, section: &str) -> Vec<(String, String)> {
 }
 
 /// Computes the signature of a request over `headers` (name, value pairs, all of which are signed).
+#[allow(clippy::too_many_arguments)] // the request's parts and the signing parameters, each used once
 fn signature(
     method: &str,
     uri: &str,
@@ -443,7 +444,7 @@ mod tests {
     fn credentials_debug_hides_the_secret() {
         let c = Credentials::parse_pair("AKID:verysecret").unwrap();
         assert!(!format!("{c:?}").contains("verysecret"));
-        assert!(!Credentials::parse_pair("AKID:verysecret").is_err());
+        assert!(Credentials::parse_pair("AKID:verysecret").is_ok());
         let e = Credentials::parse_pair("nocolon").unwrap_err();
         assert!(e.contains("ACCESS_KEY_ID:SECRET_ACCESS_KEY"));
     }

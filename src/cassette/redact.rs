@@ -251,7 +251,7 @@ fn redact_path(v: &mut Value, path: &[Segment]) {
 fn learn(v: &Value, ph: &mut Placeholders) {
     match v {
         // Cheap checks first: most strings hold no ARN and no key id.
-        Value::String(s) if !s.contains("arn:") && !(s.len() >= 36 && s.contains('-')) => {}
+        Value::String(s) if !s.contains("arn:") && (s.len() < 36 || !s.contains('-')) => {}
         Value::String(s) => {
             for cap in arn_account_regex().captures_iter(s) {
                 learn_account(&cap[1], ph);

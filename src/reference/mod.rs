@@ -193,7 +193,7 @@ impl Reference {
         }
         let n = self.requests.fetch_add(1, AtomicOrdering::Relaxed) + 1;
         if let Some(every) = self.throttle_every
-            && n % every == 0
+            && n.is_multiple_of(every)
         {
             return Err((p, ServiceError::too_many_requests("Rate exceeded")));
         }

@@ -42,7 +42,7 @@ const EPOCH_2024: i64 = 1_704_067_200;
 
 /// Generates `n` jobs from `seed`. The same `(n, seed)` gives the same jobs on every machine and version.
 pub fn generate(n: usize, seed: u64) -> Vec<JobProperties> {
-    let mut rng = SplitMix64::new(seed ^ 0x5EED_0F_10B5);
+    let mut rng = SplitMix64::new(seed ^ 0x5E_ED0F_10B5);
     let mut jobs = Vec::with_capacity(n);
     let mut t = EPOCH_2024 as f64;
     for i in 0..n {

@@ -14,8 +14,7 @@ const AK: &str = "AKIDRUSTSDK";
 const SK: &str = "rust-sdk-secret";
 
 async fn start_reference() -> (Server, Arc<Reference>) {
-    let mut config = ReferenceConfig::default();
-    config.require_sigv4 = Some(sigv4::Credentials::new(AK, SK));
+    let config = ReferenceConfig { require_sigv4: Some(sigv4::Credentials::new(AK, SK)), ..ReferenceConfig::default() };
     let reference = Arc::new(Reference::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     (Server::spawn(listener, reference.clone(), ServerConfig::default()).unwrap(), reference)
