@@ -336,6 +336,10 @@ struct State {
     cursors: Vec<usize>,
     played: Vec<bool>,
     misses: Vec<Miss>,
+    /// Request bytes already matched, by protocol, to their group: a repeated request (SDKs send identical
+    /// bytes for identical requests) skips parsing, redaction and key building. Filled only on matches, and
+    /// bounded; rebuilt with the state on reload.
+    seen: HashMap<(Protocol, Bytes), usize>,
 }
 
 /// The replay handler.
@@ -358,6 +362,7 @@ impl Replayer {
                 cursors: vec![0; library.groups.len()],
                 played: vec![false; library.entries.len()],
                 misses: Vec::new(),
+                seen: HashMap::new(),
             }),
             state: RwLock::new(library),
             requests: AtomicU64::new(0),
@@ -379,6 +384,7 @@ impl Replayer {
             library: library.clone(),
             cursors: vec![0; library.groups.len()],
             misses: std::mem::take(&mut play.misses),
+            seen: HashMap::new(),
         };
         *self.state.write().unwrap_or_else(|e| e.into_inner()) = library;
         Ok(())
@@ -400,8 +406,19 @@ impl Replayer {
         Report { served: self.served.load(Ordering::Relaxed), misses: play.misses.clone(), unplayed }
     }
 
+    /// The entry for a request whose exact bytes matched before, if they did.
+    fn pick_seen(&self, protocol: Protocol, raw: &Bytes) -> Option<Result<(Arc<Library>, usize), String>> {
+        let mut play = self.play.lock().unwrap_or_else(|e| e.into_inner());
+        let group = *play.seen.get(&(protocol, raw.clone()))?;
+        Some(
+            self.advance(&mut play, group, protocol, || {
+                protocol::decode_document(protocol, raw).unwrap_or(Value::Null)
+            }),
+        )
+    }
+
     /// Picks the entry that answers this request, or explains why none does.
-    fn pick(&self, protocol: Protocol, input: &Value) -> Result<(Arc<Library>, usize), String> {
+    fn pick(&self, protocol: Protocol, raw: &Bytes, input: &Value) -> Result<(Arc<Library>, usize), String> {
         let mut play = self.play.lock().unwrap_or_else(|e| e.into_inner());
         let library = play.library.clone();
         let Some(group) = library.group(protocol, input) else {
@@ -409,6 +426,21 @@ impl Replayer {
             play.misses.push(Miss { protocol, body: input.clone(), guide: guide.clone() });
             return Err(guide);
         };
+        if play.seen.len() < 4 * library.entries.len() + 1024 {
+            play.seen.insert((protocol, raw.clone()), group);
+        }
+        self.advance(&mut play, group, protocol, || input.clone())
+    }
+
+    /// Plays the next answer of a group, by the repeat policy once its recorded answers are used up.
+    fn advance(
+        &self,
+        play: &mut State,
+        group: usize,
+        protocol: Protocol,
+        input: impl FnOnce() -> Value,
+    ) -> Result<(Arc<Library>, usize), String> {
+        let library = play.library.clone();
         let list = &library.groups[group];
         let n = &mut play.cursors[group];
         let slot = if *n < list.len() {
@@ -426,7 +458,7 @@ impl Replayer {
                         library.paths[e.cassette].display(),
                         e.index
                     );
-                    play.misses.push(Miss { protocol, body: input.clone(), guide: guide.clone() });
+                    play.misses.push(Miss { protocol, body: input(), guide: guide.clone() });
                     return Err(guide);
                 }
             }
@@ -459,12 +491,18 @@ impl Replayer {
             );
             return protocol::error_response(p, &e, &request_id);
         }
-        let mut input = match protocol::decode_document(p, &body) {
-            Ok(d) => d,
-            Err(e) => return protocol::error_response(p, &ServiceError::serialization(e), &request_id),
+        let picked = match self.pick_seen(p, &body) {
+            Some(picked) => picked,
+            None => {
+                let mut input = match protocol::decode_document(p, &body) {
+                    Ok(d) => d,
+                    Err(e) => return protocol::error_response(p, &ServiceError::serialization(e), &request_id),
+                };
+                self.redactor.document(&mut input);
+                self.pick(p, &body, &input)
+            }
         };
-        self.redactor.document(&mut input);
-        match self.pick(p, &input) {
+        match picked {
             Ok((library, idx)) => {
                 self.served.fetch_add(1, Ordering::Relaxed);
                 let entry = &library.entries[idx];
