@@ -554,8 +554,8 @@ impl Recorder {
     async fn proxy(&self, req: Request<Bytes>) -> Response<Bytes> {
         let (parts, body) = req.into_parts();
         let up = &self.config.upstream;
-        let guess = protocol::detect(&parts.method, parts.uri.path(), &parts.headers)
-            .map_or_else(|r| r.protocol, |c| c.protocol);
+        let detected = protocol::detect(&parts.method, parts.uri.path(), &parts.headers);
+        let guess = detected.as_ref().map_or_else(|r| r.protocol, |c| c.protocol);
 
         // Not an open relay: absolute-form requests only for the upstream host; CONNECT never.
         if parts.method == http::Method::CONNECT {
@@ -574,7 +574,7 @@ impl Recorder {
             _ => {}
         }
 
-        let call = protocol::detect(&parts.method, parts.uri.path(), &parts.headers).ok();
+        let call = detected.ok();
         let input =
             call.as_ref().and_then(|c| protocol::decode_document(c.protocol, &body).ok().map(|d| (c.clone(), d)));
         let recordable = input.as_ref().filter(|(c, _)| c.operation == model::OPERATION);
