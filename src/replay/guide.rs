@@ -14,7 +14,7 @@ pub fn explain(library: &Library, protocol: Protocol, input: &Value, rules: &[Ru
     let closest = library
         .entries
         .iter()
-        .map(|e| (e, matching::diff_paths(&e.body, input)))
+        .map(|e| (e, matching::diff_paths(&serde_json::from_str(&e.body).unwrap_or(Value::Null), input)))
         .min_by_key(|(e, d)| (d.len(), e.cassette, e.index));
     let Some((entry, diffs)) = closest else {
         return format!(

@@ -168,7 +168,8 @@ impl ReplayConfig {
 pub struct Entry {
     pub cassette: usize,
     pub index: usize,
-    pub body: Value,
+    /// The recorded input document as compact JSON: parsed again only to explain a miss.
+    pub body: Box<str>,
     pub protocol: Protocol,
     elapsed: Duration,
     /// The answer encoded for JSON 1.1 callers, made at load.
@@ -246,7 +247,7 @@ impl Library {
                     index,
                     json: Answer::of(respond(Protocol::AwsJson11, &it.response, "")),
                     cbor: std::sync::OnceLock::new(),
-                    body: it.request.body,
+                    body: it.request.body.to_string().into_boxed_str(),
                     protocol: it.request.protocol,
                     elapsed: Duration::from_millis(it.elapsed_ms.unwrap_or(0)),
                 });
@@ -265,7 +266,8 @@ impl Library {
                 }
             };
             for (n, entry) in entries.iter().enumerate().skip(first) {
-                let key = matching::request_key(&rules, entry.protocol, model::OPERATION, &entry.body);
+                let body: Value = serde_json::from_str(&entry.body).unwrap_or(Value::Null);
+                let key = matching::request_key(&rules, entry.protocol, model::OPERATION, &body);
                 let group = *by_rules[slot].1.entry(key).or_insert_with(|| {
                     groups.push(Vec::new());
                     groups.len() - 1
