@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::reference::{self, Reference, ReferenceConfig, population, token::TokenKey};
+use crate::reference::{Reference, ReferenceConfig, population, token::TokenKey};
 use crate::server::{self, ServerConfig};
 use crate::sigv4::Credentials;
 
@@ -431,9 +431,4 @@ async fn run_reference(args: ReferenceArgs) -> anyhow::Result<ExitCode> {
     server::serve_with_tls(listener, tls, reference, ServerConfig::default(), shutdown).await;
     tracing::info!("reference service stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Shorthand used by the demo and tests: a reference configuration from population flags.
-pub fn generated(args: &PopulationArgs) -> ReferenceConfig {
-    reference::ReferenceConfig::generated(args.generate, args.seed)
 }

@@ -61,11 +61,6 @@ impl Client {
         self
     }
 
-    pub fn with_timeout(mut self, timeout: Duration) -> Client {
-        self.timeout = timeout;
-        self
-    }
-
     /// Sends one ListSNOMEDCTInferenceJobs request.
     pub async fn call(&self, protocol: Protocol, input: &Value) -> anyhow::Result<Exchange> {
         self.send(protocol, model::OPERATION, protocol::encode_request(protocol, input)).await

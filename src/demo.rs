@@ -75,8 +75,7 @@ async fn record_then_replay(
     use crate::record::{Mode, RecordConfig, Recorder, Upstream};
     use crate::replay::ReplayServer;
     println!("record -> replay:");
-    let dir = std::env::temp_dir().join(format!("snomed-vcr-demo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = crate::util::scratch_dir("demo")?;
     let cassette = dir.join("demo.json");
     let recorder = Arc::new(
         Recorder::open(RecordConfig {
@@ -134,7 +133,7 @@ async fn record_then_replay(
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let config = crate::cli::generated(&args.population);
+    let config = crate::reference::ReferenceConfig::generated(args.population.generate, args.population.seed);
     let reference = Arc::new(Reference::new(config));
     let population: Vec<String> = reference.jobs().iter().rev().filter_map(|j| j.job_id.clone()).collect();
     let listener = crate::server::bind("127.0.0.1:0").await?;

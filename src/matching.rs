@@ -251,6 +251,20 @@ mod tests {
     }
 
     #[test]
+    fn the_written_canonical_form_is_the_canonical_document() {
+        // `request_key` writes the canonical form directly; it must stay the same as `canonical`'s.
+        for doc in [
+            json!({"MaxResults": 5.0, "Filter": {"SubmitTimeBefore": 1700000000.25, "JobName": "é\"x", "JobStatus": null}}),
+            json!({"NextToken": "t", "Extra": [1, 2.0, null, {"b": true, "a": "s"}]}),
+            json!({}),
+        ] {
+            let mut written = String::new();
+            write_canonical(&mut written, &doc);
+            assert_eq!(written, canonical(&doc).to_string(), "{doc}");
+        }
+    }
+
+    #[test]
     fn diffs_name_paths_and_suggest_matchers() {
         let recorded = json!({"MaxResults": 37, "Filter": {"JobStatus": "COMPLETED", "SubmitTimeBefore": 1700000000}});
         let received = json!({"MaxResults": 5, "Filter": {"JobStatus": "COMPLETED", "SubmitTimeBefore": 1700000000.0}, "NextToken": "t"});

@@ -624,19 +624,7 @@ impl ServiceError {
     pub fn serialization(message: impl Into<String>) -> ServiceError {
         ServiceError::new(400, "SerializationException", message)
     }
-    /// Whether the code is one of the operation's four modeled errors.
-    pub fn is_modeled(&self) -> bool {
-        MODELED_ERRORS.iter().any(|(c, _)| *c == self.code)
-    }
 }
-
-/// The modeled errors and their HTTP statuses.
-pub const MODELED_ERRORS: [(&str, u16); 4] = [
-    ("InvalidRequestException", 400),
-    ("ValidationException", 400),
-    ("TooManyRequestsException", 429),
-    ("InternalServerException", 500),
-];
 
 impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

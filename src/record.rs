@@ -409,7 +409,7 @@ impl Recorder {
 
     /// How many interactions this session recorded so far.
     pub fn recorded(&self) -> u64 {
-        self.journal.as_ref().map_or(0, Journal::len)
+        self.journal.as_ref().map_or(0, Journal::appended)
     }
 
     fn refuse(&self, protocol: Protocol, status: u16, code: &str, message: String) -> Response<Bytes> {

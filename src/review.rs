@@ -177,8 +177,7 @@ mod tests {
 
     #[test]
     fn accept_and_reject() {
-        let dir = std::env::temp_dir().join(format!("snomed-vcr-review-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::util::scratch_dir("review").unwrap();
         let c = dir.join("c.json");
         std::fs::write(&c, "old\n").unwrap();
         std::fs::write(dir.join("c.json.new"), "new\n").unwrap();

@@ -451,8 +451,7 @@ mod tests {
 
     #[test]
     fn credential_chain_prefers_environment_then_files() {
-        let dir = std::env::temp_dir().join(format!("snomed-vcr-creds-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::util::scratch_dir("creds").unwrap();
         let creds = dir.join("credentials");
         std::fs::write(&creds, "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = s1\n\n[work]\naws_access_key_id=AKIDWORK\naws_secret_access_key=s2\naws_session_token=t2\n").unwrap();
         let config = dir.join("config");

@@ -79,22 +79,14 @@ impl Journal {
     }
 
     /// How many interactions were appended.
-    pub fn len(&self) -> u64 {
+    pub fn appended(&self) -> u64 {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).1
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Flushes to disk.
     pub fn sync(&self) -> anyhow::Result<()> {
         let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         guard.0.sync_all().with_context(|| format!("cannot sync journal '{}'", self.path.display()))
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 
@@ -132,8 +124,7 @@ mod tests {
 
     #[test]
     fn appends_number_in_order_and_torn_lines_are_dropped() {
-        let dir = std::env::temp_dir().join(format!("snomed-vcr-journal-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = crate::util::scratch_dir("journal").unwrap();
         let path = dir.join("not-yet-made").join("c.json.journal"); // the directory is created
         let header = JournalHeader {
             journal: 1,
@@ -148,7 +139,7 @@ mod tests {
         for _ in 0..3 {
             j.append(it.clone()).unwrap();
         }
-        assert_eq!(j.len(), 3);
+        assert_eq!(j.appended(), 3);
         drop(j);
         // A crash in the middle of a write.
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();

@@ -429,7 +429,7 @@ pub(crate) mod tests {
 
     #[test]
     fn atomic_save_replaces_and_leaves_no_temp_files() {
-        let dir = std::env::temp_dir().join(format!("snomed-vcr-cassette-{}", std::process::id()));
+        let dir = crate::util::scratch_dir("cassette").unwrap();
         let path = dir.join("a.json");
         sample().save(&path).unwrap();
         let mut c = sample();

@@ -42,13 +42,6 @@ impl Protocol {
             Protocol::RpcV2Cbor => "rpcv2Cbor",
         }
     }
-    pub fn parse(s: &str) -> Option<Protocol> {
-        match s {
-            "awsJson1_1" | "json" => Some(Protocol::AwsJson11),
-            "rpcv2Cbor" | "cbor" => Some(Protocol::RpcV2Cbor),
-            _ => None,
-        }
-    }
     pub fn content_type(self) -> &'static str {
         match self {
             Protocol::AwsJson11 => JSON_CONTENT_TYPE,
@@ -286,6 +279,20 @@ pub fn error_code(type_field: &str) -> &str {
     after_hash.split(':').next().unwrap_or(after_hash)
 }
 
+/// An error document read the way the SDKs read it: the code from `__type` (see [`error_code`]), the message from
+/// `message`, `Message` or `errorMessage`. A body that is a bare string is taken as the message.
+pub fn error_from_document(status: u16, doc: &Value) -> ServiceError {
+    let code = doc.get("__type").and_then(Value::as_str).map(error_code).unwrap_or("");
+    let code = if code.is_empty() { format!("Http{status}") } else { code.to_string() };
+    let message = ["message", "Message", "errorMessage"]
+        .iter()
+        .find_map(|k| doc.get(*k).and_then(Value::as_str))
+        .or_else(|| doc.as_str())
+        .unwrap_or("")
+        .to_string();
+    ServiceError { status, code, message }
+}
+
 /// Parses a response the way the SDKs do. `Err` means the body could not be read at all.
 pub fn parse_reply(protocol: Protocol, status: u16, body: &[u8]) -> Result<Reply, String> {
     if (200..300).contains(&status) {
@@ -293,14 +300,7 @@ pub fn parse_reply(protocol: Protocol, status: u16, body: &[u8]) -> Result<Reply
     }
     let doc =
         decode_document(protocol, body).map_err(|e| format!("HTTP {status} with an unreadable error body: {e}"))?;
-    let code = doc.get("__type").and_then(Value::as_str).map(error_code).unwrap_or("").to_string();
-    let message = ["message", "Message", "errorMessage"]
-        .iter()
-        .find_map(|k| doc.get(*k).and_then(Value::as_str))
-        .unwrap_or("")
-        .to_string();
-    let code = if code.is_empty() { format!("Http{status}") } else { code };
-    Ok(Reply::Error(ServiceError { status, code, message }))
+    Ok(Reply::Error(error_from_document(status, &doc)))
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 
 use bytes::Bytes;
 use http::{HeaderValue, Response};
-use serde_json::Value;
 
 use crate::cassette::RecordedResponse;
 use crate::model::{self, ServiceError};
@@ -13,15 +12,7 @@ use crate::protocol::{self, Protocol};
 
 /// The code and message of a recorded error body, read the way the SDKs read them.
 pub fn recorded_error(resp: &RecordedResponse) -> ServiceError {
-    let code = resp.body.get("__type").and_then(Value::as_str).map(protocol::error_code).unwrap_or("").to_string();
-    let message = ["message", "Message", "errorMessage"]
-        .iter()
-        .find_map(|k| resp.body.get(*k).and_then(Value::as_str))
-        .or_else(|| resp.body.as_str())
-        .unwrap_or("")
-        .to_string();
-    let code = if code.is_empty() { format!("Http{}", resp.status) } else { code };
-    ServiceError { status: resp.status, code, message }
+    protocol::error_from_document(resp.status, &resp.body)
 }
 
 /// Encodes a recorded response for a caller speaking `protocol`.

@@ -76,8 +76,7 @@ mod tests {
 
     #[test]
     fn the_guide_names_the_closest_interaction_and_the_paths() {
-        let dir = std::env::temp_dir().join(format!("snomed-vcr-guide-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::util::scratch_dir("guide").unwrap();
         let path = dir.join("g.json");
         let mut c = crate::cassette::Cassette::new("http://x", "us-east-1");
         for (i, max) in [10, 37, 50].iter().enumerate() {

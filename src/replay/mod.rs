@@ -38,7 +38,7 @@ pub use encode::{recorded_error, respond};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
@@ -344,11 +344,23 @@ struct State {
     seen: HashMap<(Protocol, Bytes), usize>,
 }
 
+impl State {
+    /// Fresh play positions over a library; misses carry over a reload.
+    fn new(library: Arc<Library>, misses: Vec<Miss>) -> State {
+        State {
+            cursors: vec![0; library.groups.len()],
+            played: vec![false; library.entries.len()],
+            misses,
+            seen: HashMap::new(),
+            library,
+        }
+    }
+}
+
 /// The replay handler.
 pub struct Replayer {
     config: ReplayConfig,
     redactor: Redactor,
-    state: RwLock<Arc<Library>>,
     play: Mutex<State>,
     requests: AtomicU64,
     served: AtomicU64,
@@ -359,14 +371,7 @@ impl Replayer {
         let library = Arc::new(Library::load(&config.cassettes, config.match_on.as_deref())?);
         Ok(Replayer {
             redactor: Redactor::new(config.redact.clone()),
-            play: Mutex::new(State {
-                library: library.clone(),
-                cursors: vec![0; library.groups.len()],
-                played: vec![false; library.entries.len()],
-                misses: Vec::new(),
-                seen: HashMap::new(),
-            }),
-            state: RwLock::new(library),
+            play: Mutex::new(State::new(library, Vec::new())),
             requests: AtomicU64::new(0),
             served: AtomicU64::new(0),
             config,
@@ -374,21 +379,15 @@ impl Replayer {
     }
 
     pub fn library(&self) -> Arc<Library> {
-        self.state.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.play.lock().unwrap_or_else(|e| e.into_inner()).library.clone()
     }
 
     /// Swaps in a freshly loaded library (live reload); play positions start over.
     pub fn reload(&self) -> anyhow::Result<()> {
         let library = Arc::new(Library::load(&self.config.cassettes, self.config.match_on.as_deref())?);
         let mut play = self.play.lock().unwrap_or_else(|e| e.into_inner());
-        *play = State {
-            played: vec![false; library.entries.len()],
-            library: library.clone(),
-            cursors: vec![0; library.groups.len()],
-            misses: std::mem::take(&mut play.misses),
-            seen: HashMap::new(),
-        };
-        *self.state.write().unwrap_or_else(|e| e.into_inner()) = library;
+        let misses = std::mem::take(&mut play.misses);
+        *play = State::new(library, misses);
         Ok(())
     }
 

@@ -25,10 +25,7 @@ const CLIENT_AK: &str = "AKIDCLIENTONLY000002";
 const CLIENT_SK: &str = "clientSecretKey/DoNotStore+0123456789abcd";
 
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("snomed-vcr-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    snomed_vcr::util::scratch_dir(name).unwrap()
 }
 
 fn assert_no_secrets(what: &str, bytes: &[u8]) {
