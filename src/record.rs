@@ -15,10 +15,8 @@
 //! A re-recording never overwrites a cassette that differs from it: it goes to `NAME.json.new`, for
 //! `snomed-vcr review`.
 
-use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
@@ -34,9 +32,10 @@ use serde_json::Value;
 use crate::cassette::journal::{self, Journal, JournalHeader};
 use crate::cassette::redact::{self, Redactor};
 use crate::cassette::{self, Cassette, Encoding, EncodingFormat, Interaction, RecordedRequest, RecordedResponse};
-use crate::matching::{self, Rule};
+use crate::matching;
 use crate::model::{self, ServiceError};
 use crate::protocol::{self, Protocol};
+use crate::replay::{Missing, ReplayConfig, Replayer};
 use crate::server::Handler;
 use crate::sigv4::{self, Credentials};
 use crate::util;
@@ -171,39 +170,6 @@ pub fn upstream_client(ca_file: Option<&Path>) -> anyhow::Result<UpstreamClient>
     Ok(HyperClient::builder(TokioExecutor::new()).build(https))
 }
 
-/// Recorded interactions to answer from, per request key, in recorded order.
-struct Playback {
-    interactions: Vec<Interaction>,
-    rules: Vec<Rule>,
-    queues: Mutex<HashMap<String, (VecDeque<usize>, usize)>>,
-}
-
-impl Playback {
-    fn new(cassette: Option<&Cassette>) -> anyhow::Result<Playback> {
-        let (interactions, rules) = match cassette {
-            Some(c) => (c.interactions.clone(), matching::parse_rules(&c.match_rules).map_err(|e| anyhow::anyhow!(e))?),
-            None => (Vec::new(), matching::parse_rules(&matching::DEFAULT_RULES).expect("defaults parse")),
-        };
-        let mut queues: HashMap<String, (VecDeque<usize>, usize)> = HashMap::new();
-        for (i, it) in interactions.iter().enumerate() {
-            let key = matching::request_key(&rules, it.request.protocol, model::OPERATION, &it.request.body);
-            queues.entry(key).or_insert_with(|| (VecDeque::new(), i)).0.push_back(i);
-        }
-        Ok(Playback { interactions, rules, queues: Mutex::new(queues) })
-    }
-
-    /// The next recorded answer for a request, in recorded order, then the last one again.
-    fn next(&self, protocol: Protocol, input: &Value) -> Option<&Interaction> {
-        let key = matching::request_key(&self.rules, protocol, model::OPERATION, input);
-        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
-        let (queue, last) = queues.get_mut(&key)?;
-        if let Some(i) = queue.pop_front() {
-            *last = i;
-        }
-        self.interactions.get(*last)
-    }
-}
-
 /// An interaction as the journal writes it on the hot path: the response body as (redacted) JSON text.
 /// It reads back as an [`Interaction`].
 #[derive(serde::Serialize)]
@@ -230,8 +196,8 @@ pub struct Recorder {
     client: UpstreamClient,
     redactor: Redactor,
     journal: Option<Journal>,
-    playback: Playback,
-    existing: bool,
+    /// The existing cassette, answering what it holds (modes other than `all`).
+    playback: Option<Replayer>,
 }
 
 /// What happened to the cassette when a recording finished.
@@ -358,7 +324,13 @@ impl Recorder {
             eprintln!("recovered an unfinished recording from {}: {outcome}", jpath.display());
         }
         let existing = if config.cassette.exists() { Some(Cassette::load(&config.cassette)?) } else { None };
-        let playback = Playback::new(existing.as_ref())?;
+        let playback = match (&existing, config.mode) {
+            (Some(_), mode) if mode != Mode::All => Some(Replayer::new(ReplayConfig {
+                redact: config.redact.clone(),
+                ..ReplayConfig::new(vec![config.cassette.clone()])
+            })?),
+            _ => None,
+        };
         let records = match config.mode {
             Mode::All | Mode::NewEpisodes => true,
             Mode::Once => existing.is_none(),
@@ -391,7 +363,6 @@ impl Recorder {
             redactor: Redactor::new(config.redact.clone()),
             journal,
             playback,
-            existing: existing.is_some(),
             config,
         })
     }
@@ -495,15 +466,22 @@ impl Recorder {
         rheaders: &HeaderMap,
         rbody: &[u8],
         elapsed: Duration,
-    ) -> anyhow::Result<()> {
-        let Some(journal) = &self.journal else { return Ok(()) };
+    ) -> anyhow::Result<bool> {
+        let Some(journal) = &self.journal else { return Ok(false) };
+        // A body that is not a document of its protocol cannot be stored as one: forwarded, not recorded.
         let (mut req_doc, encoding) = match protocol {
-            Protocol::AwsJson11 => (protocol::decode_document(protocol, body).map_err(|e| anyhow::anyhow!(e))?, None),
+            Protocol::AwsJson11 => match protocol::decode_document(protocol, body) {
+                Ok(doc) => (doc, None),
+                Err(_) => return Ok(false),
+            },
             Protocol::RpcV2Cbor => {
                 let (doc, notes) = if body.is_empty() {
                     (serde_json::json!({}), Default::default())
                 } else {
-                    protocol::cbor::to_document(body)?
+                    match protocol::cbor::to_document(body) {
+                        Ok(decoded) => decoded,
+                        Err(_) => return Ok(false),
+                    }
                 };
                 (doc, Some(Encoding { format: EncodingFormat::Cbor, indefinite_lengths: notes.indefinite_lengths }))
             }
@@ -537,7 +515,7 @@ impl Recorder {
                 request: &request,
                 response: RawResponse { status, headers: &resp_headers, body: raw },
             })?;
-            return Ok(());
+            return Ok(true);
         }
         let (mut resp_doc, resp_encoding) = Self::response_document(rheaders, rbody);
         self.redactor.document(&mut resp_doc);
@@ -548,7 +526,7 @@ impl Recorder {
             request,
             response: RecordedResponse { status, headers: resp_headers, body: resp_doc, encoding: resp_encoding },
         })?;
-        Ok(())
+        Ok(true)
     }
 
     async fn proxy(&self, req: Request<Bytes>) -> Response<Bytes> {
@@ -574,25 +552,17 @@ impl Recorder {
             _ => {}
         }
 
-        let call = detected.ok();
-        let input =
-            call.as_ref().and_then(|c| protocol::decode_document(c.protocol, &body).ok().map(|d| (c.clone(), d)));
-        let recordable = input.as_ref().filter(|(c, _)| c.operation == model::OPERATION);
+        // Only calls of the operation are recorded (and played back); `record` decides about the body.
+        let call = detected.ok().filter(|c| c.operation == model::OPERATION);
 
         // Playback of what the cassette already holds.
-        if let Some((call, doc)) = recordable
-            && self.config.mode != Mode::All
-            && self.existing
-        {
-            let mut redacted = doc.clone();
-            self.redactor.document(&mut redacted);
-            if let Some(it) = self.playback.next(call.protocol, &redacted) {
-                return crate::replay::respond(call.protocol, &it.response, &util::request_id());
-            }
-            if self.config.mode != Mode::NewEpisodes {
-                return self.refuse(call.protocol, 400, "UnmatchedRequestException", format!(
-                    "no interaction in {} matches this request, and record mode '{}' does not record new ones (use --mode new_episodes)",
-                    self.config.cassette.display(), self.config.mode.name()));
+        if let (Some(playback), Some(call)) = (&self.playback, &call) {
+            match playback.find(call.protocol, &body) {
+                Ok(found) => return found.response(call.protocol, &util::request_id()),
+                Err(Missing::Unmatched(guide)) if self.config.mode != Mode::NewEpisodes => {
+                    return self.refuse(call.protocol, 400, "UnmatchedRequestException", guide);
+                }
+                Err(_) => {} // new_episodes records it; an undecodable body is forwarded as it is
             }
         }
 
@@ -605,7 +575,7 @@ impl Recorder {
                 tracing::warn!(code = %err.code, message = %err.message, "upstream failure");
                 let resp = protocol::error_response(guess, &err, &util::request_id());
                 if self.config.record_errors
-                    && let Some((call, _)) = recordable
+                    && let Some(call) = &call
                     && let Err(e) = self.record(
                         call.protocol,
                         &parts,
@@ -621,9 +591,10 @@ impl Recorder {
                 return resp;
             }
         };
-        match recordable {
-            Some((call, _)) => {
-                if let Err(e) = self.record(call.protocol, &parts, &body, status, &rheaders, &rbody, elapsed) {
+        let recorded = match &call {
+            Some(call) => match self.record(call.protocol, &parts, &body, status, &rheaders, &rbody, elapsed) {
+                Ok(recorded) => recorded,
+                Err(e) => {
                     // Never answer a request whose recording was lost.
                     tracing::error!(error = %format!("{e:#}"), "could not journal an interaction");
                     return self.refuse(
@@ -633,10 +604,11 @@ impl Recorder {
                         format!("snomed-vcr could not record this interaction: {e:#}"),
                     );
                 }
-            }
-            None => {
-                tracing::warn!(path = %parts.uri.path(), "forwarded a request that is not a decodable {} call; not recorded", model::OPERATION)
-            }
+            },
+            None => false,
+        };
+        if !recorded {
+            tracing::warn!(path = %parts.uri.path(), "forwarded a request that is not a decodable {} call; not recorded", model::OPERATION);
         }
         let mut resp = Response::new(rbody);
         *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_GATEWAY);

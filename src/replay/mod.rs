@@ -492,44 +492,75 @@ impl Replayer {
             );
             return protocol::error_response(p, &e, &request_id);
         }
-        let picked = match self.pick_seen(p, &body) {
-            Some(picked) => picked,
-            None => {
-                let mut input = match protocol::decode_document(p, &body) {
-                    Ok(d) => d,
-                    Err(e) => return protocol::error_response(p, &ServiceError::serialization(e), &request_id),
-                };
-                self.redactor.document(&mut input);
-                self.pick(p, &body, &input)
-            }
-        };
-        match picked {
-            Ok((library, idx)) => {
-                self.served.fetch_add(1, Ordering::Relaxed);
-                let entry = &library.entries[idx];
+        match self.find(p, &body) {
+            Ok(found) => {
                 let delay = match self.config.latency {
                     Latency::None => Duration::ZERO,
-                    Latency::Recorded => entry.elapsed,
+                    Latency::Recorded => found.elapsed(),
                     Latency::Fixed(d) => d,
                 };
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
-                let answer = entry.answer(p);
-                let mut resp = protocol::output_response_bytes(p, answer.body.clone(), &request_id);
-                *resp.status_mut() = answer.status;
-                if let Some(v) = &answer.error_type {
-                    resp.headers_mut().insert(protocol::ERROR_TYPE_HEADER, v.clone());
-                }
-                resp
+                found.response(p, &request_id)
             }
-            Err(guide) => {
+            Err(Missing::Undecodable(e)) => protocol::error_response(p, &ServiceError::serialization(e), &request_id),
+            Err(Missing::Unmatched(guide)) => {
                 eprintln!("{}", guide::frame(&guide));
                 let e = ServiceError::new(400, "UnmatchedRequestException", guide);
                 protocol::error_response(p, &e, &request_id)
             }
         }
     }
+
+    /// Finds the next recorded answer for a request body in a protocol, moving play positions on: what the
+    /// replay server answers with, and what `record` plays back before it forwards anything.
+    pub fn find(&self, p: Protocol, body: &Bytes) -> Result<Found, Missing> {
+        let picked = match self.pick_seen(p, body) {
+            Some(picked) => picked,
+            None => {
+                let mut input = protocol::decode_document(p, body).map_err(Missing::Undecodable)?;
+                self.redactor.document(&mut input);
+                self.pick(p, body, &input)
+            }
+        };
+        let (library, idx) = picked.map_err(Missing::Unmatched)?;
+        self.served.fetch_add(1, Ordering::Relaxed);
+        Ok(Found { library, idx })
+    }
+}
+
+/// A recorded answer found for a request.
+pub struct Found {
+    library: Arc<Library>,
+    idx: usize,
+}
+
+impl Found {
+    /// The latency recorded with it.
+    pub fn elapsed(&self) -> Duration {
+        self.library.entries[self.idx].elapsed
+    }
+
+    /// The answer, encoded for a caller speaking `p`.
+    pub fn response(&self, p: Protocol, request_id: &str) -> Response<Bytes> {
+        let answer = self.library.entries[self.idx].answer(p);
+        let mut resp = protocol::output_response_bytes(p, answer.body.clone(), request_id);
+        *resp.status_mut() = answer.status;
+        if let Some(v) = &answer.error_type {
+            resp.headers_mut().insert(protocol::ERROR_TYPE_HEADER, v.clone());
+        }
+        resp
+    }
+}
+
+/// Why [`Replayer::find`] found nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// The body is not a document of the protocol.
+    Undecodable(String),
+    /// Nothing recorded matches: the guide explains what is closest and how to fix it.
+    Unmatched(String),
 }
 
 impl Handler for Replayer {
