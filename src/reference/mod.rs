@@ -141,10 +141,11 @@ impl Reference {
 
     /// Answers a validated request.
     pub fn list(&self, request: &ListRequest) -> Result<ListResponse, ServiceError> {
-        let filter = request.filter.clone().unwrap_or_default();
+        let no_filter = Filter::default();
+        let filter = request.filter.as_ref().unwrap_or(&no_filter);
         let status = filter.job_status.as_deref().and_then(JobStatus::parse);
-        let order = Order::for_filter(&filter);
-        let digest = token::filter_digest(&filter);
+        let order = Order::for_filter(filter);
+        let digest = token::filter_digest(filter);
         let cursor = match &request.next_token {
             Some(t) => Some(token::open(&self.key, t, digest)?),
             None => None,
@@ -166,7 +167,7 @@ impl Reference {
                 Box::new(self.jobs[..end].iter().rev())
             }
         };
-        let mut matching = candidates.filter(|j| matches(&filter, status, j));
+        let mut matching = candidates.filter(|j| matches(filter, status, j));
         let page: Vec<JobProperties> = matching.by_ref().take(page_size).cloned().collect();
         let next_token = match (page.last(), matching.next()) {
             (Some(last), Some(_)) => Some(token::issue(
