@@ -118,6 +118,10 @@ pub struct ReplayArgs {
     /// Reload cassettes when they change; a broken edit keeps the last good version.
     #[arg(long)]
     pub watch: bool,
+    /// Megabytes of JSON answers held in memory; answers past it are read back from the cassette file when
+    /// served, so huge cassettes serve in bounded memory.
+    #[arg(long, value_name = "MB", default_value_t = 16)]
+    pub resident_answers_mb: usize,
     /// Redaction rules the cassettes were recorded with (header:NAME or json:$.PATH), applied to requests.
     #[arg(long = "redact", value_name = "RULE")]
     pub redact: Vec<String>,
@@ -341,6 +345,7 @@ pub fn replay_config(args: &ReplayArgs) -> anyhow::Result<crate::replay::ReplayC
         seed: args.seed,
         redact,
         watch: args.watch,
+        resident_answers: args.resident_answers_mb.saturating_mul(1 << 20),
     })
 }
 
@@ -353,7 +358,15 @@ async fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let shutdown = server::shutdown_signal();
     server::announce(addr);
     let library = replayer.library();
-    tracing::info!(%addr, cassettes = library.paths.len(), interactions = library.entries.len(), "replay server up");
+    let (in_memory, read_back) = library.residency();
+    tracing::info!(
+        %addr,
+        cassettes = library.paths.len(),
+        interactions = library.entries.len(),
+        answers_in_memory = in_memory,
+        answers_read_back = read_back,
+        "replay server up"
+    );
     let watcher = watch.then(|| crate::replay::spawn_watcher(replayer.clone(), std::time::Duration::from_millis(250)));
     server::serve(listener, replayer.clone(), ServerConfig::default(), shutdown).await;
     if let Some(w) = watcher {

@@ -86,7 +86,7 @@ mod tests {
             c.interactions.push(it);
         }
         c.save(&path).unwrap();
-        let lib = Library::load(std::slice::from_ref(&path), None).unwrap();
+        let lib = Library::load(std::slice::from_ref(&path), None, super::super::RESIDENT_ANSWERS_DEFAULT).unwrap();
         let g = explain(
             &lib,
             Protocol::AwsJson11,

@@ -1,8 +1,9 @@
 //! The replay server: answers from cassettes, offline and deterministically, in either wire protocol.
 //!
 //! Requests are matched on their redacted, canonical input documents (see [`crate::matching`]); identical
-//! requests recorded several times are answered in recorded order, then by the `--repeat` policy. Answers are
-//! encoded once, at load, for both protocols, so the request path is a lookup and a reference-count bump.
+//! requests recorded several times are answered in recorded order, then by the `--repeat` policy. JSON 1.1
+//! answers are made compact at load and CBOR ones on first use, so the request path is a lookup and a
+//! reference-count bump; past a memory budget, answers are read back from the cassette file (see [`answers`]).
 //! A request that matches nothing gets a non-retryable 400 `UnmatchedRequestException` whose message names the
 //! closest interaction and the JSON paths that differ (see [`guide`]).
 //!
@@ -30,8 +31,11 @@
 //! # });
 //! ```
 
+pub mod answers;
 mod encode;
 pub mod guide;
+
+use answers::Body;
 
 pub use encode::{recorded_error, respond};
 
@@ -146,7 +150,13 @@ pub struct ReplayConfig {
     pub redact: Vec<redact::Rule>,
     /// Reload cassettes that change on disk.
     pub watch: bool,
+    /// Bytes of JSON answers held in memory; answers past it are read back from the cassette file when
+    /// served (see [`answers`]).
+    pub resident_answers: usize,
 }
+
+/// The default [`ReplayConfig::resident_answers`]: 16 MiB (some 7,000 pages of 2.4 KB).
+pub const RESIDENT_ANSWERS_DEFAULT: usize = 16 << 20;
 
 impl ReplayConfig {
     pub fn new(cassettes: Vec<PathBuf>) -> ReplayConfig {
@@ -159,6 +169,7 @@ impl ReplayConfig {
             seed: 0,
             redact: Vec::new(),
             watch: false,
+            resident_answers: RESIDENT_ANSWERS_DEFAULT,
         }
     }
 }
@@ -172,47 +183,49 @@ pub struct Entry {
     pub body: Box<str>,
     pub protocol: Protocol,
     elapsed: Duration,
-    /// The answer encoded for JSON 1.1 callers, made at load.
+    /// The answer for JSON 1.1 callers, made at load.
     json: Answer,
-    /// The answer for RPC v2 CBOR callers, made from `json` the first time a CBOR caller needs it.
-    cbor: std::sync::OnceLock<Answer>,
+    /// The body for RPC v2 CBOR callers (status and error type are `json`'s), made from `json` the first time
+    /// a CBOR caller needs it; kept only when `json` is resident.
+    cbor: std::sync::OnceLock<Bytes>,
 }
 
-/// An encoded answer: status, body, and `x-amzn-ErrorType` for errors.
-#[derive(Clone, Debug)]
+/// An answer: status, body, and `x-amzn-ErrorType` for errors.
+#[derive(Debug)]
 struct Answer {
     status: StatusCode,
-    body: Bytes,
+    body: Body,
     error_type: Option<HeaderValue>,
 }
 
 impl Answer {
     fn of(resp: Response<Bytes>) -> Answer {
         let error_type = resp.headers().get(protocol::ERROR_TYPE_HEADER).cloned();
-        Answer { status: resp.status(), body: resp.body().clone(), error_type }
+        Answer { status: resp.status(), body: Body::Resident(resp.body().clone()), error_type }
     }
-}
 
-impl Entry {
-    fn answer(&self, p: Protocol) -> &Answer {
-        match p {
-            Protocol::AwsJson11 => &self.json,
-            Protocol::RpcV2Cbor => self.cbor.get_or_init(|| {
-                let body = serde_json::from_slice(&self.json.body).unwrap_or(Value::Null);
-                let recorded = crate::cassette::RecordedResponse {
-                    status: self.json.status.as_u16(),
-                    headers: self
-                        .json
-                        .error_type
-                        .iter()
-                        .filter_map(|v| Some(("x-amzn-errortype".to_string(), v.to_str().ok()?.to_string())))
-                        .collect(),
-                    body,
-                    encoding: None,
-                };
-                Answer::of(respond(Protocol::RpcV2Cbor, &recorded, ""))
-            }),
+    /// The CBOR body with the same content as this JSON 1.1 answer, whose body text is `json`.
+    fn to_cbor(&self, json: &[u8]) -> Bytes {
+        let recorded = crate::cassette::RecordedResponse {
+            status: self.status.as_u16(),
+            headers: self
+                .error_type
+                .iter()
+                .filter_map(|v| Some(("x-amzn-errortype".to_string(), v.to_str().ok()?.to_string())))
+                .collect(),
+            body: serde_json::from_slice(json).unwrap_or(Value::Null),
+            encoding: None,
+        };
+        respond(Protocol::RpcV2Cbor, &recorded, "").into_body()
+    }
+
+    fn response(&self, p: Protocol, body: Bytes, request_id: &str) -> Response<Bytes> {
+        let mut resp = protocol::output_response_bytes(p, body, request_id);
+        *resp.status_mut() = self.status;
+        if let Some(v) = &self.error_type {
+            resp.headers_mut().insert(protocol::ERROR_TYPE_HEADER, v.clone());
         }
+        resp
     }
 }
 
@@ -220,6 +233,8 @@ impl Entry {
 #[derive(Debug)]
 pub struct Library {
     pub paths: Vec<PathBuf>,
+    /// The cassette files, open, for answers read back from them.
+    files: Vec<std::fs::File>,
     pub entries: Vec<Entry>,
     /// The distinct matcher sets in use, each with its key → group.
     by_rules: Vec<(Vec<Rule>, HashMap<String, usize>)>,
@@ -228,24 +243,52 @@ pub struct Library {
 }
 
 impl Library {
-    /// Loads cassettes (files or directories) with the given matcher override.
-    pub fn load(paths: &[PathBuf], match_on: Option<&[Rule]>) -> anyhow::Result<Library> {
-        let files = cassette::expand_paths(paths)?;
-        if files.is_empty() {
+    /// Loads cassettes (files or directories) with the given matcher override, holding up to `resident` bytes
+    /// of JSON answers in memory.
+    pub fn load(paths: &[PathBuf], match_on: Option<&[Rule]>, resident: usize) -> anyhow::Result<Library> {
+        let paths = cassette::expand_paths(paths)?;
+        if paths.is_empty() {
             anyhow::bail!("no cassettes found in {paths:?} (expected *.json files)");
         }
         let mut entries = Vec::new();
+        let mut files = Vec::new();
         let mut by_rules: Vec<(Vec<Rule>, HashMap<String, usize>)> = Vec::new();
         let mut groups: Vec<Vec<usize>> = Vec::new();
-        for (ci, path) in files.iter().enumerate() {
-            // Interactions are turned into compact entries as they are read; their keys follow once the
-            // header (with the cassette's matchers) has been read too.
+        let mut budget = resident;
+        let mut compact = Vec::new();
+        for (ci, path) in paths.iter().enumerate() {
+            // Interactions become compact entries as they stream past, and their match keys are built then
+            // too when the matchers are known before the interactions (always, in canonical cassettes).
             let first = entries.len();
-            let header = cassette::stream(path, |index, it| {
+            let early_rules = match match_on {
+                Some(r) => Some(r.to_vec()),
+                None => cassette::peek_match_rules(path).and_then(|names| matching::parse_rules(&names).ok()),
+            };
+            let mut keys = Vec::new();
+            let (header, file) = cassette::stream(path, |index, it, offset| {
+                let resp = &it.response;
+                let json = if (200..300).contains(&resp.status) {
+                    let raw = resp.body.get().as_bytes();
+                    compact.clear();
+                    let body = if raw.len() <= budget {
+                        answers::minify(raw, &mut compact);
+                        budget -= compact.len();
+                        Body::Resident(Bytes::copy_from_slice(&compact))
+                    } else {
+                        Body::InFile { offset, len: raw.len() as u32, sum: answers::checksum(raw) }
+                    };
+                    let error_type = resp.headers.get("x-amzn-errortype").and_then(|v| HeaderValue::from_str(v).ok());
+                    Answer { status: StatusCode::from_u16(resp.status).unwrap_or(StatusCode::OK), body, error_type }
+                } else {
+                    Answer::of(respond(Protocol::AwsJson11, &resp.to_recorded(), ""))
+                };
+                if let Some(rules) = &early_rules {
+                    keys.push(matching::request_key(rules, it.request.protocol, model::OPERATION, &it.request.body));
+                }
                 entries.push(Entry {
                     cassette: ci,
                     index,
-                    json: Answer::of(respond(Protocol::AwsJson11, &it.response, "")),
+                    json,
                     cbor: std::sync::OnceLock::new(),
                     body: it.request.body.to_string().into_boxed_str(),
                     protocol: it.request.protocol,
@@ -253,11 +296,21 @@ impl Library {
                 });
                 Ok(())
             })?;
+            files.push(file);
             let rules = match match_on {
                 Some(r) => r.to_vec(),
                 None => matching::parse_rules(&header.match_rules)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
             };
+            if early_rules.as_ref() != Some(&rules) {
+                keys = entries[first..]
+                    .iter()
+                    .map(|e| {
+                        let body: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
+                        matching::request_key(&rules, e.protocol, model::OPERATION, &body)
+                    })
+                    .collect();
+            }
             let slot = match by_rules.iter().position(|(r, _)| *r == rules) {
                 Some(i) => i,
                 None => {
@@ -265,17 +318,56 @@ impl Library {
                     by_rules.len() - 1
                 }
             };
-            for (n, entry) in entries.iter().enumerate().skip(first) {
-                let body: Value = serde_json::from_str(&entry.body).unwrap_or(Value::Null);
-                let key = matching::request_key(&rules, entry.protocol, model::OPERATION, &body);
-                let group = *by_rules[slot].1.entry(key).or_insert_with(|| {
+            let index = &mut by_rules[slot].1;
+            index.reserve(keys.len());
+            for (n, key) in (first..).zip(keys) {
+                let group = *index.entry(key).or_insert_with(|| {
                     groups.push(Vec::new());
                     groups.len() - 1
                 });
                 groups[group].push(n);
             }
         }
-        Ok(Library { paths: files, entries, by_rules, groups })
+        Ok(Library { paths, files, entries, by_rules, groups })
+    }
+
+    /// How many JSON answers are held in memory, and how many are read back from cassette files.
+    pub fn residency(&self) -> (usize, usize) {
+        let resident = self.entries.iter().filter(|e| matches!(e.json.body, Body::Resident(_))).count();
+        (resident, self.entries.len() - resident)
+    }
+
+    /// Entry `idx`'s answer, encoded for a caller speaking `p`.
+    fn response(&self, idx: usize, p: Protocol, request_id: &str) -> Response<Bytes> {
+        let e = &self.entries[idx];
+        let body = match (&e.json.body, p) {
+            (Body::Resident(json), Protocol::AwsJson11) => json.clone(),
+            (Body::Resident(json), Protocol::RpcV2Cbor) => e.cbor.get_or_init(|| e.json.to_cbor(json)).clone(),
+            (&Body::InFile { offset, len, sum }, _) => {
+                let raw = match answers::read_back(&self.files[e.cassette], offset, len, sum) {
+                    Ok(raw) => raw,
+                    Err(why) => {
+                        let message = format!(
+                            "snomed-vcr cannot answer from '{}' interaction {}: {why}. The cassette changed on \
+                             disk since it was loaded; restart replay, or run it with --watch.",
+                            self.paths[e.cassette].display(),
+                            e.index
+                        );
+                        eprintln!("replay: {message}");
+                        return protocol::error_response(p, &ServiceError::internal(message), request_id);
+                    }
+                };
+                match p {
+                    Protocol::AwsJson11 => {
+                        let mut compact = Vec::with_capacity(raw.len());
+                        answers::minify(&raw, &mut compact);
+                        Bytes::from(compact)
+                    }
+                    Protocol::RpcV2Cbor => e.json.to_cbor(&raw),
+                }
+            }
+        };
+        e.json.response(p, body, request_id)
     }
 
     /// The group of recorded answers for a request (see `groups`).
@@ -368,7 +460,7 @@ pub struct Replayer {
 
 impl Replayer {
     pub fn new(config: ReplayConfig) -> anyhow::Result<Replayer> {
-        let library = Arc::new(Library::load(&config.cassettes, config.match_on.as_deref())?);
+        let library = Arc::new(Library::load(&config.cassettes, config.match_on.as_deref(), config.resident_answers)?);
         Ok(Replayer {
             redactor: Redactor::new(config.redact.clone()),
             play: Mutex::new(State::new(library, Vec::new())),
@@ -384,7 +476,11 @@ impl Replayer {
 
     /// Swaps in a freshly loaded library (live reload); play positions start over.
     pub fn reload(&self) -> anyhow::Result<()> {
-        let library = Arc::new(Library::load(&self.config.cassettes, self.config.match_on.as_deref())?);
+        let library = Arc::new(Library::load(
+            &self.config.cassettes,
+            self.config.match_on.as_deref(),
+            self.config.resident_answers,
+        )?);
         let mut play = self.play.lock().unwrap_or_else(|e| e.into_inner());
         let misses = std::mem::take(&mut play.misses);
         *play = State::new(library, misses);
@@ -544,13 +640,7 @@ impl Found {
 
     /// The answer, encoded for a caller speaking `p`.
     pub fn response(&self, p: Protocol, request_id: &str) -> Response<Bytes> {
-        let answer = self.library.entries[self.idx].answer(p);
-        let mut resp = protocol::output_response_bytes(p, answer.body.clone(), request_id);
-        *resp.status_mut() = answer.status;
-        if let Some(v) = &answer.error_type {
-            resp.headers_mut().insert(protocol::ERROR_TYPE_HEADER, v.clone());
-        }
-        resp
+        self.library.response(self.idx, p, request_id)
     }
 }
 
@@ -654,6 +744,88 @@ impl Drop for ReplayServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+
+    fn golden(name: &str) -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes")).join(name)
+    }
+
+    #[test]
+    fn answers_read_back_from_the_file_are_the_answers_held_in_memory() {
+        let paths: Vec<PathBuf> =
+            ["boto3-walk.json", "boto3-errors.json", "rust-sdk-cbor.json"].into_iter().map(golden).collect();
+        let held = Library::load(&paths, None, RESIDENT_ANSWERS_DEFAULT).unwrap();
+        let read_back = Library::load(&paths, None, 0).unwrap();
+        assert_eq!(held.residency().1, 0);
+        let ok = held.entries.iter().filter(|e| e.json.status.is_success()).count();
+        assert!(ok > 5);
+        assert_eq!(read_back.residency(), (held.entries.len() - ok, ok), "only 2xx answers leave memory");
+        for idx in 0..held.entries.len() {
+            for p in Protocol::ALL {
+                let (a, b) = (held.response(idx, p, "rid"), read_back.response(idx, p, "rid"));
+                assert_eq!((a.status(), a.headers(), a.body()), (b.status(), b.headers(), b.body()), "{idx} {p:?}");
+            }
+        }
+        // A budget between the two keeps some answers and reads the rest back.
+        let total: usize = held
+            .entries
+            .iter()
+            .filter_map(|e| match &e.json.body {
+                Body::Resident(b) if e.json.status.is_success() => Some(b.len()),
+                _ => None,
+            })
+            .sum();
+        let (kept, in_file) = Library::load(&paths, None, total / 2).unwrap().residency();
+        assert!(in_file > 0 && in_file < ok && kept + in_file == held.entries.len(), "{kept} {in_file}");
+    }
+
+    #[test]
+    fn match_keys_do_not_depend_on_where_the_matchers_are_written() {
+        // Canonical cassettes name their matchers before the interactions, and keys are built while they
+        // stream past; a hand-edited cassette naming them after gets the same keys, built afterwards.
+        let dir = util::scratch_dir("matchers-last").unwrap();
+        let mut doc: serde_json::Map<String, Value> =
+            serde_json::from_str(&std::fs::read_to_string(golden("boto3-filters.json")).unwrap()).unwrap();
+        assert_eq!(
+            cassette::peek_match_rules(&golden("boto3-filters.json")),
+            Some(vec!["operation".into(), "body".into()])
+        );
+        let rules = doc.remove("match_rules").unwrap();
+        doc.insert("match_rules".into(), rules);
+        let last = dir.join("last.json");
+        std::fs::write(&last, serde_json::to_string(&doc).unwrap()).unwrap();
+        assert_eq!(cassette::peek_match_rules(&last), None);
+        let (a, b) = (
+            Library::load(&[golden("boto3-filters.json")], None, 0).unwrap(),
+            Library::load(&[last], None, 0).unwrap(),
+        );
+        assert!(a.by_rules[0].1.len() > 3);
+        assert_eq!(a.by_rules, b.by_rules);
+        assert_eq!(a.groups, b.groups);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_cassette_changed_in_place_after_loading_answers_an_error_that_says_so() {
+        let dir = util::scratch_dir("changed-in-place").unwrap();
+        let path = dir.join("walk.json");
+        let text = std::fs::read_to_string(golden("boto3-walk.json")).unwrap();
+        std::fs::write(&path, &text).unwrap();
+        let lib = Library::load(std::slice::from_ref(&path), None, 0).unwrap();
+        assert_eq!(lib.response(0, Protocol::AwsJson11, "rid").status(), 200);
+        // Same length, same inode, one job id changed: what an in-place editor save might do.
+        let changed = text.replacen("\"JobId\": \"", "\"JobId\": \"X", 1).replacen("\n", "", 1);
+        assert_eq!(changed.len(), text.len());
+        std::fs::OpenOptions::new().write(true).open(&path).unwrap().write_all(changed.as_bytes()).unwrap();
+        for p in Protocol::ALL {
+            let resp = lib.response(0, p, "rid");
+            assert_eq!(resp.status(), 500, "{p:?}");
+            let Ok(protocol::Reply::Error(e)) = protocol::parse_reply(p, 500, resp.body()) else { panic!() };
+            assert_eq!(e.code, "InternalServerException");
+            assert!(e.message.contains("walk.json' interaction 0") && e.message.contains("changed on disk"), "{e:?}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn faults_are_deterministic_by_seed_and_near_their_rates() {
