@@ -175,20 +175,119 @@ pub fn sign_request(
         req.headers_mut().insert(HOST, v);
     }
     let uri = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
-    let owned: Vec<(String, String)> = req
+    let headers: Vec<(&str, &str)> = req
         .headers()
         .iter()
         .filter(|(n, _)| !is_unsigned(n.as_str()))
-        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
         .collect();
-    let headers: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    let (add, _) =
-        signature(req.method().as_str(), &uri, &headers, req.body(), creds, region, time, SigningSettings::default())?;
+    let add = match plain_signature(req.method().as_str(), &uri, &headers, req.body(), creds, region, time) {
+        Some(add) => add,
+        None => {
+            signature(
+                req.method().as_str(),
+                &uri,
+                &headers,
+                req.body(),
+                creds,
+                region,
+                time,
+                SigningSettings::default(),
+            )?
+            .0
+        }
+    };
     for (n, v) in add {
         let name = http::HeaderName::from_bytes(n.as_bytes()).map_err(|e| e.to_string())?;
         req.headers_mut().insert(name, http::HeaderValue::from_str(&v).map_err(|e| e.to_string())?);
     }
     Ok(())
+}
+
+/// SigV4 written out for the requests the proxy forwards on its hot path: a path of unreserved characters
+/// only, no query string, header names that aws-sigv4 signs as they are. It computes exactly what
+/// [`signature`] (aws-sigv4) computes for them, which the tests check over many generated requests, in a few
+/// microseconds instead of some twenty. `None` for any other request: aws-sigv4 signs those.
+fn plain_signature(
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    creds: &Credentials,
+    region: &str,
+    time: SystemTime,
+) -> Option<Vec<(String, String)>> {
+    use hmac::{Hmac, KeyInit, Mac};
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write;
+    let plain_path = uri.starts_with('/')
+        && uri.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'-' | b'_' | b'.' | b'~'))
+        && !uri.contains("//")
+        && !uri.split('/').any(|seg| seg == "." || seg == "..");
+    // aws-sigv4 leaves these out of the signature by default; the slow path knows the full rules.
+    let plain_names =
+        headers.iter().all(|(n, _)| !matches!(*n, "x-amz-date" | "x-amz-security-token" | "x-amz-content-sha256"));
+    if !plain_path || !plain_names || !matches!(method, "POST" | "GET") {
+        return None;
+    }
+    let secs = time.duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+    let amz_date = util::amz_date(secs);
+    let date = &amz_date[..8];
+    let mut signed: Vec<(&str, String)> = Vec::with_capacity(headers.len() + 2);
+    for (name, value) in headers {
+        // Trimmed, inner runs of spaces made one; repeated names joined with commas.
+        let value = value.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+        match signed.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => {
+                v.push(',');
+                v.push_str(&value);
+            }
+            None => signed.push((name, value)),
+        }
+    }
+    signed.push(("x-amz-date", amz_date.clone()));
+    if let Some(token) = &creds.session_token {
+        signed.push(("x-amz-security-token", token.clone()));
+    }
+    signed.sort_by(|a, b| a.0.cmp(b.0));
+    let names = signed.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(";");
+    let mut canonical = String::with_capacity(512);
+    let _ = write!(canonical, "{method}\n{uri}\n\n");
+    for (n, v) in &signed {
+        let _ = writeln!(canonical, "{n}:{v}");
+    }
+    let _ = write!(canonical, "\n{names}\n{}", hex(&Sha256::digest(body)));
+    let scope = format!("{date}/{region}/{}/aws4_request", model::SIGNING_NAME);
+    let to_sign = format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", hex(&Sha256::digest(canonical.as_bytes())));
+    let mac = |key: &[u8], data: &[u8]| -> Vec<u8> {
+        let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+        m.update(data);
+        m.finalize().into_bytes().to_vec()
+    };
+    let mut key = mac(format!("AWS4{}", creds.secret_access_key).as_bytes(), date.as_bytes());
+    for part in [region, model::SIGNING_NAME, "aws4_request"] {
+        key = mac(&key, part.as_bytes());
+    }
+    let signature = hex(&mac(&key, to_sign.as_bytes()));
+    let mut add = vec![
+        (
+            "authorization".to_string(),
+            format!(
+                "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={names}, Signature={signature}",
+                creds.access_key_id
+            ),
+        ),
+        ("x-amz-date".to_string(), amz_date),
+    ];
+    if let Some(token) = &creds.session_token {
+        add.push(("x-amz-security-token".to_string(), token.clone()));
+    }
+    Some(add)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes.iter().flat_map(|b| [DIGITS[(b >> 4) as usize] as char, DIGITS[(b & 15) as usize] as char]).collect()
 }
 
 /// Headers never signed: they change on the way (proxies, retries) or are hop-by-hop.
@@ -397,6 +496,61 @@ mod tests {
         assert_eq!(parsed.signed_headers, ["content-type", "host", "x-amz-date", "x-amz-target"]);
         assert_eq!((parsed.date, parsed.region, parsed.service), ("20261130", "us-east-1", "comprehendmedical"));
         assert_eq!(req.headers()["x-amz-date"], "20261130T030224Z");
+    }
+
+    #[test]
+    fn the_plain_signer_signs_exactly_as_aws_sigv4_does() {
+        let names = [
+            "content-type",
+            "x-amz-target",
+            "host",
+            "accept",
+            "smithy-protocol",
+            "x-custom",
+            "content-encoding",
+            "x-amz-user-agent",
+            "content-length",
+            "x-amz-date",
+        ];
+        let values = ["application/x-amz-json-1.1", "  spaced   out  value ", "a,b", "", "rpc-v2-cbor", "x  y"];
+        let paths = [
+            "/",
+            "/service/ComprehendMedical_20181030/operation/ListSNOMEDCTInferenceJobs",
+            "/a/./b",
+            "/a%20b",
+            "/?x=1",
+            "//",
+        ];
+        let mut rng = util::SplitMix64::new(5);
+        let mut plain = 0;
+        for n in 0..3_000 {
+            let mut creds = Credentials::new("AKIDPLAIN", format!("secret/{n}+KEY"));
+            if rng.chance(1, 3) {
+                creds.session_token = Some(format!("token{n}=="));
+            }
+            let region = *rng.pick(&["us-east-1", "eu-west-2", "ap-southeast-2"]);
+            let at = UNIX_EPOCH + Duration::from_secs(1_600_000_000 + rng.below(400_000_000));
+            let mut headers: Vec<(&str, &str)> = vec![("host", "comprehendmedical.us-east-1.amazonaws.com")];
+            for _ in 0..rng.below(6) {
+                headers.push((*rng.pick(&names), *rng.pick(&values)));
+            }
+            let path = *rng.pick(&paths);
+            let body = format!("{{\"MaxResults\": {n}}}");
+            let method = *rng.pick(&["POST", "GET"]);
+            let want =
+                signature(method, path, &headers, body.as_bytes(), &creds, region, at, SigningSettings::default())
+                    .unwrap()
+                    .0;
+            if let Some(got) = plain_signature(method, path, &headers, body.as_bytes(), &creds, region, at) {
+                plain += 1;
+                let sorted = |mut v: Vec<(String, String)>| {
+                    v.sort();
+                    v
+                };
+                assert_eq!(sorted(got), sorted(want), "{method} {path} {headers:?}");
+            }
+        }
+        assert!(plain > 800, "the plain signer signed {plain} of the generated requests");
     }
 
     #[test]

@@ -162,19 +162,79 @@ impl Redactor {
     }
 }
 
-fn kms_text_regex() -> &'static Regex {
-    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    // The same ids as `kms_key_regex`, found in JSON text: a whole string, or the end of a `…:key/` ARN.
-    RE.get_or_init(|| {
-        Regex::new(r#"(?:"|:key/)([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})""#)
-            .expect("valid")
+// The proxy redacts every JSON response as text on its hot path, so the three searches below are written out
+// by hand (a vectorized search for the anchor, then a fixed-shape check) instead of run as regexes: each
+// finds exactly what the regex in its comment finds, which the tests check against the regex itself.
+
+/// Account ids of ARNs in `text`, as `arn_account_regex` finds them:
+/// `arn:aws[a-zA-Z-]*:[a-zA-Z0-9-]*:[a-zA-Z0-9-]*:([0-9]{12}):`.
+fn arn_accounts(text: &str) -> impl Iterator<Item = &str> {
+    let b = text.as_bytes();
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        while let Some(k) = memchr::memmem::find(&b[from..], b"arn:aws") {
+            let start = from + k;
+            let mut i = start + 7;
+            let run = |i: &mut usize, ok: fn(u8) -> bool| {
+                while *i < b.len() && ok(b[*i]) {
+                    *i += 1;
+                }
+            };
+            let id = (|| {
+                run(&mut i, |c| c.is_ascii_alphabetic() || c == b'-');
+                for _ in 0..2 {
+                    (b.get(i) == Some(&b':')).then_some(())?;
+                    i += 1;
+                    run(&mut i, |c| c.is_ascii_alphanumeric() || c == b'-');
+                }
+                (b.get(i) == Some(&b':')).then_some(())?;
+                let digits = b.get(i + 1..i + 13)?;
+                (digits.iter().all(u8::is_ascii_digit) && b.get(i + 13) == Some(&b':')).then_some(i + 1)
+            })();
+            match id {
+                Some(at) => {
+                    from = at + 13;
+                    return Some(&text[at..at + 12]);
+                }
+                None => from = start + 1,
+            }
+        }
+        None
     })
 }
 
-fn uuid_regex() -> &'static Regex {
-    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").expect("valid")
+/// Whether a UUID (`8-4-4-4-12` hex digits) starts at `s`.
+fn uuid_at(b: &[u8], s: usize) -> bool {
+    let Some(u) = b.get(s..s + 36) else { return false };
+    u.iter().enumerate().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() })
+}
+
+/// Start offsets of the UUID-shaped runs in `b`, leftmost first and not overlapping, as
+/// `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}` finds them.
+fn uuids(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let mut from = 0;
+    memchr::memchr_iter(b'-', b).filter_map(move |dash| {
+        let s = dash.checked_sub(8).filter(|s| *s >= from)?;
+        uuid_at(b, s).then(|| {
+            from = s + 36;
+            s
+        })
+    })
+}
+
+/// KMS key ids in JSON text, as `(?:"|:key/)(UUID)"` finds them: a whole string, or the end of a `…:key/` ARN.
+fn kms_keys_in_text(text: &str) -> impl Iterator<Item = &str> {
+    let b = text.as_bytes();
+    let mut from = 0;
+    memchr::memchr_iter(b'-', b).filter_map(move |dash| {
+        let s = dash.checked_sub(8)?;
+        let quoted = s >= 1 && b[s - 1] == b'"' && s > from;
+        let in_arn = s >= 5 && &b[s - 5..s] == b":key/" && s - 5 >= from;
+        if !(quoted || in_arn) || !uuid_at(b, s) || b.get(s + 36) != Some(&b'"') {
+            return None;
+        }
+        from = s + 37;
+        Some(&text[s..s + 36])
     })
 }
 
@@ -188,15 +248,11 @@ impl Redactor {
             return None;
         }
         let mut ph = self.placeholders.lock().unwrap_or_else(|e| e.into_inner());
-        if text.contains("arn:") {
-            for cap in arn_account_regex().captures_iter(text) {
-                learn_account(&cap[1], &mut ph);
-            }
+        for id in arn_accounts(text) {
+            learn_account(id, &mut ph);
         }
-        if text.contains('-') {
-            for cap in kms_text_regex().captures_iter(text) {
-                learn_kms_key(&cap[1], &mut ph);
-            }
+        for key in kms_keys_in_text(text) {
+            learn_kms_key(key, &mut ph);
         }
         let mut out = text.as_bytes().to_vec();
         for (real, placeholder) in &ph.accounts {
@@ -206,9 +262,9 @@ impl Redactor {
         }
         if !ph.kms_keys.is_empty() {
             // One pass over every UUID-shaped run, whatever its context, instead of one scan per known key.
-            for m in uuid_regex().find_iter(text) {
-                if let Some(placeholder) = ph.kms_keys.get(&m.as_str().to_ascii_lowercase()) {
-                    out[m.start()..m.end()].copy_from_slice(placeholder.as_bytes());
+            for s in uuids(text.as_bytes()) {
+                if let Some(placeholder) = ph.kms_keys.get(&text[s..s + 36].to_ascii_lowercase()) {
+                    out[s..s + 36].copy_from_slice(placeholder.as_bytes());
                 }
             }
         }
@@ -387,6 +443,57 @@ mod tests {
         );
         // JSON-path rules need the document.
         assert!(Redactor::new(vec![Rule::parse("json:$.X").unwrap()]).json_text("{}").is_none());
+    }
+
+    #[test]
+    fn text_scanners_find_what_their_regexes_find() {
+        let arn = Regex::new(r"arn:aws[a-zA-Z-]*:[a-zA-Z0-9-]*:[a-zA-Z0-9-]*:([0-9]{12}):").unwrap();
+        let uuid = Regex::new(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").unwrap();
+        let kms =
+            Regex::new(r#"(?:"|:key/)([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})""#)
+                .unwrap();
+        // Texts made of the pieces these patterns are built from, so near misses are common.
+        let pieces = [
+            "arn:aws",
+            "arn:aws-us-gov",
+            ":",
+            "::",
+            "iam",
+            "kms",
+            "us-east-1",
+            "111122223333",
+            "1234",
+            "12345678",
+            "abcd",
+            "ABCD",
+            "-",
+            "\"",
+            ":key/",
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "x",
+            "é",
+            " ",
+            "0",
+            "arn:aws:iam::111122223333:",
+            "arn:aws:kms:us-east-1:",
+            "arn:aws:s3:::",
+            ":key/1234abcd-12ab-34cd-56ef-1234567890ab\"",
+        ];
+        let mut rng = crate::util::SplitMix64::new(11);
+        let mut hits = [0; 3];
+        for _ in 0..20_000 {
+            let text: String = (0..rng.below(24)).map(|_| *rng.pick(&pieces)).collect();
+            hits[0] += arn.is_match(&text) as usize;
+            hits[1] += uuid.is_match(&text) as usize;
+            hits[2] += kms.is_match(&text) as usize;
+            let want: Vec<&str> = arn.captures_iter(&text).map(|c| c.get(1).unwrap().as_str()).collect();
+            assert_eq!(arn_accounts(&text).collect::<Vec<_>>(), want, "{text}");
+            let want: Vec<usize> = uuid.find_iter(&text).map(|m| m.start()).collect();
+            assert_eq!(uuids(text.as_bytes()).collect::<Vec<_>>(), want, "{text}");
+            let want: Vec<&str> = kms.captures_iter(&text).map(|c| c.get(1).unwrap().as_str()).collect();
+            assert_eq!(kms_keys_in_text(&text).collect::<Vec<_>>(), want, "{text}");
+        }
+        assert!(hits.iter().all(|h| *h > 200), "the texts exercise every pattern: {hits:?}");
     }
 
     #[test]
