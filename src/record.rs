@@ -466,13 +466,13 @@ impl Recorder {
         rheaders: &HeaderMap,
         rbody: &[u8],
         elapsed: Duration,
-    ) -> anyhow::Result<bool> {
-        let Some(journal) = &self.journal else { return Ok(false) };
+    ) -> anyhow::Result<Option<u64>> {
+        let Some(journal) = &self.journal else { return Ok(None) };
         // A body that is not a document of its protocol cannot be stored as one: forwarded, not recorded.
         let (mut req_doc, encoding) = match protocol {
             Protocol::AwsJson11 => match protocol::decode_document(protocol, body) {
                 Ok(doc) => (doc, None),
-                Err(_) => return Ok(false),
+                Err(_) => return Ok(None),
             },
             Protocol::RpcV2Cbor => {
                 let (doc, notes) = if body.is_empty() {
@@ -480,7 +480,7 @@ impl Recorder {
                 } else {
                     match protocol::cbor::to_document(body) {
                         Ok(decoded) => decoded,
-                        Err(_) => return Ok(false),
+                        Err(_) => return Ok(None),
                     }
                 };
                 (doc, Some(Encoding { format: EncodingFormat::Cbor, indefinite_lengths: notes.indefinite_lengths }))
@@ -508,24 +508,48 @@ impl Recorder {
             && let Some(redacted) = self.redactor.json_text(if text.is_empty() { "{}" } else { text })
             && let Ok(raw) = serde_json::from_str::<&serde_json::value::RawValue>(&redacted)
         {
-            journal.append_with(|seq| JournalEntry {
+            let seq = journal.append_with(|seq| JournalEntry {
                 seq,
                 recorded_at: recorded_at.clone(),
                 elapsed_ms,
                 request: &request,
                 response: RawResponse { status, headers: &resp_headers, body: raw },
             })?;
-            return Ok(true);
+            return Ok(Some(seq));
         }
         let (mut resp_doc, resp_encoding) = Self::response_document(rheaders, rbody);
         self.redactor.document(&mut resp_doc);
-        journal.append(Interaction {
+        let mut interaction = Interaction {
             seq: 0,
             recorded_at,
             elapsed_ms,
             request,
             response: RecordedResponse { status, headers: resp_headers, body: resp_doc, encoding: resp_encoding },
+        };
+        let seq = journal.append_with(|seq| {
+            interaction.seq = seq;
+            &interaction
         })?;
+        Ok(Some(seq))
+    }
+
+    /// Records an interaction (see [`Recorder::record`]) and waits until the journal has written it: nothing is
+    /// answered before its recording is safe. Whether it was recorded.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_and_wait(
+        &self,
+        protocol: Protocol,
+        parts: &http::request::Parts,
+        body: &[u8],
+        status: u16,
+        rheaders: &HeaderMap,
+        rbody: &[u8],
+        elapsed: Duration,
+    ) -> anyhow::Result<bool> {
+        let Some(seq) = self.record(protocol, parts, body, status, rheaders, rbody, elapsed)? else {
+            return Ok(false);
+        };
+        self.journal.as_ref().expect("recorded, so journaling").written(seq).await?;
         Ok(true)
     }
 
@@ -576,15 +600,17 @@ impl Recorder {
                 let resp = protocol::error_response(guess, &err, &util::request_id());
                 if self.config.record_errors
                     && let Some(call) = &call
-                    && let Err(e) = self.record(
-                        call.protocol,
-                        &parts,
-                        &body,
-                        resp.status().as_u16(),
-                        resp.headers(),
-                        resp.body(),
-                        elapsed,
-                    )
+                    && let Err(e) = self
+                        .record_and_wait(
+                            call.protocol,
+                            &parts,
+                            &body,
+                            resp.status().as_u16(),
+                            resp.headers(),
+                            resp.body(),
+                            elapsed,
+                        )
+                        .await
                 {
                     tracing::error!(error = %format!("{e:#}"), "could not journal an interaction");
                 }
@@ -592,19 +618,21 @@ impl Recorder {
             }
         };
         let recorded = match &call {
-            Some(call) => match self.record(call.protocol, &parts, &body, status, &rheaders, &rbody, elapsed) {
-                Ok(recorded) => recorded,
-                Err(e) => {
-                    // Never answer a request whose recording was lost.
-                    tracing::error!(error = %format!("{e:#}"), "could not journal an interaction");
-                    return self.refuse(
-                        call.protocol,
-                        500,
-                        "InternalServerException",
-                        format!("snomed-vcr could not record this interaction: {e:#}"),
-                    );
+            Some(call) => {
+                match self.record_and_wait(call.protocol, &parts, &body, status, &rheaders, &rbody, elapsed).await {
+                    Ok(recorded) => recorded,
+                    Err(e) => {
+                        // Never answer a request whose recording was lost.
+                        tracing::error!(error = %format!("{e:#}"), "could not journal an interaction");
+                        return self.refuse(
+                            call.protocol,
+                            500,
+                            "InternalServerException",
+                            format!("snomed-vcr could not record this interaction: {e:#}"),
+                        );
+                    }
                 }
-            },
+            }
             None => false,
         };
         if !recorded {

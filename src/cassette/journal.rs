@@ -1,15 +1,19 @@
 //! The recording journal: an append-only JSON Lines file beside the cassette (`NAME.json.journal`).
 //!
 //! The first line is a header saying how to finish the recording (mode, upstream, region, rules); each later
-//! line is one complete, already redacted interaction, written with a single `write` before its response goes
-//! back to the client. A crash, `kill -9` included, loses nothing that was answered: the next `record` (or
+//! line is one complete, already redacted interaction, handed to the kernel before its response goes back to
+//! the client. A crash, `kill -9` included, loses nothing that was answered: the next `record` (or
 //! `record --recover`) folds the journal into the cassette. A torn last line (a crash mid-write, whose
 //! response was never sent) is dropped with a warning.
+//!
+//! Writes are group commits: appending queues the line, a writer thread writes everything queued with one
+//! `write`, and each caller waits ([`Journal::written`]) until its own line is out. Under concurrent traffic
+//! one system call carries many interactions; a lone request pays one thread hand-off.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
@@ -33,10 +37,35 @@ pub fn journal_path(cassette: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// An open journal. Appends are serialized; sequence numbers are assigned in append order.
+/// An open journal. Sequence numbers are assigned in append order, and lines are written in that order.
 pub struct Journal {
     path: PathBuf,
-    inner: Mutex<(File, u64)>,
+    file: Arc<File>,
+    shared: Arc<Shared>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What appenders and the writer thread share.
+struct Shared {
+    state: Mutex<State>,
+    /// Wakes the writer when lines are queued (or the journal closes).
+    queued: Condvar,
+    /// Wakes blocking waiters when lines are written.
+    written_cv: Condvar,
+    /// Wakes async waiters when lines are written.
+    written: tokio::sync::Notify,
+}
+
+struct State {
+    /// Lines queued and not yet taken by the writer.
+    pending: Vec<u8>,
+    /// The next sequence number: how many interactions were appended.
+    next_seq: u64,
+    /// How many interactions have been written.
+    written: u64,
+    /// The first write error; every later append and wait fails with it.
+    failed: Option<String>,
+    closing: bool,
 }
 
 impl Journal {
@@ -54,39 +83,150 @@ impl Journal {
         line.push(b'\n');
         file.write_all(&line).with_context(|| format!("cannot write journal '{}'", path.display()))?;
         file.sync_all().with_context(|| format!("cannot sync journal '{}'", path.display()))?;
-        Ok(Journal { path: path.to_path_buf(), inner: Mutex::new((file, 0)) })
+        let file = Arc::new(file);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State { pending: Vec::new(), next_seq: 0, written: 0, failed: None, closing: false }),
+            queued: Condvar::new(),
+            written_cv: Condvar::new(),
+            written: tokio::sync::Notify::new(),
+        });
+        let writer = {
+            let (file, shared, path) = (file.clone(), shared.clone(), path.to_path_buf());
+            std::thread::Builder::new()
+                .name("journal-writer".into())
+                .spawn(move || write_loop(&file, &shared, &path))
+                .context("cannot start the journal writer thread")?
+        };
+        Ok(Journal { path: path.to_path_buf(), file, shared, writer: Some(writer) })
     }
 
-    /// Appends one interaction, numbering it. Returns it as written.
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends one interaction, numbering it, and waits until it is written (for callers outside async
+    /// code). Returns it as written.
     pub fn append(&self, mut interaction: Interaction) -> anyhow::Result<Interaction> {
-        self.append_with(|seq| {
+        let seq = self.append_with(|seq| {
             interaction.seq = seq;
             &interaction
         })?;
+        self.written_blocking(seq)?;
         Ok(interaction)
     }
 
-    /// Appends the entry `build` makes from its sequence number; anything that serializes as an interaction
-    /// will do (the proxy writes responses as raw JSON text). Returns the sequence number.
+    /// Queues the entry `build` makes from its sequence number; anything that serializes as an interaction
+    /// will do (the proxy writes responses as raw JSON text). Returns the sequence number: wait for
+    /// [`Journal::written`] before answering the request it records.
     pub fn append_with<T: Serialize>(&self, build: impl FnOnce(u64) -> T) -> anyhow::Result<u64> {
-        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let seq = guard.1;
-        let mut line = serde_json::to_vec(&build(seq)).context("serializing an interaction")?;
-        line.push(b'\n');
-        guard.0.write_all(&line).with_context(|| format!("cannot append to journal '{}'", self.path.display()))?;
-        guard.1 += 1;
+        let mut state = self.lock();
+        if let Some(e) = &state.failed {
+            bail!("{e}");
+        }
+        let seq = state.next_seq;
+        let was_empty = state.pending.is_empty();
+        serde_json::to_writer(&mut state.pending, &build(seq)).context("serializing an interaction")?;
+        state.pending.push(b'\n');
+        state.next_seq += 1;
+        drop(state);
+        if was_empty {
+            self.shared.queued.notify_one();
+        }
         Ok(seq)
+    }
+
+    /// Waits until interaction `seq` is written.
+    pub async fn written(&self, seq: u64) -> anyhow::Result<()> {
+        loop {
+            let notified = self.shared.written.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.check_written(&self.lock(), seq)? {
+                return Ok(());
+            }
+            notified.await;
+        }
+    }
+
+    /// [`Journal::written`], blocking the thread.
+    pub fn written_blocking(&self, seq: u64) -> anyhow::Result<()> {
+        let mut state = self.lock();
+        while !self.check_written(&state, seq)? {
+            state = self.shared.written_cv.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        Ok(())
+    }
+
+    fn check_written(&self, state: &State, seq: u64) -> anyhow::Result<bool> {
+        if state.written > seq {
+            return Ok(true);
+        }
+        match &state.failed {
+            Some(e) => bail!("{e}"),
+            None => Ok(false),
+        }
     }
 
     /// How many interactions were appended.
     pub fn appended(&self) -> u64 {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).1
+        self.lock().next_seq
     }
 
-    /// Flushes to disk.
+    /// Waits for everything appended to be written, then flushes to disk.
     pub fn sync(&self) -> anyhow::Result<()> {
-        let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        guard.0.sync_all().with_context(|| format!("cannot sync journal '{}'", self.path.display()))
+        let last = self.appended();
+        if last > 0 {
+            self.written_blocking(last - 1)?;
+        }
+        self.file.sync_all().with_context(|| format!("cannot sync journal '{}'", self.path.display()))
+    }
+}
+
+impl Drop for Journal {
+    /// Writes what is queued, then stops the writer.
+    fn drop(&mut self) {
+        self.lock().closing = true;
+        self.shared.queued.notify_one();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// The writer thread: takes everything queued, writes it with one call, and tells the waiters.
+fn write_loop(file: &File, shared: &Shared, path: &Path) {
+    let mut batch = Vec::new();
+    loop {
+        {
+            let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            while state.pending.is_empty() && !state.closing {
+                state = shared.queued.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        // Let the thread that woke us go on (on a busy core, it queues more lines meanwhile): one write then
+        // carries them all.
+        std::thread::yield_now();
+        let target = {
+            let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            if state.pending.is_empty() {
+                return;
+            }
+            std::mem::swap(&mut batch, &mut state.pending);
+            state.next_seq
+        };
+        let result = (&*file).write_all(&batch);
+        batch.clear();
+        {
+            let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            match result {
+                Ok(()) => state.written = target,
+                Err(e) => {
+                    state.failed.get_or_insert_with(|| format!("cannot append to journal '{}': {e}", path.display()));
+                }
+            }
+        }
+        shared.written_cv.notify_all();
+        shared.written.notify_waiters();
     }
 }
 
@@ -147,6 +287,66 @@ mod tests {
         let (h, its) = read(&path).unwrap();
         assert_eq!(h, header);
         assert_eq!(its.iter().map(|i| i.seq).collect::<Vec<_>>(), [0, 1, 2]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn concurrent_appends_are_written_in_sequence_before_their_waiters_return() {
+        let dir = crate::util::scratch_dir("journal-group").unwrap();
+        let path = dir.join("c.json.journal");
+        let header = JournalHeader {
+            journal: 1,
+            mode: "all".into(),
+            upstream: "u".into(),
+            region: "r".into(),
+            match_rules: vec![],
+        };
+        let j = Arc::new(Journal::create(&path, &header).unwrap());
+        let sample = crate::cassette::tests::sample().interactions.remove(0);
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let seqs = rt.block_on(async {
+            let tasks: Vec<_> = (0..64)
+                .map(|t| {
+                    let (j, mut it) = (j.clone(), sample.clone());
+                    tokio::spawn(async move {
+                        let mut mine = Vec::new();
+                        for k in 0..25 {
+                            it.request.path = format!("/{t}/{k}");
+                            let seq = j
+                                .append_with(|seq| {
+                                    it.seq = seq;
+                                    &it
+                                })
+                                .unwrap();
+                            j.written(seq).await.unwrap();
+                            // Written means in the file now, whoever wrote it.
+                            let text = std::fs::read_to_string(&j.path).unwrap();
+                            assert!(text.contains(&format!("\"path\":\"/{t}/{k}\"")), "{t}/{k}");
+                            mine.push(seq);
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            let mut all = Vec::new();
+            for task in tasks {
+                all.extend(task.await.unwrap());
+            }
+            all
+        });
+        assert_eq!(j.appended(), 1600);
+        let mut sorted = seqs.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..1600).collect::<Vec<_>>());
+        drop(j);
+        let (_, its) = read(&path).unwrap();
+        assert_eq!(its.len(), 1600);
+        // Lines are in sequence order: each task's paths appear in the order it appended them.
+        for t in 0..64 {
+            let ks: Vec<usize> =
+                its.iter().filter_map(|i| i.request.path.strip_prefix(&format!("/{t}/"))?.parse().ok()).collect();
+            assert_eq!(ks, (0..25).collect::<Vec<_>>());
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
