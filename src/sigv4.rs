@@ -236,7 +236,11 @@ fn plain_signature(
     let mut signed: Vec<(&str, String)> = Vec::with_capacity(headers.len() + 2);
     for (name, value) in headers {
         // Trimmed, inner runs of spaces made one; repeated names joined with commas.
-        let value = value.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+        let value = if value.starts_with(' ') || value.ends_with(' ') || value.contains("  ") {
+            value.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+        } else {
+            value.to_string()
+        };
         match signed.iter_mut().find(|(n, _)| n == name) {
             Some((_, v)) => {
                 v.push(',');
