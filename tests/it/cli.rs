@@ -48,6 +48,17 @@ fn demo_passes_every_check() {
     assert!(!stdout.contains("FAIL"));
 }
 
+/// Pinned to one CPU, the binary runs a single-threaded runtime (see `cli::main`); the whole chain still works.
+#[test]
+fn demo_passes_on_one_cpu_with_a_single_threaded_runtime() {
+    let out =
+        Command::new("taskset").args(["-c", "0", BIN, "-vv", "demo"]).output().expect("taskset (util-linux) runs");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("threads=\"one\"") || stderr.contains("threads=one"), "{stderr}");
+    assert_eq!(stdout.matches("  ok  ").count(), 21, "{stdout}");
+}
+
 #[test]
 fn usage_and_input_errors_exit_2_naming_the_input() {
     let (code, _, err) = run(&["reference", "--throttle-every", "many"]);
