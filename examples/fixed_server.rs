@@ -1,6 +1,8 @@
 //! The benchmark baseline: the least an HTTP server on this stack can do per request. hyper 1 with
-//! hyper-util's auto builder on a multi-thread tokio runtime, reading each request body and answering the same
-//! bytes (a file's contents) with a JSON content type. Prints `listening on http://ADDR` like the real servers.
+//! hyper-util's auto builder on the runtime `snomed-vcr` itself picks (single-threaded when the process may use
+//! one CPU, as the pinned benchmarks do; multi-threaded otherwise), reading each request body and answering the
+//! same bytes (a file's contents) with a JSON content type. Prints `listening on http://ADDR` like the real
+//! servers.
 //!
 //!     cargo run --release --example fixed_server -- BODY_FILE [ADDR]
 
@@ -12,8 +14,14 @@ use hyper::{Request, Response, body::Incoming, service::service_fn};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder =
+        if one_cpu { tokio::runtime::Builder::new_current_thread() } else { tokio::runtime::Builder::new_multi_thread() };
+    builder.enable_all().build().expect("runtime").block_on(serve());
+}
+
+async fn serve() {
     let mut args = std::env::args().skip(1);
     let body = Bytes::from(
         std::fs::read(args.next().expect("usage: fixed_server BODY_FILE [ADDR]")).expect("readable body file"),
