@@ -190,6 +190,17 @@ struct RawResponse<'a> {
     body: &'a serde_json::value::RawValue,
 }
 
+/// One forwarded exchange, as [`Recorder::record`] takes it: the client's request and the upstream's answer.
+struct Exchange<'a> {
+    protocol: Protocol,
+    parts: &'a http::request::Parts,
+    body: &'a [u8],
+    status: u16,
+    rheaders: &'a HeaderMap,
+    rbody: &'a [u8],
+    elapsed: Duration,
+}
+
 /// The recording proxy.
 pub struct Recorder {
     config: RecordConfig,
@@ -456,17 +467,10 @@ impl Recorder {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        protocol: Protocol,
-        parts: &http::request::Parts,
-        body: &[u8],
-        status: u16,
-        rheaders: &HeaderMap,
-        rbody: &[u8],
-        elapsed: Duration,
-    ) -> anyhow::Result<Option<u64>> {
+    /// Redacts an exchange and queues it on the journal; its sequence number, or `None` when there is no
+    /// journal or the request body is not a document of its protocol (forwarded, not recorded).
+    fn record(&self, x: &Exchange<'_>) -> anyhow::Result<Option<u64>> {
+        let Exchange { protocol, parts, body, status, rheaders, rbody, elapsed } = *x;
         let Some(journal) = &self.journal else { return Ok(None) };
         // A body that is not a document of its protocol cannot be stored as one: forwarded, not recorded.
         let (mut req_doc, encoding) = match protocol {
@@ -535,18 +539,8 @@ impl Recorder {
 
     /// Records an interaction (see [`Recorder::record`]) and waits until the journal has written it: nothing is
     /// answered before its recording is safe. Whether it was recorded.
-    #[allow(clippy::too_many_arguments)]
-    async fn record_and_wait(
-        &self,
-        protocol: Protocol,
-        parts: &http::request::Parts,
-        body: &[u8],
-        status: u16,
-        rheaders: &HeaderMap,
-        rbody: &[u8],
-        elapsed: Duration,
-    ) -> anyhow::Result<bool> {
-        let Some(seq) = self.record(protocol, parts, body, status, rheaders, rbody, elapsed)? else {
+    async fn record_and_wait(&self, x: Exchange<'_>) -> anyhow::Result<bool> {
+        let Some(seq) = self.record(&x)? else {
             return Ok(false);
         };
         self.journal.as_ref().expect("recorded, so journaling").written(seq).await?;
@@ -601,15 +595,15 @@ impl Recorder {
                 if self.config.record_errors
                     && let Some(call) = &call
                     && let Err(e) = self
-                        .record_and_wait(
-                            call.protocol,
-                            &parts,
-                            &body,
-                            resp.status().as_u16(),
-                            resp.headers(),
-                            resp.body(),
+                        .record_and_wait(Exchange {
+                            protocol: call.protocol,
+                            parts: &parts,
+                            body: &body,
+                            status: resp.status().as_u16(),
+                            rheaders: resp.headers(),
+                            rbody: resp.body(),
                             elapsed,
-                        )
+                        })
                         .await
                 {
                     tracing::error!(error = %format!("{e:#}"), "could not journal an interaction");
@@ -619,7 +613,16 @@ impl Recorder {
         };
         let recorded = match &call {
             Some(call) => {
-                match self.record_and_wait(call.protocol, &parts, &body, status, &rheaders, &rbody, elapsed).await {
+                let exchange = Exchange {
+                    protocol: call.protocol,
+                    parts: &parts,
+                    body: &body,
+                    status,
+                    rheaders: &rheaders,
+                    rbody: &rbody,
+                    elapsed,
+                };
+                match self.record_and_wait(exchange).await {
                     Ok(recorded) => recorded,
                     Err(e) => {
                         // Never answer a request whose recording was lost.

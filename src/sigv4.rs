@@ -127,18 +127,23 @@ fn ini_section(text: &str, section: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Computes the signature of a request over `headers` (name, value pairs, all of which are signed).
-#[allow(clippy::too_many_arguments)] // the request's parts and the signing parameters, each used once
+/// What SigV4 signs of a request: its method, path and query, the headers to sign, and the body.
+struct Signable<'a> {
+    method: &'a str,
+    uri: &'a str,
+    headers: &'a [(&'a str, &'a str)],
+    body: &'a [u8],
+}
+
+/// Computes the signature of a request over its `headers` (name, value pairs, all of which are signed).
 fn signature(
-    method: &str,
-    uri: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
+    req: &Signable<'_>,
     creds: &Credentials,
     region: &str,
     time: SystemTime,
     settings: SigningSettings,
 ) -> Result<(Vec<(String, String)>, String), String> {
+    let Signable { method, uri, headers, body } = *req;
     let identity = creds.identity();
     let params = v4::SigningParams::builder()
         .identity(&identity)
@@ -181,21 +186,10 @@ pub fn sign_request(
         .filter(|(n, _)| !is_unsigned(n.as_str()))
         .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
         .collect();
-    let add = match plain_signature(req.method().as_str(), &uri, &headers, req.body(), creds, region, time) {
+    let signable = Signable { method: req.method().as_str(), uri: &uri, headers: &headers, body: req.body() };
+    let add = match plain_signature(&signable, creds, region, time) {
         Some(add) => add,
-        None => {
-            signature(
-                req.method().as_str(),
-                &uri,
-                &headers,
-                req.body(),
-                creds,
-                region,
-                time,
-                SigningSettings::default(),
-            )?
-            .0
-        }
+        None => signature(&signable, creds, region, time, SigningSettings::default())?.0,
     };
     for (n, v) in add {
         let name = http::HeaderName::from_bytes(n.as_bytes()).map_err(|e| e.to_string())?;
@@ -209,14 +203,12 @@ pub fn sign_request(
 /// [`signature`] (aws-sigv4) computes for them, which the tests check over many generated requests, in a few
 /// microseconds instead of some twenty. `None` for any other request: aws-sigv4 signs those.
 fn plain_signature(
-    method: &str,
-    uri: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
+    req: &Signable<'_>,
     creds: &Credentials,
     region: &str,
     time: SystemTime,
 ) -> Option<Vec<(String, String)>> {
+    let Signable { method, uri, headers, body } = *req;
     use hmac::{Hmac, KeyInit, Mac};
     use sha2::{Digest, Sha256};
     use std::fmt::Write;
@@ -453,7 +445,8 @@ pub fn verify(
     settings.excluded_headers = None;
     let uri = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let time = UNIX_EPOCH + Duration::from_secs(signed_at as u64);
-    let (_, expected) = signature(parts.method.as_str(), uri, &headers, body, accepted, auth.region, time, settings)
+    let signable = Signable { method: parts.method.as_str(), uri, headers: &headers, body };
+    let (_, expected) = signature(&signable, accepted, auth.region, time, settings)
         .map_err(|e| incomplete(format!("Cannot recompute the signature: {e}")))?;
     if !constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
         return Err(ServiceError::new(
@@ -541,11 +534,9 @@ mod tests {
             let path = *rng.pick(&paths);
             let body = format!("{{\"MaxResults\": {n}}}");
             let method = *rng.pick(&["POST", "GET"]);
-            let want =
-                signature(method, path, &headers, body.as_bytes(), &creds, region, at, SigningSettings::default())
-                    .unwrap()
-                    .0;
-            if let Some(got) = plain_signature(method, path, &headers, body.as_bytes(), &creds, region, at) {
+            let signable = Signable { method, uri: path, headers: &headers, body: body.as_bytes() };
+            let want = signature(&signable, &creds, region, at, SigningSettings::default()).unwrap().0;
+            if let Some(got) = plain_signature(&signable, &creds, region, at) {
                 plain += 1;
                 let sorted = |mut v: Vec<(String, String)>| {
                     v.sort();

@@ -262,17 +262,15 @@ pub fn read(path: &Path) -> anyhow::Result<(JournalHeader, Vec<Interaction>)> {
 mod tests {
     use super::*;
 
+    fn test_header() -> JournalHeader {
+        JournalHeader { journal: 1, mode: "all".into(), upstream: "u".into(), region: "r".into(), match_rules: vec![] }
+    }
+
     #[test]
     fn appends_number_in_order_and_torn_lines_are_dropped() {
         let dir = crate::util::scratch_dir("journal").unwrap();
         let path = dir.join("not-yet-made").join("c.json.journal"); // the directory is created
-        let header = JournalHeader {
-            journal: 1,
-            mode: "all".into(),
-            upstream: "u".into(),
-            region: "r".into(),
-            match_rules: vec![],
-        };
+        let header = test_header();
         let j = Journal::create(&path, &header).unwrap();
         assert!(Journal::create(&path, &header).is_err(), "an existing journal is never clobbered");
         let it = crate::cassette::tests::sample().interactions.remove(0);
@@ -294,13 +292,7 @@ mod tests {
     fn concurrent_appends_are_written_in_sequence_before_their_waiters_return() {
         let dir = crate::util::scratch_dir("journal-group").unwrap();
         let path = dir.join("c.json.journal");
-        let header = JournalHeader {
-            journal: 1,
-            mode: "all".into(),
-            upstream: "u".into(),
-            region: "r".into(),
-            match_rules: vec![],
-        };
+        let header = test_header();
         let j = Arc::new(Journal::create(&path, &header).unwrap());
         let sample = crate::cassette::tests::sample().interactions.remove(0);
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
