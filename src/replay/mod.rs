@@ -246,9 +246,10 @@ impl Library {
     /// Loads cassettes (files or directories) with the given matcher override, holding up to `resident` bytes
     /// of JSON answers in memory.
     pub fn load(paths: &[PathBuf], match_on: Option<&[Rule]>, resident: usize) -> anyhow::Result<Library> {
-        let paths = cassette::expand_paths(paths)?;
+        let given = paths;
+        let paths = cassette::expand_paths(given)?;
         if paths.is_empty() {
-            anyhow::bail!("no cassettes found in {paths:?} (expected *.json files)");
+            anyhow::bail!("no cassettes found in {given:?} (expected *.json files)");
         }
         let mut entries = Vec::new();
         let mut files = Vec::new();
@@ -802,6 +803,14 @@ mod tests {
         assert!(a.by_rules[0].1.len() > 3);
         assert_eq!(a.by_rules, b.by_rules);
         assert_eq!(a.groups, b.groups);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_empty_directory_is_named_in_the_error() {
+        let dir = util::scratch_dir("no-cassettes").unwrap();
+        let err = Library::load(std::slice::from_ref(&dir), None, 0).unwrap_err().to_string();
+        assert!(err.contains("no cassettes found") && err.contains("no-cassettes"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 
