@@ -18,7 +18,7 @@ pub(super) enum Body {
     /// Encoded and held.
     Resident(Bytes),
     /// The recorded JSON text at `offset` in the cassette file, `len` bytes, with its checksum.
-    InFile { offset: u64, len: u32, sum: u64 },
+    InFile { offset: u64, len: usize, sum: u64 },
 }
 
 /// Appends `raw` (valid JSON) to `out` without the whitespace outside strings. Strings are found with a
@@ -72,9 +72,9 @@ pub fn checksum(bytes: &[u8]) -> u64 {
 }
 
 /// Reads an [`Body::InFile`] answer's recorded text back, checking it is what was loaded.
-pub(super) fn read_back(file: &std::fs::File, offset: u64, len: u32, sum: u64) -> Result<Vec<u8>, String> {
+pub(super) fn read_back(file: &std::fs::File, offset: u64, len: usize, sum: u64) -> Result<Vec<u8>, String> {
     use std::os::unix::fs::FileExt;
-    let mut buf = vec![0; len as usize];
+    let mut buf = vec![0; len];
     file.read_exact_at(&mut buf, offset).map_err(|e| format!("reading {len} bytes at offset {offset} failed: {e}"))?;
     if checksum(&buf) != sum {
         return Err(format!("the {len} bytes at offset {offset} are not the answer loaded from there"));

@@ -204,6 +204,26 @@ impl Answer {
         Answer { status: resp.status(), body: Body::Resident(resp.body().clone()), error_type }
     }
 
+    /// The JSON 1.1 answer to a recorded response whose body is at `offset` in its cassette file: a 2xx body
+    /// made compact and held while `budget` (bytes) lasts, else left in the file; an error rebuilt in the
+    /// protocol's shape and held. `compact` is scratch space.
+    fn load(resp: &cassette::StreamedResponse<'_>, offset: u64, budget: &mut usize, compact: &mut Vec<u8>) -> Answer {
+        if !(200..300).contains(&resp.status) {
+            return Answer::of(respond(Protocol::AwsJson11, &resp.to_recorded(), ""));
+        }
+        let raw = resp.body.get().as_bytes();
+        let body = if raw.len() <= *budget {
+            compact.clear();
+            answers::minify(raw, compact);
+            *budget -= compact.len();
+            Body::Resident(Bytes::copy_from_slice(compact))
+        } else {
+            Body::InFile { offset, len: raw.len(), sum: answers::checksum(raw) }
+        };
+        let error_type = resp.headers.get("x-amzn-errortype").and_then(|v| HeaderValue::from_str(v).ok());
+        Answer { status: StatusCode::from_u16(resp.status).unwrap_or(StatusCode::OK), body, error_type }
+    }
+
     /// The CBOR body with the same content as this JSON 1.1 answer, whose body text is `json`.
     fn to_cbor(&self, json: &[u8]) -> Bytes {
         let recorded = crate::cassette::RecordedResponse {
@@ -267,22 +287,7 @@ impl Library {
             };
             let mut keys = Vec::new();
             let (header, file) = cassette::stream(path, |index, it, offset| {
-                let resp = &it.response;
-                let json = if (200..300).contains(&resp.status) {
-                    let raw = resp.body.get().as_bytes();
-                    compact.clear();
-                    let body = if raw.len() <= budget {
-                        answers::minify(raw, &mut compact);
-                        budget -= compact.len();
-                        Body::Resident(Bytes::copy_from_slice(&compact))
-                    } else {
-                        Body::InFile { offset, len: raw.len() as u32, sum: answers::checksum(raw) }
-                    };
-                    let error_type = resp.headers.get("x-amzn-errortype").and_then(|v| HeaderValue::from_str(v).ok());
-                    Answer { status: StatusCode::from_u16(resp.status).unwrap_or(StatusCode::OK), body, error_type }
-                } else {
-                    Answer::of(respond(Protocol::AwsJson11, &resp.to_recorded(), ""))
-                };
+                let json = Answer::load(&it.response, offset, &mut budget, &mut compact);
                 if let Some(rules) = &early_rules {
                     keys.push(matching::request_key(rules, it.request.protocol, model::OPERATION, &it.request.body));
                 }
