@@ -256,7 +256,8 @@ impl Redactor {
         }
         let mut out = text.as_bytes().to_vec();
         for (real, placeholder) in &ph.accounts {
-            for (i, _) in text.match_indices(real.as_str()) {
+            // memmem's vectorized search: `str::match_indices` was most of this function's time.
+            for i in memchr::memmem::find_iter(text.as_bytes(), real.as_bytes()) {
                 out[i..i + real.len()].copy_from_slice(placeholder.as_bytes());
             }
         }
