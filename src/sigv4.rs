@@ -6,6 +6,7 @@
 //! `MissingAuthenticationTokenException`, `IncompleteSignatureException`, `UnrecognizedClientException`
 //! (unknown access key) and `InvalidSignatureException` (mismatch or expired).
 
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_credential_types::Credentials as AwsCredentials;
@@ -260,10 +261,28 @@ fn plain_signature(
         m.update(data);
         m.finalize().into_bytes().to_vec()
     };
-    let mut key = mac(format!("AWS4{}", creds.secret_access_key).as_bytes(), date.as_bytes());
-    for part in [region, model::SIGNING_NAME, "aws4_request"] {
-        key = mac(&key, part.as_bytes());
+    // The signing key depends only on the secret, the day and the region: derived once a day, not per request.
+    struct SigningKey {
+        secret: String,
+        day: String,
+        region: String,
+        key: Vec<u8>,
     }
+    static KEY: Mutex<Option<SigningKey>> = Mutex::new(None);
+    let mut cached = KEY.lock().unwrap_or_else(|e| e.into_inner());
+    let key = match &*cached {
+        Some(k) if k.secret == creds.secret_access_key && k.day == date && k.region == region => k.key.clone(),
+        _ => {
+            let mut key = mac(format!("AWS4{}", creds.secret_access_key).as_bytes(), date.as_bytes());
+            for part in [region, model::SIGNING_NAME, "aws4_request"] {
+                key = mac(&key, part.as_bytes());
+            }
+            let (secret, day, region) = (creds.secret_access_key.clone(), date.to_string(), region.to_string());
+            *cached = Some(SigningKey { secret, day, region, key: key.clone() });
+            key
+        }
+    };
+    drop(cached);
     let signature = hex(&mac(&key, to_sign.as_bytes()));
     let mut add = vec![
         (
@@ -542,7 +561,11 @@ mod tests {
                     v.sort();
                     v
                 };
-                assert_eq!(sorted(got), sorted(want), "{method} {path} {headers:?}");
+                let want = sorted(want);
+                assert_eq!(sorted(got), want, "{method} {path} {headers:?}");
+                // Again, with the signing key now cached.
+                let again = plain_signature(&signable, &creds, region, at).unwrap();
+                assert_eq!(sorted(again), want, "cached key: {method} {path} {headers:?}");
             }
         }
         assert!(plain > 800, "the plain signer signed {plain} of the generated requests");
