@@ -16,7 +16,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use http::HeaderMap;
-use regex::Regex;
 use serde_json::Value;
 
 /// Headers never stored, whatever the rules say.
@@ -107,19 +106,6 @@ pub struct Redactor {
     placeholders: Mutex<Placeholders>,
 }
 
-fn arn_account_regex() -> &'static Regex {
-    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"arn:aws[a-zA-Z-]*:[a-zA-Z0-9-]*:[a-zA-Z0-9-]*:([0-9]{12}):").expect("valid"))
-}
-
-fn kms_key_regex() -> &'static Regex {
-    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?:^|:key/)([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
-            .expect("valid")
-    })
-}
-
 /// Whether a 12-digit account id is one of ours.
 pub fn is_account_placeholder(id: &str) -> bool {
     id.len() == 12 && id.starts_with("00000000")
@@ -162,12 +148,12 @@ impl Redactor {
     }
 }
 
-// The proxy redacts every JSON response as text on its hot path, so the three searches below are written out
-// by hand (a vectorized search for the anchor, then a fixed-shape check) instead of run as regexes: each
-// finds exactly what the regex in its comment finds, which the tests check against the regex itself.
+// The proxy redacts every JSON response as text on its hot path, so the searches below are written out by
+// hand (a vectorized search for the anchor, then a fixed-shape check) instead of run as regexes: each finds
+// exactly what the regex in its comment finds, which the tests check against the regex itself. Documents
+// are redacted with the same searches.
 
-/// Account ids of ARNs in `text`, as `arn_account_regex` finds them:
-/// `arn:aws[a-zA-Z-]*:[a-zA-Z0-9-]*:[a-zA-Z0-9-]*:([0-9]{12}):`.
+/// Account ids of ARNs in `text`: `arn:aws[a-zA-Z-]*:[a-zA-Z0-9-]*:[a-zA-Z0-9-]*:([0-9]{12}):`.
 fn arn_accounts(text: &str) -> impl Iterator<Item = &str> {
     let b = text.as_bytes();
     let mut from = 0;
@@ -207,6 +193,14 @@ fn arn_accounts(text: &str) -> impl Iterator<Item = &str> {
 fn uuid_at(b: &[u8], s: usize) -> bool {
     let Some(u) = b.get(s..s + 36) else { return false };
     u.iter().enumerate().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() })
+}
+
+/// The KMS key id a whole string names, a bare id or the end of a `…:key/` ARN:
+/// `(?:^|:key/)([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$`.
+fn kms_key_of(s: &str) -> Option<&str> {
+    let start = s.len().checked_sub(36)?;
+    let prefix_ok = start == 0 || s.as_bytes()[..start].ends_with(b":key/");
+    (prefix_ok && uuid_at(s.as_bytes(), start)).then(|| &s[start..])
 }
 
 /// Start offsets of the UUID-shaped runs in `b`, leftmost first and not overlapping, as
@@ -310,11 +304,11 @@ fn learn(v: &Value, ph: &mut Placeholders) {
         // Cheap checks first: most strings hold no ARN and no key id.
         Value::String(s) if !s.contains("arn:") && (s.len() < 36 || !s.contains('-')) => {}
         Value::String(s) => {
-            for cap in arn_account_regex().captures_iter(s) {
-                learn_account(&cap[1], ph);
+            for id in arn_accounts(s) {
+                learn_account(id, ph);
             }
-            if let Some(cap) = kms_key_regex().captures(s) {
-                learn_kms_key(&cap[1], ph);
+            if let Some(key) = kms_key_of(s) {
+                learn_kms_key(key, ph);
             }
         }
         Value::Array(items) => items.iter().for_each(|i| learn(i, ph)),
@@ -353,6 +347,7 @@ fn replace(v: &mut Value, ph: &Placeholders) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use regex::Regex;
     use serde_json::json;
 
     #[test]
@@ -453,6 +448,9 @@ mod tests {
         let kms =
             Regex::new(r#"(?:"|:key/)([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})""#)
                 .unwrap();
+        let kms_whole =
+            Regex::new(r"(?:^|:key/)([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
+                .unwrap();
         // Texts made of the pieces these patterns are built from, so near misses are common.
         let pieces = [
             "arn:aws",
@@ -481,9 +479,21 @@ mod tests {
             ":key/1234abcd-12ab-34cd-56ef-1234567890ab\"",
         ];
         let mut rng = crate::util::SplitMix64::new(11);
-        let mut hits = [0; 3];
-        for _ in 0..20_000 {
-            let text: String = (0..rng.below(24)).map(|_| *rng.pick(&pieces)).collect();
+        let mut hits = [0; 4];
+        for n in 0..20_000 {
+            let mut text: String = (0..rng.below(24)).map(|_| *rng.pick(&pieces)).collect();
+            if n % 2 == 0 {
+                // Half end in key-id-shaped text, for the whole-string pattern.
+                let (prefix, key) = (
+                    *rng.pick(&[":key/", "", "-", "key/"]),
+                    *rng.pick(&["1234abcd-12ab-34cd-56ef-1234567890ab", "1234abcd-12ab-34cd-56ef-1234567890"]),
+                );
+                text.push_str(prefix);
+                text.push_str(key);
+            }
+            hits[3] += kms_whole.is_match(&text) as usize;
+            let want = kms_whole.captures(&text).map(|c| c.get(1).unwrap().as_str());
+            assert_eq!(kms_key_of(&text), want, "{text}");
             hits[0] += arn.is_match(&text) as usize;
             hits[1] += uuid.is_match(&text) as usize;
             hits[2] += kms.is_match(&text) as usize;
