@@ -253,9 +253,10 @@ fn plain_signature(
     for (n, v) in &signed {
         let _ = writeln!(canonical, "{n}:{v}");
     }
-    let _ = write!(canonical, "\n{names}\n{}", hex(&Sha256::digest(body)));
+    let _ = write!(canonical, "\n{names}\n{}", util::hex(&Sha256::digest(body)));
     let scope = format!("{date}/{region}/{}/aws4_request", model::SIGNING_NAME);
-    let to_sign = format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", hex(&Sha256::digest(canonical.as_bytes())));
+    let to_sign =
+        format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", util::hex(&Sha256::digest(canonical.as_bytes())));
     let mac = |key: &[u8], data: &[u8]| -> Vec<u8> {
         let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
         m.update(data);
@@ -283,7 +284,7 @@ fn plain_signature(
         }
     };
     drop(cached);
-    let signature = hex(&mac(&key, to_sign.as_bytes()));
+    let signature = util::hex(&mac(&key, to_sign.as_bytes()));
     let mut add = vec![
         (
             "authorization".to_string(),
@@ -298,11 +299,6 @@ fn plain_signature(
         add.push(("x-amz-security-token".to_string(), token.clone()));
     }
     Some(add)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    bytes.iter().flat_map(|b| [DIGITS[(b >> 4) as usize] as char, DIGITS[(b & 15) as usize] as char]).collect()
 }
 
 /// Headers never signed: they change on the way (proxies, retries) or are hop-by-hop.

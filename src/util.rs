@@ -39,6 +39,14 @@ impl SplitMix64 {
     }
 }
 
+/// Lower-case hex digits, by value.
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Bytes as lower-case hex (SigV4's hashes and signatures).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().flat_map(|b| [HEX[(b >> 4) as usize] as char, HEX[(b & 15) as usize] as char]).collect()
+}
+
 /// Request ids shaped like AWS's (`x-amzn-RequestId`, a UUID), unique per process and cheap to make.
 pub fn request_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -52,7 +60,6 @@ pub fn request_id() -> String {
     // UUID v4 layout, written with a table (this runs on every response; `format!` showed in profiles).
     let (a, b) = (r.next_u64(), r.next_u64() & !(0xc000 << 48) | (0x8000 << 48));
     let a = a & !(0xf000) | 0x4000;
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 36];
     let mut i = 0;
     for (word, start) in [(a, 0), (b, 16)] {
