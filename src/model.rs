@@ -52,11 +52,7 @@ impl Shape {
     /// The shape of a member of a structure, if the member is modeled.
     pub fn member(&self, name: &str) -> Option<&'static Shape> {
         match self {
-            // Length and first byte first: this runs for every member of every recorded answer at load.
-            Shape::Structure(members) => members
-                .iter()
-                .find(|(n, _)| n.len() == name.len() && n.as_bytes().first() == name.as_bytes().first() && *n == name)
-                .map(|(_, s)| *s),
+            Shape::Structure(members) => members.iter().find(|(n, _)| *n == name).map(|(_, s)| *s),
             _ => None,
         }
     }
