@@ -180,7 +180,7 @@ fn number_fits(shape: &Shape, n: &serde_json::Number) -> bool {
 /// [`check_types`] on JSON text, without building the document: the same verdict and the same message, at a
 /// fraction of the cost. Replay checks every recorded answer this way at load. Malformed JSON is an error too.
 pub fn check_types_text(text: &str, shape: &Shape) -> Result<(), String> {
-    use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
     /// Checks one value against `shape`; the first mismatch's message goes to `err` (serde's own error
     /// would add a position the message must not carry).
@@ -206,6 +206,49 @@ pub fn check_types_text(text: &str, shape: &Shape) -> Result<(), String> {
         type Value = ();
         fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
             d.deserialize_any(self)
+        }
+    }
+    /// Any value that a document can hold, checked without being kept: unlike `IgnoredAny`, which skips
+    /// numbers unread, it refuses one no `Value` can hold (1e400), as parsing into a document would.
+    struct Anything;
+    impl<'de> DeserializeSeed<'de> for Anything {
+        type Value = ();
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Anything {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(Anything)?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while map.next_key_seed(Anything)?.is_some() {
+                map.next_value_seed(Anything)?;
+            }
+            Ok(())
         }
     }
     /// A map key, borrowed from the text when it has no escapes.
@@ -283,9 +326,7 @@ pub fn check_types_text(text: &str, shape: &Shape) -> Result<(), String> {
                         map.next_value_seed(Check { shape: s, path: &mut *self.path, err: &mut *self.err })?;
                         self.path.truncate(len);
                     }
-                    None => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
+                    None => map.next_value_seed(Anything)?,
                 }
             }
             Ok(())
@@ -915,6 +956,11 @@ mod tests {
         ] {
             assert_eq!(check_types(&doc, &REQUEST_SHAPE).unwrap_err(), want);
             assert_eq!(check_types_text(&doc.to_string(), &REQUEST_SHAPE).unwrap_err(), want);
+        }
+        // Text no document can hold is refused as parsing it would be, in unmodeled members too.
+        for text in [r#"{"NextToken": "t", "Big": 1e400}"#, r#"{"Unmodeled": [{"x": -1e999}]}"#] {
+            assert!(serde_json::from_str::<Value>(text).is_err());
+            assert!(check_types_text(text, &RESPONSE_SHAPE).unwrap_err().starts_with("malformed JSON"), "{text}");
         }
         // Escaped member names are still recognized, and malformed text is refused.
         assert!(check_types_text(r#"{"Next\u0054oken": 1}"#, &RESPONSE_SHAPE).unwrap_err().contains("'NextToken'"));

@@ -812,6 +812,25 @@ mod tests {
     }
 
     #[test]
+    fn a_recorded_number_no_document_can_hold_is_a_load_error_naming_it() {
+        // 1e400 is valid JSON text but no f64: a 2xx answer fails its type check, an error body its parse.
+        let dir = util::scratch_dir("huge-number").unwrap();
+        let text = std::fs::read_to_string(golden("boto3-errors.json")).unwrap();
+        for (status, needle) in [("400", "\"__type\""), ("200", "\"__type\"")] {
+            let mut doc: Value = serde_json::from_str(&text).unwrap();
+            let it = &mut doc["interactions"][0];
+            it["response"]["status"] = serde_json::from_str(status).unwrap();
+            it["response"]["body"] = serde_json::json!({"NextToken": "t", "__type": "X"});
+            let huge = serde_json::to_string_pretty(&doc).unwrap().replacen(needle, "\"Big\": 1e400, \"__type\"", 1);
+            let path = dir.join(format!("huge-{status}.json"));
+            std::fs::write(&path, huge).unwrap();
+            let err = format!("{:#}", Library::load(std::slice::from_ref(&path), None, 0).unwrap_err());
+            assert!(err.contains("huge-") && err.contains("interactions[0]"), "{status}: {err}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn an_empty_directory_is_named_in_the_error() {
         let dir = util::scratch_dir("no-cassettes").unwrap();
         let err = Library::load(std::slice::from_ref(&dir), None, 0).unwrap_err().to_string();
