@@ -79,6 +79,19 @@ struct State {
     closing: bool,
 }
 
+impl State {
+    /// Whether interaction `seq` is written; the write error if writing failed.
+    fn has_written(&self, seq: u64) -> anyhow::Result<bool> {
+        if self.written > seq {
+            return Ok(true);
+        }
+        match &self.failed {
+            Some(e) => bail!("{e}"),
+            None => Ok(false),
+        }
+    }
+}
+
 impl Journal {
     /// Creates a journal (failing if one exists: it must be recovered first).
     pub fn create(path: &Path, header: &JournalHeader) -> anyhow::Result<Journal> {
@@ -171,7 +184,7 @@ impl Journal {
             let notified = self.shared.written.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.check_written(&self.lock(), seq)? {
+            if self.lock().has_written(seq)? {
                 return Ok(());
             }
             notified.await;
@@ -181,20 +194,10 @@ impl Journal {
     /// [`Journal::written`], blocking the thread.
     pub fn written_blocking(&self, seq: u64) -> anyhow::Result<()> {
         let mut state = self.lock();
-        while !self.check_written(&state, seq)? {
+        while !state.has_written(seq)? {
             state = self.shared.written_cv.wait(state).unwrap_or_else(|e| e.into_inner());
         }
         Ok(())
-    }
-
-    fn check_written(&self, state: &State, seq: u64) -> anyhow::Result<bool> {
-        if state.written > seq {
-            return Ok(true);
-        }
-        match &state.failed {
-            Some(e) => bail!("{e}"),
-            None => Ok(false),
-        }
     }
 
     /// How many interactions were appended.
