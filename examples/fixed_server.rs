@@ -1,8 +1,8 @@
 //! The benchmark baseline: the least an HTTP server on this stack can do per request. hyper 1 with
-//! hyper-util's auto builder on the runtime `snomed-vcr` itself picks (single-threaded when the process may use
-//! one CPU, as the pinned benchmarks do; multi-threaded otherwise), reading each request body and answering the
-//! same bytes (a file's contents) with a JSON content type. Prints `listening on http://ADDR` like the real
-//! servers.
+//! hyper-util's auto builder on the runtime `snomed-vcr` itself runs on (`server::runtime`: single-threaded
+//! when the process may use one CPU, as the pinned benchmarks do), reading each request body and answering
+//! the same bytes (a file's contents) with a JSON content type. Prints `listening on http://ADDR` like the
+//! real servers.
 //!
 //!     cargo run --release --example fixed_server -- BODY_FILE [ADDR]
 
@@ -15,13 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 
 fn main() {
-    let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
-    let mut builder = if one_cpu {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    builder.enable_all().build().expect("runtime").block_on(serve());
+    snomed_vcr::server::runtime().expect("runtime").block_on(serve());
 }
 
 async fn serve() {

@@ -203,16 +203,7 @@ pub struct DemoArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    // On one CPU (a pinned process, a one-core container) a single-threaded runtime does the same work
-    // without the work-stealing scheduler's cross-thread bookkeeping.
-    let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
-    let mut builder = if one_cpu {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    tracing::debug!(threads = if one_cpu { "one" } else { "one per CPU" }, "async runtime");
-    let runtime = match builder.enable_all().build() {
+    let runtime = match server::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -101,6 +101,20 @@ impl Drop for Server {
 }
 
 /// Binds a listener, with a message that names the address on failure.
+/// The tokio runtime every server of the binary runs on. On one CPU (a pinned process, a one-core container)
+/// a single-threaded runtime does the same work without the work-stealing scheduler's cross-thread
+/// bookkeeping; otherwise one worker per CPU.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_cpu {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    tracing::debug!(threads = if one_cpu { "one" } else { "one per CPU" }, "async runtime");
+    builder.enable_all().build()
+}
+
 pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
