@@ -30,6 +30,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use crate::cassette::journal::{self, Journal, JournalHeader};
+use crate::cassette::jsontext;
 use crate::cassette::redact::{self, Redactor};
 use crate::cassette::{self, Cassette, Encoding, EncodingFormat, Interaction, RecordedRequest, RecordedResponse};
 use crate::matching;
@@ -170,24 +171,22 @@ pub fn upstream_client(ca_file: Option<&Path>) -> anyhow::Result<UpstreamClient>
     Ok(HyperClient::builder(TokioExecutor::new()).build(https))
 }
 
-/// An interaction as the journal writes it on the hot path: the response body as (redacted) JSON text.
-/// It reads back as an [`Interaction`].
+/// An interaction as the journal writes it on the hot path, but for `seq` (the journal adds it) and the
+/// response body (JSON text, added verbatim after redaction). It reads back as an [`Interaction`].
 #[derive(serde::Serialize)]
-struct JournalEntry<'a> {
-    seq: u64,
+struct JournalHead<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     recorded_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     elapsed_ms: Option<u64>,
     request: &'a RecordedRequest,
-    response: RawResponse<'a>,
+    response: ResponseHead<'a>,
 }
 
 #[derive(serde::Serialize)]
-struct RawResponse<'a> {
+struct ResponseHead<'a> {
     status: u16,
     headers: &'a std::collections::BTreeMap<String, String>,
-    body: &'a serde_json::value::RawValue,
 }
 
 /// One forwarded exchange, as [`Recorder::record`] takes it: the client's request and the upstream's answer.
@@ -503,23 +502,20 @@ impl Recorder {
         let elapsed_ms = (!self.config.reproducible).then_some(elapsed.as_millis() as u64);
         let resp_headers = self.redactor.headers(rheaders, &redact::KEPT_RESPONSE_HEADERS);
 
-        // The hot path: a JSON response is redacted as text and journaled verbatim, without building a
+        // The hot path: a JSON response is checked, redacted and journaled as text, without building a
         // document; `finish` parses it once into the canonical cassette.
         let is_cbor =
             rheaders.get(http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/cbor"));
-        if !is_cbor
-            && let Ok(text) = std::str::from_utf8(rbody)
-            && let Some(redacted) = self.redactor.json_text(if text.is_empty() { "{}" } else { text })
-            && let Ok(raw) = serde_json::from_str::<&serde_json::value::RawValue>(&redacted)
-        {
-            let seq = journal.append_with(|seq| JournalEntry {
-                seq,
+        if !is_cbor {
+            let head = JournalHead {
                 recorded_at: recorded_at.clone(),
                 elapsed_ms,
                 request: &request,
-                response: RawResponse { status, headers: &resp_headers, body: raw },
-            })?;
-            return Ok(Some(seq));
+                response: ResponseHead { status, headers: &resp_headers },
+            };
+            if let Some(line) = self.journal_line(&head, rbody) {
+                return Ok(Some(journal.append_object(&line)?));
+            }
         }
         let (mut resp_doc, resp_encoding) = Self::response_document(rheaders, rbody);
         self.redactor.document(&mut resp_doc);
@@ -535,6 +531,34 @@ impl Recorder {
             &interaction
         })?;
         Ok(Some(seq))
+    }
+
+    /// The journal line of an exchange whose response body is JSON text: the head, then the text redacted in
+    /// place. `None` when the text is not a JSON document that reads back (or JSON-path rules need the
+    /// document): the caller then takes the document path.
+    fn journal_line(&self, head: &JournalHead<'_>, rbody: &[u8]) -> Option<Vec<u8>> {
+        let body: &[u8] = if rbody.is_empty() { b"{}" } else { rbody };
+        let value = jsontext::validate(body)?;
+        let mut line = Vec::with_capacity(body.len() + 1024);
+        serde_json::to_writer(&mut line, head).ok()?;
+        // The head ends with its response object, `{"status":…,"headers":{…}}`: reopen it for the body.
+        if !line.ends_with(b"}}") {
+            return None;
+        }
+        line.truncate(line.len() - 2);
+        line.extend_from_slice(b",\"body\":");
+        let at = line.len();
+        line.extend_from_slice(&body[value.start..value.end]);
+        let text = &mut line[at..];
+        if value.line_breaks {
+            // Only whitespace holds line breaks (`validate` says so), and a journal entry is one line.
+            text.iter_mut().filter(|c| matches!(**c, b'\n' | b'\r')).for_each(|c| *c = b' ');
+        }
+        if self.redactor.json_text_in_place(text)? && jsontext::validate(text).is_none() {
+            return None;
+        }
+        line.extend_from_slice(b"}}");
+        Some(line)
     }
 
     /// Records an interaction (see [`Recorder::record`]) and waits until the journal has written it: nothing is

@@ -212,7 +212,7 @@ fn plain_signature(
     let Signable { method, uri, headers, body } = *req;
     use hmac::{Hmac, KeyInit, Mac};
     use sha2::{Digest, Sha256};
-    use std::fmt::Write;
+    use std::borrow::Cow;
     let plain_path = uri.starts_with('/')
         && uri.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'-' | b'_' | b'.' | b'~'))
         && !uri.contains("//")
@@ -223,78 +223,101 @@ fn plain_signature(
     if !plain_path || !plain_names || !matches!(method, "POST" | "GET") {
         return None;
     }
+    // This runs for every proxied request, so it writes into buffers instead of formatting strings: the
+    // `format!`s and small allocations of the first version were three quarters of its time.
     let secs = time.duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
     let amz_date = util::amz_date(secs);
     let date = &amz_date[..8];
-    let mut signed: Vec<(&str, String)> = Vec::with_capacity(headers.len() + 2);
+    let mut signed: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(headers.len() + 2);
     for (name, value) in headers {
         // Trimmed, inner runs of spaces made one; repeated names joined with commas.
         let value = if value.starts_with(' ') || value.ends_with(' ') || value.contains("  ") {
-            value.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+            Cow::Owned(value.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" "))
         } else {
-            value.to_string()
+            Cow::Borrowed(*value)
         };
         match signed.iter_mut().find(|(n, _)| n == name) {
             Some((_, v)) => {
+                let v = v.to_mut();
                 v.push(',');
                 v.push_str(&value);
             }
             None => signed.push((name, value)),
         }
     }
-    signed.push(("x-amz-date", amz_date.clone()));
+    signed.push(("x-amz-date", Cow::Borrowed(&amz_date)));
     if let Some(token) = &creds.session_token {
-        signed.push(("x-amz-security-token", token.clone()));
+        signed.push(("x-amz-security-token", Cow::Borrowed(token)));
     }
-    signed.sort_by(|a, b| a.0.cmp(b.0));
-    let names = signed.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(";");
-    let mut canonical = String::with_capacity(512);
-    let _ = write!(canonical, "{method}\n{uri}\n\n");
+    // Names are unique once repeats are joined.
+    signed.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut names = String::with_capacity(signed.iter().map(|(n, _)| n.len() + 1).sum());
+    for (i, (n, _)) in signed.iter().enumerate() {
+        if i > 0 {
+            names.push(';');
+        }
+        names.push_str(n);
+    }
+    let mut canonical = Sha256::new();
+    for part in [method, "\n", uri, "\n\n"] {
+        canonical.update(part.as_bytes());
+    }
     for (n, v) in &signed {
-        let _ = writeln!(canonical, "{n}:{v}");
+        for part in [n, ":", v.as_ref(), "\n"] {
+            canonical.update(part.as_bytes());
+        }
     }
-    let _ = write!(canonical, "\n{names}\n{}", util::hex(&Sha256::digest(body)));
-    let scope = format!("{date}/{region}/{}/aws4_request", model::SIGNING_NAME);
-    let to_sign =
-        format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", util::hex(&Sha256::digest(canonical.as_bytes())));
-    let mac = |key: &[u8], data: &[u8]| -> Vec<u8> {
-        let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
-        m.update(data);
-        m.finalize().into_bytes().to_vec()
-    };
-    // The signing key depends only on the secret, the day and the region: derived once a day, not per request.
+    for part in ["\n", &names, "\n"] {
+        canonical.update(part.as_bytes());
+    }
+    canonical.update(util::hex32(&Sha256::digest(body).into()));
+    let mut scope = String::with_capacity(64);
+    for part in [date, "/", region, "/", model::SIGNING_NAME, "/aws4_request"] {
+        scope.push_str(part);
+    }
+
+    // The signing key depends only on the secret, the day and the region: derived once a day, not per request,
+    // and kept as an HMAC already keyed with it.
     struct SigningKey {
         secret: String,
         day: String,
         region: String,
-        key: Vec<u8>,
+        mac: Hmac<Sha256>,
     }
     static KEY: Mutex<Option<SigningKey>> = Mutex::new(None);
     let mut cached = KEY.lock().unwrap_or_else(|e| e.into_inner());
-    let key = match &*cached {
-        Some(k) if k.secret == creds.secret_access_key && k.day == date && k.region == region => k.key.clone(),
+    let mut mac = match &*cached {
+        Some(k) if k.secret == creds.secret_access_key && k.day == date && k.region == region => k.mac.clone(),
         _ => {
-            let mut key = mac(format!("AWS4{}", creds.secret_access_key).as_bytes(), date.as_bytes());
+            let hmac = |key: &[u8], data: &str| -> Hmac<Sha256> {
+                let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+                m.update(data.as_bytes());
+                m
+            };
+            let mut key = hmac(format!("AWS4{}", creds.secret_access_key).as_bytes(), date).finalize().into_bytes();
             for part in [region, model::SIGNING_NAME, "aws4_request"] {
-                key = mac(&key, part.as_bytes());
+                key = hmac(&key, part).finalize().into_bytes();
             }
+            let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).expect("HMAC takes any key length");
             let (secret, day, region) = (creds.secret_access_key.clone(), date.to_string(), region.to_string());
-            *cached = Some(SigningKey { secret, day, region, key: key.clone() });
-            key
+            *cached = Some(SigningKey { secret, day, region, mac: mac.clone() });
+            mac
         }
     };
     drop(cached);
-    let signature = util::hex(&mac(&key, to_sign.as_bytes()));
-    let mut add = vec![
-        (
-            "authorization".to_string(),
-            format!(
-                "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={names}, Signature={signature}",
-                creds.access_key_id
-            ),
-        ),
-        ("x-amz-date".to_string(), amz_date),
-    ];
+    // The string to sign, fed to the HMAC piece by piece.
+    for part in ["AWS4-HMAC-SHA256\n", &amz_date, "\n", &scope, "\n"] {
+        mac.update(part.as_bytes());
+    }
+    mac.update(&util::hex32(&canonical.finalize().into()));
+    let signature = util::hex32(&mac.finalize().into_bytes().into());
+    let mut authorization = String::with_capacity(160 + names.len());
+    for part in ["AWS4-HMAC-SHA256 Credential=", &creds.access_key_id, "/", &scope, ", SignedHeaders=", &names] {
+        authorization.push_str(part);
+    }
+    authorization.push_str(", Signature=");
+    authorization.push_str(std::str::from_utf8(&signature).expect("hex is ASCII"));
+    let mut add = vec![("authorization".to_string(), authorization), ("x-amz-date".to_string(), amz_date)];
     if let Some(token) = &creds.session_token {
         add.push(("x-amz-security-token".to_string(), token.clone()));
     }

@@ -47,6 +47,16 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().flat_map(|b| [HEX[(b >> 4) as usize] as char, HEX[(b & 15) as usize] as char]).collect()
 }
 
+/// A 32-byte digest in lowercase hex, on the stack.
+pub fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = HEX[(b >> 4) as usize];
+        out[2 * i + 1] = HEX[(b & 15) as usize];
+    }
+    out
+}
+
 /// Request ids shaped like AWS's (`x-amzn-RequestId`, a UUID), unique per process and cheap to make.
 pub fn request_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);

@@ -178,6 +178,31 @@ impl Journal {
         Ok(seq)
     }
 
+    /// Queues an interaction already serialized as one JSON object without its `seq` member, which this adds
+    /// first (`{"seq":N,` then the rest of `object`). The object must be one line of compact JSON holding at
+    /// least one member. Returns the sequence number, as [`Journal::append_with`] does.
+    pub fn append_object(&self, object: &[u8]) -> anyhow::Result<u64> {
+        let members = match object {
+            [b'{', members @ .., b'}'] if !members.is_empty() && !object.contains(&b'\n') => members,
+            _ => bail!("a journal line must be a one-line JSON object with members"),
+        };
+        let mut state = self.lock();
+        if let Some(e) = &state.failed {
+            bail!("{e}");
+        }
+        let seq = state.next_seq;
+        let was_empty = state.pending.is_empty();
+        write!(state.pending, "{{\"seq\":{seq},").expect("writing to memory");
+        state.pending.extend_from_slice(members);
+        state.pending.extend_from_slice(b"}\n");
+        state.next_seq += 1;
+        drop(state);
+        if was_empty {
+            self.shared.queued.notify_one();
+        }
+        Ok(seq)
+    }
+
     /// Waits until interaction `seq` is written.
     pub async fn written(&self, seq: u64) -> anyhow::Result<()> {
         loop {
@@ -325,6 +350,32 @@ mod tests {
         let (h, its) = read(&path).unwrap();
         assert_eq!(h, header);
         assert_eq!(its.iter().map(|i| i.seq).collect::<Vec<_>>(), [0, 1, 2]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn serialized_objects_get_their_sequence_number_and_read_back_as_interactions() {
+        let dir = crate::util::scratch_dir("journal-objects").unwrap();
+        let path = dir.join("c.json.journal");
+        let j = Journal::create(&path, &test_header()).unwrap();
+        let mut it = crate::cassette::tests::sample().interactions.remove(0);
+        let mut object = serde_json::to_value(&it).unwrap();
+        object.as_object_mut().unwrap().remove("seq");
+        let object = serde_json::to_vec(&object).unwrap();
+        assert_eq!(j.append_object(&object).unwrap(), 0);
+        assert_eq!(j.append_object(&object).unwrap(), 1);
+        for bad in [&b"{}"[..], b"[1]", b"{\"a\":\n1}", b""] {
+            let e = j.append_object(bad).unwrap_err().to_string();
+            assert!(e.contains("one-line JSON object"), "{e}");
+        }
+        j.sync().unwrap();
+        drop(j);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.lines().nth(2).unwrap().starts_with("{\"seq\":1,"), "{text}");
+        let (_, its) = read(&path).unwrap();
+        it.seq = 1;
+        assert_eq!(its.len(), 2);
+        assert_eq!(its[1], it);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

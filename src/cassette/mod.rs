@@ -11,6 +11,7 @@
 //! give the same bytes.
 
 pub mod journal;
+pub mod jsontext;
 pub mod lint;
 pub mod redact;
 

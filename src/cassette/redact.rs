@@ -97,7 +97,14 @@ impl Rule {
 #[derive(Default)]
 struct Placeholders {
     accounts: HashMap<String, String>,
+    /// The accounts again, as searchers for text.
+    account_finders: Vec<AccountFinder>,
     kms_keys: HashMap<String, String>,
+}
+
+struct AccountFinder {
+    finder: memchr::memmem::Finder<'static>,
+    placeholder: [u8; 12],
 }
 
 /// A recording session's redactor: its placeholder maps are shared by every interaction.
@@ -155,7 +162,11 @@ impl Redactor {
 
 /// Account ids of ARNs in `text`: `arn:aws[a-zA-Z-]*:[a-zA-Z0-9-]*:[a-zA-Z0-9-]*:([0-9]{12}):`.
 fn arn_accounts(text: &str) -> impl Iterator<Item = &str> {
-    let b = text.as_bytes();
+    arn_account_offsets(text.as_bytes()).map(|at| &text[at..at + 12])
+}
+
+/// Where the account ids of [`arn_accounts`] start.
+fn arn_account_offsets(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
     let mut from = 0;
     std::iter::from_fn(move || {
         while let Some(k) = memchr::memmem::find(&b[from..], b"arn:aws") {
@@ -180,7 +191,7 @@ fn arn_accounts(text: &str) -> impl Iterator<Item = &str> {
             match id {
                 Some(at) => {
                     from = at + 13;
-                    return Some(&text[at..at + 12]);
+                    return Some(at);
                 }
                 None => from = start + 1,
             }
@@ -216,9 +227,14 @@ fn uuids(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
+#[cfg(test)]
 /// KMS key ids in JSON text, as `(?:"|:key/)(UUID)"` finds them: a whole string, or the end of a `…:key/` ARN.
 fn kms_keys_in_text(text: &str) -> impl Iterator<Item = &str> {
-    let b = text.as_bytes();
+    kms_key_offsets(text.as_bytes()).map(|at| &text[at..at + 36])
+}
+
+/// Where the key ids of [`kms_keys_in_text`] start.
+fn kms_key_offsets(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
     let mut from = 0;
     memchr::memchr_iter(b'-', b).filter_map(move |dash| {
         let s = dash.checked_sub(8)?;
@@ -228,7 +244,7 @@ fn kms_keys_in_text(text: &str) -> impl Iterator<Item = &str> {
             return None;
         }
         from = s + 37;
-        Some(&text[s..s + 36])
+        Some(s)
     })
 }
 
@@ -238,40 +254,60 @@ impl Redactor {
     /// replace and are plain digits or hex, so the text stays the same valid JSON. `None` when JSON-path rules
     /// are set: those need the document ([`Redactor::document`]).
     pub fn json_text(&self, text: &str) -> Option<String> {
+        let mut out = text.as_bytes().to_vec();
+        self.json_text_in_place(&mut out)?;
+        // Only ASCII digits and hex were written over ASCII digits and hex: still UTF-8.
+        Some(String::from_utf8(out).expect("same-length ASCII substitutions keep UTF-8"))
+    }
+
+    /// [`Redactor::json_text`] in place, for the proxy's journal line. `Some(true)` when a KMS key id was
+    /// overwritten: that may have touched a `\u` escape, so a caller that needs the text to stay a document
+    /// checks it again. (Account ids cannot break a document: they are digits written over 12 digits.)
+    pub fn json_text_in_place(&self, text: &mut [u8]) -> Option<bool> {
         if self.rules.iter().any(|r| matches!(r, Rule::JsonPath(_))) {
             return None;
         }
         let mut ph = self.placeholders.lock().unwrap_or_else(|e| e.into_inner());
-        for id in arn_accounts(text) {
-            learn_account(id, &mut ph);
+        for at in arn_account_offsets(text) {
+            learn_account(std::str::from_utf8(&text[at..at + 12]).expect("ASCII digits"), &mut ph);
         }
-        for key in kms_keys_in_text(text) {
-            learn_kms_key(key, &mut ph);
+        for at in kms_key_offsets(text) {
+            learn_kms_key(std::str::from_utf8(&text[at..at + 36]).expect("ASCII hex"), &mut ph);
         }
-        let mut out = text.as_bytes().to_vec();
-        for (real, placeholder) in &ph.accounts {
-            // memmem's vectorized search: `str::match_indices` was most of this function's time.
-            for i in memchr::memmem::find_iter(text.as_bytes(), real.as_bytes()) {
-                out[i..i + real.len()].copy_from_slice(placeholder.as_bytes());
-            }
+        // Where each placeholder goes, all found in the text as it came (a placeholder written first must not
+        // make or hide a match for another), then written.
+        let mut writes: Vec<(usize, &[u8])> = Vec::new();
+        for account in &ph.account_finders {
+            // memmem's vectorized search, its searcher built once per account.
+            writes.extend(account.finder.find_iter(text).map(|i| (i, &account.placeholder[..])));
         }
+        let mut kms = false;
         if !ph.kms_keys.is_empty() {
             // One pass over every UUID-shaped run, whatever its context, instead of one scan per known key.
-            for s in uuids(text.as_bytes()) {
-                if let Some(placeholder) = ph.kms_keys.get(&text[s..s + 36].to_ascii_lowercase()) {
-                    out[s..s + 36].copy_from_slice(placeholder.as_bytes());
+            for s in uuids(text) {
+                let lower = text[s..s + 36].to_ascii_lowercase();
+                if let Some(placeholder) = std::str::from_utf8(&lower).ok().and_then(|k| ph.kms_keys.get(k)) {
+                    writes.push((s, placeholder.as_bytes()));
+                    kms = true;
                 }
             }
         }
-        // Only ASCII digits and hex were written over ASCII digits and hex: still UTF-8.
-        Some(String::from_utf8(out).expect("same-length ASCII substitutions keep UTF-8"))
+        for (at, placeholder) in writes {
+            text[at..at + placeholder.len()].copy_from_slice(placeholder);
+        }
+        Some(kms)
     }
 }
 
 fn learn_account(id: &str, ph: &mut Placeholders) {
     if !is_account_placeholder(id) && !ph.accounts.contains_key(id) {
         let n = ph.accounts.len() + 1;
-        ph.accounts.insert(id.to_string(), format!("{n:012}"));
+        let placeholder = format!("{n:012}");
+        ph.account_finders.push(AccountFinder {
+            finder: memchr::memmem::Finder::new(id.as_bytes()).into_owned(),
+            placeholder: placeholder.as_bytes().try_into().expect("12 digits"),
+        });
+        ph.accounts.insert(id.to_string(), placeholder);
     }
 }
 

@@ -585,3 +585,74 @@ fn golden_cassettes_match_the_json_schema_and_lint_clean() {
     let sdk = Cassette::load(&root.join("cassettes/rust-sdk-cbor.json")).unwrap();
     assert!(sdk.interactions.iter().all(|i| i.request.protocol == Protocol::RpcV2Cbor && i.request.encoding.is_some()));
 }
+
+/// An upstream whose JSON answers are valid but awkward: the `MaxResults` of a request picks the body.
+struct AwkwardUpstream;
+
+const AWKWARD_BODIES: &[&str] = &[
+    // Pretty-printed, with LF and CRLF line ends: the journal is JSON Lines, so these must not split a line.
+    "{\n  \"ComprehendMedicalAsyncJobPropertiesList\": [\n    {\"JobId\": \"a\", \"DataAccessRoleArn\": \"arn:aws:iam::444455556666:role/R\"}\n  ]\n}\n",
+    "{\r\n\t\"NextToken\": \"t\\n2\",\r\n\t\"ComprehendMedicalAsyncJobPropertiesList\": []\r\n}",
+    // Surrounding whitespace, escapes, non-ASCII text, a number kept exactly as sent.
+    "  {\"ComprehendMedicalAsyncJobPropertiesList\": [{\"JobName\": \"\\u00c5ngstr\\u00f6m \\\"q\\\" \\\\ / \\/ Ångström ✓\", \"SubmitTime\": 1704164645.678}]}  ",
+    // JSON text that no document holds: a lone surrogate escape, a number beyond f64.
+    "{\"ComprehendMedicalAsyncJobPropertiesList\": [{\"JobName\": \"\\ud800\"}]}",
+    "{\"ComprehendMedicalAsyncJobPropertiesList\": [], \"NextToken\": 1e400}",
+    // Not JSON at all (a load balancer's page).
+    "<html>busy\n</html>",
+];
+
+impl snomed_vcr::server::Handler for AwkwardUpstream {
+    async fn handle(&self, req: http::Request<bytes::Bytes>) -> http::Response<bytes::Bytes> {
+        let input: Value = serde_json::from_slice(req.body()).unwrap_or_default();
+        let n = input["MaxResults"].as_u64().unwrap_or(1) as usize - 1;
+        let body = AWKWARD_BODIES.get(n).copied().unwrap_or("{}");
+        http::Response::builder()
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(bytes::Bytes::from_static(body.as_bytes()))
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn awkward_but_valid_upstream_json_is_recorded_whole_and_answered_unchanged() {
+    let dir = temp_dir("record-awkward");
+    let cassette = dir.join("a.json");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = Server::spawn(listener, Arc::new(AwkwardUpstream), ServerConfig::default()).unwrap();
+    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, Mode::All)).await;
+    // A plain HTTP client: the SDK-like one would refuse to decode some of these answers.
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    for (i, body) in AWKWARD_BODIES.iter().enumerate() {
+        let req = http::Request::post(proxy.uri())
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", "ComprehendMedical_20181030.ListSNOMEDCTInferenceJobs")
+            .body(http_body_util::Full::new(bytes::Bytes::from(format!("{{\"MaxResults\": {}}}", i + 1))))
+            .unwrap();
+        let resp = client.request(req).await.unwrap();
+        let got = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+        assert_eq!(got, body.as_bytes(), "the client gets the upstream's bytes, body {i}");
+    }
+    assert_eq!(recorder.recorded(), AWKWARD_BODIES.len() as u64);
+    proxy.shutdown().await;
+    // Every line of the journal is one interaction: nothing lost when it is folded into the cassette.
+    let journal = std::fs::read_to_string(journal::journal_path(&cassette)).unwrap();
+    assert_eq!(journal.lines().count(), 1 + AWKWARD_BODIES.len(), "{journal}");
+    recorder.finish().unwrap();
+    // Read as plain JSON: `Cassette::load` would (rightly) refuse the two 200s whose bodies became text.
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    let c: Value = serde_json::from_str(&text).unwrap();
+    let bodies: Vec<&Value> = c["interactions"].as_array().unwrap().iter().map(|i| &i["response"]["body"]).collect();
+    assert_eq!(bodies.len(), AWKWARD_BODIES.len());
+    let role = &bodies[0]["ComprehendMedicalAsyncJobPropertiesList"][0]["DataAccessRoleArn"];
+    assert_eq!(role, "arn:aws:iam::000000000001:role/R", "redacted");
+    assert_eq!(bodies[1]["NextToken"], "t\n2");
+    assert_eq!(bodies[2]["ComprehendMedicalAsyncJobPropertiesList"][0]["JobName"], "Ångström \"q\" \\ / / Ångström ✓");
+    assert!(text.contains("1704164645.678"), "the number as received");
+    // Text that no document holds is kept as text, as the non-JSON page is (a journal line it had broken
+    // would have lost the whole recording when folded into the cassette).
+    for i in 3..=5 {
+        assert_eq!(*bodies[i], Value::String(AWKWARD_BODIES[i].to_string()));
+    }
+}
