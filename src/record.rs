@@ -411,7 +411,11 @@ impl Recorder {
             .map_err(|e| gateway_error(format!("cannot build the upstream request: {e}")))?;
         *req.method_mut() = parts.method.clone();
         for (name, value) in &parts.headers {
-            if !is_hop_by_hop(name.as_str()) {
+            // Without the client's Accept-Encoding the upstream answers uncompressed, which every client
+            // takes, and the answer is recorded as the document it is rather than as compressed bytes. Only
+            // when re-signing: a client's own signature may cover the header (botocore signs it).
+            let compression = name == http::header::ACCEPT_ENCODING && self.config.resign.is_some();
+            if !is_hop_by_hop(name.as_str()) && !compression {
                 req.headers_mut().append(name.clone(), value.clone());
             }
         }

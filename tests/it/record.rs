@@ -604,6 +604,10 @@ const AWKWARD_BODIES: &[&str] = &[
 
 impl snomed_vcr::server::Handler for AwkwardUpstream {
     async fn handle(&self, req: http::Request<bytes::Bytes>) -> http::Response<bytes::Bytes> {
+        if let Some(asked) = req.headers().get("accept-encoding") {
+            let body = format!("{{\"message\": \"the proxy forwarded accept-encoding: {asked:?}\"}}");
+            return http::Response::builder().status(400).body(bytes::Bytes::from(body)).unwrap();
+        }
         let input: Value = serde_json::from_slice(req.body()).unwrap_or_default();
         let n = input["MaxResults"].as_u64().unwrap_or(1) as usize - 1;
         let body = AWKWARD_BODIES.get(n).copied().unwrap_or("{}");
@@ -615,7 +619,7 @@ impl snomed_vcr::server::Handler for AwkwardUpstream {
 }
 
 #[tokio::test]
-async fn awkward_but_valid_upstream_json_is_recorded_whole_and_answered_unchanged() {
+async fn awkward_upstream_answers_are_recorded_whole_and_answered_unchanged() {
     let dir = temp_dir("record-awkward");
     let cassette = dir.join("a.json");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -628,6 +632,8 @@ async fn awkward_but_valid_upstream_json_is_recorded_whole_and_answered_unchange
         let req = http::Request::post(proxy.uri())
             .header("content-type", "application/x-amz-json-1.1")
             .header("x-amz-target", "ComprehendMedical_20181030.ListSNOMEDCTInferenceJobs")
+            // Asked of the proxy, not of the upstream: the answer is recorded uncompressed.
+            .header("accept-encoding", "gzip, deflate")
             .body(http_body_util::Full::new(bytes::Bytes::from(format!("{{\"MaxResults\": {}}}", i + 1))))
             .unwrap();
         let resp = client.request(req).await.unwrap();
