@@ -183,7 +183,7 @@ impl Journal {
     /// least one member. Returns the sequence number, as [`Journal::append_with`] does.
     pub fn append_object(&self, object: &[u8]) -> anyhow::Result<u64> {
         let members = match object {
-            [b'{', members @ .., b'}'] if !members.is_empty() && !object.contains(&b'\n') => members,
+            [b'{', members @ .., b'}'] if !members.is_empty() && memchr::memchr(b'\n', object).is_none() => members,
             _ => bail!("a journal line must be a one-line JSON object with members"),
         };
         let mut state = self.lock();
@@ -315,12 +315,50 @@ pub fn read(path: &Path) -> anyhow::Result<(JournalHeader, Vec<Interaction>)> {
         serde_json::from_str(first).map_err(|e| anyhow::anyhow!("{}:1: not a journal header: {e}", path.display()))?;
     let mut interactions = Vec::new();
     for (i, line) in lines {
-        let mut it: Interaction =
-            serde_json::from_str(line).map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), i + 1))?;
+        let mut it: Interaction = match serde_json::from_str(line) {
+            Ok(it) => it,
+            Err(e) => with_body_as_text(line).ok_or_else(|| anyhow::anyhow!("{}:{}: {e}", path.display(), i + 1))?,
+        };
         it.seq = interactions.len() as u64;
         interactions.push(it);
     }
     Ok((header, interactions))
+}
+
+/// A line whose response body is JSON that no document holds (`1e400`, a lone surrogate escape): the proxy
+/// journals an answer's JSON text as it came, so here the body is kept as that text, as a body that is not
+/// JSON at all is. Nothing the journal holds is lost.
+fn with_body_as_text(line: &str) -> Option<Interaction> {
+    use super::{Encoding, RecordedRequest, RecordedResponse};
+    use serde_json::value::RawValue;
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Line<'a> {
+        seq: u64,
+        #[serde(default)]
+        recorded_at: Option<String>,
+        #[serde(default)]
+        elapsed_ms: Option<u64>,
+        request: RecordedRequest,
+        #[serde(borrow)]
+        response: Response<'a>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Response<'a> {
+        status: u16,
+        headers: std::collections::BTreeMap<String, String>,
+        #[serde(borrow)]
+        body: &'a RawValue,
+        #[serde(default)]
+        encoding: Option<Encoding>,
+    }
+    let Line { seq, recorded_at, elapsed_ms, request, response } = serde_json::from_str(line).ok()?;
+    tracing::warn!(seq, "a recorded answer is JSON that no document holds; kept as text");
+    let body = serde_json::Value::String(response.body.get().to_string());
+    let response =
+        RecordedResponse { status: response.status, headers: response.headers, body, encoding: response.encoding };
+    Some(Interaction { seq, recorded_at, elapsed_ms, request, response })
 }
 
 #[cfg(test)]

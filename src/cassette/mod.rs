@@ -11,7 +11,6 @@
 //! give the same bytes.
 
 pub mod journal;
-pub mod jsontext;
 pub mod lint;
 pub mod redact;
 

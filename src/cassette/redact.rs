@@ -169,7 +169,10 @@ fn arn_accounts(text: &str) -> impl Iterator<Item = &str> {
 fn arn_account_offsets(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
     let mut from = 0;
     std::iter::from_fn(move || {
-        while let Some(k) = memchr::memmem::find(&b[from..], b"arn:aws") {
+        // One searcher for every call: `memmem::find` builds its searcher anew each time.
+        static ARN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"arn:aws"));
+        while let Some(k) = ARN.find(&b[from..]) {
             let start = from + k;
             let mut i = start + 7;
             let run = |i: &mut usize, ok: fn(u8) -> bool| {
@@ -215,7 +218,10 @@ fn kms_key_of(s: &str) -> Option<&str> {
 }
 
 /// Start offsets of the UUID-shaped runs in `b`, leftmost first and not overlapping, as
-/// `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}` finds them.
+/// `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}` finds them. (The proxy finds
+/// these and [`kms_key_offsets`] together, with [`kms_keys_and_uuids`]; the tests hold that one to these
+/// one-at-a-time forms, and these to the regexes.)
+#[cfg(test)]
 fn uuids(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
     let mut from = 0;
     memchr::memchr_iter(b'-', b).filter_map(move |dash| {
@@ -234,6 +240,7 @@ fn kms_keys_in_text(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Where the key ids of [`kms_keys_in_text`] start.
+#[cfg(test)]
 fn kms_key_offsets(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
     let mut from = 0;
     memchr::memchr_iter(b'-', b).filter_map(move |dash| {
@@ -248,6 +255,31 @@ fn kms_key_offsets(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
+/// [`kms_key_offsets`] and [`uuids`] of the same text in one pass over its dashes (each keeps its own place):
+/// the proxy needs both for every answer.
+fn kms_keys_and_uuids(b: &[u8]) -> (Vec<usize>, Vec<usize>) {
+    let (mut keys, mut runs) = (Vec::new(), Vec::new());
+    let (mut key_from, mut run_from) = (0, 0);
+    for dash in memchr::memchr_iter(b'-', b) {
+        let Some(s) = dash.checked_sub(8) else { continue };
+        let quoted = s >= 1 && b[s - 1] == b'"' && s > key_from;
+        let in_arn = s >= 5 && &b[s - 5..s] == b":key/" && s - 5 >= key_from;
+        let wanted = s >= run_from || quoted || in_arn;
+        if !wanted || !uuid_at(b, s) {
+            continue;
+        }
+        if s >= run_from {
+            runs.push(s);
+            run_from = s + 36;
+        }
+        if (quoted || in_arn) && b.get(s + 36) == Some(&b'"') {
+            keys.push(s);
+            key_from = s + 37;
+        }
+    }
+    (keys, runs)
+}
+
 impl Redactor {
     /// Redacts a JSON text without building a document: learns account and KMS key ids from the whole text and
     /// overwrites every occurrence with its placeholder. Placeholders have the same length as what they
@@ -260,10 +292,8 @@ impl Redactor {
         Some(String::from_utf8(out).expect("same-length ASCII substitutions keep UTF-8"))
     }
 
-    /// [`Redactor::json_text`] in place, for the proxy's journal line. `Some(true)` when a KMS key id was
-    /// overwritten: that may have touched a `\u` escape, so a caller that needs the text to stay a document
-    /// checks it again. (Account ids cannot break a document: they are digits written over 12 digits.)
-    pub fn json_text_in_place(&self, text: &mut [u8]) -> Option<bool> {
+    /// [`Redactor::json_text`] in place, for the proxy's journal line; `None` when JSON-path rules are set.
+    pub fn json_text_in_place(&self, text: &mut [u8]) -> Option<()> {
         if self.rules.iter().any(|r| matches!(r, Rule::JsonPath(_))) {
             return None;
         }
@@ -271,7 +301,8 @@ impl Redactor {
         for at in arn_account_offsets(text) {
             learn_account(std::str::from_utf8(&text[at..at + 12]).expect("ASCII digits"), &mut ph);
         }
-        for at in kms_key_offsets(text) {
+        let (keys, runs) = kms_keys_and_uuids(text);
+        for at in keys {
             learn_kms_key(std::str::from_utf8(&text[at..at + 36]).expect("ASCII hex"), &mut ph);
         }
         // Where each placeholder goes, all found in the text as it came (a placeholder written first must not
@@ -281,25 +312,27 @@ impl Redactor {
             // memmem's vectorized search, its searcher built once per account.
             writes.extend(account.finder.find_iter(text).map(|i| (i, &account.placeholder[..])));
         }
-        let mut kms = false;
         if !ph.kms_keys.is_empty() {
             // One pass over every UUID-shaped run, whatever its context, instead of one scan per known key.
-            for s in uuids(text) {
+            for s in runs {
                 let lower = text[s..s + 36].to_ascii_lowercase();
                 if let Some(placeholder) = std::str::from_utf8(&lower).ok().and_then(|k| ph.kms_keys.get(k)) {
                     writes.push((s, placeholder.as_bytes()));
-                    kms = true;
                 }
             }
         }
         for (at, placeholder) in writes {
             text[at..at + placeholder.len()].copy_from_slice(placeholder);
         }
-        Some(kms)
+        Some(())
     }
 }
 
 fn learn_account(id: &str, ph: &mut Placeholders) {
+    // Known already: a look through the few accounts a recording meets is cheaper than hashing.
+    if ph.account_finders.iter().any(|a| a.finder.needle() == id.as_bytes()) {
+        return;
+    }
     if !is_account_placeholder(id) && !ph.accounts.contains_key(id) {
         let n = ph.accounts.len() + 1;
         let placeholder = format!("{n:012}");
@@ -539,6 +572,8 @@ mod tests {
             assert_eq!(uuids(text.as_bytes()).collect::<Vec<_>>(), want, "{text}");
             let want: Vec<&str> = kms.captures_iter(&text).map(|c| c.get(1).unwrap().as_str()).collect();
             assert_eq!(kms_keys_in_text(&text).collect::<Vec<_>>(), want, "{text}");
+            let both = (kms_key_offsets(text.as_bytes()).collect(), uuids(text.as_bytes()).collect());
+            assert_eq!(kms_keys_and_uuids(text.as_bytes()), both, "{text}");
         }
         assert!(hits.iter().all(|h| *h > 200), "the texts exercise every pattern: {hits:?}");
     }
