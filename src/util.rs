@@ -42,12 +42,7 @@ impl SplitMix64 {
 /// Lower-case hex digits, by value.
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Bytes as lower-case hex (SigV4's hashes and signatures).
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().flat_map(|b| [HEX[(b >> 4) as usize] as char, HEX[(b & 15) as usize] as char]).collect()
-}
-
-/// A 32-byte digest in lowercase hex, on the stack.
+/// A 32-byte digest (SigV4's hashes and signatures) in lower-case hex, on the stack.
 pub fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
     let mut out = [0u8; 64];
     for (i, b) in bytes.iter().enumerate() {

@@ -412,6 +412,14 @@ mod tests {
         JournalHeader { journal: 1, mode: "all".into(), upstream: "u".into(), region: "r".into(), match_rules: vec![] }
     }
 
+    /// A fresh journal in a scratch directory named `name`, and an interaction to append to it.
+    fn fresh(name: &str) -> (PathBuf, PathBuf, Journal, Interaction) {
+        let dir = crate::util::scratch_dir(name).unwrap();
+        let path = dir.join("c.json.journal");
+        let j = Journal::create(&path, &test_header()).unwrap();
+        (dir, path, j, crate::cassette::tests::sample().interactions.remove(0))
+    }
+
     #[test]
     fn appends_number_in_order_and_torn_lines_are_dropped() {
         let dir = crate::util::scratch_dir("journal").unwrap();
@@ -436,10 +444,7 @@ mod tests {
 
     #[test]
     fn serialized_objects_get_their_sequence_number_and_read_back_as_interactions() {
-        let dir = crate::util::scratch_dir("journal-objects").unwrap();
-        let path = dir.join("c.json.journal");
-        let j = Journal::create(&path, &test_header()).unwrap();
-        let mut it = crate::cassette::tests::sample().interactions.remove(0);
+        let (dir, path, j, mut it) = fresh("journal-objects");
         let mut object = serde_json::to_value(&it).unwrap();
         object.as_object_mut().unwrap().remove("seq");
         let object = serde_json::to_vec(&object).unwrap();
@@ -462,10 +467,7 @@ mod tests {
 
     #[test]
     fn a_journal_past_several_cache_steps_reads_back_whole() {
-        let dir = crate::util::scratch_dir("journal-long").unwrap();
-        let path = dir.join("c.json.journal");
-        let j = Journal::create(&path, &test_header()).unwrap();
-        let mut it = crate::cassette::tests::sample().interactions.remove(0);
+        let (dir, path, j, mut it) = fresh("journal-long");
         let n = 3 * CacheTrim::STEP / (64 << 10) + 5;
         for k in 0..n {
             it.request.path = format!("/{k}/{}", "x".repeat(64 << 10));

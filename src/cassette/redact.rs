@@ -281,18 +281,10 @@ fn kms_keys_and_uuids(b: &[u8]) -> (Vec<usize>, Vec<usize>) {
 }
 
 impl Redactor {
-    /// Redacts a JSON text without building a document: learns account and KMS key ids from the whole text and
-    /// overwrites every occurrence with its placeholder. Placeholders have the same length as what they
-    /// replace and are plain digits or hex, so the text stays the same valid JSON. `None` when JSON-path rules
-    /// are set: those need the document ([`Redactor::document`]).
-    pub fn json_text(&self, text: &str) -> Option<String> {
-        let mut out = text.as_bytes().to_vec();
-        self.json_text_in_place(&mut out)?;
-        // Only ASCII digits and hex were written over ASCII digits and hex: still UTF-8.
-        Some(String::from_utf8(out).expect("same-length ASCII substitutions keep UTF-8"))
-    }
-
-    /// [`Redactor::json_text`] in place, for the proxy's journal line; `None` when JSON-path rules are set.
+    /// Redacts JSON text in place, without building a document (the proxy's journal line): learns account and
+    /// KMS key ids from the whole text and overwrites every occurrence with its placeholder. Placeholders have
+    /// the same length as what they replace and are plain digits or hex, so the text stays the same valid
+    /// JSON. `None` when JSON-path rules are set: those need the document ([`Redactor::document`]).
     pub fn json_text_in_place(&self, text: &mut [u8]) -> Option<()> {
         if self.rules.iter().any(|r| matches!(r, Rule::JsonPath(_))) {
             return None;
@@ -498,7 +490,9 @@ mod tests {
             Redactor::new(vec![]).document(&mut d);
             d
         };
-        let text = Redactor::new(vec![]).json_text(&serde_json::to_string(&doc).unwrap()).unwrap();
+        let mut text = serde_json::to_vec(&doc).unwrap();
+        Redactor::new(vec![]).json_text_in_place(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
         let by_text: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(by_text, by_doc);
         assert!(
@@ -507,7 +501,9 @@ mod tests {
                 && !text.to_lowercase().contains("1234abcd")
         );
         // JSON-path rules need the document.
-        assert!(Redactor::new(vec![Rule::parse("json:$.X").unwrap()]).json_text("{}").is_none());
+        assert!(
+            Redactor::new(vec![Rule::parse("json:$.X").unwrap()]).json_text_in_place(&mut b"{}".to_vec()).is_none()
+        );
     }
 
     #[test]
