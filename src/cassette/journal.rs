@@ -162,20 +162,7 @@ impl Journal {
     /// will do (the proxy writes responses as raw JSON text). Returns the sequence number: wait for
     /// [`Journal::written`] before answering the request it records.
     pub fn append_with<T: Serialize>(&self, build: impl FnOnce(u64) -> T) -> anyhow::Result<u64> {
-        let mut state = self.lock();
-        if let Some(e) = &state.failed {
-            bail!("{e}");
-        }
-        let seq = state.next_seq;
-        let was_empty = state.pending.is_empty();
-        serde_json::to_writer(&mut state.pending, &build(seq)).context("serializing an interaction")?;
-        state.pending.push(b'\n');
-        state.next_seq += 1;
-        drop(state);
-        if was_empty {
-            self.shared.queued.notify_one();
-        }
-        Ok(seq)
+        self.queue(|seq, pending| serde_json::to_writer(pending, &build(seq)).context("serializing an interaction"))
     }
 
     /// Queues an interaction already serialized as one JSON object without its `seq` member, which this adds
@@ -186,18 +173,31 @@ impl Journal {
             [b'{', members @ .., b'}'] if !members.is_empty() && memchr::memchr(b'\n', object).is_none() => members,
             _ => bail!("a journal line must be a one-line JSON object with members"),
         };
+        self.queue(|seq, pending| {
+            write!(pending, "{{\"seq\":{seq},").expect("writing to memory");
+            pending.extend_from_slice(members);
+            pending.push(b'}');
+            Ok(())
+        })
+    }
+
+    /// Numbers the next line, lets `write` put it on the queue (without its newline), and wakes the writer if
+    /// the queue was empty. A line whose writing fails is taken off again, so no partial line is ever written.
+    fn queue(&self, write: impl FnOnce(u64, &mut Vec<u8>) -> anyhow::Result<()>) -> anyhow::Result<u64> {
         let mut state = self.lock();
         if let Some(e) = &state.failed {
             bail!("{e}");
         }
         let seq = state.next_seq;
-        let was_empty = state.pending.is_empty();
-        write!(state.pending, "{{\"seq\":{seq},").expect("writing to memory");
-        state.pending.extend_from_slice(members);
-        state.pending.extend_from_slice(b"}\n");
+        let start = state.pending.len();
+        if let Err(e) = write(seq, &mut state.pending) {
+            state.pending.truncate(start);
+            return Err(e);
+        }
+        state.pending.push(b'\n');
         state.next_seq += 1;
         drop(state);
-        if was_empty {
+        if start == 0 {
             self.shared.queued.notify_one();
         }
         Ok(seq)
