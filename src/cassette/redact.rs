@@ -96,15 +96,25 @@ impl Rule {
 
 #[derive(Default)]
 struct Placeholders {
-    accounts: HashMap<String, String>,
-    /// The accounts again, as searchers for text.
-    account_finders: Vec<AccountFinder>,
+    /// In the order they were met; a recording meets few, so a look through them beats hashing.
+    accounts: Vec<Account>,
     kms_keys: HashMap<String, String>,
 }
 
-struct AccountFinder {
+/// A real account id, as a searcher for text, and its placeholder.
+struct Account {
     finder: memchr::memmem::Finder<'static>,
     placeholder: [u8; 12],
+}
+
+impl Account {
+    fn real(&self) -> &str {
+        std::str::from_utf8(self.finder.needle()).expect("12 ASCII digits")
+    }
+
+    fn placeholder(&self) -> &str {
+        std::str::from_utf8(&self.placeholder).expect("12 ASCII digits")
+    }
 }
 
 /// A recording session's redactor: its placeholder maps are shared by every interaction.
@@ -300,7 +310,7 @@ impl Redactor {
         // Where each placeholder goes, all found in the text as it came (a placeholder written first must not
         // make or hide a match for another), then written.
         let mut writes: Vec<(usize, &[u8])> = Vec::new();
-        for account in &ph.account_finders {
+        for account in &ph.accounts {
             // memmem's vectorized search, its searcher built once per account.
             writes.extend(account.finder.find_iter(text).map(|i| (i, &account.placeholder[..])));
         }
@@ -321,18 +331,12 @@ impl Redactor {
 }
 
 fn learn_account(id: &str, ph: &mut Placeholders) {
-    // Known already: a look through the few accounts a recording meets is cheaper than hashing.
-    if ph.account_finders.iter().any(|a| a.finder.needle() == id.as_bytes()) {
-        return;
-    }
-    if !is_account_placeholder(id) && !ph.accounts.contains_key(id) {
+    if !is_account_placeholder(id) && !ph.accounts.iter().any(|a| a.finder.needle() == id.as_bytes()) {
         let n = ph.accounts.len() + 1;
-        let placeholder = format!("{n:012}");
-        ph.account_finders.push(AccountFinder {
+        ph.accounts.push(Account {
             finder: memchr::memmem::Finder::new(id.as_bytes()).into_owned(),
-            placeholder: placeholder.as_bytes().try_into().expect("12 digits"),
+            placeholder: format!("{n:012}").as_bytes().try_into().expect("12 digits"),
         });
-        ph.accounts.insert(id.to_string(), placeholder);
     }
 }
 
@@ -386,10 +390,10 @@ fn replace(v: &mut Value, ph: &Placeholders) {
                 ph.kms_keys.keys().any(|k| lower.contains(k.as_str()))
             };
             let may_hold_account = !ph.accounts.is_empty() && s.bytes().filter(u8::is_ascii_digit).count() >= 12;
-            if has_key || (may_hold_account && ph.accounts.keys().any(|k| s.contains(k.as_str()))) {
+            if has_key || (may_hold_account && ph.accounts.iter().any(|a| s.contains(a.real()))) {
                 let mut out = s.clone();
-                for (real, placeholder) in &ph.accounts {
-                    out = out.replace(real.as_str(), placeholder);
+                for account in &ph.accounts {
+                    out = out.replace(account.real(), account.placeholder());
                 }
                 for (real, placeholder) in &ph.kms_keys {
                     if let Some(i) = out.to_ascii_lowercase().find(real.as_str()) {
