@@ -665,15 +665,33 @@ impl Handler for Replayer {
     }
 }
 
-/// Polls the cassettes' modification times and reloads on change; a broken edit keeps the last good version.
+/// What the watcher compares to see that a cassette changed: modification time, length and, on Unix, the
+/// inode. The time alone misses a save that lands in the same clock tick of the file system as the version
+/// loaded (its timestamps are coarser than their nanosecond field suggests), which a quick edit does; a save by
+/// renaming (editors, `record`, `Cassette::save`) always brings a new inode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<FileStamp> {
+        let m = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&m);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some(FileStamp { modified: m.modified().ok(), len: m.len(), inode })
+    }
+}
+
+/// Polls the cassettes' file stamps and reloads on change; a broken edit keeps the last good version.
 pub fn spawn_watcher(replayer: Arc<Replayer>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let stamp = |r: &Replayer| -> Vec<Option<SystemTime>> {
-            cassette::expand_paths(&r.config.cassettes)
-                .unwrap_or_default()
-                .iter()
-                .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
-                .collect()
+        let stamp = |r: &Replayer| -> Vec<Option<FileStamp>> {
+            cassette::expand_paths(&r.config.cassettes).unwrap_or_default().iter().map(|p| FileStamp::of(p)).collect()
         };
         let mut last = stamp(&replayer);
         loop {
@@ -754,6 +772,25 @@ mod tests {
 
     fn golden(name: &str) -> PathBuf {
         PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes")).join(name)
+    }
+
+    #[test]
+    fn a_save_in_the_same_clock_tick_with_the_same_length_is_still_a_change() {
+        let dir = util::scratch_dir("replay-stamp").unwrap();
+        let (path, next) = (dir.join("c.json"), dir.join(".c.json.tmp"));
+        std::fs::write(&path, "{\"JobId\": \"aaaa\"}").unwrap();
+        let before = FileStamp::of(&path).unwrap();
+        // What a quick save by renaming can leave: same length, and the file system's clock has not ticked.
+        let f = std::fs::File::create(&next).unwrap();
+        std::io::Write::write_all(&mut &f, b"{\"JobId\": \"bbbb\"}").unwrap();
+        f.set_modified(before.modified.unwrap()).unwrap();
+        drop(f);
+        std::fs::rename(&next, &path).unwrap();
+        let after = FileStamp::of(&path).unwrap();
+        assert_eq!((after.modified, after.len), (before.modified, before.len));
+        assert_ne!(after, before, "the new inode tells the save apart");
+        assert_eq!(FileStamp::of(&path), Some(after), "an unchanged file has an unchanged stamp");
+        assert_eq!(FileStamp::of(&dir.join("gone.json")), None);
     }
 
     #[test]
