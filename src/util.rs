@@ -52,8 +52,32 @@ pub fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
     out
 }
 
-/// Request ids shaped like AWS's (`x-amzn-RequestId`, a UUID), unique per process and cheap to make.
-pub fn request_id() -> String {
+/// A request id shaped like AWS's (`x-amzn-RequestId`, a UUID v4), kept on the stack: one is made for every
+/// response, so it costs no allocation until it becomes a header value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RequestId([u8; 36]);
+
+impl std::ops::Deref for RequestId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits and dashes are UTF-8")
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// A fresh request id, unique per process and cheap to make.
+pub fn request_id() -> RequestId {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     static BASE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     let base = *BASE.get_or_init(|| {
@@ -62,23 +86,65 @@ pub fn request_id() -> String {
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut r = SplitMix64::new(base ^ n.wrapping_mul(0xA24B_AED4_963E_E407));
-    // UUID v4 layout, written with a table (this runs on every response; `format!` showed in profiles).
-    let (a, b) = (r.next_u64(), r.next_u64() & !(0xc000 << 48) | (0x8000 << 48));
-    let a = a & !(0xf000) | 0x4000;
-    let mut out = [0u8; 36];
-    let mut i = 0;
-    for (word, start) in [(a, 0), (b, 16)] {
-        for nibble in 0..16 {
-            if matches!(start + nibble, 8 | 12 | 16 | 20) {
-                out[i] = b'-';
-                i += 1;
-            }
-            out[i] = HEX[((word >> (60 - 4 * nibble)) & 0xf) as usize];
-            i += 1;
+    // UUID v4: version nibble 4, variant bits 10.
+    let a = r.next_u64() & !0xf000 | 0x4000;
+    let b = r.next_u64() & !(0xc000 << 48) | (0x8000 << 48);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_be_bytes());
+    bytes[8..].copy_from_slice(&b.to_be_bytes());
+    let mut digits = [0u8; 32];
+    for (i, byte) in bytes.iter().enumerate() {
+        digits[2 * i] = HEX[(byte >> 4) as usize];
+        digits[2 * i + 1] = HEX[(byte & 15) as usize];
+    }
+    // 8-4-4-4-12
+    let mut out = [b'-'; 36];
+    out[..8].copy_from_slice(&digits[..8]);
+    out[9..13].copy_from_slice(&digits[8..12]);
+    out[14..18].copy_from_slice(&digits[12..16]);
+    out[19..23].copy_from_slice(&digits[16..20]);
+    out[24..].copy_from_slice(&digits[20..]);
+    RequestId(out)
+}
+
+/// The Fx hash (rustc's), a word at a time, for the replay server's memo of request bytes it has matched:
+/// SipHash was 1.5% of a replayed request's instructions. Not keyed, so only for maps that hostile input
+/// cannot grow: the memo takes only requests that matched a recording, and is bounded.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.add(u64::from_le_bytes(w.try_into().expect("chunks of 8")));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last) ^ (rest.len() as u64) << 59);
         }
     }
-    String::from_utf8(out.to_vec()).expect("hex digits and dashes are UTF-8")
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
+
+/// Builds [`FxHasher`]s, for `HashMap::with_hasher`.
+pub type FxBuildHasher = std::hash::BuildHasherDefault<FxHasher>;
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -176,6 +242,25 @@ mod tests {
         // Reference values of SplitMix64 seeded with 0.
         assert_eq!(r.next_u64(), 0xE220_A839_7B1D_CDAF);
         assert_eq!(r.next_u64(), 0x6E78_9E6A_A1B9_65F4);
+    }
+
+    #[test]
+    fn fx_hashes_tell_apart_bodies_that_differ_in_a_byte_or_in_length() {
+        use std::hash::BuildHasher;
+        let h = |b: &[u8]| FxBuildHasher::default().hash_one(b);
+        let base = br#"{"MaxResults": 4, "NextToken": "abc"}"#.to_vec();
+        let mut seen = std::collections::HashSet::new();
+        seen.insert(h(&base));
+        for i in 0..base.len() {
+            let mut b = base.clone();
+            b[i] ^= 1;
+            assert!(seen.insert(h(&b)), "byte {i}");
+        }
+        for n in 0..base.len() {
+            assert!(seen.insert(h(&base[..n])), "prefix of {n}");
+        }
+        // A trailing zero byte is not the same key as its absence.
+        assert_ne!(h(b"abc"), h(b"abc\0"));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 pub mod cbor;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::model::{self, ListRequest, ServiceError, Shape};
@@ -64,11 +64,11 @@ impl std::fmt::Display for Protocol {
     }
 }
 
-/// Protocol and operation of a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Call {
+/// Protocol and operation of a request; the operation is borrowed from its path or `X-Amz-Target` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call<'a> {
     pub protocol: Protocol,
-    pub operation: String,
+    pub operation: &'a str,
 }
 
 /// Why a request could not be routed: the protocol to answer in, and the error.
@@ -78,8 +78,24 @@ pub struct Rejection {
     pub error: ServiceError,
 }
 
+/// Header names and values used on every request, checked at compile time instead of on each use.
+static TARGET: HeaderName = HeaderName::from_static(TARGET_HEADER);
+static REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+static SMITHY_PROTOCOL: HeaderName = HeaderName::from_static(SMITHY_PROTOCOL_HEADER);
+static JSON_CONTENT_TYPE_VALUE: HeaderValue = HeaderValue::from_static(JSON_CONTENT_TYPE);
+static CBOR_CONTENT_TYPE_VALUE: HeaderValue = HeaderValue::from_static(CBOR_CONTENT_TYPE);
+static SMITHY_PROTOCOL_CBOR_VALUE: HeaderValue = HeaderValue::from_static(SMITHY_PROTOCOL_CBOR);
+
+/// The media type of a request's `Content-Type`, without parameters. The SDKs send the bare media type, which
+/// is answered without splitting.
 fn media_type(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let v = headers.get(header::CONTENT_TYPE)?;
+    for known in [JSON_CONTENT_TYPE, CBOR_CONTENT_TYPE] {
+        if v.as_bytes() == known.as_bytes() {
+            return Some(known);
+        }
+    }
+    let v = v.to_str().ok()?;
     Some(v.split(';').next().unwrap_or("").trim())
 }
 
@@ -89,8 +105,10 @@ fn media_type(headers: &HeaderMap) -> Option<&str> {
 /// Errors (AWS does not document these for this service; the choices follow Smithy's server conventions):
 /// unknown service or operation is `UnknownOperationException` (404 in RPC v2, 400 in JSON 1.1, as AWS JSON
 /// services answer); a missing or wrong `Content-Type` is 415 `UnsupportedMediaTypeException`.
-pub fn detect(method: &Method, path: &str, headers: &HeaderMap) -> Result<Call, Rejection> {
-    if let Some(idx) = path.find("/service/") {
+pub fn detect<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) -> Result<Call<'a>, Rejection> {
+    static SERVICE_SEGMENT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("/service/"));
+    if let Some(idx) = SERVICE_SEGMENT.find(path.as_bytes()) {
         let reject = |status, code: &str, msg: String| {
             Err(Rejection { protocol: Protocol::RpcV2Cbor, error: ServiceError::new(status, code, msg) })
         };
@@ -122,12 +140,12 @@ pub fn detect(method: &Method, path: &str, headers: &HeaderMap) -> Result<Call, 
                 format!("Content-Type must be {CBOR_CONTENT_TYPE}, got {}", shown(headers.get(header::CONTENT_TYPE))),
             );
         }
-        return Ok(Call { protocol: Protocol::RpcV2Cbor, operation: operation.to_owned() });
+        return Ok(Call { protocol: Protocol::RpcV2Cbor, operation });
     }
     let reject = |status, code: &str, msg: String| {
         Err(Rejection { protocol: Protocol::AwsJson11, error: ServiceError::new(status, code, msg) })
     };
-    let Some(target) = headers.get(TARGET_HEADER) else {
+    let Some(target) = headers.get(&TARGET) else {
         return reject(
             400,
             "UnknownOperationException",
@@ -158,7 +176,7 @@ pub fn detect(method: &Method, path: &str, headers: &HeaderMap) -> Result<Call, 
             );
         }
     }
-    Ok(Call { protocol: Protocol::AwsJson11, operation: operation.to_owned() })
+    Ok(Call { protocol: Protocol::AwsJson11, operation })
 }
 
 fn shown(v: Option<&HeaderValue>) -> String {
@@ -211,12 +229,17 @@ fn base_response(protocol: Protocol, status: StatusCode, request_id: &str, body:
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(protocol.content_type()));
-    if protocol == Protocol::RpcV2Cbor {
-        h.insert(http::HeaderName::from_static(SMITHY_PROTOCOL_HEADER), HeaderValue::from_static(SMITHY_PROTOCOL_CBOR));
+    match protocol {
+        Protocol::AwsJson11 => {
+            h.insert(header::CONTENT_TYPE, JSON_CONTENT_TYPE_VALUE.clone());
+        }
+        Protocol::RpcV2Cbor => {
+            h.insert(header::CONTENT_TYPE, CBOR_CONTENT_TYPE_VALUE.clone());
+            h.insert(SMITHY_PROTOCOL.clone(), SMITHY_PROTOCOL_CBOR_VALUE.clone());
+        }
     }
     if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert(http::HeaderName::from_static(REQUEST_ID_HEADER), v);
+        h.insert(REQUEST_ID.clone(), v);
     }
     resp
 }
@@ -319,24 +342,26 @@ mod tests {
 
     #[test]
     fn detects_both_protocols() {
-        let json =
-            detect(&Method::POST, "/", &headers(&[("x-amz-target", TARGET), ("content-type", JSON_CONTENT_TYPE)]));
-        assert_eq!(json, Ok(Call { protocol: Protocol::AwsJson11, operation: model::OPERATION.into() }));
-        let cbor = detect(&Method::POST, CBOR_PATH, &headers(&[("content-type", "application/cbor")]));
-        assert_eq!(cbor, Ok(Call { protocol: Protocol::RpcV2Cbor, operation: model::OPERATION.into() }));
+        let json_headers = headers(&[("x-amz-target", TARGET), ("content-type", JSON_CONTENT_TYPE)]);
+        let json = detect(&Method::POST, "/", &json_headers);
+        assert_eq!(json, Ok(Call { protocol: Protocol::AwsJson11, operation: model::OPERATION }));
+        let cbor_headers = headers(&[("content-type", "application/cbor")]);
+        let cbor = detect(&Method::POST, CBOR_PATH, &cbor_headers);
+        assert_eq!(cbor, Ok(Call { protocol: Protocol::RpcV2Cbor, operation: model::OPERATION }));
         // An endpoint URL with a path puts it before /service/….
-        let prefixed =
-            detect(&Method::POST, &format!("/prefix{CBOR_PATH}"), &headers(&[("content-type", "application/cbor")]));
-        assert!(prefixed.is_ok());
+        let prefixed = format!("/prefix{CBOR_PATH}");
+        assert!(detect(&Method::POST, &prefixed, &cbor_headers).is_ok());
+        // Media type parameters and spacing do not matter.
+        for content_type in ["application/x-amz-json-1.1; charset=utf-8", " application/x-amz-json-1.1 "] {
+            let h = headers(&[("x-amz-target", TARGET), ("content-type", content_type)]);
+            assert!(detect(&Method::POST, "/", &h).is_ok(), "{content_type}");
+        }
         // Sibling operations are routed; serving them is the caller's decision.
-        let sibling = detect(
-            &Method::POST,
-            "/",
-            &headers(&[
-                ("x-amz-target", "ComprehendMedical_20181030.ListRxNormInferenceJobs"),
-                ("content-type", JSON_CONTENT_TYPE),
-            ]),
-        );
+        let sibling_headers = headers(&[
+            ("x-amz-target", "ComprehendMedical_20181030.ListRxNormInferenceJobs"),
+            ("content-type", JSON_CONTENT_TYPE),
+        ]);
+        let sibling = detect(&Method::POST, "/", &sibling_headers);
         assert_eq!(sibling.unwrap().operation, "ListRxNormInferenceJobs");
     }
 

@@ -439,7 +439,7 @@ struct State {
     /// Request bytes already matched, by protocol, to their group: a repeated request (SDKs send identical
     /// bytes for identical requests) skips parsing, redaction and key building. Filled only on matches, and
     /// bounded; rebuilt with the state on reload.
-    seen: HashMap<(Protocol, Bytes), usize>,
+    seen: HashMap<(Protocol, Bytes), usize, util::FxBuildHasher>,
 }
 
 impl State {
@@ -449,7 +449,7 @@ impl State {
             cursors: vec![0; library.groups.len()],
             played: vec![false; library.entries.len()],
             misses,
-            seen: HashMap::new(),
+            seen: HashMap::default(),
             library,
         }
     }
