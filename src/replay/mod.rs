@@ -260,6 +260,9 @@ pub struct Library {
     by_rules: Vec<(Vec<Rule>, HashMap<String, usize>)>,
     /// Groups of entries answering the same request, in recorded order.
     groups: Vec<Vec<usize>>,
+    /// The cassettes' file stamps, taken before reading them: `--watch` reloads when they change, so an
+    /// edit made while the files were being read is not missed.
+    stamps: Vec<Option<FileStamp>>,
 }
 
 impl Library {
@@ -271,6 +274,7 @@ impl Library {
         if paths.is_empty() {
             anyhow::bail!("no cassettes found in {given:?} (expected *.json files)");
         }
+        let stamps = paths.iter().map(|p| FileStamp::of(p)).collect();
         let mut entries = Vec::new();
         let mut files = Vec::new();
         let mut by_rules: Vec<(Vec<Rule>, HashMap<String, usize>)> = Vec::new();
@@ -334,7 +338,7 @@ impl Library {
                 groups[group].push(n);
             }
         }
-        Ok(Library { paths, files, entries, by_rules, groups })
+        Ok(Library { paths, files, entries, by_rules, groups, stamps })
     }
 
     /// How many JSON answers are held in memory, and how many are read back from cassette files.
@@ -693,7 +697,7 @@ pub fn spawn_watcher(replayer: Arc<Replayer>, every: Duration) -> tokio::task::J
         let stamp = |r: &Replayer| -> Vec<Option<FileStamp>> {
             cassette::expand_paths(&r.config.cassettes).unwrap_or_default().iter().map(|p| FileStamp::of(p)).collect()
         };
-        let mut last = stamp(&replayer);
+        let mut last = replayer.library().stamps.clone();
         loop {
             tokio::time::sleep(every).await;
             let now = stamp(&replayer);
@@ -791,6 +795,30 @@ mod tests {
         assert_ne!(after, before, "the new inode tells the save apart");
         assert_eq!(FileStamp::of(&path), Some(after), "an unchanged file has an unchanged stamp");
         assert_eq!(FileStamp::of(&dir.join("gone.json")), None);
+    }
+
+    #[tokio::test]
+    async fn an_edit_between_loading_and_watching_is_picked_up() {
+        let dir = util::scratch_dir("replay-watch-race").unwrap();
+        let path = dir.join("c.json");
+        std::fs::copy(golden("boto3-walk.json"), &path).unwrap();
+        let replayer = Arc::new(Replayer::new(ReplayConfig::new(vec![path.clone()])).unwrap());
+        let loaded = replayer.library().entries.len();
+        // The edit lands after the load and before the watcher's first look.
+        let mut c = cassette::Cassette::load(&path).unwrap();
+        c.interactions.truncate(1);
+        c.save(&path).unwrap();
+        let watcher = spawn_watcher(replayer.clone(), Duration::from_millis(20));
+        let mut now = loaded;
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            now = replayer.library().entries.len();
+            if now != loaded {
+                break;
+            }
+        }
+        watcher.abort();
+        assert_eq!((loaded > 1, now), (true, 1), "the watcher reloaded the edited cassette");
     }
 
     #[test]
