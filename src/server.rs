@@ -225,7 +225,7 @@ enum BodyError {
 }
 
 /// A whole request body of at most `max` bytes. A body that arrives in one piece (an SDK's request, nearly
-/// always) is kept as it came, without the copy into a list of chunks and back out that `collect` makes.
+/// always) is returned as it came, without the list of chunks `collect` allocates and walks for it.
 /// An announced length over the limit is not refused before reading: a client still sending its body when
 /// the answer comes would see a broken pipe instead of the 413.
 async fn read_body<B>(mut body: B, max: usize) -> Result<Bytes, BodyError>

@@ -42,14 +42,20 @@ impl SplitMix64 {
 /// Lower-case hex digits, by value.
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// A 32-byte digest (SigV4's hashes and signatures) in lower-case hex, on the stack.
-pub fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
-    let mut out = [0u8; 64];
+/// `N` bytes in lower-case hex, on the stack (`H` = 2 × `N`).
+fn hex<const N: usize, const H: usize>(bytes: &[u8; N]) -> [u8; H] {
+    const { assert!(H == 2 * N) };
+    let mut out = [0u8; H];
     for (i, b) in bytes.iter().enumerate() {
         out[2 * i] = HEX[(b >> 4) as usize];
         out[2 * i + 1] = HEX[(b & 15) as usize];
     }
     out
+}
+
+/// A 32-byte digest (SigV4's hashes and signatures) in lower-case hex, on the stack.
+pub fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
+    hex(bytes)
 }
 
 /// A request id shaped like AWS's (`x-amzn-RequestId`, a UUID v4), kept on the stack: one is made for every
@@ -92,11 +98,7 @@ pub fn request_id() -> RequestId {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&a.to_be_bytes());
     bytes[8..].copy_from_slice(&b.to_be_bytes());
-    let mut digits = [0u8; 32];
-    for (i, byte) in bytes.iter().enumerate() {
-        digits[2 * i] = HEX[(byte >> 4) as usize];
-        digits[2 * i + 1] = HEX[(byte & 15) as usize];
-    }
+    let digits: [u8; 32] = hex(&bytes);
     // 8-4-4-4-12
     let mut out = [b'-'; 36];
     out[..8].copy_from_slice(&digits[..8]);
