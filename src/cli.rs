@@ -51,7 +51,7 @@ pub enum Command {
 pub struct RecordArgs {
     #[command(flatten)]
     pub addr: AddrArgs,
-    /// Where to forward: an http(s):// URL, or `aws` for https://comprehendmedical.REGION.amazonaws.com.
+    /// Where to forward: an http(s):// URL, or `aws` for `https://comprehendmedical.REGION.amazonaws.com`.
     #[arg(long, value_name = "URL|aws")]
     pub upstream: String,
     /// Signing region (default: AWS_REGION, AWS_DEFAULT_REGION, the upstream's AWS host, else us-east-1).

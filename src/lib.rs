@@ -6,7 +6,7 @@
 //! | [`model`] | the operation's types, validation with AWS messages, output-shape checks |
 //! | [`protocol`] | AWS JSON 1.1 and Smithy RPC v2 CBOR codecs, routing, error encoding and parsing |
 //! | [`sigv4`] | signing and verification with `aws-sigv4` |
-//! | [`reference`] | the reference implementation of the service (stand-in for AWS) |
+//! | [`reference`](mod@reference) | the reference implementation of the service (stand-in for AWS) |
 //! | [`cassette`] | the cassette format, canonical atomic saving, redaction, journal, lint |
 //! | [`matching`] | request keys and named matchers |
 //! | [`record`] | the recording proxy and record modes |
