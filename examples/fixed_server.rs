@@ -2,7 +2,8 @@
 //! hyper-util's auto builder on the runtime `snomed-vcr` itself runs on (`server::runtime`: single-threaded
 //! when the process may use one CPU, as the pinned benchmarks do), reading each request body and answering
 //! the same bytes (a file's contents) with a JSON content type. Prints `listening on http://ADDR` like the
-//! real servers.
+//! real servers. It keeps hyper's defaults, as a minimal server would; `snomed-vcr`'s own serve loop turns
+//! vectored writes off (`server::serve_with_tls`), which saves it some kernel work per response.
 //!
 //!     cargo run --release --example fixed_server -- BODY_FILE [ADDR]
 
