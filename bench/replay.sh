@@ -87,6 +87,7 @@ for r in $(seq "$rounds"); do
       END {printf "%-9s round %s: %9s req/s  p50 %-8s p99 %-8s cpu %6.1f us/req  non-2xx %s %s\n", name, r, rps, p50, p99, dt*1e6/hz/n, (bad==""?0:bad), err}'
   done
 done | tee "$work/rounds.txt"
-awk '{n[$1] += $4} END {
+awk '{n[$1] += $4; r[$3 + 0, $1] = $4; if ($3 + 0 > k) k = $3 + 0} END {
+  printf "replay/talkback by round:"; for (i = 1; i <= k; i++) printf " %.2fx", r[i, "replay"] / r[i, "talkback"]; printf "\n"
   printf "all rounds: replay/fixed %.0f%%, replay/talkback %.2fx, replay/mitmproxy %.0fx; fixed/talkback %.2fx, ceiling/talkback %.2fx, replay/ceiling %.0f%%\n",
     100*n["replay"]/n["fixed"], n["replay"]/n["talkback"], n["replay"]/n["mitmproxy"], n["fixed"]/n["talkback"], n["ceiling"]/n["talkback"], 100*n["replay"]/n["ceiling"]}' "$work/rounds.txt"
