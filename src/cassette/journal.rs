@@ -316,17 +316,25 @@ struct CacheTrim {
 impl CacheTrim {
     const STEP: u64 = 8 << 20;
 
-    #[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
-    fn wrote(&mut self, file: &File, len: u64) {
+    /// Counts `len` more bytes written. Once a whole step has piled up since the last one, the range to start
+    /// writing back, `start..end`; everything before `start` was started a step ago and can be dropped.
+    fn step(&mut self, len: u64) -> Option<(u64, u64)> {
         self.written += len;
         if self.written < self.next + Self::STEP {
-            return;
+            return None;
         }
+        let range = (self.next, self.written);
+        self.next = self.written;
+        Some(range)
+    }
+
+    #[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+    fn wrote(&mut self, file: &File, len: u64) {
+        let Some((start, end)) = self.step(len) else { return };
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;
             let fd = file.as_raw_fd();
-            let (start, end) = (self.next, self.written);
             // SAFETY: both calls take a file descriptor this journal owns and byte ranges; neither touches
             // memory of ours. Failures are harmless (the cache is simply kept) and ignored.
             unsafe {
@@ -334,7 +342,6 @@ impl CacheTrim {
                 libc::posix_fadvise(fd, 0, start as i64, libc::POSIX_FADV_DONTNEED);
             }
         }
-        self.next = self.written;
     }
 }
 
@@ -463,6 +470,25 @@ mod tests {
         assert_eq!(its.len(), 2);
         assert_eq!(its[1], it);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_cache_trim_starts_writeback_step_by_step_over_every_byte_written() {
+        let mut trim = CacheTrim::default();
+        let (mut written, mut ranges) = (0u64, Vec::new());
+        // Batches of uneven sizes, as the writer's are, one larger than a step.
+        for len in (0..4000u64).map(|k| 1 + k * 7919 % 12_000).chain([CacheTrim::STEP + 3, 10]) {
+            written += len;
+            ranges.extend(trim.step(len));
+        }
+        assert!(ranges.len() >= 3, "{ranges:?}");
+        assert_eq!(ranges[0].0, 0, "from the first byte");
+        for pair in ranges.windows(2) {
+            assert_eq!(pair[0].1, pair[1].0, "each step starts where the last ended: {ranges:?}");
+        }
+        assert!(ranges.iter().all(|(a, b)| b - a >= CacheTrim::STEP), "{ranges:?}");
+        let covered = ranges.last().unwrap().1;
+        assert!(covered <= written && written - covered < CacheTrim::STEP, "{covered} of {written}");
     }
 
     #[test]
