@@ -440,10 +440,11 @@ struct State {
     cursors: Vec<usize>,
     played: Vec<bool>,
     misses: Vec<Miss>,
-    /// Request bytes already matched, by protocol, to their group: a repeated request (SDKs send identical
-    /// bytes for identical requests) skips parsing, redaction and key building. Filled only on matches, and
-    /// bounded; rebuilt with the state on reload.
-    seen: HashMap<(Protocol, Bytes), usize, util::FxBuildHasher>,
+    /// Request bytes already matched, one map per protocol (`Protocol as usize`), to their group: a repeated
+    /// request (SDKs send identical bytes for identical requests) skips parsing, redaction and key building.
+    /// Looked up by the bytes themselves, so a lookup clones nothing. Filled only on matches, and bounded;
+    /// rebuilt with the state on reload.
+    seen: [HashMap<Bytes, usize, util::FxBuildHasher>; Protocol::ALL.len()],
 }
 
 impl State {
@@ -453,7 +454,7 @@ impl State {
             cursors: vec![0; library.groups.len()],
             played: vec![false; library.entries.len()],
             misses,
-            seen: HashMap::default(),
+            seen: Default::default(),
             library,
         }
     }
@@ -516,7 +517,7 @@ impl Replayer {
     /// The entry for a request whose exact bytes matched before, if they did.
     fn pick_seen(&self, protocol: Protocol, raw: &Bytes) -> Option<Result<(Arc<Library>, usize), String>> {
         let mut play = self.play.lock().unwrap_or_else(|e| e.into_inner());
-        let group = *play.seen.get(&(protocol, raw.clone()))?;
+        let group = *play.seen[protocol as usize].get(&raw[..])?;
         Some(
             self.advance(&mut play, group, protocol, || {
                 protocol::decode_document(protocol, raw).unwrap_or(Value::Null)
@@ -533,8 +534,9 @@ impl Replayer {
             play.misses.push(Miss { protocol, body: input.clone(), guide: guide.clone() });
             return Err(guide);
         };
-        if play.seen.len() < 4 * library.entries.len() + 1024 {
-            play.seen.insert((protocol, raw.clone()), group);
+        let memo_len: usize = play.seen.iter().map(HashMap::len).sum();
+        if memo_len < 4 * library.entries.len() + 1024 {
+            play.seen[protocol as usize].insert(raw.clone(), group);
         }
         self.advance(&mut play, group, protocol, || input.clone())
     }
