@@ -5,7 +5,7 @@
 #   talkback   talkback 4.2 in playback mode (npm; Node.js)
 #   mitmproxy  mitmdump --server-replay (mitmproxy 11 on Python 3.12)
 #   ceiling    canned bytes with no HTTP at all (examples/ceiling_server.rs): what wrk can drive at most
-# All four answer the same request ({"MaxResults": 4}, JSON 1.1) with the same 2.4 KB body, recorded once from
+# All five answer the same request ({"MaxResults": 4}, JSON 1.1) with the same 2.4 KB body, recorded once from
 # the reference service. Reports req/s, p50/p99 and server CPU per request (from /proc/PID/stat ticks), then the
 # ratios over all rounds.
 # Needs: wrk; talkback installed under $TALKBACK_DIR (npm install talkback@4.2.0); mitmdump at $MITMDUMP.

@@ -1,8 +1,8 @@
 //! The load generator's ceiling, for the replay benchmark: answers the benchmark's request with fixed bytes
 //! and does no HTTP at all. It reads whatever arrives, counts the requests in it by the end of their body
-//! (`"MaxResults": 4}`; wrk writes each request whole), and writes one canned response for each. Nothing real should answer like this; it
-//! shows how many requests per second wrk can drive through one core's worth of server at all, so a server
-//! near it has nothing left to gain in the benchmark.
+//! (`"MaxResults": 4}`; wrk writes each request whole), and writes one canned response for each. Nothing real
+//! should answer like this; it shows how many requests per second wrk can drive through one core's worth of
+//! server at all, so a server near it has nothing left to gain in the benchmark.
 //!
 //!     cargo run --release --example ceiling_server -- BODY_FILE [ADDR]
 
