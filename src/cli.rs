@@ -52,8 +52,8 @@ pub struct RecordArgs {
     #[command(flatten)]
     pub addr: AddrArgs,
     /// Where to forward: an http(s):// URL, or `aws` for `https://comprehendmedical.REGION.amazonaws.com`.
-    #[arg(long, value_name = "URL|aws")]
-    pub upstream: String,
+    #[arg(long, value_name = "URL|aws", required_unless_present = "recover")]
+    pub upstream: Option<String>,
     /// Signing region (default: AWS_REGION, AWS_DEFAULT_REGION, the upstream's AWS host, else us-east-1).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
@@ -102,7 +102,7 @@ pub struct ReplayArgs {
     pub match_on: Option<Vec<String>>,
     /// After a request's recorded answers are played: repeat the last, cycle, or answer an error.
     #[arg(long, value_enum, default_value = "last")]
-    pub repeat: crate::replay::Repeat,
+    pub repeat: crate::playback::Repeat,
     /// Simulated latency: recorded, none, or milliseconds.
     #[arg(long, default_value = "none", value_name = "recorded|none|MS")]
     pub latency: String,
@@ -242,7 +242,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&jobs)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo(args) => crate::demo::run(args).await,
+        Command::Demo(args) => {
+            let config = crate::demo::DemoConfig {
+                jobs: args.population.generate,
+                seed: args.population.seed,
+                max_results: args.max_results,
+            };
+            crate::demo::run(config).await
+        }
         Command::Record(args) => run_record(args).await,
         Command::Replay(args) => run_replay(args).await,
         Command::Lint(args) => {
@@ -275,10 +282,11 @@ pub fn record_config(
     args: &RecordArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<crate::record::RecordConfig> {
-    use crate::record::Upstream;
+    use crate::record::Endpoint;
     let env_region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")).filter(|r| !r.is_empty());
     let region_hint = args.region.clone().or(env_region.clone()).unwrap_or_else(|| "us-east-1".into());
-    let upstream = Upstream::parse(&args.upstream, &region_hint)?;
+    let given = args.upstream.as_deref().unwrap_or("aws");
+    let upstream = Endpoint::parse(given, &region_hint).map_err(|e| anyhow::anyhow!("--upstream: {e}"))?;
     let region = args
         .region
         .clone()
@@ -299,7 +307,7 @@ pub fn record_config(
     let redact = args
         .redact
         .iter()
-        .map(|r| crate::cassette::redact::Rule::parse(r).map_err(|e| anyhow::anyhow!("--redact {e}")))
+        .map(|r| crate::cassette::redact::Rule::parse(r).map_err(|e| anyhow::anyhow!("--redact: {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     if !(args.upstream_timeout > 0.0 && args.upstream_timeout.is_finite()) {
         anyhow::bail!("--upstream-timeout: expected a positive number of seconds, got {}", args.upstream_timeout);
@@ -321,6 +329,7 @@ pub fn record_config(
 
 /// Builds the replay configuration from its flags.
 pub fn replay_config(args: &ReplayArgs) -> anyhow::Result<crate::replay::ReplayConfig> {
+    use crate::playback::PlaybackConfig;
     use crate::replay::{Faults, Latency, ReplayConfig};
     let match_on = match &args.match_on {
         Some(names) => Some(crate::matching::parse_rules(names).map_err(|e| anyhow::anyhow!("--match-on: {e}"))?),
@@ -334,18 +343,20 @@ pub fn replay_config(args: &ReplayArgs) -> anyhow::Result<crate::replay::ReplayC
     let redact = args
         .redact
         .iter()
-        .map(|r| crate::cassette::redact::Rule::parse(r).map_err(|e| anyhow::anyhow!("--redact {e}")))
+        .map(|r| crate::cassette::redact::Rule::parse(r).map_err(|e| anyhow::anyhow!("--redact: {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(ReplayConfig {
-        cassettes: args.cassettes.clone(),
-        match_on,
-        repeat: args.repeat,
+        playback: PlaybackConfig {
+            cassettes: args.cassettes.clone(),
+            match_on,
+            repeat: args.repeat,
+            resident_answers: args.resident_answers_mb.saturating_mul(1 << 20),
+        },
         latency,
         faults,
         seed: args.seed,
         redact,
         watch: args.watch,
-        resident_answers: args.resident_answers_mb.saturating_mul(1 << 20),
     })
 }
 
@@ -357,7 +368,7 @@ async fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr().context("reading the bound address")?;
     let shutdown = server::shutdown_signal();
     server::announce(addr);
-    let library = replayer.library();
+    let library = replayer.playback().library();
     let (in_memory, read_back) = library.residency();
     tracing::info!(
         %addr,
@@ -384,26 +395,41 @@ async fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How long `record` may take from SIGTERM to exit: in-flight requests get [`RECORD_DRAIN`] of it, the fold
+/// of the journal the rest; a fold that would take longer is left for `record --recover` (nothing is lost:
+/// the journal is durable).
+const RECORD_SHUTDOWN: std::time::Duration = std::time::Duration::from_millis(4500);
+/// How long `record`'s in-flight requests may take to finish after SIGTERM.
+const RECORD_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
     if args.recover {
         let journal = crate::cassette::journal::journal_path(&args.cassette);
         if !journal.exists() {
             anyhow::bail!("--recover: no journal at '{}' (nothing to recover)", journal.display());
         }
-        let outcome = crate::record::recover(&args.cassette)?;
+        let outcome = crate::cassette::store::fold(&args.cassette, None)?;
         eprintln!("{outcome}");
         return Ok(ExitCode::SUCCESS);
     }
     let config = record_config(&args, &|k| std::env::var(k).ok())?;
-    let server_config = ServerConfig { max_body: config.max_body, ..ServerConfig::default() };
+    let upstream = config.upstream.url();
+    let server_config = ServerConfig { max_body: config.max_body, drain: RECORD_DRAIN, ..ServerConfig::default() };
     let recorder = Arc::new(crate::record::Recorder::open(config).await?);
     let listener = server::bind(&args.addr.addr).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    let shutdown = server::shutdown_signal();
+    let signal = server::shutdown_signal();
+    let signalled = Arc::new(std::sync::OnceLock::new());
+    let stopped = signalled.clone();
+    let shutdown = async move {
+        signal.await;
+        let _ = stopped.set(std::time::Instant::now());
+    };
     server::announce(addr);
-    tracing::info!(%addr, upstream = %args.upstream, cassette = %args.cassette.display(), "recording proxy up");
+    tracing::info!(%addr, %upstream, cassette = %args.cassette.display(), "recording proxy up");
     server::serve(listener, recorder.clone(), server_config, shutdown).await;
-    let outcome = recorder.finish()?;
+    let deadline = signalled.get().copied().unwrap_or_else(std::time::Instant::now) + RECORD_SHUTDOWN;
+    let outcome = recorder.finish_by(Some(deadline))?;
     eprintln!("{outcome}");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,22 +1,40 @@
 //! `snomed-vcr demo`: the tool's main job, end to end, against the built-in reference service.
 //!
 //! Starts the reference on a loopback port, then drives it over HTTP in both wire protocols the way an SDK
-//! would: full paginated walks, every filter kind, and the error cases. Each step is a check that can fail;
-//! the exit code is 1 if any did.
+//! would: full paginated walks judged by the listing oracles, every filter kind, and the error cases; then
+//! records a walk through `record`, lints it, and replays it offline over the other protocol. Each step is a
+//! check that can fail; the exit code is 1 if any did.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::cli::DemoArgs;
 use crate::client::Client;
-use crate::model::{JobStatus, ListResponse};
+use crate::model::oracle::{self, Basis, Bounds, FilterSemantics, NameMatch, Violation};
+use crate::model::{Chain, JobStatus};
 use crate::protocol::{Protocol, Reply};
-use crate::reference::Reference;
+use crate::reference::{Reference, ReferenceConfig};
 use crate::server::{Server, ServerConfig};
+
+/// What the demo runs on.
+pub(crate) struct DemoConfig {
+    /// Jobs in the generated population.
+    pub jobs: usize,
+    /// The population's seed.
+    pub seed: u64,
+    /// Page size of the walks.
+    pub max_results: i32,
+}
+
+/// The most pages a walk follows.
+const MAX_PAGES: usize = 10_000;
+
+/// How the reference filters, which its own README documents; for judging the reference itself. (A judge of
+/// another implementation uses `FilterSemantics::DOCUMENTED`, or what a recording shows.)
+const REFERENCE_FILTERS: FilterSemantics =
+    FilterSemantics { bounds: Bounds::Strict, job_name: NameMatch::Exact, basis: Basis::Documentation };
 
 struct Report {
     failures: usize,
@@ -31,37 +49,35 @@ impl Report {
             println!("  FAIL  {what}");
         }
     }
-}
 
-/// Walks every page of a listing; returns the pages' documents.
-async fn walk(client: &Client, protocol: Protocol, filter: Option<Value>, max: i32) -> anyhow::Result<Vec<Value>> {
-    let mut pages = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut input = json!({"MaxResults": max});
-        if let Some(f) = &filter {
-            input["Filter"] = f.clone();
-        }
-        if let Some(t) = token.take() {
-            input["NextToken"] = Value::String(t);
-        }
-        let ex = client.call(protocol, &input).await?;
-        let Reply::Output(doc) = ex.reply else { anyhow::bail!("page {} failed: {:?}", pages.len() + 1, ex.reply) };
-        token = doc.get("NextToken").and_then(Value::as_str).map(str::to_string);
-        pages.push(doc);
-        if token.is_none() || pages.len() > 10_000 {
-            return Ok(pages);
+    /// A check that also fails on any oracle violation, printing the first few.
+    fn judged(&mut self, ok: bool, violations: &[Violation], what: impl std::fmt::Display) {
+        self.check(ok && violations.is_empty(), what);
+        for v in violations.iter().take(3) {
+            println!("        {v}");
         }
     }
 }
 
-fn ids(pages: &[Value]) -> Vec<String> {
-    pages
-        .iter()
-        .filter_map(|p| ListResponse::from_document(p).ok())
-        .flat_map(|r| r.jobs.unwrap_or_default())
-        .filter_map(|j| j.job_id)
-        .collect()
+fn first_request(filter: Option<Value>, max: i32) -> Value {
+    let mut input = json!({"MaxResults": max});
+    if let Some(f) = filter {
+        input["Filter"] = f;
+    }
+    input
+}
+
+/// A complete walk, or why not.
+async fn walk(client: &Client, protocol: Protocol, filter: Option<Value>, max: i32) -> anyhow::Result<Chain> {
+    let chain = client.walk(protocol, &first_request(filter, max), MAX_PAGES).await?;
+    if !chain.is_complete() {
+        anyhow::bail!("the walk ended {:?} after {} pages", chain.end, chain.pages.len());
+    }
+    Ok(chain)
+}
+
+fn owned_ids(chain: &Chain) -> Vec<String> {
+    chain.job_ids().into_iter().map(str::to_string).collect()
 }
 
 /// Records a boto3-style walk through the proxy, lints the cassette, and replays it offline over the other
@@ -72,14 +88,16 @@ async fn record_then_replay(
     population: &[String],
     max: i32,
 ) -> anyhow::Result<()> {
-    use crate::record::{Mode, RecordConfig, Recorder, Upstream};
+    use crate::record::{Endpoint, Mode, RecordConfig, Recorder};
     use crate::replay::ReplayServer;
     println!("record -> replay:");
-    let dir = crate::util::scratch_dir("demo")?;
+    let dir = std::env::temp_dir().join(format!("snomed-vcr-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
     let cassette = dir.join("demo.json");
     let recorder = Arc::new(
         Recorder::open(RecordConfig {
-            upstream: Upstream::parse(upstream, "us-east-1")?,
+            upstream: Endpoint::parse(upstream, "us-east-1")?,
             region: "us-east-1".into(),
             cassette: cassette.clone(),
             mode: Mode::All,
@@ -95,7 +113,7 @@ async fn record_then_replay(
     );
     let proxy = Server::spawn(crate::server::bind("127.0.0.1:0").await?, recorder.clone(), ServerConfig::default())?;
     let through_proxy = Client::new(&proxy.uri())?;
-    let recorded = ids(&walk(&through_proxy, Protocol::AwsJson11, None, max).await?);
+    let recorded = owned_ids(&walk(&through_proxy, Protocol::AwsJson11, None, max).await?);
     through_proxy.call(Protocol::AwsJson11, &json!({"MaxResults": 501})).await?;
     proxy.shutdown().await;
     let outcome = recorder.finish()?;
@@ -108,7 +126,7 @@ async fn record_then_replay(
 
     let replay = ReplayServer::start(&cassette).await?;
     let offline = Client::new(&replay.uri())?;
-    let replayed = ids(&walk(&offline, Protocol::RpcV2Cbor, None, max).await?);
+    let replayed = owned_ids(&walk(&offline, Protocol::RpcV2Cbor, None, max).await?);
     report.check(
         replayed == population,
         format!("replay answers the same walk over CBOR, offline ({} jobs)", replayed.len()),
@@ -132,59 +150,68 @@ async fn record_then_replay(
     Ok(())
 }
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let config = crate::reference::ReferenceConfig::generated(args.population.generate, args.population.seed);
-    let reference = Arc::new(Reference::new(config));
+/// Runs the demo; exit 1 if a check failed.
+pub(crate) async fn run(config: DemoConfig) -> anyhow::Result<ExitCode> {
+    let reference = Arc::new(Reference::new(ReferenceConfig::generated(config.jobs, config.seed)));
+    // The reference lists newest first without a filter: its own choice, which its README documents.
     let population: Vec<String> = reference.jobs().iter().rev().filter_map(|j| j.job_id.clone()).collect();
     let listener = crate::server::bind("127.0.0.1:0").await?;
     let server = Server::spawn(listener, reference.clone(), ServerConfig::default())?;
     let client = Client::new(&server.uri())?;
+    let max = config.max_results;
     println!(
         "snomed-vcr demo: reference service at {} with {} jobs (seed {})",
         server.uri(),
         population.len(),
-        args.population.seed
+        config.seed
     );
 
     let mut report = Report { failures: 0 };
     let started = Instant::now();
-    let mut walks: BTreeMap<Protocol, Vec<Value>> = BTreeMap::new();
+    let mut walks: Vec<Chain> = Vec::new();
     for protocol in Protocol::ALL {
         println!("\n{protocol}:");
-        let pages = walk(&client, protocol, None, args.max_results).await?;
-        let got = ids(&pages);
-        report.check(
+        let whole = walk(&client, protocol, None, max).await?;
+        let got = owned_ids(&whole);
+        report.judged(
             got == population,
+            &oracle::check_chain(&whole, &FilterSemantics::DOCUMENTED),
             format!(
-                "full walk, MaxResults {}: {} pages, {} jobs, each once, newest first",
-                args.max_results,
-                pages.len(),
+                "full walk, MaxResults {max}: {} pages, {} jobs, each once, newest first; the listing oracles find nothing",
+                whole.pages.len(),
                 got.len()
             ),
         );
-        let mut per_status = 0;
+        let mut parts = Vec::new();
         for status in JobStatus::ALL {
-            let pages = walk(&client, protocol, Some(json!({"JobStatus": status.as_str()})), args.max_results).await?;
-            per_status += ids(&pages).len();
+            parts.push(walk(&client, protocol, Some(json!({"JobStatus": status.as_str()})), max).await?);
         }
-        report.check(
+        let mut violations = oracle::check_partition(&whole, &parts);
+        violations.extend(parts.iter().flat_map(|c| oracle::check_chain(c, &FilterSemantics::DOCUMENTED)));
+        let per_status: usize = parts.iter().map(|c| c.job_ids().len()).sum();
+        report.judged(
             per_status == population.len(),
+            &violations,
             format!("JobStatus filters partition the population ({per_status} jobs over 7 statuses)"),
         );
         let mid = reference.jobs()[reference.jobs().len() / 2].submit_time.map_or(json!(0), |t| t.to_json());
-        let before = ids(&walk(&client, protocol, Some(json!({"SubmitTimeBefore": mid})), args.max_results).await?);
-        let after = ids(&walk(&client, protocol, Some(json!({"SubmitTimeAfter": mid})), args.max_results).await?);
+        let before = walk(&client, protocol, Some(json!({"SubmitTimeBefore": mid})), max).await?;
+        let after = walk(&client, protocol, Some(json!({"SubmitTimeAfter": mid})), max).await?;
+        let mut violations = oracle::check_chain(&before, &REFERENCE_FILTERS);
+        violations.extend(oracle::check_chain(&after, &REFERENCE_FILTERS));
         let at = |cmp: fn(f64, f64) -> bool| {
             let mid = mid.as_f64().unwrap_or(0.0);
             reference.jobs().iter().filter(|j| j.submit_time.is_some_and(|t| cmp(t.secs_f64(), mid))).count()
         };
         let (want_before, want_after) = (at(|t, m| t < m), at(|t, m| t > m));
-        report.check(
-            (before.len(), after.len()) == (want_before, want_after),
+        let counts = (before.job_ids().len(), after.job_ids().len());
+        report.judged(
+            counts == (want_before, want_after),
+            &violations,
             format!(
-                "SubmitTimeBefore/After {mid} are strict bounds ({} + {} jobs; {} at exactly that time excluded)",
-                before.len(),
-                after.len(),
+                "SubmitTimeBefore/After {mid} are strict bounds in documented order ({} + {} jobs; {} at exactly that time excluded)",
+                counts.0,
+                counts.1,
                 population.len() - want_before - want_after
             ),
         );
@@ -198,13 +225,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             let ok = matches!(&ex.reply, Reply::Error(e) if e.code == code && e.status == 400);
             report.check(ok, format!("{input} -> 400 {code}"));
         }
-        walks.insert(protocol, pages);
+        walks.push(whole);
     }
     println!();
-    let same = walks.get(&Protocol::AwsJson11) == walks.get(&Protocol::RpcV2Cbor);
+    let same = walks[0].pages.iter().map(|p| &p.reply).eq(walks[1].pages.iter().map(|p| &p.reply));
     report.check(same, "both protocols return identical documents for every page");
 
-    record_then_replay(&mut report, &server.uri(), &population, args.max_results).await?;
+    record_then_replay(&mut report, &server.uri(), &population, max).await?;
     server.shutdown().await;
     println!(
         "\n{} checks failed; {:.0} ms in all. Next: `snomed-vcr reference` serves the same population for your own clients.",

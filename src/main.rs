@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    snomed_vcr::cli::main()
+    snomed_vcr::cli_main()
 }

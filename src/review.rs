@@ -91,10 +91,14 @@ pub fn reject(pending: &Path) -> anyhow::Result<()> {
     std::fs::remove_file(pending).with_context(|| format!("cannot reject '{}'", pending.display()))
 }
 
+/// How pending re-recordings are settled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Policy {
+    /// Ask on a terminal; without one, show each diff and leave it pending.
     Ask,
+    /// Accept every pending re-recording.
     AcceptAll,
+    /// Reject every pending re-recording.
     RejectAll,
 }
 
@@ -177,7 +181,7 @@ mod tests {
 
     #[test]
     fn accept_and_reject() {
-        let dir = crate::util::scratch_dir("review").unwrap();
+        let dir = crate::testing::scratch_dir("review").unwrap();
         let c = dir.join("c.json");
         std::fs::write(&c, "old\n").unwrap();
         std::fs::write(dir.join("c.json.new"), "new\n").unwrap();

@@ -1,15 +1,23 @@
 //! The one HTTP serve loop shared by the reference service, the recording proxy and the replay server.
 //!
 //! hyper 1 through hyper-util's `auto::Builder` (HTTP/1.1 and h2c), a task per connection, bodies collected up
-//! to a limit, and graceful shutdown: stop accepting, let in-flight requests finish, give up after a bounded
-//! drain. Handlers see a whole request (`Request<Bytes>`) and return a whole response: every body in this
-//! protocol is small, and whole bodies keep handlers simple and testable without a socket.
+//! to a limit, and graceful shutdown: stop accepting, close idle connections, let in-flight requests finish,
+//! give up after a bounded drain. Handlers see a whole request (`Request<Bytes>`) and return a whole response:
+//! every body in this protocol is small, and whole bodies keep handlers simple and testable without a socket.
+//!
+//! Two timeouts keep a connection from being held forever (see [`ServerConfig`]): a request's head must
+//! arrive within [`ServerConfig::header_read`] of its first byte (and its body within as long again), and a
+//! connection with no request in flight is closed after [`ServerConfig::idle`]. Each connection has a
+//! watchdog that knows both from what its socket reads and what its handler is doing.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -19,8 +27,9 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::model::ServiceError;
@@ -28,6 +37,7 @@ use crate::protocol;
 
 /// Something that answers whole requests.
 pub trait Handler: Send + Sync + 'static {
+    /// The answer to a whole request.
     fn handle(&self, req: Request<Bytes>) -> impl Future<Output = Response<Bytes>> + Send;
 
     /// The answer when a body cannot be read (too large, or the connection broke): an AWS-shaped error in
@@ -35,26 +45,38 @@ pub trait Handler: Send + Sync + 'static {
     fn body_error(&self, parts: &http::request::Parts, error: ServiceError) -> Response<Bytes> {
         let protocol = protocol::detect(&parts.method, parts.uri.path(), &parts.headers)
             .map_or_else(|r| r.protocol, |c| c.protocol);
-        protocol::error_response(protocol, &error, &crate::util::request_id())
+        protocol::error_response(protocol, &error, &crate::protocol::request_id())
     }
 }
 
 /// Limits and timing of a server.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// Largest request body accepted; larger ones get 413.
+    /// Largest request body accepted; larger ones get 413. Default 8 MiB.
     pub max_body: usize,
-    /// How long shutdown waits for in-flight requests before giving up on them.
+    /// How long shutdown waits for in-flight requests before giving up on them. Default 10 s.
     pub drain: Duration,
+    /// How long a request's head may take to arrive, from its first byte; its body then has as long again.
+    /// A connection that sends part of a head and stops is closed when it runs out. Default 10 s.
+    pub header_read: Duration,
+    /// How long a connection may stay open with no request in flight before it is closed. Default 60 s
+    /// (AWS's load balancers' own default).
+    pub idle: Duration,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_body: 8 * 1024 * 1024, drain: Duration::from_secs(10) }
+        ServerConfig {
+            max_body: 8 * 1024 * 1024,
+            drain: Duration::from_secs(10),
+            header_read: Duration::from_secs(10),
+            idle: Duration::from_secs(60),
+        }
     }
 }
 
 /// A running server. Dropping it without [`Server::shutdown`] stops accepting at once.
+#[must_use = "the server stops accepting when dropped"]
 pub struct Server {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -72,6 +94,7 @@ impl Server {
         Ok(Server { addr, stop: Some(stop), task: Some(task) })
     }
 
+    /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
@@ -100,7 +123,6 @@ impl Drop for Server {
     }
 }
 
-/// Binds a listener, with a message that names the address on failure.
 /// The tokio runtime every server of the binary runs on. On one CPU (a pinned process, a one-core container)
 /// a single-threaded runtime does the same work without the work-stealing scheduler's cross-thread
 /// bookkeeping; otherwise one worker per CPU.
@@ -115,6 +137,7 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     builder.enable_all().build()
 }
 
+/// Binds a listener, with a message that names the address on failure.
 pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
@@ -145,7 +168,8 @@ pub async fn serve_with_tls<H: Handler>(
     // request fell 7% with it (BENCHMARKS.md, "Replay throughput").
     builder.http1().writev(false);
     let graceful = GracefulShutdown::new();
-    let max_body = config.max_body;
+    let (stopping_tx, stopping) = watch::channel(false);
+    let config = Arc::new(config);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -160,31 +184,26 @@ pub async fn serve_with_tls<H: Handler>(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let handler = handler.clone();
-                let service = service_fn(move |req: Request<Incoming>| {
-                    let handler = handler.clone();
-                    async move { Ok::<_, Infallible>(answer(&*handler, req, max_body).await.map(Full::new)) }
-                });
+                let conn = Connection {
+                    handler: handler.clone(),
+                    config: config.clone(),
+                    builder: builder.clone(),
+                    watcher: graceful.watcher(),
+                    stopping: stopping.clone(),
+                    peer,
+                };
                 match &tls {
                     None => {
-                        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
-                        tokio::spawn(async move {
-                            if let Err(e) = conn.await {
-                                tracing::debug!(%peer, error = %e, "connection ended with an error");
-                            }
-                        });
+                        tokio::spawn(conn.serve(stream));
                     }
                     Some(acceptor) => {
-                        let (acceptor, builder, watcher) = (acceptor.clone(), builder.clone(), graceful.watcher());
+                        let acceptor = acceptor.clone();
+                        let handshake = config.header_read;
                         tokio::spawn(async move {
-                            let stream = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
-                                Ok(Ok(s)) => s,
-                                Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                                Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
-                            };
-                            let conn = watcher.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
-                            if let Err(e) = conn.await {
-                                tracing::debug!(%peer, error = %e, "connection ended with an error");
+                            match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+                                Ok(Ok(s)) => conn.serve(s).await,
+                                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                             }
                         });
                     }
@@ -194,15 +213,196 @@ pub async fn serve_with_tls<H: Handler>(
         }
     }
     drop(listener);
+    // Idle connections close now; in-flight requests finish within the drain.
+    let _ = stopping_tx.send(true);
     tokio::select! {
         () = graceful.shutdown() => tracing::debug!("all connections drained"),
         () = tokio::time::sleep(config.drain) => tracing::warn!(drain = ?config.drain, "connections still open after the drain time; closing"),
     }
 }
 
-async fn answer<H: Handler>(handler: &H, req: Request<Incoming>, max_body: usize) -> Response<Bytes> {
+/// One accepted connection, with what serving it needs.
+struct Connection<H> {
+    handler: Arc<H>,
+    config: Arc<ServerConfig>,
+    builder: auto::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    stopping: watch::Receiver<bool>,
+    peer: SocketAddr,
+}
+
+impl<H: Handler> Connection<H> {
+    /// Serves the connection until it ends, its watchdog closes it, or shutdown finds it idle.
+    async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, stream: S) {
+        let Connection { handler, config, builder, watcher, mut stopping, peer } = self;
+        let activity = Arc::new(Activity::new());
+        let io = TokioIo::new(Watched { inner: stream, activity: activity.clone() });
+        let (max_body, body_read) = (config.max_body, config.header_read);
+        let on_request = activity.clone();
+        let service = service_fn(move |req: Request<Incoming>| {
+            let handler = handler.clone();
+            let in_flight = InFlight::start(on_request.clone());
+            async move {
+                let resp = answer(&*handler, req, max_body, body_read).await.map(Full::new);
+                drop(in_flight);
+                Ok::<_, Infallible>(resp)
+            }
+        });
+        let conn = watcher.watch(builder.serve_connection(io, service).into_owned());
+        tokio::pin!(conn);
+        tokio::select! {
+            ended = &mut conn => {
+                if let Err(e) = ended {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+            }
+            why = activity.watchdog(&config, &mut stopping) => tracing::debug!(%peer, "closing the connection: {why}"),
+        }
+    }
+}
+
+/// What a connection's watchdog knows: when its socket last read or its handler last answered, since when a
+/// request's head has been arriving, and how many requests are in flight. Times are milliseconds from the
+/// connection's start.
+struct Activity {
+    start: Instant,
+    last: AtomicU64,
+    /// When the first byte of a head arrived with no request in flight, plus one; 0 when no head is pending.
+    head_since: AtomicU64,
+    in_flight: AtomicUsize,
+    /// Woken when a head starts arriving, so the watchdog arms the header timeout.
+    head_started: Notify,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            start: Instant::now(),
+            last: AtomicU64::new(0),
+            head_since: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            head_started: Notify::new(),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// Bytes arrived.
+    fn read(&self) {
+        let now = self.now();
+        self.last.store(now, Ordering::Relaxed);
+        if self.in_flight.load(Ordering::Acquire) == 0 && self.head_since.load(Ordering::Relaxed) == 0 {
+            self.head_since.store(now + 1, Ordering::Relaxed);
+            self.head_started.notify_one();
+        }
+    }
+
+    /// Resolves when the connection should close, saying why.
+    async fn watchdog(&self, config: &ServerConfig, stopping: &mut watch::Receiver<bool>) -> &'static str {
+        let ms = |d: Duration| d.as_millis() as u64;
+        loop {
+            let busy = self.in_flight.load(Ordering::Acquire) > 0;
+            if *stopping.borrow() && !busy {
+                return "the server is shutting down and no request is in flight";
+            }
+            let head = self.head_since.load(Ordering::Relaxed);
+            let (deadline, why) = match (busy, head) {
+                // Nothing to time out while a handler works; look again after a while.
+                (true, _) => (self.now() + ms(config.idle.min(config.header_read)), ""),
+                (false, 0) => (self.last.load(Ordering::Relaxed) + ms(config.idle), "idle for too long"),
+                (false, since) => (since - 1 + ms(config.header_read), "a request's head did not arrive in time"),
+            };
+            let now = self.now();
+            if now >= deadline && !why.is_empty() {
+                return why;
+            }
+            let wait = Duration::from_millis(deadline.saturating_sub(now).max(1));
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.head_started.notified() => {}
+                changed = stopping.changed() => {
+                    if changed.is_err() {
+                        // The server is gone; the drain bounds what is left.
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A request in flight on a connection, from dispatch until its answer is made (or it is dropped).
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn start(activity: Arc<Activity>) -> InFlight {
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        activity.head_since.store(0, Ordering::Relaxed);
+        InFlight(activity)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let a = &self.0;
+        a.last.store(a.now(), Ordering::Relaxed);
+        a.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A socket that tells its [`Activity`] when it reads.
+struct Watched<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.read();
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+async fn answer<H: Handler>(
+    handler: &H,
+    req: Request<Incoming>,
+    max_body: usize,
+    body_read: Duration,
+) -> Response<Bytes> {
     let (parts, body) = req.into_parts();
-    match read_body(body, max_body).await {
+    let read = match tokio::time::timeout(body_read, read_body(body, max_body)).await {
+        Ok(read) => read,
+        Err(_) => Err(BodyError::Slow(body_read)),
+    };
+    match read {
         Ok(body) => handler.handle(Request::from_parts(parts, body)).await,
         Err(BodyError::TooLarge) => {
             let err = ServiceError::new(
@@ -212,6 +412,10 @@ async fn answer<H: Handler>(handler: &H, req: Request<Incoming>, max_body: usize
             );
             handler.body_error(&parts, err)
         }
+        Err(BodyError::Slow(t)) => handler.body_error(
+            &parts,
+            ServiceError::new(408, "RequestTimeoutException", format!("The request body did not arrive within {t:?}")),
+        ),
         Err(BodyError::Read(e)) => {
             handler.body_error(&parts, ServiceError::serialization(format!("Could not read the request body: {e}")))
         }
@@ -221,6 +425,7 @@ async fn answer<H: Handler>(handler: &H, req: Request<Incoming>, max_body: usize
 #[derive(Debug)]
 enum BodyError {
     TooLarge,
+    Slow(Duration),
     Read(String),
 }
 
@@ -322,6 +527,7 @@ pub fn announce(addr: SocketAddr) {
     announce_scheme("http", addr)
 }
 
+/// [`announce`] with another scheme (`https`).
 pub fn announce_scheme(scheme: &str, addr: SocketAddr) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();

@@ -16,13 +16,15 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use http::header::{AUTHORIZATION, HOST};
 
 use crate::model::{self, ServiceError};
-use crate::util;
 
 /// An access key pair (and session token, for temporary credentials).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
+    /// `AKIA…`.
     pub access_key_id: String,
+    /// The secret, never printed.
     pub secret_access_key: String,
+    /// For temporary credentials.
     pub session_token: Option<String>,
 }
 
@@ -34,6 +36,7 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
+    /// A long-term key pair.
     pub fn new(access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Credentials {
         Credentials {
             access_key_id: access_key_id.into(),
@@ -43,10 +46,10 @@ impl Credentials {
     }
 
     /// Parses `ACCESS_KEY_ID:SECRET` (the `--require-sigv4` form).
-    pub fn parse_pair(s: &str) -> Result<Credentials, String> {
+    pub fn parse_pair(s: &str) -> Result<Credentials, crate::options::ParseError> {
         match s.split_once(':') {
             Some((ak, sk)) if !ak.is_empty() && !sk.is_empty() => Ok(Credentials::new(ak, sk)),
-            _ => Err(format!("'{}' is not ACCESS_KEY_ID:SECRET_ACCESS_KEY", redact_secret(s))),
+            _ => Err(crate::options::ParseError::new(redact_secret(s), "ACCESS_KEY_ID:SECRET_ACCESS_KEY")),
         }
     }
 
@@ -226,7 +229,7 @@ fn plain_signature(
     // This runs for every proxied request, so it writes into buffers instead of formatting strings: the
     // `format!`s and small allocations of the first version were three quarters of its time.
     let secs = time.duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
-    let amz_date = util::amz_date(secs);
+    let amz_date = crate::time::amz_date(secs);
     let date = &amz_date[..8];
     let mut signed: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(headers.len() + 2);
     for (name, value) in headers {
@@ -270,7 +273,7 @@ fn plain_signature(
     for part in ["\n", &names, "\n"] {
         canonical.update(part.as_bytes());
     }
-    canonical.update(util::hex32(&Sha256::digest(body).into()));
+    canonical.update(crate::hex::hex32(&Sha256::digest(body).into()));
     let mut scope = String::with_capacity(64);
     for part in [date, "/", region, "/", model::SIGNING_NAME, "/aws4_request"] {
         scope.push_str(part);
@@ -309,8 +312,8 @@ fn plain_signature(
     for part in ["AWS4-HMAC-SHA256\n", &amz_date, "\n", &scope, "\n"] {
         mac.update(part.as_bytes());
     }
-    mac.update(&util::hex32(&canonical.finalize().into()));
-    let signature = util::hex32(&mac.finalize().into_bytes().into());
+    mac.update(&crate::hex::hex32(&canonical.finalize().into()));
+    let signature = crate::hex::hex32(&mac.finalize().into_bytes().into());
     let mut authorization = String::with_capacity(160 + names.len());
     for part in ["AWS4-HMAC-SHA256 Credential=", &creds.access_key_id, "/", &scope, ", SignedHeaders=", &names] {
         authorization.push_str(part);
@@ -346,6 +349,7 @@ fn is_unsigned(name: &str) -> bool {
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 …` header.
 #[derive(Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // the header's own parts, named as SigV4 names them
 pub struct AuthHeader<'a> {
     pub access_key_id: &'a str,
     pub date: &'a str,
@@ -434,7 +438,7 @@ pub fn verify(
         ));
     }
     let amz_date = parts.headers.get("x-amz-date").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let signed_at = util::parse_amz_date(amz_date)
+    let signed_at = crate::time::parse_amz_date(amz_date)
         .ok_or_else(|| incomplete(format!("X-Amz-Date '{amz_date}' is not YYYYMMDDTHHMMSSZ")))?;
     if !amz_date.starts_with(auth.date) {
         return Err(ServiceError::new(
@@ -450,8 +454,8 @@ pub fn verify(
             "InvalidSignatureException",
             format!(
                 "Signature expired: {amz_date} is now earlier than {} ({} - 15 min.)",
-                util::amz_date(now_secs - MAX_SKEW.as_secs() as i64),
-                util::amz_date(now_secs)
+                crate::time::amz_date(now_secs - MAX_SKEW.as_secs() as i64),
+                crate::time::amz_date(now_secs)
             ),
         ));
     }
@@ -556,7 +560,7 @@ mod tests {
             "/?x=1",
             "//",
         ];
-        let mut rng = util::SplitMix64::new(5);
+        let mut rng = crate::rng::SplitMix64::new(5);
         let mut plain = 0;
         for n in 0..3_000 {
             let mut creds = Credentials::new("AKIDPLAIN", format!("secret/{n}+KEY"));
@@ -636,13 +640,13 @@ mod tests {
         let c = Credentials::parse_pair("AKID:verysecret").unwrap();
         assert!(!format!("{c:?}").contains("verysecret"));
         assert!(Credentials::parse_pair("AKID:verysecret").is_ok());
-        let e = Credentials::parse_pair("nocolon").unwrap_err();
+        let e = Credentials::parse_pair("nocolon").unwrap_err().to_string();
         assert!(e.contains("ACCESS_KEY_ID:SECRET_ACCESS_KEY"));
     }
 
     #[test]
     fn credential_chain_prefers_environment_then_files() {
-        let dir = crate::util::scratch_dir("creds").unwrap();
+        let dir = crate::testing::scratch_dir("creds").unwrap();
         let creds = dir.join("credentials");
         std::fs::write(&creds, "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = s1\n\n[work]\naws_access_key_id=AKIDWORK\naws_secret_access_key=s2\naws_session_token=t2\n").unwrap();
         let config = dir.join("config");

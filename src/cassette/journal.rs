@@ -2,39 +2,45 @@
 //!
 //! The first line is a header saying how to finish the recording (mode, upstream, region, rules); each later
 //! line is one complete, already redacted interaction, handed to the kernel before its response goes back to
-//! the client. A crash, `kill -9` included, loses nothing that was answered: the next `record` (or
-//! `record --recover`) folds the journal into the cassette. A torn last line (a crash mid-write, whose
-//! response was never sent) is dropped with a warning.
+//! the client. A crash, `kill -9` included, loses nothing that was answered. A restarted `record` resumes the
+//! journal ([`Journal::resume`]: a further header line marks the new session, and its interactions follow),
+//! so a restart costs nothing whatever the journal holds; the journal is folded into the cassette when a
+//! session finishes within its shutdown budget, or by `record --recover` (see [`super::store::fold`]). A torn
+//! last line (a crash mid-write, whose response was never sent) is dropped with a warning.
 //!
 //! Writes are group commits: appending queues the line, a writer thread writes everything queued with one
 //! `write`, and each caller waits ([`Journal::written`]) until its own line is out. Under concurrent traffic
 //! one system call carries many interactions; a lone request pays one thread hand-off.
+//!
+//! The line format, its writer and its reader are all here: [`LineHead`] and [`line_with_json_body`] build
+//! the proxy's lines, [`Reader`] reads them back.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use super::Interaction;
+use super::{Interaction, RecordedRequest};
 
-/// The journal's first line.
+pub use super::store::journal_path;
+
+/// The journal's first line, and the first line of each resumed session.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JournalHeader {
+    /// The journal format version, 1.
     pub journal: u32,
+    /// The record mode (`once`, `new_episodes`, `all`, `none`).
     pub mode: String,
+    /// The upstream URL.
     pub upstream: String,
+    /// The signing region.
     pub region: String,
+    /// The matchers a new cassette gets.
     pub match_rules: Vec<String>,
-}
-
-/// `NAME.json.journal`.
-pub fn journal_path(cassette: &Path) -> PathBuf {
-    let mut s = cassette.as_os_str().to_owned();
-    s.push(".journal");
-    PathBuf::from(s)
 }
 
 /// An open journal. Sequence numbers are assigned in append order, and lines are written in that order.
@@ -93,16 +99,56 @@ impl State {
 }
 
 impl Journal {
-    /// Creates a journal (failing if one exists: it must be recovered first).
+    /// Creates a journal (failing if one exists: it must be resumed or folded).
     pub fn create(path: &Path, header: &JournalHeader) -> anyhow::Result<Journal> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory '{}'", dir.display()))?;
         }
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .append(true)
             .create_new(true)
             .open(path)
             .with_context(|| format!("cannot create journal '{}'", path.display()))?;
+        Journal::start(path, file, header)
+    }
+
+    /// Resumes the journal an unfinished session left: a torn last line (never answered) is cut off, and a
+    /// header line for this session goes after what is there. Nothing is read but the first line and the
+    /// tail, so resuming costs the same for a journal of any size. A session in another mode than the
+    /// journal's first is refused: the fold would not know which one to follow.
+    pub fn resume(path: &Path, header: &JournalHeader) -> anyhow::Result<Journal> {
+        let first = read_first_header(path)?;
+        if first.mode != header.mode {
+            bail!(
+                "{}: an unfinished recording in mode '{}' is in this journal, and this session's mode is '{}': \
+                 resume it with --mode {}, or fold it into the cassette first with `snomed-vcr record --recover`",
+                path.display(),
+                first.mode,
+                header.mode,
+                first.mode
+            );
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot open journal '{}'", path.display()))?;
+        let complete = complete_len(&mut file).with_context(|| format!("cannot read journal '{}'", path.display()))?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(complete);
+        if complete < len {
+            tracing::warn!(journal = %path.display(), bytes = len - complete, "dropping a torn last line (its response was never sent)");
+            file.set_len(complete).with_context(|| format!("cannot cut journal '{}'", path.display()))?;
+        }
+        drop(file);
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open journal '{}'", path.display()))?;
+        Journal::start(path, file, header)
+    }
+
+    /// Writes `header` as a line, syncs, and starts the writer.
+    fn start(path: &Path, mut file: File, header: &JournalHeader) -> anyhow::Result<Journal> {
         let mut line = serde_json::to_vec(header).expect("headers serialize");
         line.push(b'\n');
         file.write_all(&line).with_context(|| format!("cannot write journal '{}'", path.display()))?;
@@ -230,6 +276,13 @@ impl Journal {
         self.lock().next_seq
     }
 
+    /// [`Journal::sync`], and refuses every later append: what the journal holds is final, to be folded.
+    pub fn seal(&self) -> anyhow::Result<()> {
+        self.sync()?;
+        self.lock().failed.get_or_insert_with(|| format!("the recording to '{}' has finished", self.path.display()));
+        Ok(())
+    }
+
     /// Waits for everything appended to be written, then flushes to disk.
     pub fn sync(&self) -> anyhow::Result<()> {
         let last = self.appended();
@@ -345,41 +398,202 @@ impl CacheTrim {
     }
 }
 
-/// Reads a journal: its header and every complete interaction, renumbered in order.
-pub fn read(path: &Path) -> anyhow::Result<(JournalHeader, Vec<Interaction>)> {
-    let text = std::fs::read(path).with_context(|| format!("cannot read journal '{}'", path.display()))?;
-    let complete = match text.iter().rposition(|b| *b == b'\n') {
-        Some(i) => &text[..=i],
-        None => &text[..0],
-    };
-    if complete.len() < text.len() {
-        tracing::warn!(journal = %path.display(), bytes = text.len() - complete.len(), "dropping a torn last line (its response was never sent)");
+/// The length of a file's complete lines: up to and including its last newline. Reads the tail only.
+fn complete_len(file: &mut File) -> std::io::Result<u64> {
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut block = vec![0u8; 64 << 10];
+    while end > 0 {
+        let start = end.saturating_sub(block.len() as u64);
+        let n = (end - start) as usize;
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut block[..n])?;
+        if let Some(i) = memchr::memrchr(b'\n', &block[..n]) {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
     }
-    let complete =
-        std::str::from_utf8(complete).with_context(|| format!("journal '{}' is not UTF-8", path.display()))?;
-    let mut lines = complete.lines().enumerate();
-    let Some((_, first)) = lines.next() else {
+    Ok(0)
+}
+
+/// A journal's first line, its header.
+pub fn read_first_header(path: &Path) -> anyhow::Result<JournalHeader> {
+    let file = File::open(path).with_context(|| format!("cannot read journal '{}'", path.display()))?;
+    let mut first = Vec::new();
+    std::io::BufReader::new(file)
+        .read_until(b'\n', &mut first)
+        .with_context(|| format!("cannot read journal '{}'", path.display()))?;
+    if !first.ends_with(b"\n") {
         bail!("{}:1: empty journal (expected a header line)", path.display());
-    };
-    let header: JournalHeader =
-        serde_json::from_str(first).map_err(|e| anyhow::anyhow!("{}:1: not a journal header: {e}", path.display()))?;
-    let mut interactions = Vec::new();
-    for (i, line) in lines {
-        let mut it: Interaction = match serde_json::from_str(line) {
-            Ok(it) => it,
-            Err(e) => with_body_as_text(line).ok_or_else(|| anyhow::anyhow!("{}:{}: {e}", path.display(), i + 1))?,
-        };
-        it.seq = interactions.len() as u64;
-        interactions.push(it);
     }
-    Ok((header, interactions))
+    serde_json::from_slice(&first).map_err(|e| anyhow::anyhow!("{}:1: not a journal header: {e}", path.display()))
+}
+
+/// One line of a journal, as [`Reader`] hands it over.
+#[derive(Debug)]
+pub enum Entry {
+    /// A session's header (the first line, and one for each resumed session).
+    Session(JournalHeader),
+    /// A recorded interaction, its `seq` as the session wrote it.
+    Interaction(Interaction),
+}
+
+/// Reads a journal line by line in a fixed amount of memory, whatever its size. A torn last line (no
+/// newline: the writer died in the middle of it, before its response was sent) is dropped with a warning.
+pub struct Reader {
+    path: PathBuf,
+    lines: std::io::BufReader<File>,
+    line: Vec<u8>,
+    number: usize,
+}
+
+impl Reader {
+    /// Opens a journal.
+    pub fn open(path: &Path) -> anyhow::Result<Reader> {
+        let file = File::open(path).with_context(|| format!("cannot read journal '{}'", path.display()))?;
+        Ok(Reader {
+            path: path.to_path_buf(),
+            lines: std::io::BufReader::with_capacity(1 << 20, file),
+            line: Vec::new(),
+            number: 0,
+        })
+    }
+
+    /// The next entry; `None` at the end.
+    pub fn next_entry(&mut self) -> anyhow::Result<Option<Entry>> {
+        self.line.clear();
+        let n = self
+            .lines
+            .read_until(b'\n', &mut self.line)
+            .with_context(|| format!("cannot read journal '{}'", self.path.display()))?;
+        if n == 0 {
+            if self.number == 0 {
+                bail!("{}:1: empty journal (expected a header line)", self.path.display());
+            }
+            return Ok(None);
+        }
+        self.number += 1;
+        if !self.line.ends_with(b"\n") {
+            tracing::warn!(journal = %self.path.display(), bytes = self.line.len(), "dropping a torn last line (its response was never sent)");
+            if self.number == 1 {
+                bail!("{}:1: empty journal (expected a header line)", self.path.display());
+            }
+            return Ok(None);
+        }
+        let line = &self.line[..self.line.len() - 1];
+        if self.number == 1 || line.starts_with(b"{\"journal\":") {
+            let header = serde_json::from_slice(line)
+                .map_err(|e| anyhow::anyhow!("{}:{}: not a journal header: {e}", self.path.display(), self.number))?;
+            return Ok(Some(Entry::Session(header)));
+        }
+        let it = match serde_json::from_slice::<Interaction>(line) {
+            Ok(it) => it,
+            Err(e) => std::str::from_utf8(line)
+                .ok()
+                .and_then(with_body_as_text)
+                .ok_or_else(|| anyhow::anyhow!("{}:{}: {e}", self.path.display(), self.number))?,
+        };
+        Ok(Some(Entry::Interaction(it)))
+    }
+}
+
+/// Reads a whole journal: its first header and every complete interaction of every session, renumbered in
+/// order. (Folding streams with [`Reader`] instead; this is for tests and small journals.)
+pub fn read(path: &Path) -> anyhow::Result<(JournalHeader, Vec<Interaction>)> {
+    let mut reader = Reader::open(path)?;
+    let mut header = None;
+    let mut interactions = Vec::new();
+    while let Some(entry) = reader.next_entry()? {
+        match entry {
+            Entry::Session(h) => {
+                header.get_or_insert(h);
+            }
+            Entry::Interaction(mut it) => {
+                it.seq = interactions.len() as u64;
+                interactions.push(it);
+            }
+        }
+    }
+    Ok((header.expect("the first entry is a header"), interactions))
+}
+
+/// What a line written by the proxy holds besides its `seq` (the journal adds it) and its response body
+/// (JSON text, added after redaction): it reads back as an [`Interaction`].
+#[derive(Serialize)]
+pub struct LineHead<'a> {
+    /// When the response arrived (absent in reproducible recordings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<String>,
+    /// How long the upstream took (absent in reproducible recordings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
+    /// The request, redacted.
+    pub request: &'a RecordedRequest,
+    /// The response's status and kept headers.
+    pub response: ResponseHead<'a>,
+}
+
+/// A response's status and kept headers.
+#[derive(Serialize)]
+pub struct ResponseHead<'a> {
+    /// The HTTP status.
+    pub status: u16,
+    /// The kept, redacted headers.
+    pub headers: &'a BTreeMap<String, String>,
+}
+
+/// The line for an interaction whose response body is JSON text: `head`, then the text, redacted in place by
+/// `redact` (which must keep it the same valid JSON, as placeholders of the same length do), for
+/// [`Journal::append_object`]. `None` when the text is not JSON, or `redact` cannot work on text: the caller
+/// then journals the interaction as a document. JSON that no document holds (`1e400`, a lone surrogate
+/// escape) passes; [`Reader`] keeps such a body as text.
+pub fn line_with_json_body(
+    head: &LineHead<'_>,
+    body: &[u8],
+    redact: impl FnOnce(&mut [u8]) -> Option<()>,
+) -> Option<Vec<u8>> {
+    let is_json = |text: &[u8]| {
+        std::str::from_utf8(text).is_ok_and(|t| serde_json::from_str::<&serde_json::value::RawValue>(t).is_ok())
+    };
+    let body: &[u8] = if body.is_empty() { b"{}" } else { body };
+    // A pretty-printed answer: once it is known to be JSON, its line breaks are whitespace (strings hold no
+    // raw ones), and become spaces, as a journal entry is one line. Checked first, so that a raw line break
+    // inside a string is refused rather than mended.
+    let breaks = memchr::memchr2(b'\n', b'\r', body).is_some();
+    if breaks && !is_json(body) {
+        return None;
+    }
+    let json_space = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+    let first = body.iter().position(|c| !json_space(c))?;
+    let last = body.iter().rposition(|c| !json_space(c))?;
+    let mut line = Vec::with_capacity(last + 1 - first + 1024);
+    serde_json::to_writer(&mut line, head).ok()?;
+    // The head ends with its response object, `{"status":…,"headers":{…}}`: reopen it for the body.
+    if !line.ends_with(b"}}") {
+        return None;
+    }
+    line.truncate(line.len() - 2);
+    line.extend_from_slice(b",\"body\":");
+    let at = line.len();
+    line.extend_from_slice(&body[first..=last]);
+    let text = &mut line[at..];
+    if breaks {
+        text.iter_mut().filter(|c| matches!(**c, b'\n' | b'\r')).for_each(|c| *c = b' ');
+    }
+    redact(text)?;
+    // Checked as journaled, once (redaction writes digits and hex over digits and hex).
+    if !is_json(text) {
+        return None;
+    }
+    line.extend_from_slice(b"}}");
+    Some(line)
 }
 
 /// A line whose response body is JSON that no document holds (`1e400`, a lone surrogate escape): the proxy
 /// journals an answer's JSON text as it came, so here the body is kept as that text, as a body that is not
 /// JSON at all is. Nothing the journal holds is lost.
 fn with_body_as_text(line: &str) -> Option<Interaction> {
-    use super::{Encoding, RecordedRequest, RecordedResponse};
+    use super::{Encoding, RecordedResponse};
     use serde_json::value::RawValue;
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -421,7 +635,7 @@ mod tests {
 
     /// A fresh journal in a scratch directory named `name`, and an interaction to append to it.
     fn fresh(name: &str) -> (PathBuf, PathBuf, Journal, Interaction) {
-        let dir = crate::util::scratch_dir(name).unwrap();
+        let dir = crate::testing::scratch_dir(name).unwrap();
         let path = dir.join("c.json.journal");
         let j = Journal::create(&path, &test_header()).unwrap();
         (dir, path, j, crate::cassette::tests::sample().interactions.remove(0))
@@ -429,7 +643,7 @@ mod tests {
 
     #[test]
     fn appends_number_in_order_and_torn_lines_are_dropped() {
-        let dir = crate::util::scratch_dir("journal").unwrap();
+        let dir = crate::testing::scratch_dir("journal").unwrap();
         let path = dir.join("not-yet-made").join("c.json.journal"); // the directory is created
         let header = test_header();
         let j = Journal::create(&path, &header).unwrap();
@@ -517,7 +731,7 @@ mod tests {
     }
 
     fn group_commit(name: &str, builder: &mut tokio::runtime::Builder, create_inside: bool) {
-        let dir = crate::util::scratch_dir(name).unwrap();
+        let dir = crate::testing::scratch_dir(name).unwrap();
         let path = dir.join("c.json.journal");
         let header = test_header();
         let rt = builder.enable_all().build().unwrap();

@@ -16,10 +16,13 @@ use super::redact;
 /// One problem found in a cassette.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
+    /// The cassette.
     pub file: PathBuf,
-    /// 1-based; 0 when the problem is the whole file.
+    /// 1-based; 0 when the problem is the whole file (or a field, for an invalid value).
     pub line: usize,
+    /// The JSON member the line sets (`-` when none), or the field whose value is invalid.
     pub field: String,
+    /// What was found.
     pub message: String,
 }
 
@@ -118,18 +121,11 @@ pub fn lint_file(path: &Path) -> Vec<Finding> {
     };
     let mut out = Vec::new();
     if let Err(e) = Cassette::parse(&text) {
-        let msg = format!("{e:#}");
-        let (line, rest) = match msg.split_once(':') {
-            Some((l, r)) if l.parse::<usize>().is_ok() => {
-                (l.parse().unwrap_or(0), r.split_once(':').map_or(r, |(_, m)| m))
-            }
-            _ => (0, msg.as_str()),
-        };
         out.push(Finding {
             file: path.into(),
-            line,
-            field: "-".into(),
-            message: format!("not a valid cassette: {}", rest.trim()),
+            line: e.line().unwrap_or(0),
+            field: e.field().map_or_else(|| "-".into(), |f| f.member_path().to_string()),
+            message: format!("not a valid cassette: {}", e.message()),
         });
     }
     out.extend(scan(path, &text));
@@ -180,5 +176,22 @@ mod tests {
         // A long NextToken is not a 40-character secret.
         let token = "Ad8_YZgEqS_bQdlnm47tbzMAIDM3N2ZiNThhMzgyMjJkOWI4N2IyYzk1ZDI5Njk0YThl_zrsFia1rwABNdeIpG9Csw";
         assert!(scan(Path::new("x"), &format!("\"NextToken\": \"{token}\"")).is_empty());
+    }
+
+    #[test]
+    fn an_invalid_cassette_is_a_finding_with_its_line_or_its_field() {
+        let dir = crate::testing::scratch_dir("lint-invalid").unwrap();
+        let path = dir.join("c.json");
+        let text = crate::cassette::tests::sample().to_canonical();
+        std::fs::write(&path, text.replacen("\"seq\": 0", "\"seq\": 4", 1)).unwrap();
+        let found = lint_file(&path);
+        assert_eq!((found[0].line, found[0].field.as_str()), (0, "interactions[0].seq"), "{found:?}");
+        assert!(found[0].message.starts_with("not a valid cassette: expected 0"), "{}", found[0]);
+        let broken = text.replacen("\"seq\": 0", "\"seq\": 0,,", 1);
+        std::fs::write(&path, &broken).unwrap();
+        let line = broken.lines().position(|l| l.contains(",,")).unwrap() + 1;
+        let found = lint_file(&path);
+        assert_eq!((found[0].line, found[0].field.as_str()), (line, "-"), "{found:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,6 +1,17 @@
 //! The cassette file format: what a recording holds, loading it with precise errors, and saving it
 //! canonically and atomically.
 //!
+//! | file | holds |
+//! |---|---|
+//! | this one | the format's types, loading and checking a whole cassette, canonical text |
+//! | `error` | [`LoadError`]: file, line and column, or field |
+//! | `stream` | reading a cassette one interaction at a time, bodies left as text ([`stream()`]) |
+//! | `chains` | [`Cassette::chains`]: the pagination chains a recording holds |
+//! | [`store`] | where recordings go: atomic writes, `NAME.json.new` and journal paths, folding a journal in |
+//! | [`journal`] | the journal a recording is written to as it happens: its line format, writer and reader |
+//! | [`redact`] | what never reaches a file, and placeholders for account and key ids |
+//! | [`lint`] | checking cassettes for secrets |
+//!
 //! A cassette is one JSON file: a versioned header and a list of interactions. Bodies are stored as
 //! JSON-equivalent documents whatever the wire protocol (a CBOR body's encoding is noted beside it), so every
 //! cassette reads well in a code review and one recording can answer both protocols. The JSON Schema is
@@ -10,18 +21,26 @@
 //! sorted for documents and headers), numbers as received, one trailing newline. The same interactions always
 //! give the same bytes.
 
+mod chains;
+mod error;
 pub mod journal;
 pub mod lint;
 pub mod redact;
+pub mod store;
+mod stream;
+
+pub use error::{LoadError, Location};
+pub use store::{Outcome, pending_path, write_atomically};
+pub use stream::{StreamedInteraction, StreamedResponse, peek_match_rules, read_each, read_header, stream};
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::doc::JsonPath;
 use crate::model;
 use crate::protocol::Protocol;
 
@@ -34,16 +53,21 @@ pub const VERSION: u32 = 1;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cassette {
+    /// Always [`FORMAT`].
     pub format: String,
+    /// The format version, [`VERSION`].
     pub version: u32,
     /// `snomed-vcr <version>`.
     pub recorded_with: String,
+    /// Always `ListSNOMEDCTInferenceJobs`.
     pub operation: String,
     /// The upstream base URL the traffic went to.
     pub upstream: String,
+    /// The region requests were signed for.
     pub region: String,
     /// The matchers replay uses for this cassette (see the `matching` module).
     pub match_rules: Vec<String>,
+    /// The recorded exchanges, in recording order.
     pub interactions: Vec<Interaction>,
 }
 
@@ -59,7 +83,9 @@ pub struct Interaction {
     /// Milliseconds from forwarding the request to the whole response. Absent in reproducible recordings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<u64>,
+    /// What the client sent.
     pub request: RecordedRequest,
+    /// What came back.
     pub response: RecordedResponse,
 }
 
@@ -67,11 +93,15 @@ pub struct Interaction {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordedRequest {
+    /// `POST`.
     pub method: String,
+    /// The request path (`/`, or `/service/…/operation/…`).
     pub path: String,
+    /// The wire protocol it spoke.
     pub protocol: Protocol,
     /// Kept headers, lower-case names (see `redact`).
     pub headers: BTreeMap<String, String>,
+    /// The input document, redacted.
     pub body: Value,
     /// How a CBOR body was encoded, where the document does not show it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,9 +112,13 @@ pub struct RecordedRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordedResponse {
+    /// The HTTP status.
     pub status: u16,
+    /// Kept headers, lower-case names (see `redact`).
     pub headers: BTreeMap<String, String>,
+    /// The output or error document, redacted (a body that is no document is kept as a string).
     pub body: Value,
+    /// How a CBOR body was encoded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<Encoding>,
 }
@@ -100,9 +134,11 @@ pub struct Encoding {
     pub indefinite_lengths: bool,
 }
 
+/// The binary format of a body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EncodingFormat {
+    /// CBOR (RPC v2).
     Cbor,
 }
 
@@ -122,19 +158,27 @@ impl Cassette {
     }
 
     /// Loads and checks a cassette. Errors name the file, and the line and column or the field.
-    pub fn load(path: &Path) -> anyhow::Result<Cassette> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("cannot read cassette '{}'", path.display()))?;
-        Cassette::parse(&text).map_err(|e| anyhow::anyhow!("{}:{e:#}", path.display()))
+    pub fn load(path: &Path) -> Result<Cassette, LoadError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LoadError::of_file(path, format!("cannot read cassette '{}': {e}", path.display())))?;
+        Cassette::parse(&text).map_err(|e| e.in_file(path))
     }
 
-    /// [`Cassette::load`] on text; errors start with `LINE:COLUMN:` or name the field.
-    pub fn parse(text: &str) -> anyhow::Result<Cassette> {
+    /// [`Cassette::load`] on text; the error has the line and column, or the field.
+    pub fn parse(text: &str) -> Result<Cassette, LoadError> {
         let c: Cassette = serde_json::from_str(text).map_err(|e| {
-            anyhow::anyhow!(
-                "{}:{}: {e} (expected a snomed-vcr cassette, see cassettes/schema.json)",
-                e.line(),
-                e.column()
+            let e = LoadError::from_json(&e);
+            let (line, column) = (
+                e.line().unwrap_or(0),
+                match e.location() {
+                    Location::Text { column, .. } => *column,
+                    _ => 0,
+                },
+            );
+            LoadError::at_text(
+                line,
+                column,
+                format!("{} (expected a snomed-vcr cassette, see cassettes/schema.json)", e.message()),
             )
         })?;
         c.check()?;
@@ -143,7 +187,7 @@ impl Cassette {
 
     /// Checks what the types cannot: format and version, the operation, sequence numbers, statuses, and
     /// that bodies are documents of the model's shapes.
-    pub fn check(&self) -> anyhow::Result<()> {
+    pub fn check(&self) -> Result<(), LoadError> {
         self.header().check()?;
         for (i, it) in self.interactions.iter().enumerate() {
             check_interaction(i, it)?;
@@ -179,6 +223,7 @@ impl Cassette {
 
 /// A cassette's header: everything but the interactions.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // the fields of [`Cassette`], documented there
 pub struct Header {
     pub format: String,
     pub version: u32,
@@ -191,276 +236,55 @@ pub struct Header {
 
 impl Header {
     /// Format, version, operation and matcher names.
-    pub fn check(&self) -> anyhow::Result<()> {
+    pub fn check(&self) -> Result<(), LoadError> {
+        let field = |name: &str, message: String| Err(LoadError::at_field(JsonPath::root().key(name), message));
         if self.format != FORMAT {
-            bail!(" field 'format': expected \"{FORMAT}\", found \"{}\"", self.format);
+            return field("format", format!("expected \"{FORMAT}\", found \"{}\"", self.format));
         }
         if self.version != VERSION {
-            bail!(" field 'version': this build reads version {VERSION}, found {}", self.version);
+            return field("version", format!("this build reads version {VERSION}, found {}", self.version));
         }
         if self.operation != model::OPERATION {
-            bail!(" field 'operation': expected \"{}\", found \"{}\"", model::OPERATION, self.operation);
+            return field("operation", format!("expected \"{}\", found \"{}\"", model::OPERATION, self.operation));
         }
         for rule in &self.match_rules {
-            crate::matching::Rule::parse(rule).map_err(|e| anyhow::anyhow!(" field 'match_rules': {e}"))?;
+            if let Err(e) = crate::matching::Rule::parse(rule) {
+                return field("match_rules", e.to_string());
+            }
         }
         Ok(())
     }
 }
 
+/// `interactions[i]`, and below it.
+pub(crate) fn interaction_field(i: usize, rest: &str) -> JsonPath {
+    rest.split('.').filter(|s| !s.is_empty()).fold(JsonPath::root().key("interactions").index(i), JsonPath::key)
+}
+
 /// Checks one interaction at position `i`: sequence number, status, body shapes.
-pub fn check_interaction(i: usize, it: &Interaction) -> anyhow::Result<()> {
+pub fn check_interaction(i: usize, it: &Interaction) -> Result<(), LoadError> {
     check_head(i, it.seq, &it.request, it.response.status)?;
     if (200..300).contains(&it.response.status) {
         model::check_types(&it.response.body, &model::RESPONSE_SHAPE)
-            .map_err(|e| anyhow::anyhow!(" field 'interactions[{i}].response.body': {e}"))?;
+            .map_err(|e| LoadError::at_field(interaction_field(i, "response.body"), e.to_string()))?;
     }
     Ok(())
 }
 
 /// The checks of [`check_interaction`] that do not need the response body.
-fn check_head(i: usize, seq: u64, request: &RecordedRequest, status: u16) -> anyhow::Result<()> {
-    let at = format!(" field 'interactions[{i}]");
+fn check_head(i: usize, seq: u64, request: &RecordedRequest, status: u16) -> Result<(), LoadError> {
+    let bad = |rest: &str, message: String| Err(LoadError::at_field(interaction_field(i, rest), message));
     if seq != i as u64 {
-        bail!("{at}.seq': expected {i} (sequence numbers count from 0 without gaps), found {seq}");
+        return bad("seq", format!("expected {i} (sequence numbers count from 0 without gaps), found {seq}"));
     }
     if !(100..=599).contains(&status) {
-        bail!("{at}.response.status': {status} is not an HTTP status");
+        return bad("response.status", format!("{status} is not an HTTP status"));
     }
     if !request.body.is_object() {
-        bail!("{at}.request.body': expected an object (the input document), found {}", model::json_type(&request.body));
+        let found = model::json_type(&request.body);
+        return bad("request.body", format!("expected an object (the input document), found {found}"));
     }
     Ok(())
-}
-
-/// An interaction as [`stream`] hands it over: the response body is left as its text in the file, so a
-/// consumer can keep it compact, re-encode it, or read it back from the file later.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StreamedInteraction<'a> {
-    pub seq: u64,
-    #[serde(default)]
-    pub recorded_at: Option<String>,
-    #[serde(default)]
-    pub elapsed_ms: Option<u64>,
-    pub request: RecordedRequest,
-    #[serde(borrow)]
-    pub response: StreamedResponse<'a>,
-}
-
-/// A [`RecordedResponse`] whose body is still text.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StreamedResponse<'a> {
-    pub status: u16,
-    pub headers: BTreeMap<String, String>,
-    #[serde(borrow)]
-    pub body: &'a serde_json::value::RawValue,
-    #[serde(default)]
-    pub encoding: Option<Encoding>,
-}
-
-impl StreamedResponse<'_> {
-    /// The response with its body parsed (which [`StreamedInteraction::check`] has made sure it can be).
-    pub fn to_recorded(&self) -> RecordedResponse {
-        RecordedResponse {
-            status: self.status,
-            headers: self.headers.clone(),
-            body: serde_json::from_str(self.body.get()).expect("checked when it was read"),
-            encoding: self.encoding,
-        }
-    }
-}
-
-impl StreamedInteraction<'_> {
-    /// [`check_interaction`], checking the response body's types on its text.
-    pub fn check(&self, i: usize) -> anyhow::Result<()> {
-        check_head(i, self.seq, &self.request, self.response.status)?;
-        let body = self.response.body.get();
-        let checked = if (200..300).contains(&self.response.status) {
-            model::check_types_text(body, &model::RESPONSE_SHAPE)
-        } else {
-            // Error bodies are parsed into documents when loaded; JSON text can still hold a number no
-            // document can (1e400).
-            serde_json::from_str::<Value>(body).map(drop).map_err(|e| format!("not a JSON document: {e}"))
-        };
-        checked.map_err(|e| anyhow::anyhow!(" field 'interactions[{i}].response.body': {e}"))
-    }
-}
-
-/// The `match_rules` of a cassette when they come before its interactions (as in every canonical cassette),
-/// read from the first bytes of the file only; `None` when they come later, or the file does not start as a
-/// cassette does. Lets a loader build match keys while the interactions stream past.
-pub fn peek_match_rules(path: &Path) -> Option<Vec<String>> {
-    use serde::de::{self, IgnoredAny, MapAccess, Visitor};
-    struct Peek<'a>(&'a mut Option<Vec<String>>);
-    impl<'de> Visitor<'de> for Peek<'_> {
-        type Value = ();
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a snomed-vcr cassette object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key::<String>()? {
-                match key.as_str() {
-                    "match_rules" => {
-                        *self.0 = Some(map.next_value()?);
-                        break;
-                    }
-                    "interactions" => break,
-                    _ => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-            }
-            Err(de::Error::custom("stopped before the interactions"))
-        }
-    }
-    let file = std::fs::File::open(path).ok()?;
-    let mut found = None;
-    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(4096, file));
-    let _ = serde::Deserializer::deserialize_map(&mut de, Peek(&mut found));
-    found
-}
-
-/// Reads a cassette one interaction at a time, handing each (checked) to `each` with the byte offset of its
-/// response body in the file, and never holding them all: a 100,000-interaction cassette loads in the memory
-/// its consumer keeps. Returns the header and the file, still open, for reading bodies back by offset. Errors
-/// name the file and the line and column, or the field.
-pub fn stream(
-    path: &Path,
-    mut each: impl for<'a> FnMut(usize, StreamedInteraction<'a>, u64) -> anyhow::Result<()>,
-) -> anyhow::Result<(Header, std::fs::File)> {
-    use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-    use std::io::Read;
-    struct Top<'a, F> {
-        each: &'a mut F,
-        base: usize,
-    }
-    struct Items<'a, F> {
-        each: &'a mut F,
-        base: usize,
-    }
-    const FIELDS: &[&str] =
-        &["format", "version", "recorded_with", "operation", "upstream", "region", "match_rules", "interactions"];
-
-    impl<'de, F: for<'a> FnMut(usize, StreamedInteraction<'a>, u64) -> anyhow::Result<()>> Visitor<'de> for Top<'_, F> {
-        type Value = Header;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a snomed-vcr cassette object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
-            let (mut format, mut version, mut recorded_with, mut operation) = (None, None, None, None);
-            let (mut upstream, mut region, mut match_rules, mut interactions) = (None, None, None, false);
-            while let Some(key) = map.next_key::<String>()? {
-                match key.as_str() {
-                    "format" => format = Some(map.next_value()?),
-                    "version" => version = Some(map.next_value()?),
-                    "recorded_with" => recorded_with = Some(map.next_value()?),
-                    "operation" => operation = Some(map.next_value()?),
-                    "upstream" => upstream = Some(map.next_value()?),
-                    "region" => region = Some(map.next_value()?),
-                    "match_rules" => match_rules = Some(map.next_value()?),
-                    "interactions" if interactions => return Err(de::Error::duplicate_field("interactions")),
-                    "interactions" => {
-                        map.next_value_seed(Items { each: &mut *self.each, base: self.base })?;
-                        interactions = true;
-                    }
-                    other => return Err(de::Error::unknown_field(other, FIELDS)),
-                }
-            }
-            if !interactions {
-                return Err(de::Error::missing_field("interactions"));
-            }
-            Ok(Header {
-                format: format.ok_or_else(|| de::Error::missing_field("format"))?,
-                version: version.ok_or_else(|| de::Error::missing_field("version"))?,
-                recorded_with: recorded_with.ok_or_else(|| de::Error::missing_field("recorded_with"))?,
-                operation: operation.ok_or_else(|| de::Error::missing_field("operation"))?,
-                upstream: upstream.ok_or_else(|| de::Error::missing_field("upstream"))?,
-                region: region.ok_or_else(|| de::Error::missing_field("region"))?,
-                match_rules: match_rules.ok_or_else(|| de::Error::missing_field("match_rules"))?,
-            })
-        }
-    }
-    impl<'de, F: for<'a> FnMut(usize, StreamedInteraction<'a>, u64) -> anyhow::Result<()>> DeserializeSeed<'de>
-        for Items<'_, F>
-    {
-        type Value = ();
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_seq(self)
-        }
-    }
-    impl<'de, F: for<'a> FnMut(usize, StreamedInteraction<'a>, u64) -> anyhow::Result<()>> Visitor<'de> for Items<'_, F> {
-        type Value = ();
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a list of interactions")
-        }
-        fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-            let mut i = 0;
-            while let Some(it) = seq.next_element::<StreamedInteraction<'de>>()? {
-                let offset = (it.response.body.get().as_ptr() as usize - self.base) as u64;
-                it.check(i)
-                    .and_then(|()| (self.each)(i, it, offset))
-                    .map_err(|e| de::Error::custom(format!("{e:#}")))?;
-                i += 1;
-            }
-            Ok(())
-        }
-    }
-
-    let cannot = || format!("cannot read cassette '{}'", path.display());
-    let mut file = std::fs::File::open(path).with_context(cannot)?;
-    let size = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
-    let mut bytes = Vec::with_capacity(size + 1);
-    advise_huge_pages(&mut bytes);
-    file.read_to_end(&mut bytes).with_context(cannot)?;
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
-    let top = Top { each: &mut each, base: bytes.as_ptr() as usize };
-    let header = serde::Deserializer::deserialize_map(&mut de, top)
-        .and_then(|h| de.end().map(|()| h))
-        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
-    header.check().map_err(|e| anyhow::anyhow!("{}:{e:#}", path.display()))?;
-    Ok((header, file))
-}
-
-/// Asks the kernel to back a large, empty buffer with transparent huge pages: reading a 150 MB cassette then
-/// takes a few hundred page faults instead of tens of thousands (measured: 0.21 s to 0.13 s). Only advice;
-/// without it, or on a kernel that ignores it, nothing changes but the time.
-fn advise_huge_pages(buf: &mut Vec<u8>) {
-    const HUGE: usize = 2 << 20;
-    let (start, len) = (buf.as_mut_ptr() as usize, buf.capacity());
-    let aligned = start.next_multiple_of(HUGE);
-    if len < 4 * HUGE || aligned >= start + len {
-        return;
-    }
-    let span = (start + len - aligned) / HUGE * HUGE;
-    // SAFETY: madvise only advises about pages of memory this buffer owns (the aligned span lies inside its
-    // allocation); MADV_HUGEPAGE changes no contents, and its result is not needed.
-    unsafe {
-        libc::madvise(aligned as *mut libc::c_void, span, libc::MADV_HUGEPAGE);
-    }
-}
-
-/// Writes `bytes` to `path` so that a crash leaves either the old file or the new one, never a torn one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory '{}'", dir.display()))?;
-    let name = path.file_name().with_context(|| format!("'{}' is not a file path", path.display()))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write '{}'", path.display()))
 }
 
 /// The files in `dir` that `keep` accepts, sorted by name.
@@ -489,13 +313,6 @@ pub fn expand_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
-}
-
-/// `NAME.json.new`, where re-recordings of `NAME.json` go for review.
-pub fn pending_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".new");
-    PathBuf::from(s)
 }
 
 #[cfg(test)]
@@ -560,7 +377,7 @@ pub(crate) mod tests {
 
     #[test]
     fn atomic_save_replaces_and_leaves_no_temp_files() {
-        let dir = crate::util::scratch_dir("cassette").unwrap();
+        let dir = crate::testing::scratch_dir("cassette").unwrap();
         let path = dir.join("a.json");
         sample().save(&path).unwrap();
         let mut c = sample();

@@ -18,6 +18,9 @@ use std::sync::Mutex;
 use http::HeaderMap;
 use serde_json::Value;
 
+use crate::doc::{JsonPath, Segment};
+use crate::options::ParseError;
+
 /// Headers never stored, whatever the rules say.
 pub fn never_stored(name: &str) -> bool {
     matches!(
@@ -46,51 +49,38 @@ pub const REDACTED: &str = "REDACTED";
 /// One extra redaction rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rule {
+    /// `header:NAME`: a kept header's value becomes `REDACTED`.
     Header(String),
-    JsonPath(Vec<Segment>),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Segment {
-    Key(String),
-    AnyIndex,
+    /// `json:$.PATH`: the values at a body path (members and `[*]`) become `REDACTED` (strings) or `null`.
+    JsonPath(JsonPath),
 }
 
 impl Rule {
     /// Parses `header:NAME` or `json:$.A.B[*].C`.
-    pub fn parse(s: &str) -> Result<Rule, String> {
+    pub fn parse(s: &str) -> Result<Rule, ParseError> {
         if let Some(name) = s.strip_prefix("header:") {
             if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return Err(format!("'{s}': '{name}' is not a header name"));
+                return Err(ParseError::new(s, "a redaction rule (header:NAME needs a header name)"));
             }
             return Ok(Rule::Header(name.to_ascii_lowercase()));
         }
         if let Some(path) = s.strip_prefix("json:") {
-            let rest = path.strip_prefix('$').unwrap_or(path);
-            let mut segs = Vec::new();
-            for part in rest.split('.').filter(|p| !p.is_empty()) {
-                let (key, mut tail) = match part.find('[') {
-                    Some(i) => (&part[..i], &part[i..]),
-                    None => (part, ""),
-                };
-                if !key.is_empty() {
-                    segs.push(Segment::Key(key.to_string()));
-                }
-                while !tail.is_empty() {
-                    if let Some(t) = tail.strip_prefix("[*]").or_else(|| tail.strip_prefix("[]")) {
-                        segs.push(Segment::AnyIndex);
-                        tail = t;
-                    } else {
-                        return Err(format!("'{s}': only [*] is supported inside brackets"));
-                    }
-                }
+            let path = JsonPath::parse(path).map_err(|e| ParseError::new(s, format!("a redaction rule ({e})")))?;
+            if path.is_root() {
+                return Err(ParseError::new(
+                    s,
+                    "a redaction rule (the path names no member; e.g. json:$.Filter.JobName)",
+                ));
             }
-            if segs.is_empty() {
-                return Err(format!("'{s}': the path names no member (expected e.g. json:$.Filter.JobName)"));
+            if path.segments().iter().any(|seg| !matches!(seg, Segment::Key(_) | Segment::Any)) {
+                return Err(ParseError::new(
+                    s,
+                    "a redaction rule (a path of members and [*], which reaches every item)",
+                ));
             }
-            return Ok(Rule::JsonPath(segs));
+            return Ok(Rule::JsonPath(path));
         }
-        Err(format!("'{s}' is not a redaction rule (expected header:NAME or json:$.PATH)"))
+        Err(ParseError::new(s, "a redaction rule (expected header:NAME or json:$.PATH)"))
     }
 }
 
@@ -129,6 +119,7 @@ pub fn is_account_placeholder(id: &str) -> bool {
 }
 
 impl Redactor {
+    /// A redactor with the built-in rules and these extra ones, its placeholder maps empty.
     pub fn new(rules: Vec<Rule>) -> Redactor {
         Redactor { rules, placeholders: Mutex::new(Placeholders::default()) }
     }
@@ -155,7 +146,9 @@ impl Redactor {
     pub fn document(&self, doc: &mut Value) {
         for rule in &self.rules {
             if let Rule::JsonPath(path) = rule {
-                redact_path(doc, path);
+                path.for_each_mut(doc, &mut |v| {
+                    *v = if v.is_string() { Value::String(REDACTED.into()) } else { Value::Null }
+                });
             }
         }
         let mut ph = self.placeholders.lock().unwrap_or_else(|e| e.into_inner());
@@ -348,22 +341,6 @@ fn learn_kms_key(key: &str, ph: &mut Placeholders) {
     }
 }
 
-fn redact_path(v: &mut Value, path: &[Segment]) {
-    let Some((first, rest)) = path.split_first() else {
-        *v = if v.is_string() { Value::String(REDACTED.into()) } else { Value::Null };
-        return;
-    };
-    match (first, v) {
-        (Segment::Key(k), Value::Object(map)) => {
-            if let Some(child) = map.get_mut(k) {
-                redact_path(child, rest);
-            }
-        }
-        (Segment::AnyIndex, Value::Array(items)) => items.iter_mut().for_each(|i| redact_path(i, rest)),
-        _ => {}
-    }
-}
-
 fn learn(v: &Value, ph: &mut Placeholders) {
     match v {
         // Cheap checks first: most strings hold no ARN and no key id.
@@ -475,7 +452,7 @@ mod tests {
         assert_eq!(jobs[1]["KMSKey"], "00000000-0000-4000-8000-000000000001");
         // The redacted ARN still satisfies the model's pattern.
         let job: crate::model::JobProperties = serde_json::from_value(jobs[0].clone()).unwrap();
-        assert_eq!(crate::model::check_job(&job, "$"), vec![]);
+        assert_eq!(crate::model::check_job(&job, &crate::doc::JsonPath::root()), vec![]);
         // Redacting again changes nothing.
         let before = doc.clone();
         r.document(&mut doc);
@@ -547,7 +524,7 @@ mod tests {
             "arn:aws:s3:::",
             ":key/1234abcd-12ab-34cd-56ef-1234567890ab\"",
         ];
-        let mut rng = crate::util::SplitMix64::new(11);
+        let mut rng = crate::rng::SplitMix64::new(11);
         let mut hits = [0; 4];
         for n in 0..20_000 {
             let mut text: String = (0..rng.below(24)).map(|_| *rng.pick(&pieces)).collect();

@@ -29,7 +29,9 @@ pub struct CborNotes {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message} (at byte {offset})")]
 pub struct CborError {
+    /// What is wrong.
     pub message: String,
+    /// Where, in bytes from the body's start.
     pub offset: usize,
 }
 

@@ -8,6 +8,10 @@
 //! Everything passes through a JSON-equivalent document (`serde_json::Value`); see [`cbor`] for the mapping.
 
 pub mod cbor;
+mod request_id;
+
+pub use crate::model::Reply;
+pub use request_id::{RequestId, request_id};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, header};
@@ -15,24 +19,34 @@ use serde_json::{Value, json};
 
 use crate::model::{self, ListRequest, ServiceError, Shape};
 
+/// AWS JSON 1.1's `Content-Type`.
 pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// RPC v2 CBOR's `Content-Type`.
 pub const CBOR_CONTENT_TYPE: &str = "application/cbor";
+/// The header naming the Smithy protocol of an RPC v2 message.
 pub const SMITHY_PROTOCOL_HEADER: &str = "smithy-protocol";
+/// Its value for RPC v2 CBOR.
 pub const SMITHY_PROTOCOL_CBOR: &str = "rpc-v2-cbor";
+/// The header that routes a JSON 1.1 request (`ComprehendMedical_20181030.<operation>`).
 pub const TARGET_HEADER: &str = "x-amz-target";
+/// The response header carrying the request id.
 pub const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
+/// The response header naming an error's type (the SDKs read `__type` instead).
 pub const ERROR_TYPE_HEADER: &str = "x-amzn-errortype";
 
 /// A wire protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Protocol {
+    /// AWS JSON 1.1 (`POST /` routed by `X-Amz-Target`).
     #[serde(rename = "awsJson1_1")]
     AwsJson11,
+    /// Smithy RPC v2 CBOR (`POST /service/…/operation/…`).
     #[serde(rename = "rpcv2Cbor")]
     RpcV2Cbor,
 }
 
 impl Protocol {
+    /// Both protocols.
     pub const ALL: [Protocol; 2] = [Protocol::AwsJson11, Protocol::RpcV2Cbor];
 
     /// The Smithy protocol name (`awsJson1_1`, `rpcv2Cbor`), as stored in cassettes.
@@ -42,6 +56,7 @@ impl Protocol {
             Protocol::RpcV2Cbor => "rpcv2Cbor",
         }
     }
+    /// The `Content-Type` of its bodies.
     pub fn content_type(self) -> &'static str {
         match self {
             Protocol::AwsJson11 => JSON_CONTENT_TYPE,
@@ -67,14 +82,18 @@ impl std::fmt::Display for Protocol {
 /// Protocol and operation of a request; the operation is borrowed from its path or `X-Amz-Target` header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Call<'a> {
+    /// The protocol the request speaks.
     pub protocol: Protocol,
+    /// The operation it calls.
     pub operation: &'a str,
 }
 
 /// Why a request could not be routed: the protocol to answer in, and the error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
+    /// The protocol to answer in.
     pub protocol: Protocol,
+    /// The error to answer with.
     pub error: ServiceError,
 }
 
@@ -97,6 +116,22 @@ fn media_type(headers: &HeaderMap) -> Option<&str> {
     }
     let v = v.to_str().ok()?;
     Some(v.split(';').next().unwrap_or("").trim())
+}
+
+/// The answer to a call of an operation this crate does not serve (a sibling such as
+/// `ListRxNormInferenceJobs`, or a made-up name): `UnknownOperationException`, 404 in RPC v2 and 400 in JSON
+/// 1.1, the statuses the two protocols' routers give an operation they do not know. `who` begins the message
+/// (`"the reference service serves"`, `"the cassettes hold"`). The one rule for replay and the reference.
+pub fn unknown_operation(protocol: Protocol, operation: &str, who: &str) -> ServiceError {
+    let status = match protocol {
+        Protocol::RpcV2Cbor => 404,
+        Protocol::AwsJson11 => 400,
+    };
+    ServiceError::new(
+        status,
+        "UnknownOperationException",
+        format!("{who} {} only, not '{operation}'", model::OPERATION),
+    )
 }
 
 /// Finds protocol and operation: an RPC v2 path (`…/service/<service>/operation/<operation>`) means CBOR,
@@ -287,13 +322,6 @@ pub fn request_headers(protocol: Protocol, operation: &str) -> Vec<(&'static str
             (SMITHY_PROTOCOL_HEADER, SMITHY_PROTOCOL_CBOR.to_string()),
         ],
     }
-}
-
-/// What a response said: an output document, or an error.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Reply {
-    Output(Value),
-    Error(ServiceError),
 }
 
 /// The error code as the SDKs read it from `__type`: what follows `#`, up to `:`.

@@ -29,15 +29,18 @@ use crate::model::{self, Filter, JobProperties, JobStatus, ListRequest, ListResp
 use crate::protocol::{self, Protocol};
 use crate::server::Handler;
 use crate::sigv4::{self, Credentials};
-use crate::util;
 use token::{Cursor, TokenKey};
 
 /// How a reference service is set up.
 #[derive(Clone)]
 pub struct ReferenceConfig {
+    /// The population it lists.
     pub jobs: Vec<JobProperties>,
+    /// The key its NextTokens are authenticated with.
     pub token_key: TokenKey,
+    /// Require requests signed with these credentials.
     pub require_sigv4: Option<Credentials>,
+    /// Answer every Nth request with 429.
     pub throttle_every: Option<u64>,
 }
 
@@ -59,21 +62,16 @@ impl Default for ReferenceConfig {
     }
 }
 
-/// The order a listing is returned in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Order {
-    Ascending,
-    Descending,
-}
+pub use crate::model::Order;
 
 impl Order {
-    /// The documented order where there is one, the reference's choice elsewhere (see the module docs).
+    /// The order the reference lists in: the documented one where there is one ([`Order::documented`]),
+    /// its own choice elsewhere (see the module docs): ascending with both time bounds, descending with none.
     pub fn for_filter(filter: &Filter) -> Order {
-        match (filter.submit_time_before.is_some(), filter.submit_time_after.is_some()) {
-            (true, _) => Order::Ascending,
-            (false, true) => Order::Descending,
-            (false, false) => Order::Descending,
-        }
+        Order::documented(filter).unwrap_or(match filter.submit_time_before {
+            Some(_) => Order::Ascending,
+            None => Order::Descending,
+        })
     }
 }
 
@@ -122,6 +120,7 @@ pub fn matches(filter: &Filter, status: Option<JobStatus>, job: &JobProperties) 
 }
 
 impl Reference {
+    /// A reference service over a configuration.
     pub fn new(config: ReferenceConfig) -> Reference {
         let mut jobs = config.jobs;
         jobs.sort_by(|a, b| cmp_key(sort_key(a), sort_key(b)));
@@ -225,7 +224,7 @@ impl Reference {
 
 impl Handler for Reference {
     async fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
-        let request_id = util::request_id();
+        let request_id = protocol::request_id();
         match self.respond(req, &request_id) {
             Ok(resp) => resp,
             Err((protocol, error)) => {

@@ -11,10 +11,11 @@ use anyhow::{Context, bail};
 use serde_json::Value;
 
 use crate::model::{self, JobProperties, JobStatus, S3Location, Timestamp};
-use crate::util::SplitMix64;
+use crate::rng::SplitMix64;
 
-/// The default population size and seed of `snomed-vcr reference`.
+/// The default population size of `snomed-vcr reference`.
 pub const DEFAULT_JOBS: usize = 240;
+/// The default population seed of `snomed-vcr reference`.
 pub const DEFAULT_SEED: u64 = 1;
 
 /// Names reused across jobs (duplicates on purpose), including non-ASCII letters and every punctuation mark the
@@ -153,8 +154,11 @@ pub fn parse(text: &str) -> anyhow::Result<Vec<JobProperties>> {
         }
         model::check_types(item, &model::JOB_SHAPE).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
         let job: JobProperties = serde_json::from_value(item.clone()).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
-        if let Some(v) = model::check_job(&job, "").first() {
-            bail!("{at}: field '{}': {}", v.path.trim_start_matches('.'), v.problem);
+        let root = crate::doc::JsonPath::root();
+        let mut problems = model::check_job(&job, &root);
+        problems.extend(model::check_job_plausibility(&job, &root));
+        if let Some(v) = problems.first() {
+            bail!("{at}: field '{}': {}", v.path.member_path(), v.problem);
         }
         let Some(id) = &job.job_id else { bail!("{at}: field 'JobId' is required by the reference service") };
         if job.submit_time.is_none() {
@@ -190,7 +194,9 @@ mod tests {
         assert!(times.iter().any(|t| (t * 1e3).fract().abs() > 1e-6), "sub-millisecond precision");
         assert!(jobs.iter().any(|j| j.kms_key.is_some()) && jobs.iter().any(|j| j.kms_key.is_none()));
         for (i, j) in jobs.iter().enumerate() {
-            assert_eq!(model::check_job(j, &format!("[{i}]")), vec![], "generated jobs satisfy the model");
+            let at = crate::doc::JsonPath::root().index(i);
+            assert_eq!(model::check_job(j, &at), vec![], "generated jobs satisfy the model");
+            assert_eq!(model::check_job_plausibility(j, &at), vec![], "and have plausible histories");
         }
         let ids: HashSet<_> = jobs.iter().map(|j| j.job_id.clone()).collect();
         assert_eq!(ids.len(), jobs.len());

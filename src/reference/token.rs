@@ -46,7 +46,9 @@ impl TokenKey {
 /// Where the next page starts: after the job with this sort key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cursor {
+    /// The last job's `SubmitTime`.
     pub submit_time: Timestamp,
+    /// The last job's `JobId`.
     pub job_id: String,
 }
 

@@ -73,7 +73,7 @@ fn usage_and_input_errors_exit_2_naming_the_input() {
     assert_eq!(code, 2);
     assert!(err.contains("'256.0.0.1:1'"), "{err}");
 
-    let dir = snomed_vcr::util::scratch_dir("cli").unwrap();
+    let dir = crate::util::scratch_dir("cli");
     let bad = dir.join("jobs.json");
     std::fs::write(
         &bad,

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use snomed_vcr::cassette::{Cassette, journal};
 use snomed_vcr::client::Client;
 use snomed_vcr::protocol::{Protocol, Reply};
-use snomed_vcr::record::{Mode, Outcome, RecordConfig, Recorder, Upstream};
+use snomed_vcr::record::{Endpoint, Mode, Outcome, RecordConfig, Recorder};
 use snomed_vcr::reference::{Reference, ReferenceConfig};
 use snomed_vcr::server::{Server, ServerConfig};
 use snomed_vcr::sigv4::Credentials;
@@ -25,7 +25,7 @@ const CLIENT_AK: &str = "AKIDCLIENTONLY000002";
 const CLIENT_SK: &str = "clientSecretKey/DoNotStore+0123456789abcd";
 
 pub fn temp_dir(name: &str) -> PathBuf {
-    snomed_vcr::util::scratch_dir(name).unwrap()
+    crate::util::scratch_dir(name)
 }
 
 fn assert_no_secrets(what: &str, bytes: &[u8]) {
@@ -56,7 +56,7 @@ async fn reference_server(require: bool) -> Server {
 
 pub fn record_config(upstream: &str, cassette: &Path, mode: Mode) -> RecordConfig {
     RecordConfig {
-        upstream: Upstream::parse(upstream, "us-east-1").unwrap(),
+        upstream: Endpoint::parse(upstream, "us-east-1").unwrap(),
         region: "us-east-1".into(),
         cassette: cassette.to_path_buf(),
         mode,

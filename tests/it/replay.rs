@@ -273,7 +273,7 @@ async fn repeat_policies_and_latency() {
         ),
     ] {
         let mut config = ReplayConfig::new(vec![path.clone()]);
-        config.repeat = repeat;
+        config.playback.repeat = repeat;
         let server = ReplayServer::start_with(config).await.unwrap();
         let mut got = Vec::new();
         for _ in 0..4 {

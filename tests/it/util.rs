@@ -127,3 +127,11 @@ pub fn run_python(python: &Path, script: &str, args: &[&str]) -> String {
     assert!(out.status.success(), "{script} {args:?} failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
     stdout
 }
+
+/// A fresh, empty directory for this test process under the system temp dir: `snomed-vcr-NAME-PID`.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("snomed-vcr-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}

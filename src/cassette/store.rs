@@ -1,0 +1,451 @@
+//! Where recordings go on disk: the cassette `NAME.json`, its journal `NAME.json.journal` while a recording
+//! runs, and `NAME.json.new` for a re-recording that differs from a reviewed cassette; files written
+//! atomically ([`AtomicFile`]), and the [`fold`] that turns a journal into a cassette.
+//!
+//! Folding streams: it reads the journal line by line and the existing cassette interaction by interaction,
+//! and writes the canonical cassette as it goes, so its memory does not grow with the recording (a
+//! 300,000-interaction session folds in the same footprint as a 10-interaction one). It can be given a
+//! deadline: a session that must exit soon (SIGTERM) folds if it can and otherwise leaves the journal, which
+//! is durable, for `record --recover` or the next `record` ([`Outcome::Deferred`]).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+
+use super::journal::{self, Entry};
+use super::stream::{read_each, read_header};
+use super::{Cassette, Header, Interaction};
+
+/// `NAME.json.new`, where re-recordings of `NAME.json` go for review.
+pub fn pending_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".new");
+    PathBuf::from(s)
+}
+
+/// `NAME.json.journal`, where a recording of `NAME.json` is written as it happens.
+pub fn journal_path(cassette: &Path) -> PathBuf {
+    let mut s = cassette.as_os_str().to_owned();
+    s.push(".journal");
+    PathBuf::from(s)
+}
+
+/// A file written beside its destination and renamed onto it once complete and synced: a crash leaves the
+/// old file or the new one, never a torn one. Dropped without [`AtomicFile::commit`], it removes itself.
+pub struct AtomicFile {
+    tmp: PathBuf,
+    dir: PathBuf,
+    file: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    /// A temporary file in the directory of `dest` (created if needed).
+    pub fn create(dest: &Path) -> anyhow::Result<AtomicFile> {
+        let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create directory '{}'", dir.display()))?;
+        let name = dest.file_name().with_context(|| format!("'{}' is not a file path", dest.display()))?;
+        let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+        let file = File::create(&tmp).with_context(|| format!("cannot write '{}'", dest.display()))?;
+        Ok(AtomicFile { tmp, dir, file: Some(BufWriter::with_capacity(1 << 20, file)) })
+    }
+
+    /// The buffered file to write to.
+    pub fn writer(&mut self) -> &mut BufWriter<File> {
+        self.file.as_mut().expect("open until committed")
+    }
+
+    /// Flushes, syncs, and renames the file onto `dest` (in the same directory), then syncs the directory.
+    pub fn commit(mut self, dest: &Path) -> anyhow::Result<()> {
+        let file = self.file.take().expect("open until committed");
+        let done = (|| -> std::io::Result<()> {
+            let file = file.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            std::fs::rename(&self.tmp, dest)?;
+            sync_dir(&self.dir);
+            Ok(())
+        })();
+        done.with_context(|| format!("cannot write '{}'", dest.display()))
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Writes `bytes` to `path` atomically (see [`AtomicFile`]).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    f.writer().write_all(bytes).with_context(|| format!("cannot write '{}'", path.display()))?;
+    f.commit(path)
+}
+
+/// Writes a cassette's canonical text (exactly `Cassette::to_canonical`'s bytes) one interaction at a time.
+pub struct CanonicalWriter<W: Write> {
+    out: W,
+    count: usize,
+    scratch: Vec<u8>,
+}
+
+impl<W: Write> CanonicalWriter<W> {
+    /// Writes the header, up to the opening of the interactions.
+    pub fn start(mut out: W, header: &Header) -> std::io::Result<CanonicalWriter<W>> {
+        let empty = Cassette {
+            format: header.format.clone(),
+            version: header.version,
+            recorded_with: header.recorded_with.clone(),
+            operation: header.operation.clone(),
+            upstream: header.upstream.clone(),
+            region: header.region.clone(),
+            match_rules: header.match_rules.clone(),
+            interactions: Vec::new(),
+        };
+        let text = serde_json::to_string_pretty(&empty).expect("cassettes serialize");
+        let prefix = text.strip_suffix("[]\n}").expect("the interactions are the last field");
+        out.write_all(prefix.as_bytes())?;
+        out.write_all(b"[")?;
+        Ok(CanonicalWriter { out, count: 0, scratch: Vec::with_capacity(8 << 10) })
+    }
+
+    /// Writes one interaction, as the cassette's pretty printer would at its depth.
+    pub fn push(&mut self, it: &Interaction) -> std::io::Result<()> {
+        self.scratch.clear();
+        serde_json::to_writer_pretty(&mut self.scratch, it).expect("interactions serialize");
+        self.out.write_all(if self.count == 0 { b"\n    " } else { b",\n    " })?;
+        // The pretty printer writes no raw line breaks inside strings, so every one starts a nested line.
+        let mut rest = &self.scratch[..];
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            self.out.write_all(&rest[..=i])?;
+            self.out.write_all(b"    ")?;
+            rest = &rest[i + 1..];
+        }
+        self.out.write_all(rest)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// How many interactions were written.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Closes the list and the cassette.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.out.write_all(if self.count == 0 { b"]\n}\n" } else { b"\n  ]\n}\n" })?;
+        Ok(self.out)
+    }
+}
+
+/// What happened to the cassette when a recording finished.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new cassette was written.
+    Written {
+        /// The cassette.
+        path: PathBuf,
+        /// How many interactions it holds.
+        interactions: usize,
+    },
+    /// The recording equals the cassette: nothing written.
+    Unchanged {
+        /// The cassette.
+        path: PathBuf,
+    },
+    /// The recording differs from a reviewed cassette: written beside it for review.
+    Pending {
+        /// `NAME.json.new`.
+        path: PathBuf,
+        /// How many interactions it holds.
+        interactions: usize,
+    },
+    /// Nothing was recorded.
+    Nothing,
+    /// Folding would outlast the time allowed: the recording stays in its journal, safe, to be folded by
+    /// `record --recover` or resumed by the next `record`.
+    Deferred {
+        /// The journal.
+        journal: PathBuf,
+        /// The cassette it belongs to.
+        cassette: PathBuf,
+    },
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Written { path, interactions } => {
+                write!(f, "wrote {} ({interactions} interactions)", path.display())
+            }
+            Outcome::Unchanged { path } => write!(f, "{} is unchanged", path.display()),
+            Outcome::Pending { path, interactions } => write!(
+                f,
+                "the recording differs from the reviewed cassette: wrote {} ({interactions} interactions); run `snomed-vcr review {}`",
+                path.display(),
+                path.display().to_string().trim_end_matches(".new")
+            ),
+            Outcome::Nothing => write!(f, "nothing recorded"),
+            Outcome::Deferred { journal, cassette } => write!(
+                f,
+                "the recording is safe in {}, but folding it into {} takes longer than shutting down may: run \
+                 `snomed-vcr record --recover --cassette {}` (the next `snomed-vcr record` of it resumes the journal)",
+                journal.display(),
+                cassette.display(),
+                cassette.display()
+            ),
+        }
+    }
+}
+
+/// How often the deadline is looked at, in interactions.
+const DEADLINE_EVERY: usize = 256;
+
+/// Folds the journal of `cassette` in and removes it: a new cassette if there was none; else, for a journal
+/// in mode `all`, the recording alone (unchanged if it equals the cassette), for other modes the cassette's
+/// interactions followed by the journal's; a result that differs from an existing cassette goes to
+/// `NAME.json.new`. The journal's first header decides (resumed sessions share its mode). With a `deadline`,
+/// a fold not done by then stops, leaves the journal as it was, and says [`Outcome::Deferred`].
+pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Outcome> {
+    let jpath = journal_path(cassette);
+    let mut reader = journal::Reader::open(&jpath)?;
+    let Some(Entry::Session(first)) = reader.next_entry()? else {
+        bail!("{}:1: not a journal header", jpath.display());
+    };
+    let replaces = match first.mode.as_str() {
+        "all" => true,
+        "once" | "new_episodes" | "none" => false,
+        other => bail!("{}:1: unknown mode '{other}' (expected once, new_episodes, all or none)", jpath.display()),
+    };
+    let existing = cassette.exists();
+    let header = if existing {
+        read_header(cassette)?
+    } else {
+        let mut c = Cassette::new(&first.upstream, &first.region);
+        c.match_rules = first.match_rules.clone();
+        c.header()
+    };
+    let late = || deadline.is_some_and(|d| Instant::now() >= d);
+    let deferred = || Outcome::Deferred { journal: jpath.clone(), cassette: cassette.to_path_buf() };
+
+    let mut out = AtomicFile::create(cassette)?;
+    let mut w = CanonicalWriter::start(out.writer(), &header)?;
+    if existing && !replaces {
+        let mut over = false;
+        read_each(cassette, |i, mut it| {
+            it.seq = i as u64;
+            w.push(&it).map_err(|e| super::LoadError::of_file(cassette, format!("cannot write the fold: {e}")))?;
+            if i % DEADLINE_EVERY == DEADLINE_EVERY - 1 && late() {
+                over = true;
+                return Err(super::LoadError::of_file(cassette, "deadline"));
+            }
+            Ok(())
+        })
+        .or_else(|e| if over { Ok(header.clone()) } else { Err(e) })?;
+        if over {
+            return Ok(deferred());
+        }
+    }
+    // In mode `all` the recording replaces the cassette: it is unchanged only if every interaction is the
+    // same, which a reader of the old cassette on a thread of its own checks in step with the journal.
+    let old = (existing && replaces).then(|| OldInteractions::spawn(cassette.to_path_buf()));
+    let mut same = old.is_some();
+    let mut recorded = 0usize;
+    while let Some(entry) = reader.next_entry()? {
+        let Entry::Interaction(mut it) = entry else { continue };
+        it.seq = w.count() as u64;
+        if same {
+            same = old.as_ref().and_then(OldInteractions::next).is_some_and(|o| o == it);
+        }
+        w.push(&it).with_context(|| format!("cannot write the fold of '{}'", jpath.display()))?;
+        recorded += 1;
+        if recorded % DEADLINE_EVERY == 0 && late() {
+            return Ok(deferred());
+        }
+    }
+    let interactions = w.count();
+    w.finish().with_context(|| format!("cannot write the fold of '{}'", jpath.display()))?;
+    let outcome = if recorded == 0 {
+        Outcome::Nothing
+    } else if !existing {
+        out.commit(cassette)?;
+        Outcome::Written { path: cassette.to_path_buf(), interactions }
+    } else if same && old.map(OldInteractions::finish).transpose()?.is_some_and(|more| !more) {
+        Outcome::Unchanged { path: cassette.to_path_buf() }
+    } else {
+        let pending = pending_path(cassette);
+        out.commit(&pending)?;
+        Outcome::Pending { path: pending, interactions }
+    };
+    std::fs::remove_file(&jpath).with_context(|| format!("cannot remove journal '{}'", jpath.display()))?;
+    if let Some(dir) = jpath.parent() {
+        sync_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir });
+    }
+    Ok(outcome)
+}
+
+/// A cassette's interactions read on a thread of their own, handed over through a short queue.
+struct OldInteractions {
+    rx: std::sync::mpsc::Receiver<Interaction>,
+    thread: std::thread::JoinHandle<Result<(), super::LoadError>>,
+}
+
+impl OldInteractions {
+    fn spawn(path: PathBuf) -> OldInteractions {
+        let (tx, rx) = std::sync::mpsc::sync_channel(256);
+        let thread = std::thread::spawn(move || {
+            // A receiver that stops listening (the fold saw a difference) ends the read early.
+            read_each(&path, |_, it| tx.send(it).map_err(|_| super::LoadError::of_file(&path, "not needed"))).map(drop)
+        });
+        OldInteractions { rx, thread }
+    }
+
+    fn next(&self) -> Option<Interaction> {
+        self.rx.recv().ok()
+    }
+
+    /// Whether the old cassette held more interactions than were compared; its read error, if it had one.
+    fn finish(self) -> anyhow::Result<bool> {
+        let more = self.rx.recv().is_ok();
+        drop(self.rx);
+        match self.thread.join() {
+            Ok(Ok(())) => Ok(more),
+            Ok(Err(_)) if more => Ok(true),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => bail!("the reader of the old cassette panicked"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cassette::journal::{Journal, JournalHeader};
+
+    fn header(mode: &str) -> JournalHeader {
+        JournalHeader {
+            journal: 1,
+            mode: mode.into(),
+            upstream: "http://127.0.0.1:1".into(),
+            region: "us-east-1".into(),
+            match_rules: vec!["operation".into(), "body".into()],
+        }
+    }
+
+    /// Records `n` interactions (MaxResults 1..=n) to the journal of `cassette` in `mode`.
+    fn journal(cassette: &Path, mode: &str, sizes: &[u64]) {
+        let j = Journal::create(&journal_path(cassette), &header(mode)).unwrap();
+        for n in sizes {
+            let mut it = crate::cassette::tests::sample().interactions.remove(0);
+            it.request.body["MaxResults"] = (*n).into();
+            j.append(it).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_streamed_canonical_text_is_the_whole_cassettes() {
+        for name in ["boto3-walk.json", "boto3-errors.json", "rust-sdk-cbor.json"] {
+            let c = Cassette::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("cassettes").join(name)).unwrap();
+            let mut w = CanonicalWriter::start(Vec::new(), &c.header()).unwrap();
+            for it in &c.interactions {
+                w.push(it).unwrap();
+            }
+            assert_eq!(String::from_utf8(w.finish().unwrap()).unwrap(), c.to_canonical(), "{name}");
+        }
+        let mut empty = crate::cassette::tests::sample();
+        empty.interactions.clear();
+        let w = CanonicalWriter::start(Vec::new(), &empty.header()).unwrap();
+        assert_eq!(String::from_utf8(w.finish().unwrap()).unwrap(), empty.to_canonical());
+    }
+
+    #[test]
+    fn folding_writes_adds_replaces_or_leaves_alone_as_the_mode_says() {
+        let dir = crate::testing::scratch_dir("fold").unwrap();
+        let c = dir.join("c.json");
+        let sizes = |path: &Path| -> Vec<u64> {
+            Cassette::load(path)
+                .unwrap()
+                .interactions
+                .iter()
+                .map(|i| i.request.body["MaxResults"].as_u64().unwrap())
+                .collect()
+        };
+        journal(&c, "once", &[1, 2]);
+        assert_eq!(fold(&c, None).unwrap(), Outcome::Written { path: c.clone(), interactions: 2 });
+        assert!(!journal_path(&c).exists());
+        assert_eq!(sizes(&c), [1, 2]);
+        // new_episodes adds, beside the reviewed cassette.
+        journal(&c, "new_episodes", &[3]);
+        assert_eq!(fold(&c, None).unwrap(), Outcome::Pending { path: pending_path(&c), interactions: 3 });
+        assert_eq!(sizes(&pending_path(&c)), [1, 2, 3]);
+        // all replaces: the same recording is unchanged, a shorter or different one is pending.
+        journal(&c, "all", &[1, 2]);
+        assert_eq!(fold(&c, None).unwrap(), Outcome::Unchanged { path: c.clone() });
+        journal(&c, "all", &[1]);
+        assert_eq!(fold(&c, None).unwrap(), Outcome::Pending { path: pending_path(&c), interactions: 1 });
+        assert_eq!(sizes(&pending_path(&c)), [1]);
+        journal(&c, "all", &[1, 2, 4]);
+        assert!(matches!(fold(&c, None).unwrap(), Outcome::Pending { interactions: 3, .. }));
+        // An empty journal records nothing and goes away.
+        journal(&c, "all", &[]);
+        assert_eq!(fold(&c, None).unwrap(), Outcome::Nothing);
+        assert!(!journal_path(&c).exists());
+        let names: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert!(names.iter().all(|n| !n.contains(".tmp-")), "no temporary file is left: {names:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_fold_past_its_deadline_leaves_the_journal_whole() {
+        let dir = crate::testing::scratch_dir("fold-deadline").unwrap();
+        let c = dir.join("c.json");
+        let many: Vec<u64> = (1..=600).collect();
+        journal(&c, "once", &many);
+        let before = std::fs::read(journal_path(&c)).unwrap();
+        let outcome = fold(&c, Some(Instant::now())).unwrap();
+        assert_eq!(outcome, Outcome::Deferred { journal: journal_path(&c), cassette: c.clone() });
+        assert!(outcome.to_string().contains("record --recover --cassette"), "{outcome}");
+        assert_eq!(std::fs::read(journal_path(&c)).unwrap(), before, "the journal is untouched");
+        assert!(!c.exists());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file is left");
+        assert_eq!(fold(&c, None).unwrap(), Outcome::Written { path: c.clone(), interactions: 600 });
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn resumed_sessions_fold_as_one_recording() {
+        let dir = crate::testing::scratch_dir("fold-resumed").unwrap();
+        let c = dir.join("c.json");
+        journal(&c, "once", &[1, 2]);
+        // A crash mid-line, then a second session.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(journal_path(&c))
+            .unwrap()
+            .write_all(b"{\"seq\":2,\"req")
+            .unwrap();
+        let j = Journal::resume(&journal_path(&c), &header("once")).unwrap();
+        let mut it = crate::cassette::tests::sample().interactions.remove(0);
+        it.request.body["MaxResults"] = 9.into();
+        j.append(it).unwrap();
+        drop(j);
+        let refused = Journal::resume(&journal_path(&c), &header("all")).err().expect("another mode is refused");
+        assert!(refused.to_string().contains("mode 'once'"), "{refused}");
+        assert_eq!(fold(&c, None).unwrap(), Outcome::Written { path: c.clone(), interactions: 3 });
+        let c = Cassette::load(&c).unwrap();
+        assert_eq!(c.interactions.iter().map(|i| i.seq).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(c.interactions[2].request.body["MaxResults"], 9);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

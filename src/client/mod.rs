@@ -1,0 +1,278 @@
+//! The one client of the operation, for `record`'s upstream, the demo, diff and fuzz: http or https (system
+//! roots plus an extra CA file, rustls on `ring`), optional SigV4 signing, a timeout on every exchange, either
+//! protocol, and replies parsed the way the SDKs parse them. [`Client::walk`] follows a listing's
+//! `NextToken`s; [`Client::forward`] sends a request as given, for the recording proxy.
+//!
+//! ```no_run
+//! # async fn f() -> anyhow::Result<()> {
+//! use serde_json::json;
+//! use snomed_vcr::{Client, Protocol};
+//!
+//! let client = Client::new("http://127.0.0.1:4566")?;
+//! let chain = client.walk(Protocol::AwsJson11, &json!({"MaxResults": 50}), 100).await?;
+//! println!("{} jobs in {} pages", chain.job_ids().len(), chain.pages.len());
+//! # Ok(()) }
+//! ```
+
+mod endpoint;
+
+pub use endpoint::Endpoint;
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+use crate::model::{self, Chain, Reply, listing::Walker};
+use crate::protocol::{self, Protocol};
+use crate::sigv4::{self, Credentials};
+
+/// The region a client signs for when none is said.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// How a client is set up.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Where requests go.
+    pub endpoint: Endpoint,
+    /// Extra CA certificates (PEM) to trust for an https endpoint, besides the system roots.
+    pub ca_file: Option<PathBuf>,
+    /// Sign every request with these credentials for this region.
+    pub signing: Option<(Credentials, String)>,
+    /// How long to wait for a response's headers, and again for its body.
+    pub timeout: Duration,
+    /// The largest response body read.
+    pub max_body: usize,
+}
+
+impl ClientConfig {
+    /// No signing, no extra CA, 30 s, 8 MiB.
+    pub fn new(endpoint: Endpoint) -> ClientConfig {
+        ClientConfig { endpoint, ca_file: None, signing: None, timeout: Duration::from_secs(30), max_body: 8 << 20 }
+    }
+}
+
+/// One request and what came back.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response headers.
+    pub headers: http::HeaderMap,
+    /// The response body, as received.
+    pub body: Bytes,
+    /// The body read the way the SDKs read it.
+    pub reply: Reply,
+}
+
+/// Why a request got no (whole) response.
+#[derive(Debug)]
+pub enum SendError {
+    /// The request could not be built or signed.
+    Request(String),
+    /// The connection failed (refused, TLS, reset): the whole chain of causes.
+    Connect(String),
+    /// No response headers within the timeout.
+    NoResponse(Duration),
+    /// The body did not arrive whole within the timeout.
+    SlowBody(Duration),
+    /// The body could not be read (too large, broken).
+    Body(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Request(e) => write!(f, "cannot build the request: {e}"),
+            SendError::Connect(e) => write!(f, "cannot reach it: {e}"),
+            SendError::NoResponse(t) => write!(f, "no response within {t:?}"),
+            SendError::SlowBody(t) => write!(f, "the response did not finish within {t:?}"),
+            SendError::Body(e) => write!(f, "reading the response: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+type Connector = HttpsConnector<HttpConnector>;
+
+/// A client bound to one endpoint. Cloning is cheap and shares connections.
+#[derive(Clone)]
+pub struct Client {
+    http: HyperClient<Connector, Full<Bytes>>,
+    config: Arc<ClientConfig>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("endpoint", &self.config.endpoint.url()).finish_non_exhaustive()
+    }
+}
+
+/// The system's CA roots, read once per process.
+fn system_roots() -> &'static [rustls_pki_types::CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<rustls_pki_types::CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let native = rustls_native_certs::load_native_certs();
+        tracing::debug!(system_roots = native.certs.len(), "loaded system CA roots");
+        native.certs
+    })
+}
+
+/// rustls on ring, trusting the system roots and the CAs in `ca_file` (only read for https endpoints).
+fn tls_config(https: bool, ca_file: Option<&std::path::Path>) -> anyhow::Result<rustls::ClientConfig> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    if https {
+        roots.add_parsable_certificates(system_roots().iter().cloned());
+        if let Some(path) = ca_file {
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                .with_context(|| format!("cannot read CA file '{}'", path.display()))?
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("CA file '{}' is not a PEM file of certificates", path.display()))?;
+            if certs.is_empty() {
+                anyhow::bail!(
+                    "CA file '{}' holds no certificates (expected PEM 'BEGIN CERTIFICATE' blocks)",
+                    path.display()
+                );
+            }
+            for c in certs {
+                roots
+                    .add(c)
+                    .with_context(|| format!("CA file '{}': a certificate is not a valid CA", path.display()))?;
+            }
+        }
+    }
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .context("TLS setup")?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// The whole chain of an error, `a: b: c`, each cause once.
+fn chain_of(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+impl Client {
+    /// A client for an endpoint URL (`http://HOST:PORT[/prefix]`, `https://…`, or `aws` in us-east-1), with
+    /// the defaults of [`ClientConfig::new`].
+    pub fn new(endpoint: &str) -> anyhow::Result<Client> {
+        let endpoint = Endpoint::parse(endpoint, DEFAULT_REGION)?;
+        Client::with_config(ClientConfig::new(endpoint))
+    }
+
+    /// A client with a full configuration. Fails on a CA file that does not hold certificates.
+    pub fn with_config(config: ClientConfig) -> anyhow::Result<Client> {
+        let tls = tls_config(config.endpoint.https, config.ca_file.as_deref())?;
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        Ok(Client { http: HyperClient::builder(TokioExecutor::new()).build(https), config: Arc::new(config) })
+    }
+
+    /// The same client, signing every request with SigV4 for `region`.
+    #[must_use]
+    pub fn with_signing(self, creds: Credentials, region: impl Into<String>) -> Client {
+        let mut config = (*self.config).clone();
+        config.signing = Some((creds, region.into()));
+        Client { http: self.http, config: Arc::new(config) }
+    }
+
+    /// Whether it signs what it sends.
+    pub fn signs(&self) -> bool {
+        self.config.signing.is_some()
+    }
+
+    /// Where requests go.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.config.endpoint
+    }
+
+    /// Sends one ListSNOMEDCTInferenceJobs request.
+    pub async fn call(&self, protocol: Protocol, input: &Value) -> anyhow::Result<Exchange> {
+        self.send(protocol, model::OPERATION, protocol::encode_request(protocol, input)).await
+    }
+
+    /// Sends a raw body to an operation, in a protocol's framing, and reads the reply as the SDKs do.
+    pub async fn send(&self, protocol: Protocol, operation: &str, body: Bytes) -> anyhow::Result<Exchange> {
+        let path = protocol.path("", operation);
+        let mut builder = Request::post(&path);
+        for (k, v) in protocol::request_headers(protocol, operation) {
+            builder = builder.header(k, v);
+        }
+        let req = builder.body(body).context("building the request")?;
+        let url = format!("{}{}", self.config.endpoint.url(), path);
+        let resp = self.forward(req).await.map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+        let status = resp.status().as_u16();
+        let (parts, body) = resp.into_parts();
+        let reply = protocol::parse_reply(protocol, status, &body).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+        Ok(Exchange { status, headers: parts.headers, body, reply })
+    }
+
+    /// Walks a listing from `first` (its `Filter` and `MaxResults` kept on every page) until an answer has
+    /// no `NextToken`, is an error, returns a token it returned before, or `max_pages` pages are read.
+    pub async fn walk(&self, protocol: Protocol, first: &Value, max_pages: usize) -> anyhow::Result<Chain> {
+        let mut walker = Walker::new(first.clone(), max_pages);
+        while let Some(request) = walker.next_request() {
+            let ex = self.call(protocol, &request).await?;
+            walker.take(request, ex.status, ex.reply);
+        }
+        Ok(walker.finish())
+    }
+
+    /// Sends `req` to the endpoint: its path and query go below the endpoint's prefix, and with signing set
+    /// the `Host` becomes the endpoint's and the request is signed; its other headers go as they are. The
+    /// response's body is read whole (up to the size limit) within the timeout.
+    pub async fn forward(&self, req: Request<Bytes>) -> Result<Response<Bytes>, SendError> {
+        let c = &*self.config;
+        let (mut parts, body) = req.into_parts();
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        parts.uri = format!("{}{}", c.endpoint.url(), path).parse().map_err(|e| SendError::Request(format!("{e}")))?;
+        let mut req = Request::from_parts(parts, body);
+        if let Some((creds, region)) = &c.signing {
+            let host =
+                http::HeaderValue::from_str(&c.endpoint.authority).map_err(|e| SendError::Request(e.to_string()))?;
+            req.headers_mut().insert(http::header::HOST, host);
+            sigv4::sign_request(&mut req, creds, region, SystemTime::now())
+                .map_err(|e| SendError::Request(format!("cannot sign: {e}")))?;
+        }
+        let resp = match tokio::time::timeout(c.timeout, self.http.request(req.map(Full::new))).await {
+            Err(_) => return Err(SendError::NoResponse(c.timeout)),
+            Ok(Err(e)) => return Err(SendError::Connect(chain_of(&e))),
+            Ok(Ok(r)) => r,
+        };
+        let (parts, body) = resp.into_parts();
+        let bytes = match tokio::time::timeout(c.timeout, Limited::new(body, c.max_body).collect()).await {
+            Err(_) => return Err(SendError::SlowBody(c.timeout)),
+            Ok(Err(e)) => return Err(SendError::Body(e.to_string())),
+            Ok(Ok(b)) => b.to_bytes(),
+        };
+        Ok(Response::from_parts(parts, bytes))
+    }
+}

@@ -1,0 +1,255 @@
+//! The [`Guide`] for a request nothing answers: the closest recorded interaction (cassette and index), the
+//! JSON paths where it differs from what was received, the matchers of that interaction's cassette, and
+//! numbered ways to fix it. It is a value with two forms: [`Guide::message`], one paragraph for the wire (the
+//! `UnmatchedRequestException` message), and [`Guide::framed`], a block for stderr that adds the rendered diff
+//! of the two requests.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::library::Library;
+use crate::doc::{self, PathDiff};
+use crate::matching::{self, Rule};
+use crate::protocol::Protocol;
+
+/// The recorded interaction closest to an unmatched request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Closest {
+    /// Its cassette.
+    pub cassette: PathBuf,
+    /// Its position there.
+    pub index: usize,
+    /// The protocol it was recorded over.
+    pub protocol: Protocol,
+    /// Its (redacted) input document.
+    pub request: Value,
+    /// Where the received request differs from it.
+    pub diffs: Vec<PathDiff>,
+    /// The matchers its cassette is matched by.
+    pub matchers: Vec<Rule>,
+}
+
+/// Why nothing answered a request, and what would.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Guide {
+    /// No recorded interaction matches.
+    Unmatched {
+        /// The protocol the request spoke.
+        protocol: Protocol,
+        /// Its input document, redacted.
+        input: Value,
+        /// The closest interaction, unless the cassettes hold none.
+        closest: Option<Closest>,
+    },
+    /// The request matches, and all its recorded answers have been played under `--repeat error`.
+    Exhausted {
+        /// How many answers were recorded for it.
+        answers: usize,
+        /// The cassette of the first of them.
+        cassette: PathBuf,
+        /// Its position there.
+        index: usize,
+    },
+}
+
+/// How many differing paths the message names before "and N more".
+const SHOWN: usize = 6;
+
+impl Guide {
+    /// Explains why nothing in `library` answers `input`: the closest entry is the one whose document differs
+    /// at the fewest paths (the first recorded, on a tie).
+    pub fn unmatched(library: &Library, protocol: Protocol, input: &Value) -> Guide {
+        let closest = library
+            .entries
+            .iter()
+            .map(|e| {
+                let recorded: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
+                let diffs = doc::diff_paths(&recorded, input);
+                (e, recorded, diffs)
+            })
+            .min_by_key(|(e, _, d)| (d.len(), e.cassette, e.index))
+            .map(|(e, request, diffs)| Closest {
+                cassette: library.paths[e.cassette].clone(),
+                index: e.index,
+                protocol: e.protocol,
+                request,
+                diffs,
+                matchers: library.rules_of(e.cassette).to_vec(),
+            });
+        Guide::Unmatched { protocol, input: input.clone(), closest }
+    }
+
+    /// The sentences of the guide: the one-line message joins them, the framed form puts each on its lines.
+    fn parts(&self) -> Vec<Part> {
+        let (protocol, input, closest) = match self {
+            Guide::Exhausted { answers, cassette, index } => {
+                return vec![
+                    Part::line(format!(
+                        "All {answers} recorded answers to this request ({} interaction {index}) have been played, and --repeat is 'error'.",
+                        cassette.display()
+                    )),
+                    Part::line("Use --repeat last or cycle, or record the request again."),
+                ];
+            }
+            Guide::Unmatched { protocol, input, closest } => (protocol, input, closest),
+        };
+        let Some(c) = closest else {
+            return vec![Part::line(format!(
+                "No recorded interaction matches this {protocol} request {input}: the cassettes hold no interactions."
+            ))];
+        };
+        let path = c.cassette.display();
+        let shown: Vec<String> = c.diffs.iter().take(SHOWN).map(PathDiff::to_string).collect();
+        let more = if c.diffs.len() > SHOWN { format!(" (and {} more)", c.diffs.len() - SHOWN) } else { String::new() };
+        let differs = if c.diffs.is_empty() {
+            vec![format!("the same input, recorded over {} (a `protocol` matcher is in force)", c.protocol)]
+        } else {
+            let mut s = shown;
+            if let Some(last) = s.last_mut() {
+                last.push_str(&more);
+            }
+            s
+        };
+        let relax = match matching::relaxation(&c.diffs) {
+            Some(r) if !c.diffs.is_empty() => {
+                let names: Vec<&str> = r.iter().map(|r| r.name()).collect();
+                format!("or relax matching with `--match-on {}`, which ignores what differs", names.join(","))
+            }
+            _ if c.diffs.is_empty() => "or drop the `protocol` matcher".to_string(),
+            _ => "no matcher ignores these differences".to_string(),
+        };
+        let matchers: Vec<&str> = c.matchers.iter().map(|r| r.name()).collect();
+        vec![
+            Part::line(format!("No recorded interaction matches this {protocol} request {input}.")),
+            Part {
+                head: format!("Closest: {path} interaction {}, which differs at", c.index),
+                items: differs,
+                end: ".",
+            },
+            Part::line(format!("Matchers: {}.", matchers.join(", "))),
+            Part {
+                head: "To fix:".into(),
+                items: vec![
+                    format!("1. record it with `snomed-vcr record --mode new_episodes --cassette {path}`"),
+                    format!("2. {relax}"),
+                ],
+                end: ".",
+            },
+        ]
+    }
+
+    /// The one-paragraph form: the `UnmatchedRequestException` message.
+    pub fn message(&self) -> String {
+        self.parts().iter().map(Part::joined).collect::<Vec<_>>().join(" ")
+    }
+
+    /// The block for stderr: each sentence on its lines, the paths one per line, and the two requests'
+    /// rendered diff.
+    pub fn framed(&self) -> String {
+        let mut out = String::from("┌─ snomed-vcr replay: unmatched request\n");
+        for part in self.parts() {
+            let n = part.items.len();
+            let end = |i: usize| if i + 1 == n { part.end } else { "" };
+            match part.items.split_first() {
+                None => out.push_str(&format!("│ {}\n", part.head)),
+                Some((first, rest)) => {
+                    out.push_str(&format!("│ {} {first}{}\n", part.head, end(0)));
+                    for (i, item) in rest.iter().enumerate() {
+                        out.push_str(&format!("│  {item}{}\n", end(i + 1)));
+                    }
+                }
+            }
+        }
+        if let Guide::Unmatched { input, closest: Some(c), .. } = self
+            && !c.diffs.is_empty()
+        {
+            out.push_str("│ The requests, recorded (-) and received (+):\n");
+            for line in doc::diff::render_documents(&c.request, input, false).lines() {
+                out.push_str(&format!("│ {line}\n"));
+            }
+        }
+        out.push('└');
+        out
+    }
+}
+
+impl std::fmt::Display for Guide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+/// A sentence: a head and its items (`Closest: … differs at` and the paths), ended by `end`.
+struct Part {
+    head: String,
+    items: Vec<String>,
+    end: &'static str,
+}
+
+impl Part {
+    fn line(text: impl Into<String>) -> Part {
+        Part { head: text.into(), items: Vec::new(), end: "" }
+    }
+
+    fn joined(&self) -> String {
+        if self.items.is_empty() {
+            return self.head.clone();
+        }
+        format!("{} {}{}", self.head, self.items.join("; "), self.end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_guide_names_the_closest_interaction_and_the_paths() {
+        let dir = crate::testing::scratch_dir("guide").unwrap();
+        let path = dir.join("g.json");
+        let mut c = crate::cassette::Cassette::new("http://x", "us-east-1");
+        for (i, max) in [10, 37, 50].iter().enumerate() {
+            let mut it = crate::cassette::tests::sample().interactions.remove(0);
+            it.seq = i as u64;
+            it.request.body = json!({"MaxResults": max, "Filter": {"JobStatus": "COMPLETED"}});
+            c.interactions.push(it);
+        }
+        c.save(&path).unwrap();
+        let lib = Library::load(std::slice::from_ref(&path), None, super::super::RESIDENT_ANSWERS_DEFAULT).unwrap();
+        let guide =
+            Guide::unmatched(&lib, Protocol::AwsJson11, &json!({"MaxResults": 37, "Filter": {"JobStatus": "FAILED"}}));
+        let g = guide.message();
+        assert!(g.contains(&format!("Closest: {} interaction 1", path.display())), "{g}");
+        assert!(g.contains("$.Filter.JobStatus: recorded \"COMPLETED\", received \"FAILED\""), "{g}");
+        assert!(g.contains("--mode new_episodes") && g.contains("--match-on max_results,next_token"), "{g}");
+        assert!(g.contains("Matchers: operation, body."), "{g}");
+        let framed = guide.framed();
+        assert!(framed.starts_with("┌─") && framed.lines().count() > 4, "{framed}");
+        assert!(framed.contains("│ To fix: 1. record it with"), "{framed}");
+        assert!(framed.contains("│  2. or relax matching"), "{framed}");
+        assert!(framed.contains("│-    \"JobStatus\": \"COMPLETED\""), "the requests' diff: {framed}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_matchers_named_are_the_closest_entrys_own() {
+        // Two cassettes that disagree on their matchers: the guide names the one its closest entry is in.
+        let dir = crate::testing::scratch_dir("guide-rules").unwrap();
+        let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+        let mut ca = crate::cassette::tests::sample();
+        ca.interactions[0].request.body = json!({"MaxResults": 5});
+        ca.save(&a).unwrap();
+        let mut cb = crate::cassette::tests::sample();
+        cb.match_rules = vec!["operation".into(), "filter".into(), "next_token".into()];
+        cb.interactions[0].request.body = json!({"MaxResults": 9, "Filter": {"JobName": "x"}});
+        cb.save(&b).unwrap();
+        let lib = Library::load(&[a, b.clone()], None, 0).unwrap();
+        let g = Guide::unmatched(&lib, Protocol::AwsJson11, &json!({"MaxResults": 9, "Filter": {"JobName": "y"}}));
+        let Guide::Unmatched { closest: Some(c), .. } = &g else { panic!("{g:?}") };
+        assert_eq!(c.cassette, b);
+        assert!(g.message().contains("Matchers: operation, filter, next_token."), "{g}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,263 @@
+//! Answering a request from cassettes: what `replay` serves and what `record` plays back before it forwards.
+//!
+//! | file | holds |
+//! |---|---|
+//! | this one | [`Playback`]: find the next recorded answer for a request ([`Found`]) or say why none ([`Missing`]) |
+//! | [`library`] | the loaded cassettes, each interaction an [`Entry`] indexed by its match key |
+//! | [`answers`] | where answers live: in memory up to a budget, else read back from the cassette file |
+//! | [`encode`] | a recorded response re-encoded in the caller's protocol |
+//! | `state` | recorded order per request key, the `--repeat` policy, the memo of requests already matched |
+//! | [`guide`] | the [`Guide`] for a request nothing answers |
+//!
+//! Requests are matched on their redacted, canonical input documents (see [`crate::matching`]), each cassette
+//! by its own matchers; identical requests recorded several times are answered in recorded order, then by the
+//! [`Repeat`] policy. The session's [`Redactor`] is shared with whoever records in the same session, so both
+//! see the same placeholders.
+
+pub mod answers;
+pub mod encode;
+pub mod guide;
+pub mod library;
+mod state;
+
+pub use guide::{Closest, Guide};
+pub use library::{Entry, FileStamp, Library};
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Response;
+use serde_json::Value;
+
+use crate::cassette::redact::Redactor;
+use crate::matching::Rule;
+use crate::protocol::{self, Protocol};
+use state::{Played, State};
+
+/// What happens when a request's recorded answers have all been played.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Repeat {
+    /// Answer with the last recorded answer again (default).
+    Last,
+    /// Start again from the first.
+    Cycle,
+    /// Answer UnmatchedRequestException.
+    Error,
+}
+
+/// The default [`PlaybackConfig::resident_answers`]: 16 MiB (some 7,000 pages of 2.4 KB).
+pub const RESIDENT_ANSWERS_DEFAULT: usize = 16 << 20;
+
+/// What a playback answers from, and how.
+#[derive(Clone, Debug)]
+pub struct PlaybackConfig {
+    /// Cassette files or directories.
+    pub cassettes: Vec<PathBuf>,
+    /// Overrides every cassette's own `match_rules`.
+    pub match_on: Option<Vec<Rule>>,
+    /// Past the recorded answers of a request.
+    pub repeat: Repeat,
+    /// Bytes of JSON answers held in memory; answers past it are read back from the cassette file when
+    /// served (see [`answers`]).
+    pub resident_answers: usize,
+}
+
+impl PlaybackConfig {
+    /// Each cassette's own matchers, `--repeat last`, the default memory budget.
+    pub fn new(cassettes: Vec<PathBuf>) -> PlaybackConfig {
+        PlaybackConfig { cassettes, match_on: None, repeat: Repeat::Last, resident_answers: RESIDENT_ANSWERS_DEFAULT }
+    }
+}
+
+/// A request nothing answered, kept for `--strict`.
+#[derive(Clone, Debug)]
+pub struct Miss {
+    /// The protocol it spoke.
+    pub protocol: Protocol,
+    /// Its input document, redacted.
+    pub body: Value,
+    /// Why nothing answered it.
+    pub guide: Guide,
+}
+
+/// What a playback session saw: for `--strict` and tests.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Requests answered from a recording.
+    pub served: u64,
+    /// Requests nothing answered.
+    pub misses: Vec<Miss>,
+    /// `(cassette path, interaction index)` of interactions never played.
+    pub unplayed: Vec<(PathBuf, usize)>,
+}
+
+impl Report {
+    /// Nothing missed and everything played.
+    pub fn is_clean(&self) -> bool {
+        self.misses.is_empty() && self.unplayed.is_empty()
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} requests answered, {} unmatched, {} interactions never played",
+            self.served,
+            self.misses.len(),
+            self.unplayed.len()
+        )?;
+        for (i, m) in self.misses.iter().enumerate() {
+            writeln!(f, "unmatched #{}: {} {}", i + 1, m.protocol, m.body)?;
+        }
+        for (p, i) in &self.unplayed {
+            writeln!(f, "never played: {} interaction {i}", p.display())?;
+        }
+        Ok(())
+    }
+}
+
+/// Why [`Playback::find`] found nothing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Missing {
+    /// The body is not a document of the protocol.
+    Undecodable(String),
+    /// Nothing recorded answers it: the guide explains what is closest and how to fix it.
+    Unmatched(Guide),
+}
+
+/// A recorded answer found for a request.
+pub struct Found {
+    library: Arc<Library>,
+    idx: usize,
+}
+
+impl Found {
+    /// The latency recorded with it.
+    pub fn elapsed(&self) -> Duration {
+        self.library.entries[self.idx].elapsed
+    }
+
+    /// The answer, encoded for a caller speaking `p`.
+    pub fn response(&self, p: Protocol, request_id: &str) -> Response<Bytes> {
+        self.library.response(self.idx, p, request_id)
+    }
+}
+
+/// Answers requests from cassettes.
+pub struct Playback {
+    config: PlaybackConfig,
+    redactor: Arc<Redactor>,
+    play: Mutex<State>,
+    served: AtomicU64,
+}
+
+impl Playback {
+    /// Loads the cassettes. `redactor` redacts incoming requests as the recording was redacted: the
+    /// session's one redactor.
+    pub fn new(config: PlaybackConfig, redactor: Arc<Redactor>) -> anyhow::Result<Playback> {
+        let library = Arc::new(Library::load(&config.cassettes, config.match_on.as_deref(), config.resident_answers)?);
+        Ok(Playback { play: Mutex::new(State::new(library, Vec::new())), served: AtomicU64::new(0), config, redactor })
+    }
+
+    /// What it answers from.
+    pub fn config(&self) -> &PlaybackConfig {
+        &self.config
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.play.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The library in use.
+    pub fn library(&self) -> Arc<Library> {
+        self.lock().library.clone()
+    }
+
+    /// Swaps in a freshly loaded library (live reload); play positions start over, misses are kept.
+    pub fn reload(&self) -> anyhow::Result<()> {
+        let c = &self.config;
+        let library = Arc::new(Library::load(&c.cassettes, c.match_on.as_deref(), c.resident_answers)?);
+        let mut play = self.lock();
+        let misses = std::mem::take(&mut play.misses);
+        *play = State::new(library, misses);
+        Ok(())
+    }
+
+    /// What was served, missed, and never played so far.
+    pub fn report(&self) -> Report {
+        let play = self.lock();
+        let unplayed = play
+            .played
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !**p)
+            .map(|(i, _)| {
+                let e = &play.library.entries[i];
+                (play.library.paths[e.cassette].clone(), e.index)
+            })
+            .collect();
+        Report { served: self.served.load(Ordering::Relaxed), misses: play.misses.clone(), unplayed }
+    }
+
+    /// Finds the next recorded answer for a request body in a protocol, moving play positions on.
+    pub fn find(&self, p: Protocol, body: &Bytes) -> Result<Found, Missing> {
+        let picked = match self.pick_seen(p, body) {
+            Some(picked) => picked,
+            None => {
+                let mut input = protocol::decode_document(p, body).map_err(Missing::Undecodable)?;
+                self.redactor.document(&mut input);
+                self.pick(p, body, &input)
+            }
+        };
+        let (library, idx) = picked.map_err(Missing::Unmatched)?;
+        self.served.fetch_add(1, Ordering::Relaxed);
+        Ok(Found { library, idx })
+    }
+
+    /// The entry for a request whose exact bytes matched before, if they did.
+    fn pick_seen(&self, protocol: Protocol, raw: &[u8]) -> Option<Result<(Arc<Library>, usize), Guide>> {
+        let mut play = self.lock();
+        let group = play.seen(protocol, raw)?;
+        Some(
+            self.play_group(&mut play, group, protocol, || {
+                protocol::decode_document(protocol, raw).unwrap_or(Value::Null)
+            }),
+        )
+    }
+
+    /// Picks the entry that answers this request, or explains why none does.
+    fn pick(&self, protocol: Protocol, raw: &Bytes, input: &Value) -> Result<(Arc<Library>, usize), Guide> {
+        let mut play = self.lock();
+        let library = play.library.clone();
+        let Some(group) = library.group(protocol, input) else {
+            let guide = Guide::unmatched(&library, protocol, input);
+            play.misses.push(Miss { protocol, body: input.clone(), guide: guide.clone() });
+            return Err(guide);
+        };
+        play.remember(protocol, raw, group);
+        self.play_group(&mut play, group, protocol, || input.clone())
+    }
+
+    fn play_group(
+        &self,
+        play: &mut State,
+        group: usize,
+        protocol: Protocol,
+        input: impl FnOnce() -> Value,
+    ) -> Result<(Arc<Library>, usize), Guide> {
+        match play.advance(group, self.config.repeat) {
+            Played::Entry(idx) => Ok((play.library.clone(), idx)),
+            Played::Exhausted { answers, first } => {
+                let e = &play.library.entries[first];
+                let guide =
+                    Guide::Exhausted { answers, cassette: play.library.paths[e.cassette].clone(), index: e.index };
+                play.misses.push(Miss { protocol, body: input(), guide: guide.clone() });
+                Err(guide)
+            }
+        }
+    }
+}
