@@ -608,4 +608,80 @@ mod tests {
         body.frames.push_back(Err("connection reset"));
         assert!(matches!(read(body, 100), Err(BodyError::Read(e)) if e == "connection reset"));
     }
+
+    /// Answers 200 `ok`, after `delay`.
+    struct Slow(Duration);
+
+    impl Handler for Slow {
+        async fn handle(&self, _: Request<Bytes>) -> Response<Bytes> {
+            tokio::time::sleep(self.0).await;
+            Response::new(Bytes::from_static(b"ok"))
+        }
+    }
+
+    async fn start(handler: Slow, header_read: Duration, idle: Duration) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let config = ServerConfig { header_read, idle, ..ServerConfig::default() };
+        Server::spawn(listener, Arc::new(handler), config).unwrap()
+    }
+
+    /// Reads until the server closes the connection (or `within` passes); what was read.
+    async fn read_to_close(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<Vec<u8>> {
+        use tokio::io::AsyncReadExt;
+        let mut got = Vec::new();
+        tokio::time::timeout(within, stream.read_to_end(&mut got)).await.ok().map(|r| r.map(|_| got).unwrap_or_default())
+    }
+
+    const REQUEST: &[u8] = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+
+    #[tokio::test]
+    async fn a_half_sent_request_head_is_closed_after_the_header_read_timeout() {
+        use tokio::io::AsyncWriteExt;
+        let server = start(Slow(Duration::ZERO), Duration::from_millis(300), Duration::from_secs(30)).await;
+        let mut s = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
+        let started = Instant::now();
+        s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Ty").await.unwrap();
+        let got = read_to_close(&mut s, Duration::from_secs(10)).await;
+        assert_eq!(got, Some(Vec::new()), "closed, with nothing answered");
+        assert!(started.elapsed() >= Duration::from_millis(300), "not before the timeout: {:?}", started.elapsed());
+        // A whole request on a new connection is answered as usual.
+        let mut s = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
+        s.write_all(REQUEST).await.unwrap();
+        let mut buf = [0u8; 12];
+        tokio::io::AsyncReadExt::read_exact(&mut s, &mut buf).await.unwrap();
+        assert_eq!(&buf, b"HTTP/1.1 200");
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_is_closed_but_a_slow_answer_is_not_cut_off() {
+        use tokio::io::AsyncWriteExt;
+        // The handler takes twice the idle timeout: a request in flight is not idleness.
+        let server = start(Slow(Duration::from_millis(600)), Duration::from_secs(30), Duration::from_millis(300)).await;
+        let mut s = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
+        s.write_all(REQUEST).await.unwrap();
+        let got = read_to_close(&mut s, Duration::from_secs(10)).await.expect("closed within 10 s");
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1.1 200") && text.ends_with("ok"), "answered, then closed when idle: {text}");
+        // A connection that never sends anything is closed too.
+        let mut quiet = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
+        assert_eq!(read_to_close(&mut quiet, Duration::from_secs(10)).await, Some(Vec::new()));
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_idle_and_half_sent_connections_at_once() {
+        use tokio::io::AsyncWriteExt;
+        let server = start(Slow(Duration::ZERO), Duration::from_secs(30), Duration::from_secs(30)).await;
+        let mut idle = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
+        idle.write_all(REQUEST).await.unwrap();
+        let mut buf = [0u8; 12];
+        tokio::io::AsyncReadExt::read_exact(&mut idle, &mut buf).await.unwrap();
+        let mut half = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
+        half.write_all(b"POST / HTTP/1.1\r\nHo").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = Instant::now();
+        // The drain is 10 s; nothing is in flight, so nothing should wait for it.
+        server.shutdown().await;
+        assert!(started.elapsed() < Duration::from_secs(5), "shutdown waited {:?}", started.elapsed());
+        assert!(read_to_close(&mut half, Duration::from_secs(5)).await.is_some(), "the half-sent connection is closed");
+    }
 }

@@ -198,14 +198,7 @@ impl Reference {
             return Err((p, ServiceError::too_many_requests("Rate exceeded")));
         }
         if call.operation != model::OPERATION {
-            return Err((
-                p,
-                ServiceError::new(
-                    if p == Protocol::RpcV2Cbor { 404 } else { 400 },
-                    "UnknownOperationException",
-                    format!("The reference service serves {} only, not '{}'", model::OPERATION, call.operation),
-                ),
-            ));
+            return Err((p, protocol::unknown_operation(p, call.operation, "The reference service serves")));
         }
         let (_, request) = protocol::decode_request(p, &body).map_err(|e| (p, e))?;
         request.validate().map_err(|e| (p, e))?;
@@ -245,25 +238,23 @@ mod tests {
         Reference::new(ReferenceConfig::default())
     }
 
-    /// Walks every page of a listing, returning the JobIds in order.
+    /// Walks every page of a listing in-process, returning the JobIds in order.
     fn walk(r: &Reference, filter: Option<Filter>, max: Option<i32>) -> Vec<String> {
-        let mut ids = Vec::new();
-        let mut token = None;
-        loop {
-            let req = ListRequest { filter: filter.clone(), next_token: token.take(), max_results: max };
+        let first = ListRequest { filter, next_token: None, max_results: max }.to_document();
+        let chain = crate::model::listing::walk_with(first, 10_000, |doc| {
+            let req = ListRequest::from_document(doc).unwrap();
             req.validate().unwrap();
-            let resp = r.list(&req).unwrap();
-            let page = resp.jobs.unwrap();
-            assert!(page.len() <= req.page_size());
-            if resp.next_token.is_some() {
-                assert_eq!(page.len(), req.page_size(), "only full pages have a NextToken");
-            }
-            ids.extend(page.into_iter().map(|j| j.job_id.unwrap()));
-            match resp.next_token {
-                Some(t) => token = Some(t),
-                None => return ids,
+            (200, crate::model::Reply::Output(r.list(&req).unwrap().to_document()))
+        });
+        assert!(chain.is_complete(), "{:?}", chain.end);
+        let size = max.map_or(100, |m| m as usize);
+        for page in &chain.pages {
+            assert!(page.jobs().len() <= size);
+            if page.next_token().is_some() {
+                assert_eq!(page.jobs().len(), size, "only full pages have a NextToken");
             }
         }
+        chain.job_ids().into_iter().map(str::to_string).collect()
     }
 
     #[test]

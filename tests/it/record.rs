@@ -342,18 +342,9 @@ async fn record_fixed_traffic(cassette: &Path, upstream: &str, mode: Mode) -> Ou
     let (proxy, recorder) = start_recorder(record_config(upstream, cassette, mode)).await;
     let client = client_for(&proxy.uri());
     for protocol in Protocol::ALL {
-        let mut token: Option<String> = None;
-        loop {
-            let mut input = json!({"MaxResults": 90, "Filter": {"SubmitTimeAfter": 1704067200.5}});
-            if let Some(t) = token.take() {
-                input["NextToken"] = json!(t);
-            }
-            let ex = client.call(protocol, &input).await.unwrap();
-            token = output(&ex.reply).get("NextToken").and_then(Value::as_str).map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+        let first = json!({"MaxResults": 90, "Filter": {"SubmitTimeAfter": 1704067200.5}});
+        let chain = client.walk(protocol, &first, 100).await.unwrap();
+        assert!(chain.is_complete(), "{:?}", chain.end);
         client.call(protocol, &json!({"Filter": {"JobStatus": "BOGUS"}})).await.unwrap();
     }
     proxy.shutdown().await;

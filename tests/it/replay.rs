@@ -109,24 +109,21 @@ async fn the_rust_sdk_replays_a_boto3_recording_over_cbor() {
     assert!(report.is_clean(), "{report}");
 }
 
-/// The recorded chains of a cassette: for each first request (no NextToken), the JobIds of every page in order.
+/// The recorded chains of a cassette: for each, its first request and the JobIds of every page in order.
 fn chains(cassette: &Path) -> Vec<(Value, Vec<Vec<String>>)> {
     let c = Cassette::load(cassette).unwrap();
-    let mut out: Vec<(Value, Vec<Vec<String>>)> = Vec::new();
-    for it in c.interactions.iter().filter(|i| i.response.status == 200) {
-        let page: Vec<String> = it.response.body["ComprehendMedicalAsyncJobPropertiesList"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|j| j["JobId"].as_str().unwrap().to_string())
-            .collect();
-        if it.request.body.get("NextToken").is_none() {
-            out.push((it.request.body.clone(), vec![page]));
-        } else {
-            out.last_mut().unwrap().1.push(page);
-        }
-    }
-    out
+    c.chains()
+        .iter()
+        .filter(|ch| ch.pages.iter().all(|p| p.status == 200))
+        .map(|ch| {
+            let pages = ch
+                .pages
+                .iter()
+                .map(|p| p.jobs().iter().map(|j| j["JobId"].as_str().unwrap().to_string()).collect())
+                .collect();
+            (ch.first_request().unwrap().clone(), pages)
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -142,27 +139,13 @@ async fn sixty_four_parallel_clients_each_get_their_own_chain() {
         let client = client.clone();
         let protocol = if n % 3 == 0 { Protocol::RpcV2Cbor } else { Protocol::AwsJson11 };
         tasks.push(tokio::spawn(async move {
-            let mut pages = Vec::new();
-            let mut input = first.clone();
-            loop {
-                let ex = client.call(protocol, &input).await.unwrap();
-                let Reply::Output(doc) = ex.reply else { panic!("client {n}: {:?}", ex.reply) };
-                pages.push(
-                    doc["ComprehendMedicalAsyncJobPropertiesList"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|j| j["JobId"].as_str().unwrap().to_string())
-                        .collect::<Vec<_>>(),
-                );
-                match doc.get("NextToken").and_then(Value::as_str) {
-                    Some(t) => {
-                        input = first.clone();
-                        input["NextToken"] = json!(t);
-                    }
-                    None => break,
-                }
-            }
+            let chain = client.walk(protocol, &first, 100).await.unwrap();
+            assert!(chain.is_complete(), "client {n}: {:?}", chain.end);
+            let pages: Vec<Vec<String>> = chain
+                .pages
+                .iter()
+                .map(|p| p.jobs().iter().map(|j| j["JobId"].as_str().unwrap().to_string()).collect())
+                .collect();
             assert_eq!(pages, want, "client {n} ({protocol}) got another sequence");
         }));
     }
@@ -336,4 +319,25 @@ fn a_broken_edit_under_watch_is_logged_with_line_and_column() {
     assert_eq!(status.code(), Some(0));
     assert!(stderr.contains(&format!("{}:3:3:", path.display())), "{stderr}");
     assert!(stderr.contains("keeping the last good version"), "{stderr}");
+}
+
+/// One rule for an operation that is not served: the same status and code from replay and the reference, in
+/// each protocol (404 in RPC v2, 400 in JSON 1.1, as README says).
+#[tokio::test]
+async fn an_unknown_operation_gets_the_same_answer_from_replay_and_the_reference() {
+    let replay = ReplayServer::start(golden("boto3-walk.json")).await.unwrap();
+    let reference = Proc::start(&["reference"]);
+    for (protocol, status) in [(Protocol::AwsJson11, 400), (Protocol::RpcV2Cbor, 404)] {
+        let mut seen = Vec::new();
+        for url in [replay.uri(), reference.url.clone()] {
+            let ex = Client::new(&url)
+                .unwrap()
+                .send(protocol, "ListRxNormInferenceJobs", bytes::Bytes::from_static(b"{}"))
+                .await
+                .unwrap();
+            let Reply::Error(e) = ex.reply else { panic!("{url}: {:?}", ex.reply) };
+            seen.push((e.status, e.code));
+        }
+        assert_eq!(seen, vec![(status, "UnknownOperationException".to_string()); 2], "{protocol}");
+    }
 }
