@@ -84,9 +84,13 @@ pub struct RecordArgs {
     /// Leave out recorded_at and elapsed_ms so re-recordings are byte-identical (also when SOURCE_DATE_EPOCH is set).
     #[arg(long)]
     pub reproducible: bool,
-    /// Fold a journal left by a crash into the cassette, and exit.
+    /// Fold a journal left by a crash (or by a fold deferred at shutdown) into the cassette, and exit.
     #[arg(long)]
     pub recover: bool,
+    /// Seconds from SIGINT/SIGTERM to exit: in-flight requests get up to 2 of them, folding the journal into
+    /// the cassette the rest; a fold that needs longer is left for `--recover` (the journal keeps everything).
+    #[arg(long, value_name = "SECS", default_value_t = 4.5)]
+    pub stop_timeout: f64,
 }
 
 #[derive(Debug, Args)]
@@ -395,11 +399,7 @@ async fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// How long `record` may take from SIGTERM to exit: in-flight requests get [`RECORD_DRAIN`] of it, the fold
-/// of the journal the rest; a fold that would take longer is left for `record --recover` (nothing is lost:
-/// the journal is durable).
-const RECORD_SHUTDOWN: std::time::Duration = std::time::Duration::from_millis(4500);
-/// How long `record`'s in-flight requests may take to finish after SIGTERM.
+/// The most of `--stop-timeout` that `record`'s in-flight requests may take to finish after SIGTERM.
 const RECORD_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
@@ -414,7 +414,12 @@ async fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
     }
     let config = record_config(&args, &|k| std::env::var(k).ok())?;
     let upstream = config.upstream.url();
-    let server_config = ServerConfig { max_body: config.max_body, drain: RECORD_DRAIN, ..ServerConfig::default() };
+    if !(args.stop_timeout >= 0.0 && args.stop_timeout.is_finite()) {
+        anyhow::bail!("--stop-timeout: expected a number of seconds of at least 0, got {}", args.stop_timeout);
+    }
+    let stop_timeout = std::time::Duration::from_secs_f64(args.stop_timeout);
+    let drain = RECORD_DRAIN.min(stop_timeout);
+    let server_config = ServerConfig { max_body: config.max_body, drain, ..ServerConfig::default() };
     let recorder = Arc::new(crate::record::Recorder::open(config).await?);
     let listener = server::bind(&args.addr.addr).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
@@ -428,7 +433,7 @@ async fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
     server::announce(addr);
     tracing::info!(%addr, %upstream, cassette = %args.cassette.display(), "recording proxy up");
     server::serve(listener, recorder.clone(), server_config, shutdown).await;
-    let deadline = signalled.get().copied().unwrap_or_else(std::time::Instant::now) + RECORD_SHUTDOWN;
+    let deadline = signalled.get().copied().unwrap_or_else(std::time::Instant::now) + stop_timeout;
     let outcome = recorder.finish_by(Some(deadline))?;
     eprintln!("{outcome}");
     Ok(ExitCode::SUCCESS)

@@ -243,12 +243,12 @@ pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Outcom
     if existing && !replaces {
         let mut over = false;
         read_each(cassette, |i, mut it| {
-            it.seq = i as u64;
-            w.push(&it).map_err(|e| super::LoadError::of_file(cassette, format!("cannot write the fold: {e}")))?;
-            if i % DEADLINE_EVERY == DEADLINE_EVERY - 1 && late() {
+            if i % DEADLINE_EVERY == 0 && late() {
                 over = true;
                 return Err(super::LoadError::of_file(cassette, "deadline"));
             }
+            it.seq = i as u64;
+            w.push(&it).map_err(|e| super::LoadError::of_file(cassette, format!("cannot write the fold: {e}")))?;
             Ok(())
         })
         .or_else(|e| if over { Ok(header.clone()) } else { Err(e) })?;
@@ -263,15 +263,16 @@ pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Outcom
     let mut recorded = 0usize;
     while let Some(entry) = reader.next_entry()? {
         let Entry::Interaction(mut it) = entry else { continue };
+        // Looked at before the first interaction and every so many after.
+        if recorded % DEADLINE_EVERY == 0 && late() {
+            return Ok(deferred());
+        }
         it.seq = w.count() as u64;
         if same {
             same = old.as_ref().and_then(OldInteractions::next).is_some_and(|o| o == it);
         }
         w.push(&it).with_context(|| format!("cannot write the fold of '{}'", jpath.display()))?;
         recorded += 1;
-        if recorded % DEADLINE_EVERY == 0 && late() {
-            return Ok(deferred());
-        }
     }
     let interactions = w.count();
     w.finish().with_context(|| format!("cannot write the fold of '{}'", jpath.display()))?;

@@ -337,6 +337,49 @@ fn sigkill_loses_nothing_the_journal_held() {
     assert_eq!(Cassette::load(&second).unwrap().interactions.len(), 1);
 }
 
+/// A restart resumes an unfinished recording (no fold before listening), its interactions joining the
+/// session's; a fold that cannot finish within `--stop-timeout` leaves the journal whole for `--recover`.
+#[test]
+fn a_restart_resumes_the_journal_and_a_fold_out_of_time_is_left_for_recover() {
+    let dir = temp_dir("record-resume");
+    let cassette = dir.join("r.json");
+    let upstream = Proc::start(&["reference"]);
+    let env = [("AWS_ACCESS_KEY_ID", CANARY_AK), ("AWS_SECRET_ACCESS_KEY", CANARY_SK)];
+    let c = cassette.to_str().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let call = |url: &str, n: u64| {
+        let client = Client::new(url).unwrap();
+        rt.block_on(async { assert_eq!(client.call(Protocol::AwsJson11, &json!({"MaxResults": n})).await.unwrap().status, 200) })
+    };
+    let mut first = Proc::start_with_env(&["record", "--upstream", &upstream.url, "--cassette", c, "--reproducible"], &env);
+    call(&first.url, 1);
+    call(&first.url, 2);
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let second = Proc::start_with_env(
+        &["record", "--upstream", &upstream.url, "--cassette", c, "--reproducible", "--stop-timeout", "0"],
+        &env,
+    );
+    call(&second.url, 3);
+    let (status, stderr) = second.terminate();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("recovered an unfinished recording") && stderr.contains("resumes it"), "{stderr}");
+    assert!(stderr.contains("record --recover --cassette"), "the deferred fold says how to finish: {stderr}");
+    assert!(!cassette.exists(), "nothing was folded");
+    let journal = std::fs::read_to_string(journal::journal_path(&cassette)).unwrap();
+    assert_eq!(journal.lines().count(), 2 + 3, "two session headers and three interactions: {journal}");
+    let out = std::process::Command::new(BIN).args(["record", "--recover", "--cassette", c]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sizes: Vec<u64> = Cassette::load(&cassette)
+        .unwrap()
+        .interactions
+        .iter()
+        .map(|i| i.request.body["MaxResults"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [1, 2, 3]);
+    assert!(!journal::journal_path(&cassette).exists());
+}
+
 /// The same traffic, in the same order, against a deterministic upstream.
 async fn record_fixed_traffic(cassette: &Path, upstream: &str, mode: Mode) -> Outcome {
     let (proxy, recorder) = start_recorder(record_config(upstream, cassette, mode)).await;
