@@ -1,16 +1,14 @@
 //! `snomed-vcr review`: accept or reject re-recordings (`NAME.json.new`), insta's workflow.
 //!
-//! Each pending file is shown as a diff against the reviewed cassette (patience algorithm, 4 lines of context,
-//! line numbers). On a terminal it asks: accept, reject, skip, or accept/reject all remaining. Without one, it
+//! Each pending file is shown as a diff against the reviewed cassette (the project's one renderer,
+//! [`crate::doc::diff::render_lines`]: patience algorithm, 4 lines of context, line numbers). On a terminal it asks: accept, reject, skip, or accept/reject all remaining. Without one, it
 //! prints the diffs and the commands that settle them, and exits 1 while anything is pending; `--accept` and
 //! `--reject` settle everything for scripts.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context;
-use similar::{Algorithm, ChangeTag, TextDiff};
 
 /// The pending re-recordings under the given files or directories.
 pub fn pending(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
@@ -35,50 +33,6 @@ pub fn pending(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 /// The reviewed cassette a pending file would replace.
 pub fn target(pending: &Path) -> PathBuf {
     PathBuf::from(pending.to_string_lossy().trim_end_matches(".new").to_string())
-}
-
-/// A unified diff of the reviewed cassette against the pending one, with old/new line numbers.
-pub fn render_diff(old: &str, new: &str, color: bool) -> String {
-    let diff =
-        TextDiff::configure().algorithm(Algorithm::Patience).timeout(Duration::from_millis(500)).diff_lines(old, new);
-    let mut out = String::new();
-    for (i, group) in diff.grouped_ops(4).iter().enumerate() {
-        if i > 0 {
-            out.push_str("  ┈┈┈┈┈\n");
-        }
-        for op in group {
-            for change in diff.iter_inline_changes(op) {
-                let (sign, paint) = match change.tag() {
-                    ChangeTag::Delete => ('-', "\x1b[31m"),
-                    ChangeTag::Insert => ('+', "\x1b[32m"),
-                    ChangeTag::Equal => (' ', ""),
-                };
-                let old_no = change.old_index().map_or(String::new(), |n| (n + 1).to_string());
-                let new_no = change.new_index().map_or(String::new(), |n| (n + 1).to_string());
-                out.push_str(&format!("{old_no:>5} {new_no:>5} │"));
-                if color && !paint.is_empty() {
-                    out.push_str(paint);
-                }
-                out.push(sign);
-                for (emphasized, text) in change.iter_strings_lossy() {
-                    if color && emphasized {
-                        out.push_str("\x1b[1;4m");
-                        out.push_str(&text);
-                        out.push_str("\x1b[22;24m");
-                    } else {
-                        out.push_str(&text);
-                    }
-                }
-                if color && !paint.is_empty() {
-                    out.push_str("\x1b[0m");
-                }
-                if change.missing_newline() {
-                    out.push('\n');
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Replaces the reviewed cassette with the pending one.
@@ -115,7 +69,7 @@ pub fn run(paths: &[PathBuf], mut policy: Policy) -> anyhow::Result<usize> {
         let old = std::fs::read_to_string(&old_path).unwrap_or_default();
         let text = std::fs::read_to_string(new).with_context(|| format!("cannot read '{}'", new.display()))?;
         println!("━━ {} → {}", new.display(), old_path.display());
-        print!("{}", render_diff(&old, &text, color));
+        print!("{}", crate::doc::diff::render_lines(&old, &text, color));
         let decision = match policy {
             Policy::AcceptAll => 'a',
             Policy::RejectAll => 'r',
@@ -169,15 +123,6 @@ pub fn run(paths: &[PathBuf], mut policy: Policy) -> anyhow::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn diff_shows_changed_lines_with_numbers() {
-        let d = render_diff("a\nb\nc\n", "a\nB\nc\n", false);
-        assert!(d.contains("    2       │-b"), "{d}");
-        assert!(d.contains("          2 │+B"), "{d}");
-        assert!(d.contains("    1     1 │ a"), "{d}");
-        assert_eq!(render_diff("same\n", "same\n", false), "");
-    }
 
     #[test]
     fn accept_and_reject() {

@@ -629,7 +629,10 @@ mod tests {
     async fn read_to_close(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<Vec<u8>> {
         use tokio::io::AsyncReadExt;
         let mut got = Vec::new();
-        tokio::time::timeout(within, stream.read_to_end(&mut got)).await.ok().map(|r| r.map(|_| got).unwrap_or_default())
+        tokio::time::timeout(within, stream.read_to_end(&mut got))
+            .await
+            .ok()
+            .map(|r| r.map(|_| got).unwrap_or_default())
     }
 
     const REQUEST: &[u8] = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";

@@ -448,6 +448,11 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// Where the next line starts, in bytes from the file's start.
+    pub fn offset(&mut self) -> std::io::Result<u64> {
+        std::io::Seek::stream_position(&mut self.lines)
+    }
+
     /// Opens a journal.
     pub fn open(path: &Path) -> anyhow::Result<Reader> {
         let file = File::open(path).with_context(|| format!("cannot read journal '{}'", path.display()))?;
@@ -486,15 +491,15 @@ impl Reader {
                 .map_err(|e| anyhow::anyhow!("{}:{}: not a journal header: {e}", self.path.display(), self.number))?;
             return Ok(Some(Entry::Session(header)));
         }
-        let it = match serde_json::from_slice::<Interaction>(line) {
-            Ok(it) => it,
-            Err(e) => std::str::from_utf8(line)
-                .ok()
-                .and_then(with_body_as_text)
-                .ok_or_else(|| anyhow::anyhow!("{}:{}: {e}", self.path.display(), self.number))?,
-        };
+        let it = parse_line(line).map_err(|e| anyhow::anyhow!("{}:{}: {e}", self.path.display(), self.number))?;
         Ok(Some(Entry::Interaction(it)))
     }
+}
+
+/// One interaction line (without its newline), with a response body that no document holds kept as text.
+pub(crate) fn parse_line(line: &[u8]) -> Result<Interaction, serde_json::Error> {
+    serde_json::from_slice::<Interaction>(line)
+        .or_else(|e| std::str::from_utf8(line).ok().and_then(with_body_as_text).ok_or(e))
 }
 
 /// Reads a whole journal: its first header and every complete interaction of every session, renumbered in

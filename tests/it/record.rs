@@ -349,9 +349,12 @@ fn a_restart_resumes_the_journal_and_a_fold_out_of_time_is_left_for_recover() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let call = |url: &str, n: u64| {
         let client = Client::new(url).unwrap();
-        rt.block_on(async { assert_eq!(client.call(Protocol::AwsJson11, &json!({"MaxResults": n})).await.unwrap().status, 200) })
+        rt.block_on(async {
+            assert_eq!(client.call(Protocol::AwsJson11, &json!({"MaxResults": n})).await.unwrap().status, 200)
+        })
     };
-    let mut first = Proc::start_with_env(&["record", "--upstream", &upstream.url, "--cassette", c, "--reproducible"], &env);
+    let mut first =
+        Proc::start_with_env(&["record", "--upstream", &upstream.url, "--cassette", c, "--reproducible"], &env);
     call(&first.url, 1);
     call(&first.url, 2);
     first.child.kill().unwrap();

@@ -15,6 +15,8 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
+mod transcode;
+
 use super::journal::{self, Entry};
 use super::stream::{read_each, read_header};
 use super::{Cassette, Header, Interaction};
@@ -57,6 +59,30 @@ impl AtomicFile {
         self.file.as_mut().expect("open until committed")
     }
 
+    /// Whether what was written is byte for byte the file at `other`.
+    pub fn same_as(&mut self, other: &Path) -> anyhow::Result<bool> {
+        use std::io::Read;
+        self.writer().flush().with_context(|| format!("cannot write '{}'", self.tmp.display()))?;
+        let open = |p: &Path| File::open(p).with_context(|| format!("cannot read '{}'", p.display()));
+        let (a, b) = (open(&self.tmp)?, open(other)?);
+        if a.metadata()?.len() != b.metadata()?.len() {
+            return Ok(false);
+        }
+        let (mut a, mut b) =
+            (std::io::BufReader::with_capacity(1 << 20, a), std::io::BufReader::with_capacity(1 << 20, b));
+        let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+        loop {
+            let n = a.read(&mut x)?;
+            if n == 0 {
+                return Ok(true);
+            }
+            b.read_exact(&mut y[..n])?;
+            if x[..n] != y[..n] {
+                return Ok(false);
+            }
+        }
+    }
+
     /// Flushes, syncs, and renames the file onto `dest` (in the same directory), then syncs the directory.
     pub fn commit(mut self, dest: &Path) -> anyhow::Result<()> {
         let file = self.file.take().expect("open until committed");
@@ -97,6 +123,25 @@ pub struct CanonicalWriter<W: Write> {
     out: W,
     count: usize,
     scratch: Vec<u8>,
+    item: Vec<u8>,
+}
+
+/// How an interaction printed at its depth with `seq` 0 begins.
+const SEQ_ZERO: &[u8] = b"{\n      \"seq\": 0,";
+
+/// Appends `it` to `out` as the cassette's pretty printer writes it inside the interactions list: every line
+/// after the first indented four more spaces. `scratch` is reused.
+pub(super) fn print_item(it: &Interaction, scratch: &mut Vec<u8>, out: &mut Vec<u8>) {
+    scratch.clear();
+    serde_json::to_writer_pretty(&mut *scratch, it).expect("interactions serialize");
+    // The pretty printer writes no raw line breaks inside strings, so every one starts a nested line.
+    let mut rest = &scratch[..];
+    while let Some(i) = memchr::memchr(b'\n', rest) {
+        out.extend_from_slice(&rest[..=i]);
+        out.extend_from_slice(b"    ");
+        rest = &rest[i + 1..];
+    }
+    out.extend_from_slice(rest);
 }
 
 impl<W: Write> CanonicalWriter<W> {
@@ -116,22 +161,37 @@ impl<W: Write> CanonicalWriter<W> {
         let prefix = text.strip_suffix("[]\n}").expect("the interactions are the last field");
         out.write_all(prefix.as_bytes())?;
         out.write_all(b"[")?;
-        Ok(CanonicalWriter { out, count: 0, scratch: Vec::with_capacity(8 << 10) })
+        Ok(CanonicalWriter { out, count: 0, scratch: Vec::with_capacity(8 << 10), item: Vec::with_capacity(8 << 10) })
     }
 
-    /// Writes one interaction, as the cassette's pretty printer would at its depth.
+    /// Writes one interaction, as the cassette's pretty printer would at its depth. Its `seq` should be
+    /// [`CanonicalWriter::count`].
     pub fn push(&mut self, it: &Interaction) -> std::io::Result<()> {
-        self.scratch.clear();
-        serde_json::to_writer_pretty(&mut self.scratch, it).expect("interactions serialize");
-        self.out.write_all(if self.count == 0 { b"\n    " } else { b",\n    " })?;
-        // The pretty printer writes no raw line breaks inside strings, so every one starts a nested line.
-        let mut rest = &self.scratch[..];
-        while let Some(i) = memchr::memchr(b'\n', rest) {
-            self.out.write_all(&rest[..=i])?;
-            self.out.write_all(b"    ")?;
-            rest = &rest[i + 1..];
-        }
+        let mut text = std::mem::take(&mut self.item);
+        text.clear();
+        print_item(it, &mut self.scratch, &mut text);
+        self.write_item(&text)?;
+        self.item = text;
+        Ok(())
+    }
+
+    /// Writes one interaction printed by [`print_item`] with `seq` 0, numbering it [`CanonicalWriter::count`].
+    pub(super) fn push_printed(&mut self, text: &[u8]) -> std::io::Result<()> {
+        let rest = text.strip_prefix(SEQ_ZERO).expect("printed with seq 0, its first member");
+        self.separate()?;
+        write!(self.out, "{{\n      \"seq\": {},", self.count)?;
         self.out.write_all(rest)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    fn separate(&mut self) -> std::io::Result<()> {
+        self.out.write_all(if self.count == 0 { b"\n    " } else { b",\n    " })
+    }
+
+    fn write_item(&mut self, text: &[u8]) -> std::io::Result<()> {
+        self.separate()?;
+        self.out.write_all(text)?;
         self.count += 1;
         Ok(())
     }
@@ -208,20 +268,22 @@ impl std::fmt::Display for Outcome {
     }
 }
 
-/// How often the deadline is looked at, in interactions.
+/// How often the deadline is looked at while the cassette's own interactions are copied.
 const DEADLINE_EVERY: usize = 256;
 
 /// Folds the journal of `cassette` in and removes it: a new cassette if there was none; else, for a journal
-/// in mode `all`, the recording alone (unchanged if it equals the cassette), for other modes the cassette's
-/// interactions followed by the journal's; a result that differs from an existing cassette goes to
-/// `NAME.json.new`. The journal's first header decides (resumed sessions share its mode). With a `deadline`,
-/// a fold not done by then stops, leaves the journal as it was, and says [`Outcome::Deferred`].
+/// in mode `all`, the recording alone (unchanged if it is byte for byte the cassette), for other modes the
+/// cassette's interactions followed by the journal's; a result that differs from an existing cassette goes
+/// to `NAME.json.new`. The journal's first header decides (resumed sessions share its mode). With a
+/// `deadline`, a fold not done by then stops, leaves the journal as it was, and says [`Outcome::Deferred`].
 pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Outcome> {
     let jpath = journal_path(cassette);
     let mut reader = journal::Reader::open(&jpath)?;
     let Some(Entry::Session(first)) = reader.next_entry()? else {
         bail!("{}:1: not a journal header", jpath.display());
     };
+    let after_header = reader.offset().with_context(|| format!("cannot read journal '{}'", jpath.display()))?;
+    drop(reader);
     let replaces = match first.mode.as_str() {
         "all" => true,
         "once" | "new_episodes" | "none" => false,
@@ -245,43 +307,29 @@ pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Outcom
         read_each(cassette, |i, mut it| {
             if i % DEADLINE_EVERY == 0 && late() {
                 over = true;
-                return Err(super::LoadError::of_file(cassette, "deadline"));
+                return Err(super::LoadError::of_file(cassette, "out of time"));
             }
             it.seq = i as u64;
-            w.push(&it).map_err(|e| super::LoadError::of_file(cassette, format!("cannot write the fold: {e}")))?;
-            Ok(())
+            w.push(&it).map_err(|e| super::LoadError::of_file(cassette, format!("cannot write the fold: {e}")))
         })
         .or_else(|e| if over { Ok(header.clone()) } else { Err(e) })?;
         if over {
             return Ok(deferred());
         }
     }
-    // In mode `all` the recording replaces the cassette: it is unchanged only if every interaction is the
-    // same, which a reader of the old cassette on a thread of its own checks in step with the journal.
-    let old = (existing && replaces).then(|| OldInteractions::spawn(cassette.to_path_buf()));
-    let mut same = old.is_some();
-    let mut recorded = 0usize;
-    while let Some(entry) = reader.next_entry()? {
-        let Entry::Interaction(mut it) = entry else { continue };
-        // Looked at before the first interaction and every so many after.
-        if recorded % DEADLINE_EVERY == 0 && late() {
-            return Ok(deferred());
-        }
-        it.seq = w.count() as u64;
-        if same {
-            same = old.as_ref().and_then(OldInteractions::next).is_some_and(|o| o == it);
-        }
-        w.push(&it).with_context(|| format!("cannot write the fold of '{}'", jpath.display()))?;
-        recorded += 1;
-    }
-    let interactions = w.count();
+    let kept = w.count();
+    let recorded = match transcode::journal_into(&jpath, after_header, &mut w, late)? {
+        transcode::Transcoded::Late => return Ok(deferred()),
+        transcode::Transcoded::Done(n) => n,
+    };
+    let interactions = kept + recorded;
     w.finish().with_context(|| format!("cannot write the fold of '{}'", jpath.display()))?;
     let outcome = if recorded == 0 {
         Outcome::Nothing
     } else if !existing {
         out.commit(cassette)?;
         Outcome::Written { path: cassette.to_path_buf(), interactions }
-    } else if same && old.map(OldInteractions::finish).transpose()?.is_some_and(|more| !more) {
+    } else if replaces && out.same_as(cassette)? {
         Outcome::Unchanged { path: cassette.to_path_buf() }
     } else {
         let pending = pending_path(cassette);
@@ -293,39 +341,6 @@ pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Outcom
         sync_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir });
     }
     Ok(outcome)
-}
-
-/// A cassette's interactions read on a thread of their own, handed over through a short queue.
-struct OldInteractions {
-    rx: std::sync::mpsc::Receiver<Interaction>,
-    thread: std::thread::JoinHandle<Result<(), super::LoadError>>,
-}
-
-impl OldInteractions {
-    fn spawn(path: PathBuf) -> OldInteractions {
-        let (tx, rx) = std::sync::mpsc::sync_channel(256);
-        let thread = std::thread::spawn(move || {
-            // A receiver that stops listening (the fold saw a difference) ends the read early.
-            read_each(&path, |_, it| tx.send(it).map_err(|_| super::LoadError::of_file(&path, "not needed"))).map(drop)
-        });
-        OldInteractions { rx, thread }
-    }
-
-    fn next(&self) -> Option<Interaction> {
-        self.rx.recv().ok()
-    }
-
-    /// Whether the old cassette held more interactions than were compared; its read error, if it had one.
-    fn finish(self) -> anyhow::Result<bool> {
-        let more = self.rx.recv().is_ok();
-        drop(self.rx);
-        match self.thread.join() {
-            Ok(Ok(())) => Ok(more),
-            Ok(Err(_)) if more => Ok(true),
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => bail!("the reader of the old cassette panicked"),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -447,6 +462,42 @@ mod tests {
         let c = Cassette::load(&c).unwrap();
         assert_eq!(c.interactions.iter().map(|i| i.seq).collect::<Vec<_>>(), [0, 1, 2]);
         assert_eq!(c.interactions[2].request.body["MaxResults"], 9);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_journal_of_many_batches_folds_to_the_same_bytes_as_a_whole_cassette() {
+        let dir = crate::testing::scratch_dir("fold-batches").unwrap();
+        let c = dir.join("c.json");
+        let jpath = journal_path(&c);
+        // Enough lines for several batches on every worker, a resumed session in the middle, a torn tail.
+        let sizes: Vec<u64> = (1..=2500).collect();
+        journal(&c, "once", &sizes[..1200]);
+        let j = Journal::resume(&jpath, &header("once")).unwrap();
+        for n in &sizes[1200..] {
+            let mut it = crate::cassette::tests::sample().interactions.remove(0);
+            it.request.body["MaxResults"] = (*n).into();
+            it.request.path = format!("/{}", "p".repeat(2500 + *n as usize % 1000));
+            j.append(it).unwrap();
+        }
+        drop(j);
+        assert!(std::fs::metadata(&jpath).unwrap().len() > 3 * transcode::BATCH_BYTES as u64);
+        std::fs::OpenOptions::new().append(true).open(&jpath).unwrap().write_all(b"{\"seq\":9,\"requ").unwrap();
+        let (first, interactions) = journal::read(&jpath).unwrap();
+        let mut want = Cassette::new(&first.upstream, &first.region);
+        want.match_rules = first.match_rules;
+        want.interactions = interactions;
+        assert_eq!(fold(&c, None).unwrap(), Outcome::Written { path: c.clone(), interactions: 2500 });
+        assert_eq!(std::fs::read_to_string(&c).unwrap(), want.to_canonical());
+        // A line that is not an interaction stops the fold, naming it, and leaves the journal.
+        let bad = dir.join("bad.json");
+        journal(&bad, "once", &sizes[..2000]);
+        let text = std::fs::read_to_string(journal_path(&bad)).unwrap();
+        let broken: Vec<&str> = text.lines().enumerate().map(|(i, l)| if i == 1500 { "{\"seq\": [oops" } else { l }).collect();
+        std::fs::write(journal_path(&bad), broken.join("\n") + "\n").unwrap();
+        let e = fold(&bad, None).unwrap_err().to_string();
+        assert!(e.contains("bad.json.journal:1501:"), "{e}");
+        assert!(journal_path(&bad).exists() && !bad.exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
