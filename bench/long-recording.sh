@@ -9,20 +9,25 @@
 # and checks that nothing answered was lost: the folded cassette holds every interaction the journal held,
 # and at least as many as wrk saw answered.
 # Usage: bench/long-recording.sh [N ...]   (default 10000 100000 300000; needs wrk and GNU time)
+#        SNOMED_VCR_BIN=path/to/another/build bench/long-recording.sh 100000   (measures that build instead)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("${@:-10000 100000 300000}")
 # shellcheck disable=SC2206
 sizes=(${sizes[*]})
-cargo build --release --quiet --bin snomed-vcr
-bin=$PWD/target/release/snomed-vcr
+if [ -z "${SNOMED_VCR_BIN:-}" ]; then cargo build --release --quiet --bin snomed-vcr; fi
+bin=${SNOMED_VCR_BIN:-$PWD/target/release/snomed-vcr}
 work=$(mktemp -d "${TMPDIR:-/tmp}/long-recording.XXXXXX")
 pids=()
 trap 'for p in "${pids[@]}"; do kill -9 $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
 export AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=bench-secret
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; }
-wait_line() { for _ in $(seq 2000); do grep -q '^listening on ' "$1" 2>/dev/null && return; sleep 0.005; done; echo "no listening line in $1" >&2; cat "$1.err" >&2; exit 2; }
+wait_line() { # up to 10 minutes (an older build folds before it listens)
+  local until=$(( $(date +%s) + 600 ))
+  while [ "$(date +%s)" -lt "$until" ]; do grep -q '^listening on ' "$1" 2>/dev/null && return; sleep 0.005; done
+  echo "no listening line in $1" >&2; cat "$1.err" >&2; exit 2
+}
 taskset -c 1 "$bin" reference >"$work/ref.out" 2>/dev/null & pids+=($!); disown; wait_line "$work/ref.out"
 ref=$(sed -n 's/^listening on //p' "$work/ref.out")
 cat >"$work/count.lua" <<'LUA'
@@ -60,7 +65,7 @@ for n in "${sizes[@]}"; do
   outcome=$(tail -1 "$dir/b.out.err" | cut -c1-60)
   # The fold on its own, from the same journal.
   rm -f "$c" "$c.new"; cp "$dir/journal.bak" "$c.journal"
-  /usr/bin/time -f '%e %M' -o "$dir/time" "$bin" record --recover --cassette "$c" 2>"$dir/fold.err"
+  /usr/bin/time -f '%e %M' -o "$dir/time" "$bin" record --recover --upstream "$ref" --cassette "$c" 2>"$dir/fold.err"
   read -r fold kb < "$dir/time"
   stored=$(grep -c '^    {$' "$c" || true)
   [ "$stored" -eq "$journaled" ] && [ "$stored" -ge "$answered" ] || { echo "lost interactions: answered $answered, journaled $journaled, stored $stored" >&2; exit 1; }

@@ -89,7 +89,7 @@ pub struct RecordArgs {
     pub recover: bool,
     /// Seconds from SIGINT/SIGTERM to exit: in-flight requests get up to 2 of them, folding the journal into
     /// the cassette the rest; a fold that needs longer is left for `--recover` (the journal keeps everything).
-    #[arg(long, value_name = "SECS", default_value_t = 4.5)]
+    #[arg(long, value_name = "SECS", default_value_t = 4.0)]
     pub stop_timeout: f64,
 }
 

@@ -493,7 +493,8 @@ mod tests {
         let bad = dir.join("bad.json");
         journal(&bad, "once", &sizes[..2000]);
         let text = std::fs::read_to_string(journal_path(&bad)).unwrap();
-        let broken: Vec<&str> = text.lines().enumerate().map(|(i, l)| if i == 1500 { "{\"seq\": [oops" } else { l }).collect();
+        let broken: Vec<&str> =
+            text.lines().enumerate().map(|(i, l)| if i == 1500 { "{\"seq\": [oops" } else { l }).collect();
         std::fs::write(journal_path(&bad), broken.join("\n") + "\n").unwrap();
         let e = fold(&bad, None).unwrap_err().to_string();
         assert!(e.contains("bad.json.journal:1501:"), "{e}");
