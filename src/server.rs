@@ -5,17 +5,17 @@
 //! give up after a bounded drain. Handlers see a whole request (`Request<Bytes>`) and return a whole response:
 //! every body in this protocol is small, and whole bodies keep handlers simple and testable without a socket.
 //!
-//! Two timeouts keep a connection from being held forever (see [`ServerConfig`]): a request's head must
-//! arrive within [`ServerConfig::header_read`] of its first byte (and its body within as long again), and a
-//! connection with no request in flight is closed after [`ServerConfig::idle`]. Each connection has a
-//! watchdog that knows both from what its socket reads and what its handler is doing.
+//! Two timeouts keep a connection from being held forever (see [`ServerConfig`]): a request must arrive
+//! whole, head and body, within [`ServerConfig::header_read`] of its first byte, and a connection with no
+//! request in flight is closed after [`ServerConfig::idle`]. Each connection has a watchdog that knows both
+//! from what its socket reads and what its handler is doing.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::model::ServiceError;
@@ -56,11 +56,11 @@ pub struct ServerConfig {
     pub max_body: usize,
     /// How long shutdown waits for in-flight requests before giving up on them. Default 10 s.
     pub drain: Duration,
-    /// How long a request's head may take to arrive, from its first byte; its body then has as long again.
-    /// A connection that sends part of a head and stops is closed when it runs out. Default 10 s.
+    /// How long a request may take to arrive whole, head and body, from its first byte; a connection that
+    /// sends part of one and stops is closed (within a quarter of this after it runs out). Default 10 s.
     pub header_read: Duration,
-    /// How long a connection may stay open with no request in flight before it is closed. Default 60 s
-    /// (AWS's load balancers' own default).
+    /// How long a connection may stay open with no request in flight before it is closed (within a quarter
+    /// of the shorter timeout after). Default 60 s (AWS's load balancers' own default).
     pub idle: Duration,
 }
 
@@ -194,14 +194,14 @@ pub async fn serve_with_tls<H: Handler>(
                 };
                 match &tls {
                     None => {
-                        tokio::spawn(conn.serve(stream));
+                        conn.serve(stream);
                     }
                     Some(acceptor) => {
                         let acceptor = acceptor.clone();
                         let handshake = config.header_read;
                         tokio::spawn(async move {
                             match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
-                                Ok(Ok(s)) => conn.serve(s).await,
+                                Ok(Ok(s)) => conn.serve(s),
                                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                             }
@@ -232,100 +232,102 @@ struct Connection<H> {
 }
 
 impl<H: Handler> Connection<H> {
-    /// Serves the connection until it ends, its watchdog closes it, or shutdown finds it idle.
-    async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, stream: S) {
+    /// Serves the connection (a task) until it ends, its watchdog (another) closes it, or shutdown finds it
+    /// idle.
+    fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, stream: S) {
         let Connection { handler, config, builder, watcher, mut stopping, peer } = self;
         let activity = Arc::new(Activity::new());
         let io = TokioIo::new(Watched { inner: stream, activity: activity.clone() });
-        let (max_body, body_read) = (config.max_body, config.header_read);
+        let max_body = config.max_body;
         let on_request = activity.clone();
         let service = service_fn(move |req: Request<Incoming>| {
-            let handler = handler.clone();
-            let in_flight = InFlight::start(on_request.clone());
-            async move {
-                let resp = answer(&*handler, req, max_body, body_read).await.map(Full::new);
-                drop(in_flight);
-                Ok::<_, Infallible>(resp)
-            }
+            let (handler, activity) = (handler.clone(), on_request.clone());
+            async move { Ok::<_, Infallible>(answer(&*handler, req, max_body, activity).await.map(Full::new)) }
         });
         let conn = watcher.watch(builder.serve_connection(io, service).into_owned());
-        tokio::pin!(conn);
-        tokio::select! {
-            ended = &mut conn => {
-                if let Err(e) = ended {
-                    tracing::debug!(%peer, error = %e, "connection ended with an error");
-                }
+        // The watchdog is a task of its own, not a second future polled beside the connection: that one was
+        // polled (its timer looked at) every time the connection woke, some 1,100 instructions a request.
+        let serving = tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
-            why = activity.watchdog(&config, &mut stopping) => tracing::debug!(%peer, "closing the connection: {why}"),
-        }
+        });
+        let abort = serving.abort_handle();
+        tokio::spawn(async move {
+            if let Some(why) = activity.watchdog(&config, &mut stopping, &abort).await {
+                tracing::debug!(%peer, "closing the connection: {why}");
+                abort.abort();
+            }
+        });
     }
 }
 
-/// What a connection's watchdog knows: when its socket last read or its handler last answered, since when a
-/// request's head has been arriving, and how many requests are in flight. Times are milliseconds from the
-/// connection's start.
+/// What a connection's watchdog knows, kept by its socket and its requests with atomics alone (no clock is
+/// read on the request path): whether bytes of a request have arrived that no handler has yet, how many
+/// requests are being handled, and how many have been answered. The watchdog looks every quarter of the
+/// shorter timeout and notes when it first saw each state, so a timeout fires within a quarter of its length
+/// after it is due.
 struct Activity {
-    start: Instant,
-    last: AtomicU64,
-    /// When the first byte of a head arrived with no request in flight, plus one; 0 when no head is pending.
-    head_since: AtomicU64,
+    /// Bytes of a request arrived, and it is not yet whole (its head or body still coming).
+    arriving: AtomicBool,
     in_flight: AtomicUsize,
-    /// Woken when a head starts arriving, so the watchdog arms the header timeout.
-    head_started: Notify,
+    answered: AtomicU64,
 }
 
 impl Activity {
     fn new() -> Activity {
-        Activity {
-            start: Instant::now(),
-            last: AtomicU64::new(0),
-            head_since: AtomicU64::new(0),
-            in_flight: AtomicUsize::new(0),
-            head_started: Notify::new(),
-        }
-    }
-
-    fn now(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
+        Activity { arriving: AtomicBool::new(false), in_flight: AtomicUsize::new(0), answered: AtomicU64::new(0) }
     }
 
     /// Bytes arrived.
     fn read(&self) {
-        let now = self.now();
-        self.last.store(now, Ordering::Relaxed);
-        if self.in_flight.load(Ordering::Acquire) == 0 && self.head_since.load(Ordering::Relaxed) == 0 {
-            self.head_since.store(now + 1, Ordering::Relaxed);
-            self.head_started.notify_one();
+        if self.in_flight.load(Ordering::Relaxed) == 0 && !self.arriving.load(Ordering::Relaxed) {
+            self.arriving.store(true, Ordering::Relaxed);
         }
     }
 
-    /// Resolves when the connection should close, saying why.
-    async fn watchdog(&self, config: &ServerConfig, stopping: &mut watch::Receiver<bool>) -> &'static str {
-        let ms = |d: Duration| d.as_millis() as u64;
+    /// Resolves when the connection should close, saying why, or with `None` when it has ended by itself.
+    async fn watchdog(
+        &self,
+        config: &ServerConfig,
+        stopping: &mut watch::Receiver<bool>,
+        serving: &tokio::task::AbortHandle,
+    ) -> Option<&'static str> {
+        let tick = (config.header_read.min(config.idle) / 4).max(Duration::from_millis(1));
+        let mut idle_since = Instant::now();
+        let mut arriving_since: Option<Instant> = None;
+        let mut answered = 0;
         loop {
-            let busy = self.in_flight.load(Ordering::Acquire) > 0;
+            if serving.is_finished() {
+                return None;
+            }
+            let now = Instant::now();
+            let busy = self.in_flight.load(Ordering::Relaxed) > 0;
             if *stopping.borrow() && !busy {
-                return "the server is shutting down and no request is in flight";
+                return Some("the server is shutting down and no request is in flight");
             }
-            let head = self.head_since.load(Ordering::Relaxed);
-            let (deadline, why) = match (busy, head) {
-                // Nothing to time out while a handler works; look again after a while.
-                (true, _) => (self.now() + ms(config.idle.min(config.header_read)), ""),
-                (false, 0) => (self.last.load(Ordering::Relaxed) + ms(config.idle), "idle for too long"),
-                (false, since) => (since - 1 + ms(config.header_read), "a request's head did not arrive in time"),
-            };
-            let now = self.now();
-            if now >= deadline && !why.is_empty() {
-                return why;
+            let n = self.answered.load(Ordering::Relaxed);
+            if busy || n != answered {
+                answered = n;
+                idle_since = now;
             }
-            let wait = Duration::from_millis(deadline.saturating_sub(now).max(1));
+            if !busy && self.arriving.load(Ordering::Relaxed) {
+                let since = *arriving_since.get_or_insert(now);
+                if now - since >= config.header_read {
+                    return Some("a request did not arrive whole in time");
+                }
+            } else {
+                arriving_since = None;
+                if !busy && now - idle_since >= config.idle {
+                    return Some("idle for too long");
+                }
+            }
             tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                () = self.head_started.notified() => {}
+                () = tokio::time::sleep(tick) => {}
                 changed = stopping.changed() => {
                     if changed.is_err() {
                         // The server is gone; the drain bounds what is left.
-                        std::future::pending::<()>().await;
+                        return None;
                     }
                 }
             }
@@ -333,22 +335,22 @@ impl Activity {
     }
 }
 
-/// A request in flight on a connection, from dispatch until its answer is made (or it is dropped).
+/// A request being handled on a connection: from when it arrived whole until its answer is made (or it is
+/// dropped).
 struct InFlight(Arc<Activity>);
 
 impl InFlight {
     fn start(activity: Arc<Activity>) -> InFlight {
-        activity.in_flight.fetch_add(1, Ordering::AcqRel);
-        activity.head_since.store(0, Ordering::Relaxed);
+        activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        activity.arriving.store(false, Ordering::Relaxed);
         InFlight(activity)
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let a = &self.0;
-        a.last.store(a.now(), Ordering::Relaxed);
-        a.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.0.answered.fetch_add(1, Ordering::Relaxed);
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -391,17 +393,16 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     }
 }
 
+/// Reads the body (the request is still arriving until then), then lets the handler answer.
 async fn answer<H: Handler>(
     handler: &H,
     req: Request<Incoming>,
     max_body: usize,
-    body_read: Duration,
+    activity: Arc<Activity>,
 ) -> Response<Bytes> {
     let (parts, body) = req.into_parts();
-    let read = match tokio::time::timeout(body_read, read_body(body, max_body)).await {
-        Ok(read) => read,
-        Err(_) => Err(BodyError::Slow(body_read)),
-    };
+    let read = read_body(body, max_body).await;
+    let _in_flight = InFlight::start(activity);
     match read {
         Ok(body) => handler.handle(Request::from_parts(parts, body)).await,
         Err(BodyError::TooLarge) => {
@@ -412,10 +413,6 @@ async fn answer<H: Handler>(
             );
             handler.body_error(&parts, err)
         }
-        Err(BodyError::Slow(t)) => handler.body_error(
-            &parts,
-            ServiceError::new(408, "RequestTimeoutException", format!("The request body did not arrive within {t:?}")),
-        ),
         Err(BodyError::Read(e)) => {
             handler.body_error(&parts, ServiceError::serialization(format!("Could not read the request body: {e}")))
         }
@@ -425,7 +422,6 @@ async fn answer<H: Handler>(
 #[derive(Debug)]
 enum BodyError {
     TooLarge,
-    Slow(Duration),
     Read(String),
 }
 
@@ -686,5 +682,15 @@ mod tests {
         server.shutdown().await;
         assert!(started.elapsed() < Duration::from_secs(5), "shutdown waited {:?}", started.elapsed());
         assert!(read_to_close(&mut half, Duration::from_secs(5)).await.is_some(), "the half-sent connection is closed");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stops_arriving_is_closed_too() {
+        use tokio::io::AsyncWriteExt;
+        let server = start(Slow(Duration::ZERO), Duration::from_millis(300), Duration::from_secs(30)).await;
+        let mut s = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
+        s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"MaxRes").await.unwrap();
+        let got = read_to_close(&mut s, Duration::from_secs(10)).await;
+        assert_eq!(got, Some(Vec::new()), "closed, with nothing answered");
     }
 }
