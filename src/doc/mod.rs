@@ -1,5 +1,5 @@
 //! JSON documents, the interchange form of every body in the project (a JSON 1.1 body is one, a CBOR body is
-//! converted to one): [`JsonPath`]s that name places in them, their [`canonical`] form, and their differences,
+//! converted to one): [`JsonPath`]s that name places in them, their [`canonical()`] form, and their differences,
 //! as path lists and as rendered diffs ([`diff`]).
 
 pub mod canonical;

@@ -260,15 +260,16 @@ impl fmt::Display for MemberPath<'_> {
     }
 }
 
+/// A path equals the text that parses to it (`$.Filter.JobName`, or `Filter.JobName`).
 impl PartialEq<str> for JsonPath {
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        JsonPath::parse(other).is_ok_and(|p| p == *self)
     }
 }
 
 impl PartialEq<&str> for JsonPath {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        *self == **other
     }
 }
 

@@ -232,7 +232,7 @@ mod tests {
     #[test]
     fn a_walk_follows_tokens_to_the_last_page() {
         let chain = walk_with(json!({"MaxResults": 3}), 100, fake(8, 3, None));
-        assert_eq!((chain.start.clone(), chain.end.clone(), chain.pages.len()), (Start::Fresh, End::Complete, 3));
+        assert_eq!((chain.start, chain.end.clone(), chain.pages.len()), (Start::Fresh, End::Complete, 3));
         assert_eq!(chain.job_ids(), (0..8).map(|i| format!("j{i}")).collect::<Vec<_>>());
         assert_eq!(chain.tokens(), ["3", "6"]);
         assert_eq!(

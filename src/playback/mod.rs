@@ -126,7 +126,7 @@ pub enum Missing {
     /// The body is not a document of the protocol.
     Undecodable(String),
     /// Nothing recorded answers it: the guide explains what is closest and how to fix it.
-    Unmatched(Guide),
+    Unmatched(Box<Guide>),
 }
 
 /// A recorded answer found for a request.
@@ -213,13 +213,13 @@ impl Playback {
                 self.pick(p, body, &input)
             }
         };
-        let (library, idx) = picked.map_err(Missing::Unmatched)?;
+        let found = picked.map_err(Missing::Unmatched)?;
         self.served.fetch_add(1, Ordering::Relaxed);
-        Ok(Found { library, idx })
+        Ok(found)
     }
 
     /// The entry for a request whose exact bytes matched before, if they did.
-    fn pick_seen(&self, protocol: Protocol, raw: &[u8]) -> Option<Result<(Arc<Library>, usize), Guide>> {
+    fn pick_seen(&self, protocol: Protocol, raw: &[u8]) -> Option<Result<Found, Box<Guide>>> {
         let mut play = self.lock();
         let group = play.seen(protocol, raw)?;
         Some(
@@ -230,13 +230,13 @@ impl Playback {
     }
 
     /// Picks the entry that answers this request, or explains why none does.
-    fn pick(&self, protocol: Protocol, raw: &Bytes, input: &Value) -> Result<(Arc<Library>, usize), Guide> {
+    fn pick(&self, protocol: Protocol, raw: &Bytes, input: &Value) -> Result<Found, Box<Guide>> {
         let mut play = self.lock();
         let library = play.library.clone();
         let Some(group) = library.group(protocol, input) else {
             let guide = Guide::unmatched(&library, protocol, input);
             play.misses.push(Miss { protocol, body: input.clone(), guide: guide.clone() });
-            return Err(guide);
+            return Err(Box::new(guide));
         };
         play.remember(protocol, raw, group);
         self.play_group(&mut play, group, protocol, || input.clone())
@@ -248,15 +248,15 @@ impl Playback {
         group: usize,
         protocol: Protocol,
         input: impl FnOnce() -> Value,
-    ) -> Result<(Arc<Library>, usize), Guide> {
+    ) -> Result<Found, Box<Guide>> {
         match play.advance(group, self.config.repeat) {
-            Played::Entry(idx) => Ok((play.library.clone(), idx)),
+            Played::Entry(idx) => Ok(Found { library: play.library.clone(), idx }),
             Played::Exhausted { answers, first } => {
                 let e = &play.library.entries[first];
                 let guide =
                     Guide::Exhausted { answers, cassette: play.library.paths[e.cassette].clone(), index: e.index };
                 play.misses.push(Miss { protocol, body: input(), guide: guide.clone() });
-                Err(guide)
+                Err(Box::new(guide))
             }
         }
     }

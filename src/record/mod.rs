@@ -215,22 +215,22 @@ impl Recorder {
     /// Step 1: whether the request may be forwarded at all (this proxy is not an open relay), and which call
     /// of the operation it is (`None` for anything else, which is forwarded but neither played back nor
     /// recorded). `Err` is the refusal to answer with.
-    fn admit<'a>(&self, parts: &'a http::request::Parts) -> Result<(Protocol, Option<Call<'a>>), Response<Bytes>> {
+    fn admit<'a>(&self, parts: &'a http::request::Parts) -> Result<(Protocol, Option<Call<'a>>), Box<Response<Bytes>>> {
         let up = &self.config.upstream;
         let detected = protocol::detect(&parts.method, parts.uri.path(), &parts.headers);
         let guess = detected.as_ref().map_or_else(|r| r.protocol, |c| c.protocol);
         if parts.method == http::Method::CONNECT {
-            return Err(self.refuse(guess, 403, "AccessDeniedException", format!(
-                "snomed-vcr record does not tunnel (CONNECT {}): point the client's endpoint_url at the proxy, or use --no-resign with an http:// endpoint", parts.uri)));
+            return Err(Box::new(self.refuse(guess, 403, "AccessDeniedException", format!(
+                "snomed-vcr record does not tunnel (CONNECT {}): point the client's endpoint_url at the proxy, or use --no-resign with an http:// endpoint", parts.uri))));
         }
         match parts.uri.authority() {
             Some(a) if a.host() != up.host => {
-                return Err(self.refuse(guess, 403, "AccessDeniedException", format!(
-                    "snomed-vcr record forwards only to {}; refusing a request for {} (this proxy is not an open relay)", up.host, a.host())));
+                return Err(Box::new(self.refuse(guess, 403, "AccessDeniedException", format!(
+                    "snomed-vcr record forwards only to {}; refusing a request for {} (this proxy is not an open relay)", up.host, a.host()))));
             }
             None if self.config.resign.is_none() => {
-                return Err(self.refuse(guess, 403, "AccessDeniedException", format!(
-                    "with --no-resign the proxy must be the client's HTTP proxy (absolute-form requests for http://{}/); a request signed for another host cannot be forwarded unchanged", up.host)));
+                return Err(Box::new(self.refuse(guess, 403, "AccessDeniedException", format!(
+                    "with --no-resign the proxy must be the client's HTTP proxy (absolute-form requests for http://{}/); a request signed for another host cannot be forwarded unchanged", up.host))));
             }
             _ => {}
         }
@@ -290,7 +290,7 @@ impl Recorder {
         let (parts, body) = req.into_parts();
         let (guess, call) = match self.admit(&parts) {
             Ok(admitted) => admitted,
-            Err(refusal) => return refusal,
+            Err(refusal) => return *refusal,
         };
         if let Some(call) = &call
             && let Some(answer) = self.play_back(call, &body)
