@@ -143,13 +143,8 @@ impl HeaderFields {
     }
 }
 
-/// The cassette object, its interactions handed one by one (checked) to `each`; a check's or `each`'s error
-/// is kept in `failed` (serde would add a position to it that the field already says).
-struct Top<'f, T, F> {
-    each: &'f mut F,
-    failed: &'f mut Option<LoadError>,
-    item: std::marker::PhantomData<fn() -> T>,
-}
+/// The cassette object, its interactions handed over as [`Items`] does.
+struct Top<'f, T, F>(Items<'f, T, F>);
 
 impl<'de, T, F> Visitor<'de> for Top<'_, T, F>
 where
@@ -160,7 +155,7 @@ where
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a snomed-vcr cassette object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Header, A::Error> {
         let mut header = HeaderFields::default();
         let mut interactions = false;
         while let Some(key) = map.next_key::<String>()? {
@@ -170,8 +165,8 @@ where
             match key.as_str() {
                 "interactions" if interactions => return Err(de::Error::duplicate_field("interactions")),
                 "interactions" => {
-                    let items = Items { each: &mut *self.each, failed: &mut *self.failed, item: self.item };
-                    map.next_value_seed(items)?;
+                    let Items { each, failed, item } = &mut self.0;
+                    map.next_value_seed(Items { each: &mut **each, failed: &mut **failed, item: *item })?;
                     interactions = true;
                 }
                 other => return Err(de::Error::unknown_field(other, FIELDS)),
@@ -184,6 +179,8 @@ where
     }
 }
 
+/// The interactions, handed one by one (checked) to `each`; a check's or `each`'s error is kept in `failed`
+/// (serde would add a position to it that the field already says).
 struct Items<'f, T, F> {
     each: &'f mut F,
     failed: &'f mut Option<LoadError>,
@@ -235,7 +232,7 @@ where
     F: FnMut(usize, T) -> Result<(), LoadError>,
 {
     let mut failed = None;
-    let top = Top { each: &mut each, failed: &mut failed, item: std::marker::PhantomData };
+    let top = Top(Items { each: &mut each, failed: &mut failed, item: std::marker::PhantomData });
     let header = serde::Deserializer::deserialize_map(&mut *de, top).and_then(|h| de.end().map(|()| h));
     let header = match (header, failed) {
         (_, Some(e)) => return Err(e.in_file(path)),
