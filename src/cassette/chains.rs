@@ -14,7 +14,7 @@ use crate::model::{Chain, Page, Reply, Start};
 use crate::protocol;
 
 /// The page an interaction records.
-pub fn page_of(index: usize, it: &Interaction) -> Page {
+pub(super) fn page_of(index: usize, it: &Interaction) -> Page {
     let r = &it.response;
     let reply = if (200..300).contains(&r.status) {
         Reply::Output(r.body.clone())
