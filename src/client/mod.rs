@@ -227,11 +227,11 @@ impl Client {
             builder = builder.header(k, v);
         }
         let req = builder.body(body).context("building the request")?;
-        let url = format!("{}{}", self.config.endpoint.url(), path);
-        let resp = self.forward(req).await.map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+        let url = || format!("{}{path}", self.config.endpoint.url());
+        let resp = self.forward(req).await.map_err(|e| anyhow::anyhow!("{}: {e}", url()))?;
         let status = resp.status().as_u16();
         let (parts, body) = resp.into_parts();
-        let reply = protocol::parse_reply(protocol, status, &body).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+        let reply = protocol::parse_reply(protocol, status, &body).map_err(|e| anyhow::anyhow!("{}: {e}", url()))?;
         Ok(Exchange { status, headers: parts.headers, body, reply })
     }
 
@@ -253,7 +253,8 @@ impl Client {
         let c = &*self.config;
         let (mut parts, body) = req.into_parts();
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        parts.uri = format!("{}{}", c.endpoint.url(), path).parse().map_err(|e| SendError::Request(format!("{e}")))?;
+        let uri = format!("{}{}{path}", c.endpoint.origin, c.endpoint.path_prefix);
+        parts.uri = uri.parse().map_err(|e| SendError::Request(format!("{e}")))?;
         let mut req = Request::from_parts(parts, body);
         if let Some((creds, region)) = &c.signing {
             let host =

@@ -304,18 +304,18 @@ pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Outcom
     let mut w = CanonicalWriter::start(out.writer(), &header)?;
     if existing && !replaces {
         let mut over = false;
-        read_each(cassette, |i, mut it| {
+        let copied = read_each(cassette, |i, mut it| {
             if i % DEADLINE_EVERY == 0 && late() {
                 over = true;
                 return Err(super::LoadError::of_file(cassette, "out of time"));
             }
             it.seq = i as u64;
             w.push(&it).map_err(|e| super::LoadError::of_file(cassette, format!("cannot write the fold: {e}")))
-        })
-        .or_else(|e| if over { Ok(header.clone()) } else { Err(e) })?;
-        if over {
-            return Ok(deferred());
-        }
+        });
+        match copied {
+            Err(_) if over => return Ok(deferred()),
+            copied => copied?,
+        };
     }
     let kept = w.count();
     let recorded = match transcode::journal_into(&jpath, after_header, &mut w, late)? {
