@@ -6,8 +6,6 @@
 //! to the answer that issued it). Either way it says how it started ([`Start`]) and how it ended ([`End`]),
 //! so a judge can tell a listing that finished from one that stopped, looped or was never followed.
 
-use std::collections::HashSet;
-
 use serde_json::Value;
 
 use super::{JOBS_MEMBER, Reply};
@@ -96,7 +94,7 @@ pub struct Chain {
 impl Chain {
     /// A chain of `pages` whose end is read from its last page (`Unfollowed` when that page returned a token).
     pub fn of_pages(start: Start, pages: Vec<Page>) -> Chain {
-        let end = end_of(&pages, End::Unfollowed);
+        let end = end_of(&pages).unwrap_or(End::Unfollowed);
         Chain { start, pages, end }
     }
 
@@ -126,18 +124,19 @@ impl Chain {
     }
 }
 
-/// How a chain of `pages` ends, judged by its last page; `open` is the end when that page has a token.
-fn end_of(pages: &[Page], open: End) -> End {
-    let Some(last) = pages.last() else { return End::Complete };
+/// How a chain of `pages` ends, judged by its last page; `None` while it is open (its last page returned a
+/// token not returned before). The one rule for walks and for chains rebuilt from recordings.
+fn end_of(pages: &[Page]) -> Option<End> {
+    let Some(last) = pages.last() else { return Some(End::Complete) };
     if last.reply.error().is_some() {
-        return End::Error;
+        return Some(End::Error);
     }
     match last.next_token() {
-        None => End::Complete,
+        None => Some(End::Complete),
         Some(t) if pages[..pages.len() - 1].iter().any(|p| p.next_token() == Some(t)) => {
-            End::Loop { token: t.to_string() }
+            Some(End::Loop { token: t.to_string() })
         }
-        Some(_) => open,
+        Some(_) => None,
     }
 }
 
@@ -149,14 +148,13 @@ pub struct Walker {
     first: Value,
     max_pages: usize,
     pages: Vec<Page>,
-    tokens: HashSet<String>,
     end: Option<End>,
 }
 
 impl Walker {
     /// A walk from `first` (its `NextToken`, if any, is sent as given) of at most `max_pages` pages.
     pub fn new(first: Value, max_pages: usize) -> Walker {
-        Walker { first, max_pages: max_pages.max(1), pages: Vec::new(), tokens: HashSet::new(), end: None }
+        Walker { first, max_pages: max_pages.max(1), pages: Vec::new(), end: None }
     }
 
     /// The next request to send, or `None` when the walk has ended.
@@ -179,21 +177,13 @@ impl Walker {
     /// Takes the answer to the request [`Walker::next_request`] gave.
     pub fn take(&mut self, request: Value, status: u16, reply: Reply) {
         self.pages.push(Page::new(request, status, reply));
-        let last = self.pages.last().expect("just pushed");
-        let end = match (last.reply.error(), last.next_token()) {
-            (Some(_), _) => Some(End::Error),
-            (None, None) => Some(End::Complete),
-            (None, Some(t)) if !self.tokens.insert(t.to_string()) => Some(End::Loop { token: t.to_string() }),
-            (None, Some(_)) if self.pages.len() >= self.max_pages => Some(End::Capped),
-            (None, Some(_)) => None,
-        };
-        self.end = end;
+        self.end = end_of(&self.pages).or((self.pages.len() >= self.max_pages).then_some(End::Capped));
     }
 
     /// The chain walked so far.
     pub fn finish(self) -> Chain {
         let start = if self.first.get("NextToken").is_some() { Start::ForeignToken } else { Start::Fresh };
-        let end = self.end.unwrap_or_else(|| end_of(&self.pages, End::Capped));
+        let end = self.end.unwrap_or(End::Capped);
         Chain { start, pages: self.pages, end }
     }
 }
