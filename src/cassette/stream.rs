@@ -166,7 +166,7 @@ where
                 "interactions" if interactions => return Err(de::Error::duplicate_field("interactions")),
                 "interactions" => {
                     let Items { each, failed, item } = &mut self.0;
-                    map.next_value_seed(Items { each: &mut **each, failed: &mut **failed, item: *item })?;
+                    map.next_value_seed(Items { each: &mut **each, failed, item: *item })?;
                     interactions = true;
                 }
                 other => return Err(de::Error::unknown_field(other, FIELDS)),
