@@ -43,8 +43,80 @@ pub enum Command {
     Lint(LintArgs),
     /// Accept or reject re-recordings (NAME.json.new) after seeing their diff.
     Review(ReviewArgs),
+    /// Replay cassettes against another implementation (or compare two cassettes) and report every difference.
+    Diff(DiffArgs),
     /// Run the whole tool against the built-in reference service and report what it saw.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Exit status: 0 no differences (or all accepted by the baseline), 1 differences, 2 usage or runtime error.\n\
+Examples:\n  snomed-vcr diff --cassette cassettes --target http://127.0.0.1:4566\n  \
+snomed-vcr diff old.json new.json\n  \
+snomed-vcr diff --cassette c.json --target URL --learn-noise 3 --rules noise.toml\n  \
+snomed-vcr diff --cassette c.json --target URL --baseline known.json --format junit --out diff.xml")]
+pub struct DiffArgs {
+    /// Two cassette files to compare with each other (the same traffic recorded twice), instead of
+    /// --cassette and --target.
+    #[arg(value_name = "A.json B.json")]
+    pub pair: Vec<PathBuf>,
+    /// Cassettes whose chains are replayed: files, or directories of *.json (repeatable).
+    #[arg(long = "cassette", value_name = "PATH")]
+    pub cassettes: Vec<PathBuf>,
+    /// The implementation to compare: an http(s):// URL, or `aws` for the AWS endpoint of --region.
+    #[arg(long, value_name = "URL|aws")]
+    pub target: Option<String>,
+    /// strict: page by page; logical: a chain's pages joined, jobs aligned by JobId.
+    #[arg(long, value_enum, default_value_t = crate::diff::View::Logical)]
+    pub pages: crate::diff::View,
+    /// The protocol requests go in: as recorded, json, cbor, or both (which must then agree).
+    #[arg(long, value_enum, default_value_t = crate::diff::ProtocolChoice::Recorded)]
+    pub protocol: crate::diff::ProtocolChoice,
+    /// Comparison rules (TOML) added to the defaults; see --print-rules.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Print the rules in force (the defaults, plus --rules) as TOML, and exit.
+    #[arg(long)]
+    pub print_rules: bool,
+    /// Run the cassettes RUNS times (default 3) against the target, or compare the two cassettes, and add
+    /// the paths that vary to the --rules file as `ignore`.
+    #[arg(long, value_name = "RUNS", num_args = 0..=1, default_missing_value = "3", requires = "rules")]
+    pub learn_noise: Option<usize>,
+    /// Accepted differences (JSON): reported as accepted, not failures; entries that no longer occur fail
+    /// the run until --baseline-update drops them.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write this run's differences to the --baseline file.
+    #[arg(long, requires = "baseline")]
+    pub baseline_update: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = crate::diff::report::Format::Text)]
+    pub format: crate::diff::report::Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Chains run at once (the report's order does not depend on it).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Seconds to wait for each answer's headers, and again for its body.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Sign requests with SigV4, with the credentials `record` uses (environment, AWS_PROFILE).
+    #[arg(long)]
+    pub sign: bool,
+    /// Signing region (default: the target's AWS host, AWS_REGION, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Extra CA certificates (PEM) to trust for an https target.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// The redaction rules the cassettes were recorded with (header:NAME or json:$.PATH; repeatable): the
+    /// target's answers pass through them before comparison.
+    #[arg(long = "redact", value_name = "RULE")]
+    pub redact: Vec<String>,
+    /// How many pages past the recorded end a target is followed before its chain is cut.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub extra_pages: usize,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +264,9 @@ pub struct ReferenceArgs {
     /// The PEM private key for --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Plant one bug, to see what `diff` and `fuzz` report for it.
+    #[arg(long, value_name = "NAME")]
+    pub defect: Option<crate::reference::Defect>,
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +330,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::demo::run(config).await
         }
         Command::Record(args) => run_record(args).await,
+        Command::Diff(args) => run_diff(args).await,
         Command::Replay(args) => run_replay(args).await,
         Command::Lint(args) => {
             let files = crate::cassette::expand_paths(&args.paths)?;
@@ -456,7 +532,7 @@ pub fn reference_config(args: &ReferenceArgs) -> anyhow::Result<ReferenceConfig>
     if args.throttle_every == Some(0) {
         anyhow::bail!("--throttle-every: expected a whole number of requests of at least 1, got 0");
     }
-    Ok(ReferenceConfig { jobs, token_key, require_sigv4, throttle_every: args.throttle_every })
+    Ok(ReferenceConfig { jobs, token_key, require_sigv4, throttle_every: args.throttle_every, defect: args.defect })
 }
 
 async fn run_reference(args: ReferenceArgs) -> anyhow::Result<ExitCode> {
@@ -471,8 +547,130 @@ async fn run_reference(args: ReferenceArgs) -> anyhow::Result<ExitCode> {
     let shutdown = server::shutdown_signal();
     server::announce_scheme(if tls.is_some() { "https" } else { "http" }, addr);
     tracing::info!(%addr, jobs, sigv4 = config.require_sigv4.is_some(), "reference service up");
+    if let Some(d) = config.defect {
+        eprintln!("reference: serving with the planted defect '{d}'");
+    }
     let reference = Arc::new(Reference::new(config));
     server::serve_with_tls(listener, tls, reference, ServerConfig::default(), shutdown).await;
     tracing::info!("reference service stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Builds the diff configuration from its flags and the environment.
+pub fn diff_config(args: &DiffArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<crate::diff::DiffConfig> {
+    use crate::diff::{DiffConfig, Target};
+    let target = match (&args.pair[..], &args.target) {
+        ([a, b], None) if args.cassettes.is_empty() => {
+            return finish_diff_config(DiffConfig::new(vec![a.clone()], Target::Cassette(b.clone())), args);
+        }
+        ([], Some(url)) if !args.cassettes.is_empty() => url,
+        ([], None) | ([], Some(_)) => anyhow::bail!(
+            "diff needs --cassette PATH and --target URL (or two cassette files: diff A.json B.json)"
+        ),
+        (pair, _) => anyhow::bail!(
+            "diff takes either two cassette files (diff A.json B.json) or --cassette PATH --target URL; got {} path(s){}",
+            pair.len(),
+            if args.target.is_some() { " and --target" } else { "" }
+        ),
+    };
+    let env_region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")).filter(|r| !r.is_empty());
+    let hint = args.region.clone().or(env_region.clone()).unwrap_or_else(|| "us-east-1".into());
+    let endpoint = crate::client::Endpoint::parse(target, &hint).map_err(|e| anyhow::anyhow!("--target: {e}"))?;
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        anyhow::bail!("--timeout: expected a positive number of seconds, got {}", args.timeout);
+    }
+    let region = args
+        .region
+        .clone()
+        .or_else(|| endpoint.aws_region().map(str::to_string))
+        .or(env_region)
+        .unwrap_or_else(|| "us-east-1".into());
+    let mut client_config = crate::client::ClientConfig::new(endpoint);
+    client_config.timeout = std::time::Duration::from_secs_f64(args.timeout);
+    client_config.ca_file.clone_from(&args.ca_file);
+    if args.sign {
+        let (creds, source) = crate::sigv4::credentials_from_chain(env)
+            .map_err(|e| anyhow::anyhow!("--sign: {e}. Signing needs credentials, as record's re-signing does"))?;
+        tracing::info!(source = %source.0, "signing with credentials");
+        client_config.signing = Some((creds, region));
+    }
+    let client = crate::client::Client::with_config(client_config)?;
+    finish_diff_config(DiffConfig::new(args.cassettes.clone(), Target::Http(client)), args)
+}
+
+fn finish_diff_config(mut config: crate::diff::DiffConfig, args: &DiffArgs) -> anyhow::Result<crate::diff::DiffConfig> {
+    if args.concurrency == 0 {
+        anyhow::bail!("--concurrency: expected at least 1 chain at a time, got 0");
+    }
+    config.view = args.pages;
+    config.protocol = args.protocol;
+    config.concurrency = args.concurrency;
+    config.extra_pages = args.extra_pages;
+    config.rules = match &args.rules {
+        // A rules file that does not exist yet is where --learn-noise will write.
+        Some(path) if args.learn_noise.is_some() && !path.exists() => crate::diff::Rules::defaults(),
+        Some(path) => crate::diff::Rules::load(path)?,
+        None => crate::diff::Rules::defaults(),
+    };
+    config.redact = args
+        .redact
+        .iter()
+        .map(|r| crate::cassette::redact::Rule::parse(r).map_err(|e| anyhow::anyhow!("--redact: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    config.baseline = match &args.baseline {
+        Some(path) if args.baseline_update && !path.exists() => None,
+        Some(path) => Some(crate::diff::baseline::Baseline::load(path)?),
+        None => None,
+    };
+    config.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    Ok(config)
+}
+
+async fn run_diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    if args.print_rules {
+        let rules = match &args.rules {
+            Some(path) => crate::diff::Rules::load(path)?,
+            None => crate::diff::Rules::defaults(),
+        };
+        print!("{}", rules.to_toml());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = diff_config(&args, &|k| std::env::var(k).ok())?;
+    if let Some(runs) = args.learn_noise {
+        let path = args.rules.as_ref().expect("clap requires --rules with --learn-noise");
+        let (learned, how) = crate::diff::learn_noise(&config, runs).await?;
+        print!("{}", learned.write(path, &how)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let report = crate::diff::diff(&config).await?;
+    if args.baseline_update {
+        let path = args.baseline.as_ref().expect("clap requires --baseline with --baseline-update");
+        let baseline = crate::diff::baseline::Baseline::from_report(&report);
+        baseline.save(path)?;
+        eprintln!(
+            "baseline: {} accepted difference(s) written to {} ({} no longer occurred and were dropped)",
+            baseline.accepted.len(),
+            path.display(),
+            report.stale.len()
+        );
+    }
+    let color = args.out.is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let text = crate::diff::report::render(&report, args.format, color);
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| anyhow::anyhow!("--out: cannot write '{}': {e}", path.display()))?;
+            let t = report.totals;
+            eprintln!(
+                "diff: {} difference(s), {} accepted, in {} chain(s); report written to {}",
+                t.differences,
+                t.accepted,
+                t.chains,
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(if report.failed() && !args.baseline_update { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -28,6 +28,7 @@ pub mod cassette;
 mod cli;
 pub mod client;
 mod demo;
+pub mod diff;
 pub mod doc;
 mod hex;
 pub mod matching;

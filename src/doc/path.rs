@@ -39,6 +39,11 @@ impl JsonPath {
         JsonPath(Vec::new())
     }
 
+    /// The path of these steps.
+    pub fn from_segments(segments: Vec<Segment>) -> JsonPath {
+        JsonPath(segments)
+    }
+
     /// The steps from the root.
     pub fn segments(&self) -> &[Segment] {
         &self.0

@@ -13,8 +13,11 @@
 //! - **Jobs without a JobName** never match a JobName filter.
 //!
 //! Extras for testing clients: `--require-sigv4` verifies signatures, `--throttle-every N` answers every Nth
-//! request with 429 `TooManyRequestsException`; every response carries `x-amzn-RequestId`.
+//! request with 429 `TooManyRequestsException`; every response carries `x-amzn-RequestId`. For testing diff
+//! and fuzz, `--defect NAME` plants one bug ([`Defect`]); each is applied in one place below, marked with its
+//! name.
 
+pub mod defect;
 pub mod population;
 pub mod token;
 
@@ -29,6 +32,7 @@ use crate::model::{self, Filter, JobProperties, JobStatus, ListRequest, ListResp
 use crate::protocol::{self, Protocol};
 use crate::server::Handler;
 use crate::sigv4::{self, Credentials};
+pub use defect::Defect;
 use token::{Cursor, TokenKey};
 
 /// How a reference service is set up.
@@ -42,6 +46,8 @@ pub struct ReferenceConfig {
     pub require_sigv4: Option<Credentials>,
     /// Answer every Nth request with 429.
     pub throttle_every: Option<u64>,
+    /// A planted bug, for seeing what diff and fuzz report.
+    pub defect: Option<Defect>,
 }
 
 impl ReferenceConfig {
@@ -52,6 +58,7 @@ impl ReferenceConfig {
             token_key: TokenKey::from_seed(seed),
             require_sigv4: None,
             throttle_every: None,
+            defect: None,
         }
     }
 }
@@ -82,6 +89,7 @@ pub struct Reference {
     key: TokenKey,
     auth: Option<Credentials>,
     throttle_every: Option<u64>,
+    defect: Option<Defect>,
     requests: AtomicU64,
 }
 
@@ -129,6 +137,7 @@ impl Reference {
             key: config.token_key,
             auth: config.require_sigv4,
             throttle_every: config.throttle_every.filter(|n| *n > 0),
+            defect: config.defect,
             requests: AtomicU64::new(0),
         }
     }
@@ -140,35 +149,58 @@ impl Reference {
 
     /// Answers a validated request.
     pub fn list(&self, request: &ListRequest) -> Result<ListResponse, ServiceError> {
+        let defect = self.defect;
         let no_filter = Filter::default();
         let filter = request.filter.as_ref().unwrap_or(&no_filter);
-        let status = filter.job_status.as_deref().and_then(JobStatus::parse);
-        let order = Order::for_filter(filter);
+        let mut status = filter.job_status.as_deref().and_then(JobStatus::parse);
+        let mut order = Order::for_filter(filter);
+        if defect == Some(Defect::ReversedBefore) && filter.submit_time_before.is_some() && filter.submit_time_after.is_none() {
+            order = Order::Descending;
+        }
         let digest = token::filter_digest(filter);
         let cursor = match &request.next_token {
-            Some(t) => Some(token::open(&self.key, t, digest)?),
+            Some(t) => Some(token::open(&self.key, t, digest).map_err(|e| match defect {
+                Some(Defect::TokenServerError) if token::is_malformed(&e) => {
+                    ServiceError::internal("An internal error occurred.")
+                }
+                _ => e,
+            })?),
             None => None,
         };
-        let page_size = request.page_size();
+        if defect == Some(Defect::StatusFilterFirstPage) && cursor.is_some() {
+            status = None;
+        }
+        let page_size = request.page_size() + usize::from(defect == Some(Defect::PageOverflow));
+        let widened;
+        let filter = match (defect, filter.submit_time_before) {
+            // The bound moved up to the next instant an f64 holds: a job at exactly the bound now matches.
+            (Some(Defect::InclusiveBefore), Some(b)) => {
+                widened = Filter { submit_time_before: model::Timestamp::from_secs_f64(b.secs_f64().next_up()), ..filter.clone() };
+                &widened
+            }
+            _ => filter,
+        };
+        // Whether a follow-up page starts at the cursor's own job again (planted) rather than after it.
+        let repeat = defect == Some(Defect::RepeatLastJob);
 
         // The jobs after the cursor, in listing order.
         let candidates: Box<dyn Iterator<Item = &JobProperties>> = match (order, &cursor) {
             (Order::Ascending, None) => Box::new(self.jobs.iter()),
             (Order::Descending, None) => Box::new(self.jobs.iter().rev()),
-            (Order::Ascending, Some(c)) => {
+            (order, Some(c)) => {
                 let ck = (c.submit_time.secs_f64(), c.job_id.as_str());
-                let start = self.jobs.partition_point(|j| cmp_key(sort_key(j), ck) != Ordering::Greater);
-                Box::new(self.jobs[start..].iter())
-            }
-            (Order::Descending, Some(c)) => {
-                let ck = (c.submit_time.secs_f64(), c.job_id.as_str());
-                let end = self.jobs.partition_point(|j| cmp_key(sort_key(j), ck) == Ordering::Less);
-                Box::new(self.jobs[..end].iter().rev())
+                let before = self.jobs.partition_point(|j| cmp_key(sort_key(j), ck) == Ordering::Less);
+                let through = self.jobs.partition_point(|j| cmp_key(sort_key(j), ck) != Ordering::Greater);
+                match order {
+                    Order::Ascending => Box::new(self.jobs[if repeat { before } else { through }..].iter()),
+                    Order::Descending => Box::new(self.jobs[..if repeat { through } else { before }].iter().rev()),
+                }
             }
         };
         let mut matching = candidates.filter(|j| matches(filter, status, j));
-        let page: Vec<JobProperties> = matching.by_ref().take(page_size).cloned().collect();
+        let mut page: Vec<JobProperties> = matching.by_ref().take(page_size).cloned().collect();
         let next_token = match (page.last(), matching.next()) {
+            _ if defect == Some(Defect::MissingMiddleToken) && cursor.is_some() => None,
             (Some(last), Some(_)) => Some(token::issue(
                 &self.key,
                 digest,
@@ -179,6 +211,9 @@ impl Reference {
             )),
             _ => None,
         };
+        if let Some(d @ (Defect::MillisTimestamps | Defect::UnknownStatus)) = defect {
+            page.iter_mut().for_each(|job| defect::garble(d, job));
+        }
         Ok(ListResponse { jobs: Some(page), next_token })
     }
 
@@ -201,7 +236,10 @@ impl Reference {
             return Err((p, protocol::unknown_operation(p, call.operation, "The reference service serves")));
         }
         let (_, request) = protocol::decode_request(p, &body).map_err(|e| (p, e))?;
-        request.validate().map_err(|e| (p, e))?;
+        request.validate().map_err(|e| match self.defect {
+            Some(Defect::WrongErrorType) => (p, ServiceError::invalid_request(e.message)),
+            _ => (p, e),
+        })?;
         let output = self.list(&request).map_err(|e| (p, e))?;
         Ok(match p {
             // JSON straight from the typed response; CBOR through the document (timestamps need the shape).

@@ -87,6 +87,11 @@ pub fn issue(key: &TokenKey, digest: [u8; DIGEST_LEN], cursor: &Cursor) -> Strin
     URL_SAFE_NO_PAD.encode(payload)
 }
 
+/// Whether a token error says the token was malformed or modified (rather than issued for another filter).
+pub fn is_malformed(e: &ServiceError) -> bool {
+    e.message == invalid().message
+}
+
 fn invalid() -> ServiceError {
     ServiceError::invalid_request("The NextToken is invalid: it was not issued by this service or has been modified.")
 }

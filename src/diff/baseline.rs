@@ -1,0 +1,137 @@
+//! Accepted differences that ratchet (`--baseline FILE`): a difference the baseline lists is reported as
+//! accepted, not as a failure; an entry that no longer occurs is reported (and fails the run) until
+//! `--baseline-update` drops it, so the baseline only ever shrinks toward nothing.
+//!
+//! An entry names the cassette (file name), the chain, the protocol, the kind, the path and both values:
+//! the same place differing in another way is a new difference.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Report, Verdict};
+
+/// The `format` of a baseline file.
+pub const FORMAT: &str = "snomed-vcr/diff-baseline";
+
+/// One accepted difference.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// The cassette's file name.
+    pub cassette: String,
+    /// The chain's number in it (from 1).
+    pub chain: usize,
+    /// `awsJson1_1` or `rpcv2Cbor`.
+    pub protocol: String,
+    /// The difference's kind.
+    pub kind: String,
+    /// Its path.
+    pub path: String,
+    /// The recorded value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<Value>,
+    /// The target's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<Value>,
+}
+
+impl Entry {
+    fn key(&self) -> String {
+        let v = |v: &Option<Value>| v.as_ref().map(|v| crate::doc::canonical(v).to_string()).unwrap_or_default();
+        format!("{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}", self.cassette, self.chain, self.protocol, self.kind, self.path, v(&self.recorded), v(&self.received))
+    }
+}
+
+/// A baseline file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always 1.
+    pub version: u32,
+    /// The accepted differences.
+    pub accepted: Vec<Entry>,
+}
+
+impl Baseline {
+    /// Reads a baseline file.
+    pub fn load(path: &Path) -> anyhow::Result<Baseline> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("--baseline: cannot read '{}': {e} (create it with --baseline-update)", path.display()))?;
+        let b: Baseline = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!("--baseline: {}: line {}, column {}: {e} (expected a baseline written by --baseline-update)", path.display(), e.line(), e.column())
+        })?;
+        if b.format != FORMAT {
+            anyhow::bail!("--baseline: {}: format is '{}', expected '{FORMAT}'", path.display(), b.format);
+        }
+        Ok(b)
+    }
+
+    /// Every difference of `report`, as a baseline.
+    pub fn from_report(report: &Report) -> Baseline {
+        let mut accepted = Vec::new();
+        for c in &report.cassettes {
+            for ch in &c.chains {
+                for d in &ch.differences {
+                    accepted.push(Entry {
+                        cassette: c.name(),
+                        chain: ch.chain,
+                        protocol: ch.protocol.name().to_string(),
+                        kind: d.kind.name().to_string(),
+                        path: d.path.to_string(),
+                        recorded: d.recorded.clone(),
+                        received: d.received.clone(),
+                    });
+                }
+            }
+        }
+        Baseline { format: FORMAT.into(), version: 1, accepted }
+    }
+
+    /// Writes it, pretty, atomically.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let mut text = serde_json::to_string_pretty(self)?;
+        text.push('\n');
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("--baseline: cannot write '{}': {e}", tmp.display()))?;
+        std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("--baseline: cannot write '{}': {e}", path.display()))?;
+        Ok(())
+    }
+
+    /// Marks the differences of `report` the baseline lists as accepted (and chains whose differences all are
+    /// as [`Verdict::Accepted`]); returns the entries that matched nothing.
+    pub fn apply(&self, report: &mut Report) -> Vec<Entry> {
+        let mut left: HashMap<String, (usize, &Entry)> = HashMap::new();
+        for e in &self.accepted {
+            left.entry(e.key()).or_insert((0, e)).0 += 1;
+        }
+        let now = Baseline::from_report(report);
+        let mut i = 0;
+        for c in &mut report.cassettes {
+            for ch in &mut c.chains {
+                for d in &mut ch.differences {
+                    if let Some((n, _)) = left.get_mut(&now.accepted[i].key()).filter(|(n, _)| *n > 0) {
+                        *n -= 1;
+                        d.accepted = true;
+                    }
+                    i += 1;
+                }
+                if !ch.differences.is_empty() && ch.differences.iter().all(|d| d.accepted) {
+                    ch.verdict = Verdict::Accepted;
+                }
+            }
+        }
+        let mut stale: Vec<Entry> = Vec::new();
+        for e in &self.accepted {
+            if let Some((n, _)) = left.get_mut(&e.key()).filter(|(n, _)| *n > 0) {
+                *n -= 1;
+                stale.push(e.clone());
+            }
+        }
+        stale
+    }
+}

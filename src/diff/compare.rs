@@ -1,0 +1,652 @@
+//! Typed comparison of a recorded chain and the target's: replies (status, error code, message), documents
+//! under the [`Rules`] (numbers by value, timestamps as instants within a tolerance, absent = null, lists by
+//! key, as sets or by position), and jobs aligned by `JobId` within a page ([`View::Strict`]) or across the
+//! joined pages of the chain ([`View::Logical`]).
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::rules::{MessagePolicy, Ordered, Rules};
+use super::{Difference, Kind, View};
+use crate::doc::{JsonPath, canonical};
+use crate::model::{JOBS_MEMBER, ListRequest, Order, Page, Reply};
+
+/// Members whose values are timestamps (epoch seconds), compared as instants.
+const TIMESTAMP_MEMBERS: [&str; 3] = ["SubmitTime", "EndTime", "ExpirationTime"];
+
+/// Where a comparison is, for the differences it finds.
+#[derive(Clone, Copy)]
+pub(crate) struct At {
+    /// The target's page (from 1).
+    pub page: Option<usize>,
+    /// The recorded interaction.
+    pub interaction: Option<usize>,
+}
+
+/// The recording's redaction placeholders (account ids, KMS key ids) paired with the ones the target's
+/// answers got from the same redaction: a placeholder is numbered by first appearance, so the two sides may
+/// number the same real value differently. Two strings agree when they are equal once each target placeholder
+/// is read as the recorded one it stands beside, and that pairing stays one-to-one across the cassette: one
+/// recorded placeholder standing for two different real values of the target's is a difference.
+#[derive(Debug, Default)]
+pub(crate) struct Renaming {
+    recorded_to_target: HashMap<String, String>,
+    target_to_recorded: HashMap<String, String>,
+}
+
+/// The placeholders in `s` (as `record` writes them), and `s` with each one replaced by NUL.
+fn placeholders(s: &str) -> Option<(String, Vec<&str>)> {
+    let b = s.as_bytes();
+    let mut found = Vec::new();
+    let mut skeleton = String::new();
+    let mut last = 0;
+    for at in memchr::memmem::find_iter(b, b"00000000") {
+        if at < last {
+            continue;
+        }
+        let len = if b.len() >= at + 36 && &b[at..at + 24] == b"00000000-0000-4000-8000-" && b[at + 24..at + 36].iter().all(u8::is_ascii_hexdigit) {
+            36
+        } else if b.len() >= at + 12
+            && b[at..at + 12].iter().all(u8::is_ascii_digit)
+            && (at == 0 || !b[at - 1].is_ascii_digit())
+            && b.get(at + 12).is_none_or(|c| !c.is_ascii_digit())
+        {
+            12
+        } else {
+            continue;
+        };
+        skeleton.push_str(&s[last..at]);
+        skeleton.push('\0');
+        found.push(&s[at..at + len]);
+        last = at + len;
+    }
+    if found.is_empty() {
+        return None;
+    }
+    skeleton.push_str(&s[last..]);
+    Some((skeleton, found))
+}
+
+impl Renaming {
+    /// Whether the recorded string `a` and the target's `b` agree up to placeholders (`None` when neither has
+    /// any), or the conflict that makes them differ.
+    fn strings(&mut self, a: &str, b: &str) -> Option<Result<(), String>> {
+        let (pa, pb) = (placeholders(a), placeholders(b));
+        let ((sa, la), (sb, lb)) = match (pa, pb) {
+            (None, None) => return None,
+            (Some(x), Some(y)) => (x, y),
+            _ => return Some(Err(String::new())),
+        };
+        if sa != sb || la.len() != lb.len() {
+            return Some(Err(String::new()));
+        }
+        for (r, t) in la.iter().zip(&lb) {
+            match (self.recorded_to_target.get(*r), self.target_to_recorded.get(*t)) {
+                (None, None) => {
+                    self.recorded_to_target.insert(r.to_string(), t.to_string());
+                    self.target_to_recorded.insert(t.to_string(), r.to_string());
+                }
+                (Some(t2), _) if t2 != t => {
+                    return Some(Err(format!(
+                        "the recording's {r} stands for one value, but the target's answers give two here (redacted as {t2} and {t})"
+                    )));
+                }
+                (_, Some(r2)) if r2 != r => {
+                    return Some(Err(format!(
+                        "the target's value redacted as {t} stands for {r2} elsewhere in the recording, {r} here"
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Some(Ok(()))
+    }
+}
+
+/// Collects differences under one set of rules, and counts what was compared (for the summary).
+pub(crate) struct Comparer<'a> {
+    pub rules: &'a Rules,
+    pub renaming: &'a mut Renaming,
+    /// Whether the listing's filter has a documented order.
+    pub documented_order: bool,
+    pub out: Vec<Difference>,
+}
+
+impl<'a> Comparer<'a> {
+    pub fn new(rules: &'a Rules, renaming: &'a mut Renaming, first_request: Option<&Value>) -> Comparer<'a> {
+        let documented_order = first_request
+            .and_then(|r| ListRequest::from_document(r).ok())
+            .and_then(|r| r.filter)
+            .is_some_and(|f| Order::documented(&f).is_some());
+        Comparer { rules, renaming, documented_order, out: Vec::new() }
+    }
+
+    fn push(&mut self, kind: Kind, at: At, path: JsonPath, recorded: Option<Value>, received: Option<Value>, message: String) {
+        self.out.push(Difference::new(kind, at.page, at.interaction, path, recorded, received, message));
+    }
+
+    /// Compares two replies to the same request: status, then error code and message, or the documents.
+    /// `jobs` says whether the output's job list is compared here (strict view) or by the caller (logical).
+    pub fn replies(&mut self, rec: &Page, got: &Page, at: At, jobs: bool) {
+        if rec.status != got.status {
+            self.push(
+                Kind::Status,
+                at,
+                JsonPath::root(),
+                Some(rec.status.into()),
+                Some(got.status.into()),
+                format!("HTTP status {} → {}", rec.status, got.status),
+            );
+        }
+        match (&rec.reply, &got.reply) {
+            (Reply::Error(a), Reply::Error(b)) => {
+                if a.code != b.code {
+                    self.push(
+                        Kind::ErrorCode,
+                        at,
+                        JsonPath::root().key("__type"),
+                        Some(a.code.clone().into()),
+                        Some(b.code.clone().into()),
+                        format!("error {} → {}", a.code, b.code),
+                    );
+                }
+                let same = match self.rules.message_policy() {
+                    MessagePolicy::Ignore => true,
+                    MessagePolicy::Exact => a.message == b.message,
+                    MessagePolicy::Prefix => b.message.starts_with(&a.message),
+                };
+                if !same {
+                    self.push(
+                        Kind::Message,
+                        at,
+                        JsonPath::root().key("message"),
+                        Some(a.message.clone().into()),
+                        Some(b.message.clone().into()),
+                        format!("message ({} policy) differs", self.rules.message_policy().name()),
+                    );
+                }
+            }
+            (Reply::Output(a), Reply::Output(b)) => {
+                let (a, b) = (canonical(a), canonical(b));
+                let (Value::Object(am), Value::Object(bm)) = (&a, &b) else {
+                    return self.values(Some(&a), Some(&b), &mut JsonPath::root(), at);
+                };
+                let token = |m: &serde_json::Map<String, Value>| m.get("NextToken").is_some();
+                if jobs && token(am) != token(bm) {
+                    let show = |p: bool| if p { "present" } else { "absent" };
+                    self.push(
+                        Kind::Pagination,
+                        at,
+                        JsonPath::root().key("NextToken"),
+                        am.get("NextToken").cloned(),
+                        bm.get("NextToken").cloned(),
+                        format!("NextToken {} → {}", show(token(am)), show(token(bm))),
+                    );
+                }
+                let keys: std::collections::BTreeSet<&String> = am.keys().chain(bm.keys()).collect();
+                for k in keys {
+                    if k == "NextToken" || (!jobs && k == JOBS_MEMBER) {
+                        continue;
+                    }
+                    let mut path = JsonPath::root().key(k.as_str());
+                    self.values(am.get(k), bm.get(k), &mut path, at);
+                }
+            }
+            // One side an error, the other not: the status said it; name the error too.
+            (Reply::Error(e), Reply::Output(_)) | (Reply::Output(_), Reply::Error(e)) => {
+                let recorded_error = rec.reply.error().is_some();
+                self.push(
+                    Kind::ErrorCode,
+                    at,
+                    JsonPath::root().key("__type"),
+                    recorded_error.then(|| e.code.clone().into()),
+                    (!recorded_error).then(|| e.code.clone().into()),
+                    if recorded_error {
+                        format!("the recording has error {}, the target answered with jobs", e.code)
+                    } else {
+                        format!("the target answered with error {} ({})", e.code, e.message)
+                    },
+                );
+            }
+        }
+    }
+
+    /// Compares two (canonical) values at `path`.
+    pub fn values(&mut self, a: Option<&Value>, b: Option<&Value>, path: &mut JsonPath, at: At) {
+        let treatment = self.rules.at(path);
+        if treatment.ignore {
+            return;
+        }
+        match (a, b) {
+            (Some(Value::Object(x)), Some(Value::Object(y))) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    path.push(crate::doc::Segment::Key(k.clone()));
+                    self.values(x.get(k), y.get(k), path, at);
+                    path.pop();
+                }
+            }
+            (Some(Value::Array(x)), Some(Value::Array(y))) => {
+                if let Some(key) = &treatment.keyed {
+                    let ordered = self.ordered(treatment.ordered);
+                    let rec: Vec<(Option<usize>, &Value)> = x.iter().map(|v| (at.page, v)).collect();
+                    let got: Vec<(Option<usize>, &Value)> = y.iter().map(|v| (at.page, v)).collect();
+                    self.keyed(&rec, &got, key, ordered, path, at.interaction, true);
+                } else if treatment.set {
+                    self.set(x, y, path, at);
+                } else {
+                    for i in 0..x.len().max(y.len()) {
+                        path.push(crate::doc::Segment::Index(i));
+                        self.values(x.get(i), y.get(i), path, at);
+                        path.pop();
+                    }
+                }
+            }
+            (Some(Value::Number(x)), Some(Value::Number(y))) => {
+                let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
+                if x == y {
+                    return;
+                }
+                let is_time = matches!(path.segments().last(), Some(crate::doc::Segment::Key(k)) if TIMESTAMP_MEMBERS.contains(&k.as_str()));
+                let tolerance = if is_time { self.rules.tolerance_at(path) } else { treatment.tolerance.unwrap_or_default() };
+                if (x - y).abs() <= tolerance.as_secs_f64() {
+                    return;
+                }
+                let message = if is_time {
+                    instant_message(x, y)
+                } else {
+                    format!("{} → {}", fmt_num(x), fmt_num(y))
+                };
+                self.push(Kind::Body, at, path.clone(), a.cloned(), b.cloned(), message);
+            }
+            (Some(Value::String(x)), Some(Value::String(y))) => match self.renaming.strings(x, y) {
+                None if x == y => {}
+                Some(Ok(())) => {}
+                Some(Err(why)) if !why.is_empty() => {
+                    self.push(Kind::Body, at, path.clone(), a.cloned(), b.cloned(), why);
+                }
+                _ => {
+                    let message = format!("{} → {}", Value::String(x.clone()), Value::String(y.clone()));
+                    self.push(Kind::Body, at, path.clone(), a.cloned(), b.cloned(), message);
+                }
+            },
+            (a, b) if a == b => {}
+            (None, None) => {}
+            (a, b) => {
+                let show = |v: Option<&Value>| v.map_or_else(|| "(absent)".to_string(), Value::to_string);
+                let message = format!("{} → {}", show(a), show(b));
+                self.push(Kind::Body, at, path.clone(), a.cloned(), b.cloned(), message);
+            }
+        }
+    }
+
+    fn ordered(&self, rule: Option<Ordered>) -> bool {
+        match rule.unwrap_or(Ordered::No) {
+            Ordered::Yes => true,
+            Ordered::No => false,
+            Ordered::Documented => self.documented_order,
+        }
+    }
+
+    /// Whether the rules put the job list's order in play for this listing.
+    pub fn jobs_ordered(&self) -> bool {
+        self.ordered(self.rules.at(&JsonPath::root().key(JOBS_MEMBER)).ordered)
+    }
+
+    /// A list compared as a multiset of values.
+    fn set(&mut self, x: &[Value], y: &[Value], path: &JsonPath, at: At) {
+        let key = |v: &Value| v.to_string();
+        let mut counts: HashMap<String, i64> = HashMap::new();
+        for v in x {
+            *counts.entry(key(v)).or_default() += 1;
+        }
+        for v in y {
+            *counts.entry(key(v)).or_default() -= 1;
+        }
+        if counts.values().any(|c| *c != 0) {
+            let mut missing: Vec<&String> = counts.iter().filter(|(_, c)| **c > 0).map(|(k, _)| k).collect();
+            let mut extra: Vec<&String> = counts.iter().filter(|(_, c)| **c < 0).map(|(k, _)| k).collect();
+            missing.sort();
+            extra.sort();
+            let message = format!(
+                "as a set: missing {}; extra {}",
+                if missing.is_empty() { "none".into() } else { missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") },
+                if extra.is_empty() { "none".into() } else { extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") }
+            );
+            self.push(Kind::Body, at, path.clone(), Some(Value::Array(x.to_vec())), Some(Value::Array(y.to_vec())), message);
+        }
+    }
+
+    /// Lists aligned by the member `key`: missing, extra and duplicated items, moved ones (when `ordered`),
+    /// and each common item's fields, addressed by identity. Items carry the page they were on.
+    /// `membership` says whether missing and extra items are differences (not for a partial recording
+    /// without a documented order, whose first jobs are the service's choice).
+    #[allow(clippy::too_many_arguments)]
+    pub fn keyed(
+        &mut self,
+        rec: &[(Option<usize>, &Value)],
+        got: &[(Option<usize>, &Value)],
+        key: &str,
+        ordered: bool,
+        list: &JsonPath,
+        interaction: Option<usize>,
+        membership: bool,
+    ) {
+        let id = |v: &Value| v.get(key).and_then(Value::as_str).map(str::to_string);
+        let mut rec_at: HashMap<String, usize> = HashMap::with_capacity(rec.len());
+        let mut rec_dupes: HashMap<String, usize> = HashMap::new();
+        for (i, (_, v)) in rec.iter().enumerate() {
+            if let Some(k) = id(v) {
+                if rec_at.contains_key(&k) {
+                    *rec_dupes.entry(k).or_default() += 1;
+                } else {
+                    rec_at.insert(k, i);
+                }
+            }
+        }
+        let mut got_at: HashMap<String, usize> = HashMap::with_capacity(got.len());
+        let mut common: Vec<(usize, usize)> = Vec::new(); // (recorded index, received index), in received order
+        // Items without the key are compared with the recorded ones without it, in order.
+        let rec_keyless: Vec<&Value> = rec.iter().filter(|(_, r)| id(r).is_none()).map(|(_, r)| *r).collect();
+        let mut keyless = 0;
+        for (j, (page, v)) in got.iter().enumerate() {
+            let Some(k) = id(v) else {
+                let mut path = list.clone().index(keyless);
+                self.values(rec_keyless.get(keyless).copied(), Some(v), &mut path, At { page: *page, interaction });
+                keyless += 1;
+                continue;
+            };
+            let item = list.clone().keyed(key, k.as_str());
+            let at = At { page: *page, interaction };
+            if let Some(&first) = got_at.get(&k) {
+                let recorded_too = rec_dupes.get(&k).copied().unwrap_or(0) > 0;
+                if !recorded_too {
+                    let first_page = got[first].0;
+                    self.push(
+                        Kind::Duplicate,
+                        at,
+                        item,
+                        None,
+                        Some(Value::String(k.clone())),
+                        match (first_page, page) {
+                            (Some(a), Some(b)) if a != *b => format!("listed again (first on page {a})"),
+                            _ => "listed twice on this page".to_string(),
+                        },
+                    );
+                } else if let Some(n) = rec_dupes.get_mut(&k) {
+                    *n -= 1;
+                }
+                continue;
+            }
+            got_at.insert(k.clone(), j);
+            match rec_at.get(&k) {
+                Some(&i) => {
+                    common.push((i, j));
+                    let mut path = item;
+                    self.values(Some(rec[i].1), Some(v), &mut path, at);
+                }
+                None if membership => self.push(
+                    Kind::Extra,
+                    at,
+                    item,
+                    None,
+                    Some((*v).clone()),
+                    "listed by the target, not in the recording".to_string(),
+                ),
+                None => {}
+            }
+        }
+        if membership {
+            for (i, (page, v)) in rec.iter().enumerate() {
+                let Some(k) = id(v) else { continue };
+                if rec_at.get(&k) == Some(&i) && !got_at.contains_key(&k) {
+                    let where_ = page.map_or_else(String::new, |p| format!(" on page {p}"));
+                    self.push(
+                        Kind::Missing,
+                        At { page: None, interaction },
+                        list.clone().keyed(key, k.as_str()),
+                        Some((*v).clone()),
+                        None,
+                        format!("listed by the recording{where_}; the target did not list it"),
+                    );
+                }
+            }
+        }
+        if ordered {
+            let seq: Vec<usize> = common.iter().map(|(i, _)| *i).collect();
+            let keep = longest_increasing(&seq);
+            let mut rank: Vec<usize> = seq.clone();
+            rank.sort_unstable();
+            for (n, (i, j)) in common.iter().enumerate() {
+                if keep[n] {
+                    continue;
+                }
+                let k = id(rec[*i].1).unwrap_or_default();
+                let rec_pos = rank.binary_search(i).map_or(0, |p| p + 1);
+                self.push(
+                    Kind::Moved,
+                    At { page: got[*j].0, interaction },
+                    list.clone().keyed(key, k.as_str()),
+                    Some(rec_pos.into()),
+                    Some((n + 1).into()),
+                    format!("position {rec_pos} in the recording, {} here (the order is compared here)", n + 1),
+                );
+            }
+        }
+    }
+}
+
+/// Which items of `seq` form one longest strictly increasing subsequence (patience sorting, O(n log n)).
+fn longest_increasing(seq: &[usize]) -> Vec<bool> {
+    let mut tails: Vec<usize> = Vec::new(); // index into seq of the smallest tail of each length
+    let mut prev: Vec<Option<usize>> = vec![None; seq.len()];
+    for (i, &x) in seq.iter().enumerate() {
+        let len = tails.partition_point(|&t| seq[t] < x);
+        prev[i] = len.checked_sub(1).map(|l| tails[l]);
+        if len == tails.len() {
+            tails.push(i);
+        } else {
+            tails[len] = i;
+        }
+    }
+    let mut keep = vec![false; seq.len()];
+    let mut cur = tails.last().copied();
+    while let Some(i) = cur {
+        keep[i] = true;
+        cur = prev[i];
+    }
+    keep
+}
+
+fn fmt_num(x: f64) -> String {
+    serde_json::Number::from_f64(x).map_or_else(|| x.to_string(), |n| crate::doc::canonical::canonical_number(&n).to_string())
+}
+
+/// Two instants that differ, with how far apart they are.
+fn instant_message(a: f64, b: f64) -> String {
+    let fmt = |x: f64| {
+        crate::model::Timestamp::from_secs_f64(x)
+            .filter(|t| t.secs_f64().abs() < 1e11)
+            .map_or_else(|| format!("{} (not a plausible epoch-seconds time)", fmt_num(x)), |t| format!("{} ({})", fmt_num(x), t.to_rfc3339()))
+    };
+    format!("{} → {}", fmt(a), fmt(b))
+}
+
+/// Compares one recorded chain's pages with the target's, in `view`.
+pub(crate) fn chains(
+    rules: &Rules,
+    renaming: &mut Renaming,
+    view: View,
+    rec: &[Page],
+    got: &[Page],
+    rec_complete: bool,
+) -> Vec<Difference> {
+    let mut c = Comparer::new(rules, renaming, rec.first().map(|p| &p.request));
+    let at = |i: usize| At { page: Some(i + 1), interaction: rec.get(i).and_then(|p| p.interaction) };
+    match view {
+        View::Strict => {
+            for (i, (r, g)) in rec.iter().zip(got).enumerate() {
+                c.replies(r, g, at(i), true);
+            }
+        }
+        View::Logical => {
+            for (i, (r, g)) in rec.iter().zip(got).enumerate() {
+                // Errors (and statuses) page by page; the jobs as one listing below.
+                c.replies(r, g, at(i), false);
+            }
+            let list = JsonPath::root().key(JOBS_MEMBER);
+            let treatment = rules.at(&list);
+            if !treatment.ignore {
+                let jobs = |pages: &[Page]| -> Vec<(Option<usize>, Value)> {
+                    pages.iter().enumerate().flat_map(|(p, page)| page.jobs().iter().map(move |j| (Some(p + 1), canonical(j)))).collect()
+                };
+                let (rj, gj) = (jobs(rec), jobs(got));
+                let r: Vec<(Option<usize>, &Value)> = rj.iter().map(|(p, v)| (*p, v)).collect();
+                let g: Vec<(Option<usize>, &Value)> = gj.iter().map(|(p, v)| (*p, v)).collect();
+                let ordered = c.jobs_ordered();
+                // A partial recording (the client stopped early) says which jobs come first only where the
+                // order is documented: elsewhere, jobs are compared where both sides list them.
+                let membership = rec_complete || ordered;
+                match &treatment.keyed {
+                    Some(key) => c.keyed(&r, &g, key, ordered, &list, rec.first().and_then(|p| p.interaction), membership),
+                    None => {
+                        let a = Value::Array(rj.into_iter().map(|(_, v)| v).collect());
+                        let b = Value::Array(gj.into_iter().map(|(_, v)| v).collect());
+                        c.values(Some(&a), Some(&b), &mut list.clone(), At { page: None, interaction: None });
+                    }
+                }
+            }
+        }
+    }
+    c.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ServiceError;
+    use serde_json::json;
+
+    fn page(req: Value, jobs: Value, token: Option<&str>) -> Page {
+        let mut out = json!({ JOBS_MEMBER: jobs });
+        if let Some(t) = token {
+            out["NextToken"] = json!(t);
+        }
+        Page { request: req, status: 200, reply: Reply::Output(out), interaction: Some(0) }
+    }
+
+    fn kinds(d: &[Difference]) -> Vec<String> {
+        d.iter().map(|d| format!("{} {}", d.kind.name(), d.path)).collect()
+    }
+
+    #[test]
+    fn logical_view_ignores_page_splits_and_names_jobs_by_identity() {
+        let rules = Rules::defaults();
+        let a = json!({"JobId": "a", "JobStatus": "COMPLETED", "SubmitTime": 1});
+        let b = json!({"JobId": "b", "JobStatus": "COMPLETED", "SubmitTime": 2.0});
+        let c = json!({"JobId": "c", "JobStatus": "FAILED", "SubmitTime": 3});
+        let rec = vec![page(json!({}), json!([a, b]), Some("t")), page(json!({}), json!([c]), None)];
+        let same = vec![page(json!({}), json!([a]), Some("x")), page(json!({}), json!([b, c]), None)];
+        assert_eq!(kinds(&chains(&rules, &mut Renaming::default(), View::Logical, &rec, &same, true)), Vec::<String>::new());
+        let strict = chains(&rules, &mut Renaming::default(), View::Strict, &rec, &same, true);
+        assert!(kinds(&strict).contains(&"missing $.ComprehendMedicalAsyncJobPropertiesList[JobId=b]".to_string()), "{strict:?}");
+        let c2 = json!({"JobId": "c", "JobStatus": "COMPLETED", "SubmitTime": 3});
+        let d = json!({"JobId": "d"});
+        let changed = vec![page(json!({}), json!([c2, a, d, a]), None)];
+        let diffs = chains(&rules, &mut Renaming::default(), View::Logical, &rec, &changed, true);
+        assert_eq!(
+            kinds(&diffs),
+            [
+                "body $.ComprehendMedicalAsyncJobPropertiesList[JobId=c].JobStatus",
+                "extra $.ComprehendMedicalAsyncJobPropertiesList[JobId=d]",
+                "duplicate $.ComprehendMedicalAsyncJobPropertiesList[JobId=a]",
+                "missing $.ComprehendMedicalAsyncJobPropertiesList[JobId=b]",
+            ]
+        );
+        assert_eq!(diffs[0].message, "\"FAILED\" → \"COMPLETED\"");
+    }
+
+    #[test]
+    fn order_counts_only_where_documented_or_asked() {
+        let rules = Rules::defaults();
+        let jobs = |ids: &[&str]| Value::Array(ids.iter().map(|i| json!({"JobId": i})).collect());
+        let undocumented = json!({"Filter": {"SubmitTimeAfter": 1, "SubmitTimeBefore": 9}});
+        let rec = vec![page(undocumented.clone(), jobs(&["a", "b", "c", "d"]), None)];
+        let got = vec![page(undocumented, jobs(&["b", "a", "c", "d"]), None)];
+        assert_eq!(chains(&rules, &mut Renaming::default(), View::Logical, &rec, &got, true), vec![]);
+        let documented = json!({"Filter": {"SubmitTimeBefore": 9}});
+        let rec = vec![page(documented.clone(), jobs(&["a", "b", "c", "d"]), None)];
+        let got = vec![page(documented, jobs(&["b", "c", "d", "a"]), None)];
+        let d = chains(&rules, &mut Renaming::default(), View::Logical, &rec, &got, true);
+        assert_eq!(kinds(&d), ["moved $.ComprehendMedicalAsyncJobPropertiesList[JobId=a]"], "one move, not three");
+        assert!(d[0].message.starts_with("position 1 in the recording, 4 here"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn replies_compare_typed() {
+        let rules = Rules::defaults();
+        let err = |status, code: &str, msg: &str| Page {
+            request: json!({}),
+            status,
+            reply: Reply::Error(ServiceError::new(status, code, msg)),
+            interaction: Some(3),
+        };
+        let d = chains(&rules, &mut Renaming::default(), View::Logical, &[err(400, "ValidationException", "a")], &[err(400, "ValidationException", "b")], true);
+        assert_eq!(d, vec![], "messages are ignored by default");
+        let d = chains(&rules, &mut Renaming::default(), View::Logical, &[err(400, "ValidationException", "a")], &[err(500, "InternalServerException", "a")], true);
+        assert_eq!(kinds(&d), ["status $", "error-code $.__type"]);
+        assert_eq!(d[0].interaction, Some(3));
+        let mut exact = Rules::defaults();
+        exact.extend_from_toml("[compare]\nmessage = \"prefix\"").unwrap();
+        let d = chains(&exact, &mut Renaming::default(), View::Logical, &[err(400, "X", "Value '0'")], &[err(400, "X", "Value '0' at 'maxResults'")], true);
+        assert_eq!(d, vec![]);
+        let d = chains(&exact, &mut Renaming::default(), View::Logical, &[err(400, "X", "Value '0'")], &[err(400, "X", "value")], true);
+        assert_eq!(kinds(&d), ["message $.message"]);
+        // Timestamps as instants, numbers by value, absent = null.
+        let job = |t: Value| json!([{"JobId": "a", "SubmitTime": t, "EndTime": null}]);
+        let rec = vec![page(json!({}), job(json!(1704164645.678)), None)];
+        let ms = vec![page(json!({}), job(json!(1704164645678u64)), None)];
+        let d = chains(&rules, &mut Renaming::default(), View::Logical, &rec, &ms, true);
+        assert_eq!(kinds(&d), ["body $.ComprehendMedicalAsyncJobPropertiesList[JobId=a].SubmitTime"]);
+        assert!(d[0].message.contains("not a plausible epoch-seconds time"), "{}", d[0].message);
+        let close = vec![page(json!({}), json!([{"JobId": "a", "SubmitTime": 1704164645.679}]), None)];
+        assert_eq!(chains(&rules, &mut Renaming::default(), View::Logical, &rec, &close, true).len(), 1);
+        let mut loose = Rules::defaults();
+        loose.extend_from_toml("[compare]\ntolerance = \"2ms\"").unwrap();
+        assert_eq!(chains(&loose, &mut Renaming::default(), View::Logical, &rec, &close, true), vec![]);
+    }
+
+    #[test]
+    fn token_presence_is_compared_per_page_in_the_strict_view() {
+        let rules = Rules::defaults();
+        let rec = vec![page(json!({}), json!([]), Some("abc"))];
+        let got = vec![page(json!({}), json!([]), Some("something-else"))];
+        assert_eq!(chains(&rules, &mut Renaming::default(), View::Strict, &rec, &got, true), vec![], "token values are never compared");
+        let none = vec![page(json!({}), json!([]), None)];
+        assert_eq!(kinds(&chains(&rules, &mut Renaming::default(), View::Strict, &rec, &none, true)), ["pagination $.NextToken"]);
+    }
+
+    #[test]
+    fn placeholders_agree_up_to_renaming_but_one_may_not_stand_for_two() {
+        let mut r = Renaming::default();
+        let arn = |a: &str| format!("arn:aws:iam::{a}:role/R");
+        assert_eq!(r.strings(&arn("000000000001"), &arn("000000000002")), Some(Ok(())), "numbered differently");
+        assert_eq!(r.strings("cm-input-000000000001", "cm-input-000000000002"), Some(Ok(())));
+        let e = r.strings(&arn("000000000001"), &arn("000000000003")).unwrap().unwrap_err();
+        assert!(e.contains("stands for one value, but the target's answers give two"), "{e}");
+        assert_eq!(r.strings("plain", "plain"), None);
+        assert_eq!(r.strings("cm-000000000001", "cm-x"), Some(Err(String::new())));
+        let kms = "arn:aws:kms:us-east-1:000000000001:key/00000000-0000-4000-8000-000000000001";
+        let kms2 = "arn:aws:kms:us-east-1:000000000002:key/00000000-0000-4000-8000-000000000007";
+        assert_eq!(r.strings(kms, kms2), Some(Ok(())));
+        assert_eq!(placeholders("1000000000001"), None, "13 digits are not an account id");
+    }
+
+    #[test]
+    fn longest_increasing_keeps_the_most_in_order() {
+        assert_eq!(longest_increasing(&[1, 2, 3, 0]), [true, true, true, false]);
+        assert_eq!(longest_increasing(&[3, 2, 1, 0]).iter().filter(|k| **k).count(), 1);
+        assert_eq!(longest_increasing(&[]), Vec::<bool>::new());
+    }
+}

@@ -1,0 +1,98 @@
+//! Planted bugs: `snomed-vcr reference --defect NAME` serves the reference with one realistic mistake, so users
+//! (and this project's tests) can see what `diff` and `fuzz` report for it. Each defect changes the reference in
+//! exactly one place, marked `Defect::…` in `reference/mod.rs`; the clean reference has none.
+
+/// One planted bug. The names are stable: tests, docs and `--defect` use them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Defect {
+    /// Every full page holds one job more than MaxResults (or the default 100).
+    PageOverflow,
+    /// SubmitTimeBefore also lists jobs submitted at exactly that instant.
+    InclusiveBefore,
+    /// SubmitTimeBefore alone lists newest first, against the documented oldest first.
+    ReversedBefore,
+    /// Each follow-up page starts again with the previous page's last job.
+    RepeatLastJob,
+    /// The JobStatus filter is applied to the first page only.
+    StatusFilterFirstPage,
+    /// A malformed or tampered NextToken is a 500 InternalServerException, not a 400.
+    TokenServerError,
+    /// The second page of a listing never carries a NextToken, so listings end after it.
+    MissingMiddleToken,
+    /// Timestamps go out in epoch milliseconds instead of seconds.
+    MillisTimestamps,
+    /// PARTIAL_SUCCESS jobs are listed with the status PARTIALLY_COMPLETED, which the model does not have.
+    UnknownStatus,
+    /// Validation failures are InvalidRequestException instead of ValidationException.
+    WrongErrorType,
+}
+
+impl Defect {
+    /// Every defect, in `--help` order.
+    pub const ALL: [Defect; 10] = [
+        Defect::PageOverflow,
+        Defect::InclusiveBefore,
+        Defect::ReversedBefore,
+        Defect::RepeatLastJob,
+        Defect::StatusFilterFirstPage,
+        Defect::TokenServerError,
+        Defect::MissingMiddleToken,
+        Defect::MillisTimestamps,
+        Defect::UnknownStatus,
+        Defect::WrongErrorType,
+    ];
+
+    /// The name `--defect` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Defect::PageOverflow => "page-overflow",
+            Defect::InclusiveBefore => "inclusive-before",
+            Defect::ReversedBefore => "reversed-before",
+            Defect::RepeatLastJob => "repeat-last-job",
+            Defect::StatusFilterFirstPage => "status-filter-first-page",
+            Defect::TokenServerError => "token-server-error",
+            Defect::MissingMiddleToken => "missing-middle-token",
+            Defect::MillisTimestamps => "millis-timestamps",
+            Defect::UnknownStatus => "unknown-status",
+            Defect::WrongErrorType => "wrong-error-type",
+        }
+    }
+}
+
+impl std::fmt::Display for Defect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The output garbling defects, applied to each listed job.
+pub(super) fn garble(defect: Defect, job: &mut crate::model::JobProperties) {
+    match defect {
+        Defect::MillisTimestamps => {
+            for t in [&mut job.submit_time, &mut job.end_time, &mut job.expiration_time].into_iter().flatten() {
+                *t = crate::model::Timestamp::from_secs_f64((t.secs_f64() * 1000.0).round()).unwrap_or(*t);
+            }
+        }
+        Defect::UnknownStatus => {
+            if job.job_status.as_deref() == Some("PARTIAL_SUCCESS") {
+                job.job_status = Some("PARTIALLY_COMPLETED".into());
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    #[test]
+    fn names_are_the_ones_the_command_line_takes() {
+        for d in Defect::ALL {
+            assert_eq!(d.to_possible_value().unwrap().get_name(), d.name());
+            assert_eq!(Defect::from_str(d.name(), false), Ok(d));
+        }
+        assert_eq!(Defect::value_variants().len(), Defect::ALL.len());
+    }
+}
