@@ -39,6 +39,7 @@ record() {
 
 record boto3-walk    bash -c '"$0" tests/python/golden_traffic.py walk --endpoint "$proxy"' "$py"
 record boto3-filters bash -c '"$0" tests/python/golden_traffic.py filters --endpoint "$proxy"' "$py"
+record boto3-bounds  bash -c '"$0" tests/python/golden_traffic.py bounds --endpoint "$proxy"' "$py"
 record boto3-errors  bash -c '"$0" tests/python/golden_traffic.py errors --endpoint "$proxy"' "$py"
 record rust-sdk-cbor bash -c '"$0" "$proxy"' "$sdk"
 "$bin" lint cassettes

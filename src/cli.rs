@@ -50,11 +50,13 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Exit status: 0 no differences (or all accepted by the baseline), 1 differences, 2 usage or runtime error.\n\
+#[command(
+    after_help = "Exit status: 0 no differences (or all accepted by the baseline), 1 differences, 2 usage or runtime error.\n\
 Examples:\n  snomed-vcr diff --cassette cassettes --target http://127.0.0.1:4566\n  \
 snomed-vcr diff old.json new.json\n  \
 snomed-vcr diff --cassette c.json --target URL --learn-noise 3 --rules noise.toml\n  \
-snomed-vcr diff --cassette c.json --target URL --baseline known.json --format junit --out diff.xml")]
+snomed-vcr diff --cassette c.json --target URL --baseline known.json --format junit --out diff.xml"
+)]
 pub struct DiffArgs {
     /// Two cassette files to compare with each other (the same traffic recorded twice), instead of
     /// --cassette and --target.
@@ -564,9 +566,9 @@ pub fn diff_config(args: &DiffArgs, env: &dyn Fn(&str) -> Option<String>) -> any
             return finish_diff_config(DiffConfig::new(vec![a.clone()], Target::Cassette(b.clone())), args);
         }
         ([], Some(url)) if !args.cassettes.is_empty() => url,
-        ([], None) | ([], Some(_)) => anyhow::bail!(
-            "diff needs --cassette PATH and --target URL (or two cassette files: diff A.json B.json)"
-        ),
+        ([], None) | ([], Some(_)) => {
+            anyhow::bail!("diff needs --cassette PATH and --target URL (or two cassette files: diff A.json B.json)")
+        }
         (pair, _) => anyhow::bail!(
             "diff takes either two cassette files (diff A.json B.json) or --cassette PATH --target URL; got {} path(s){}",
             pair.len(),
@@ -595,7 +597,7 @@ pub fn diff_config(args: &DiffArgs, env: &dyn Fn(&str) -> Option<String>) -> any
         client_config.signing = Some((creds, region));
     }
     let client = crate::client::Client::with_config(client_config)?;
-    finish_diff_config(DiffConfig::new(args.cassettes.clone(), Target::Http(client)), args)
+    finish_diff_config(DiffConfig::new(args.cassettes.clone(), Target::Http(Box::new(client))), args)
 }
 
 fn finish_diff_config(mut config: crate::diff::DiffConfig, args: &DiffArgs) -> anyhow::Result<crate::diff::DiffConfig> {

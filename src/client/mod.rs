@@ -103,6 +103,35 @@ impl std::fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+/// Why a call got no answer it could read: nothing whole came back, or what came back is not the protocol.
+#[derive(Debug)]
+pub enum CallError {
+    /// Nothing (whole) came back.
+    Send(SendError),
+    /// An answer came back that the protocol cannot read.
+    NotProtocol {
+        /// The protocol the answer should have been in.
+        protocol: Protocol,
+        /// Its HTTP status.
+        status: u16,
+        /// Why it cannot be read.
+        error: String,
+    },
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Send(e) => e.fmt(f),
+            CallError::NotProtocol { protocol, status, error } => {
+                write!(f, "the HTTP {status} answer is not {}: {error}", protocol.name())
+            }
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
 type Connector = HttpsConnector<HttpConnector>;
 
 /// A client bound to one endpoint. Cloning is cheap and shares connections.
@@ -221,17 +250,28 @@ impl Client {
 
     /// Sends a raw body to an operation, in a protocol's framing, and reads the reply as the SDKs do.
     pub async fn send(&self, protocol: Protocol, operation: &str, body: Bytes) -> anyhow::Result<Exchange> {
+        self.exchange(protocol, operation, body)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}{}: {e}", self.config.endpoint.url(), protocol.path("", operation)))
+    }
+
+    /// [`Client::send`], with the reason a call failed kept apart: no whole answer, or one that is not the
+    /// protocol.
+    pub async fn exchange(&self, protocol: Protocol, operation: &str, body: Bytes) -> Result<Exchange, CallError> {
         let path = protocol.path("", operation);
         let mut builder = Request::post(&path);
         for (k, v) in protocol::request_headers(protocol, operation) {
             builder = builder.header(k, v);
         }
-        let req = builder.body(body).context("building the request")?;
-        let url = || format!("{}{path}", self.config.endpoint.url());
-        let resp = self.forward(req).await.map_err(|e| anyhow::anyhow!("{}: {e}", url()))?;
+        let req = builder.body(body).map_err(|e| CallError::Send(SendError::Request(e.to_string())))?;
+        let resp = self.forward(req).await.map_err(CallError::Send)?;
         let status = resp.status().as_u16();
         let (parts, body) = resp.into_parts();
-        let reply = protocol::parse_reply(protocol, status, &body).map_err(|e| anyhow::anyhow!("{}: {e}", url()))?;
+        let reply = protocol::parse_reply(protocol, status, &body).map_err(|error| CallError::NotProtocol {
+            protocol,
+            status,
+            error,
+        })?;
         Ok(Exchange { status, headers: parts.headers, body, reply })
     }
 

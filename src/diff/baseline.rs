@@ -41,7 +41,16 @@ pub struct Entry {
 impl Entry {
     fn key(&self) -> String {
         let v = |v: &Option<Value>| v.as_ref().map(|v| crate::doc::canonical(v).to_string()).unwrap_or_default();
-        format!("{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}", self.cassette, self.chain, self.protocol, self.kind, self.path, v(&self.recorded), v(&self.received))
+        format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+            self.cassette,
+            self.chain,
+            self.protocol,
+            self.kind,
+            self.path,
+            v(&self.recorded),
+            v(&self.received)
+        )
     }
 }
 
@@ -60,10 +69,16 @@ pub struct Baseline {
 impl Baseline {
     /// Reads a baseline file.
     pub fn load(path: &Path) -> anyhow::Result<Baseline> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("--baseline: cannot read '{}': {e} (create it with --baseline-update)", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("--baseline: cannot read '{}': {e} (create it with --baseline-update)", path.display())
+        })?;
         let b: Baseline = serde_json::from_str(&text).map_err(|e| {
-            anyhow::anyhow!("--baseline: {}: line {}, column {}: {e} (expected a baseline written by --baseline-update)", path.display(), e.line(), e.column())
+            anyhow::anyhow!(
+                "--baseline: {}: line {}, column {}: {e} (expected a baseline written by --baseline-update)",
+                path.display(),
+                e.line(),
+                e.column()
+            )
         })?;
         if b.format != FORMAT {
             anyhow::bail!("--baseline: {}: format is '{}', expected '{FORMAT}'", path.display(), b.format);
@@ -98,7 +113,8 @@ impl Baseline {
         text.push('\n');
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("--baseline: cannot write '{}': {e}", tmp.display()))?;
-        std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("--baseline: cannot write '{}': {e}", path.display()))?;
+        std::fs::rename(&tmp, path)
+            .map_err(|e| anyhow::anyhow!("--baseline: cannot write '{}': {e}", path.display()))?;
         Ok(())
     }
 

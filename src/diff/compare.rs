@@ -45,7 +45,10 @@ fn placeholders(s: &str) -> Option<(String, Vec<&str>)> {
         if at < last {
             continue;
         }
-        let len = if b.len() >= at + 36 && &b[at..at + 24] == b"00000000-0000-4000-8000-" && b[at + 24..at + 36].iter().all(u8::is_ascii_hexdigit) {
+        let len = if b.len() >= at + 36
+            && &b[at..at + 24] == b"00000000-0000-4000-8000-"
+            && b[at + 24..at + 36].iter().all(u8::is_ascii_hexdigit)
+        {
             36
         } else if b.len() >= at + 12
             && b[at..at + 12].iter().all(u8::is_ascii_digit)
@@ -122,7 +125,15 @@ impl<'a> Comparer<'a> {
         Comparer { rules, renaming, documented_order, out: Vec::new() }
     }
 
-    fn push(&mut self, kind: Kind, at: At, path: JsonPath, recorded: Option<Value>, received: Option<Value>, message: String) {
+    fn push(
+        &mut self,
+        kind: Kind,
+        at: At,
+        path: JsonPath,
+        recorded: Option<Value>,
+        received: Option<Value>,
+        message: String,
+    ) {
         self.out.push(Difference::new(kind, at.page, at.interaction, path, recorded, received, message));
     }
 
@@ -249,15 +260,13 @@ impl<'a> Comparer<'a> {
                     return;
                 }
                 let is_time = matches!(path.segments().last(), Some(crate::doc::Segment::Key(k)) if TIMESTAMP_MEMBERS.contains(&k.as_str()));
-                let tolerance = if is_time { self.rules.tolerance_at(path) } else { treatment.tolerance.unwrap_or_default() };
+                let tolerance =
+                    if is_time { self.rules.tolerance_at(path) } else { treatment.tolerance.unwrap_or_default() };
                 if (x - y).abs() <= tolerance.as_secs_f64() {
                     return;
                 }
-                let message = if is_time {
-                    instant_message(x, y)
-                } else {
-                    format!("{} → {}", fmt_num(x), fmt_num(y))
-                };
+                let message =
+                    if is_time { instant_message(x, y) } else { format!("{} → {}", fmt_num(x), fmt_num(y)) };
                 self.push(Kind::Body, at, path.clone(), a.cloned(), b.cloned(), message);
             }
             (Some(Value::String(x)), Some(Value::String(y))) => match self.renaming.strings(x, y) {
@@ -311,10 +320,25 @@ impl<'a> Comparer<'a> {
             extra.sort();
             let message = format!(
                 "as a set: missing {}; extra {}",
-                if missing.is_empty() { "none".into() } else { missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") },
-                if extra.is_empty() { "none".into() } else { extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") }
+                if missing.is_empty() {
+                    "none".into()
+                } else {
+                    missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                },
+                if extra.is_empty() {
+                    "none".into()
+                } else {
+                    extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                }
             );
-            self.push(Kind::Body, at, path.clone(), Some(Value::Array(x.to_vec())), Some(Value::Array(y.to_vec())), message);
+            self.push(
+                Kind::Body,
+                at,
+                path.clone(),
+                Some(Value::Array(x.to_vec())),
+                Some(Value::Array(y.to_vec())),
+                message,
+            );
         }
     }
 
@@ -338,10 +362,13 @@ impl<'a> Comparer<'a> {
         let mut rec_dupes: HashMap<String, usize> = HashMap::new();
         for (i, (_, v)) in rec.iter().enumerate() {
             if let Some(k) = id(v) {
-                if rec_at.contains_key(&k) {
-                    *rec_dupes.entry(k).or_default() += 1;
-                } else {
-                    rec_at.insert(k, i);
+                match rec_at.entry(k) {
+                    std::collections::hash_map::Entry::Occupied(e) => {
+                        *rec_dupes.entry(e.key().clone()).or_default() += 1
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(i);
+                    }
                 }
             }
         }
@@ -350,6 +377,7 @@ impl<'a> Comparer<'a> {
         // Items without the key are compared with the recorded ones without it, in order.
         let rec_keyless: Vec<&Value> = rec.iter().filter(|(_, r)| id(r).is_none()).map(|(_, r)| *r).collect();
         let mut keyless = 0;
+        #[allow(clippy::explicit_counter_loop)] // counts only the items without the key
         for (j, (page, v)) in got.iter().enumerate() {
             let Some(k) = id(v) else {
                 let mut path = list.clone().index(keyless);
@@ -460,15 +488,17 @@ fn longest_increasing(seq: &[usize]) -> Vec<bool> {
 }
 
 fn fmt_num(x: f64) -> String {
-    serde_json::Number::from_f64(x).map_or_else(|| x.to_string(), |n| crate::doc::canonical::canonical_number(&n).to_string())
+    serde_json::Number::from_f64(x)
+        .map_or_else(|| x.to_string(), |n| crate::doc::canonical::canonical_number(&n).to_string())
 }
 
 /// Two instants that differ, with how far apart they are.
 fn instant_message(a: f64, b: f64) -> String {
     let fmt = |x: f64| {
-        crate::model::Timestamp::from_secs_f64(x)
-            .filter(|t| t.secs_f64().abs() < 1e11)
-            .map_or_else(|| format!("{} (not a plausible epoch-seconds time)", fmt_num(x)), |t| format!("{} ({})", fmt_num(x), t.to_rfc3339()))
+        crate::model::Timestamp::from_secs_f64(x).filter(|t| t.secs_f64().abs() < 1e11).map_or_else(
+            || format!("{} (not a plausible epoch-seconds time)", fmt_num(x)),
+            |t| format!("{} ({})", fmt_num(x), t.to_rfc3339()),
+        )
     };
     format!("{} → {}", fmt(a), fmt(b))
 }
@@ -499,7 +529,11 @@ pub(crate) fn chains(
             let treatment = rules.at(&list);
             if !treatment.ignore {
                 let jobs = |pages: &[Page]| -> Vec<(Option<usize>, Value)> {
-                    pages.iter().enumerate().flat_map(|(p, page)| page.jobs().iter().map(move |j| (Some(p + 1), canonical(j)))).collect()
+                    pages
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(p, page)| page.jobs().iter().map(move |j| (Some(p + 1), canonical(j))))
+                        .collect()
                 };
                 let (rj, gj) = (jobs(rec), jobs(got));
                 let r: Vec<(Option<usize>, &Value)> = rj.iter().map(|(p, v)| (*p, v)).collect();
@@ -509,7 +543,9 @@ pub(crate) fn chains(
                 // order is documented: elsewhere, jobs are compared where both sides list them.
                 let membership = rec_complete || ordered;
                 match &treatment.keyed {
-                    Some(key) => c.keyed(&r, &g, key, ordered, &list, rec.first().and_then(|p| p.interaction), membership),
+                    Some(key) => {
+                        c.keyed(&r, &g, key, ordered, &list, rec.first().and_then(|p| p.interaction), membership)
+                    }
                     None => {
                         let a = Value::Array(rj.into_iter().map(|(_, v)| v).collect());
                         let b = Value::Array(gj.into_iter().map(|(_, v)| v).collect());
@@ -548,9 +584,15 @@ mod tests {
         let c = json!({"JobId": "c", "JobStatus": "FAILED", "SubmitTime": 3});
         let rec = vec![page(json!({}), json!([a, b]), Some("t")), page(json!({}), json!([c]), None)];
         let same = vec![page(json!({}), json!([a]), Some("x")), page(json!({}), json!([b, c]), None)];
-        assert_eq!(kinds(&chains(&rules, &mut Renaming::default(), View::Logical, &rec, &same, true)), Vec::<String>::new());
+        assert_eq!(
+            kinds(&chains(&rules, &mut Renaming::default(), View::Logical, &rec, &same, true)),
+            Vec::<String>::new()
+        );
         let strict = chains(&rules, &mut Renaming::default(), View::Strict, &rec, &same, true);
-        assert!(kinds(&strict).contains(&"missing $.ComprehendMedicalAsyncJobPropertiesList[JobId=b]".to_string()), "{strict:?}");
+        assert!(
+            kinds(&strict).contains(&"missing $.ComprehendMedicalAsyncJobPropertiesList[JobId=b]".to_string()),
+            "{strict:?}"
+        );
         let c2 = json!({"JobId": "c", "JobStatus": "COMPLETED", "SubmitTime": 3});
         let d = json!({"JobId": "d"});
         let changed = vec![page(json!({}), json!([c2, a, d, a]), None)];
@@ -592,16 +634,44 @@ mod tests {
             reply: Reply::Error(ServiceError::new(status, code, msg)),
             interaction: Some(3),
         };
-        let d = chains(&rules, &mut Renaming::default(), View::Logical, &[err(400, "ValidationException", "a")], &[err(400, "ValidationException", "b")], true);
+        let d = chains(
+            &rules,
+            &mut Renaming::default(),
+            View::Logical,
+            &[err(400, "ValidationException", "a")],
+            &[err(400, "ValidationException", "b")],
+            true,
+        );
         assert_eq!(d, vec![], "messages are ignored by default");
-        let d = chains(&rules, &mut Renaming::default(), View::Logical, &[err(400, "ValidationException", "a")], &[err(500, "InternalServerException", "a")], true);
+        let d = chains(
+            &rules,
+            &mut Renaming::default(),
+            View::Logical,
+            &[err(400, "ValidationException", "a")],
+            &[err(500, "InternalServerException", "a")],
+            true,
+        );
         assert_eq!(kinds(&d), ["status $", "error-code $.__type"]);
         assert_eq!(d[0].interaction, Some(3));
         let mut exact = Rules::defaults();
         exact.extend_from_toml("[compare]\nmessage = \"prefix\"").unwrap();
-        let d = chains(&exact, &mut Renaming::default(), View::Logical, &[err(400, "X", "Value '0'")], &[err(400, "X", "Value '0' at 'maxResults'")], true);
+        let d = chains(
+            &exact,
+            &mut Renaming::default(),
+            View::Logical,
+            &[err(400, "X", "Value '0'")],
+            &[err(400, "X", "Value '0' at 'maxResults'")],
+            true,
+        );
         assert_eq!(d, vec![]);
-        let d = chains(&exact, &mut Renaming::default(), View::Logical, &[err(400, "X", "Value '0'")], &[err(400, "X", "value")], true);
+        let d = chains(
+            &exact,
+            &mut Renaming::default(),
+            View::Logical,
+            &[err(400, "X", "Value '0'")],
+            &[err(400, "X", "value")],
+            true,
+        );
         assert_eq!(kinds(&d), ["message $.message"]);
         // Timestamps as instants, numbers by value, absent = null.
         let job = |t: Value| json!([{"JobId": "a", "SubmitTime": t, "EndTime": null}]);
@@ -622,9 +692,16 @@ mod tests {
         let rules = Rules::defaults();
         let rec = vec![page(json!({}), json!([]), Some("abc"))];
         let got = vec![page(json!({}), json!([]), Some("something-else"))];
-        assert_eq!(chains(&rules, &mut Renaming::default(), View::Strict, &rec, &got, true), vec![], "token values are never compared");
+        assert_eq!(
+            chains(&rules, &mut Renaming::default(), View::Strict, &rec, &got, true),
+            vec![],
+            "token values are never compared"
+        );
         let none = vec![page(json!({}), json!([]), None)];
-        assert_eq!(kinds(&chains(&rules, &mut Renaming::default(), View::Strict, &rec, &none, true)), ["pagination $.NextToken"]);
+        assert_eq!(
+            kinds(&chains(&rules, &mut Renaming::default(), View::Strict, &rec, &none, true)),
+            ["pagination $.NextToken"]
+        );
     }
 
     #[test]

@@ -166,7 +166,18 @@ impl Difference {
         received: Option<Value>,
         message: String,
     ) -> Difference {
-        Difference { kind, page, interaction, path, recorded, received, message, oracle: None, basis: None, accepted: false }
+        Difference {
+            kind,
+            page,
+            interaction,
+            path,
+            recorded,
+            received,
+            message,
+            oracle: None,
+            basis: None,
+            accepted: false,
+        }
     }
 }
 
@@ -281,7 +292,7 @@ impl Report {
 #[derive(Clone, Debug)]
 pub enum Target {
     /// An implementation over HTTP(S).
-    Http(Client),
+    Http(Box<Client>),
     /// Another recording of the same traffic.
     Cassette(PathBuf),
 }
@@ -387,11 +398,7 @@ impl Progress {
 
 /// Runs every chain of `loaded` against `client`, at most `concurrency` at once. Chains that begin with a
 /// reused token run after the others, with the target's token for it.
-pub(crate) async fn run_all(
-    client: &Client,
-    loaded: &[Loaded],
-    config: &DiffConfig,
-) -> Vec<Runs> {
+pub(crate) async fn run_all(client: &Client, loaded: &[Loaded], config: &DiffConfig) -> Vec<Runs> {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
     let total: usize = loaded
         .iter()
@@ -411,7 +418,9 @@ pub(crate) async fn run_all(
                 let cap = chain.pages.len()
                     + config.extra_pages
                     + if config.view == View::Logical { chain.job_ids().len() } else { 0 };
-                for (pi, protocol) in config.protocol.protocols(recorded_protocol(&l.cassette, chain)).into_iter().enumerate() {
+                for (pi, protocol) in
+                    config.protocol.protocols(recorded_protocol(&l.cassette, chain)).into_iter().enumerate()
+                {
                     let first_token = match chain.start {
                         Start::ReusedToken => chain
                             .pages
@@ -449,9 +458,7 @@ pub(crate) async fn run_all(
         .iter()
         .enumerate()
         .map(|(c, l)| {
-            (0..l.chains.len())
-                .map(|k| (0..).map_while(|pi| results.remove(&(c, k, pi))).collect())
-                .collect()
+            (0..l.chains.len()).map(|k| (0..).map_while(|pi| results.remove(&(c, k, pi))).collect()).collect()
         })
         .collect()
 }
@@ -516,7 +523,15 @@ fn redact_run(redactor: &Redactor, run: &mut TargetRun) {
 fn chain_differences(view: View, rec: &Chain, run: &TargetRun, missing_jobs: bool, out: &mut Vec<Difference>) {
     let token_path = || JsonPath::root().key("NextToken");
     if let Some(f) = &run.failure {
-        out.push(Difference::new(Kind::Transport, Some(f.page), f.interaction, JsonPath::root(), None, None, f.cause.clone()));
+        out.push(Difference::new(
+            Kind::Transport,
+            Some(f.page),
+            f.interaction,
+            JsonPath::root(),
+            None,
+            None,
+            f.cause.clone(),
+        ));
         return;
     }
     let (n, m) = (run.pages.len(), rec.pages.len());
@@ -531,7 +546,10 @@ fn chain_differences(view: View, rec: &Chain, run: &TargetRun, missing_jobs: boo
                 token_path(),
                 None,
                 Some(token.clone().into()),
-                format!("NextToken repeated: page {n} returned the token page {} returned, so the listing would never end", first + 1),
+                format!(
+                    "NextToken repeated: page {n} returned the token page {} returned, so the listing would never end",
+                    first + 1
+                ),
             ));
         }
         End::Capped => out.push(Difference::new(
@@ -568,6 +586,10 @@ fn chain_differences(view: View, rec: &Chain, run: &TargetRun, missing_jobs: boo
 /// Compares one chain's run with the recording: chain-level, then page and job differences, then oracles.
 fn compare_run(config: &DiffConfig, renaming: &mut compare::Renaming, rec: &Chain, run: &TargetRun) -> Vec<Difference> {
     let mut out = compare::chains(&config.rules, renaming, config.view, &rec.pages, &run.pages, rec.is_complete());
+    if run.failure.is_some() {
+        // The jobs after a failed request were never asked for: the transport difference says so once.
+        out.retain(|d| d.kind != Kind::Missing);
+    }
     let missing_jobs = out.iter().any(|d| d.kind == Kind::Missing);
     let mut chain_level = Vec::new();
     chain_differences(config.view, rec, run, missing_jobs, &mut chain_level);
@@ -580,9 +602,12 @@ fn compare_run(config: &DiffConfig, renaming: &mut compare::Renaming, rec: &Chai
 
 /// Builds a chain's report from its differences.
 fn chain_report(chain_no: usize, rec: &Chain, run: &TargetRun, differences: Vec<Difference>) -> ChainReport {
-    let shown = differences.iter().filter_map(|d| d.page).min().or(if differences.is_empty() { None } else { Some(1) }).map(|p| {
-        (p, shown_document(rec.pages.get(p - 1)), shown_document(run.pages.get(p - 1)))
-    });
+    let shown = differences
+        .iter()
+        .filter_map(|d| d.page)
+        .min()
+        .or(if differences.is_empty() { None } else { Some(1) })
+        .map(|p| (p, shown_document(rec.pages.get(p - 1)), shown_document(run.pages.get(p - 1))));
     ChainReport {
         chain: chain_no,
         protocol: run.protocol,
@@ -629,7 +654,12 @@ pub async fn diff(config: &DiffConfig) -> anyhow::Result<Report> {
                     None,
                     "the other recording has no chain starting with this request".into(),
                 );
-                let empty = TargetRun { protocol: recorded_protocol(&l.cassette, rec), pages: Vec::new(), end: End::Complete, failure: None };
+                let empty = TargetRun {
+                    protocol: recorded_protocol(&l.cassette, rec),
+                    pages: Vec::new(),
+                    end: End::Complete,
+                    failure: None,
+                };
                 chains.push(chain_report(k + 1, rec, &empty, vec![d]));
                 continue;
             }
@@ -642,8 +672,14 @@ pub async fn diff(config: &DiffConfig) -> anyhow::Result<Report> {
             }
             if let [json_run, cbor_run] = &runs[..] {
                 // --protocol both: the two answers must agree with each other too.
-                let mut agree =
-                    compare::chains(&config.rules, &mut agreement, View::Strict, &json_run.pages, &cbor_run.pages, true);
+                let mut agree = compare::chains(
+                    &config.rules,
+                    &mut agreement,
+                    View::Strict,
+                    &json_run.pages,
+                    &cbor_run.pages,
+                    true,
+                );
                 for d in &mut agree {
                     d.message = format!("JSON and CBOR answers differ: {} ({})", d.message, d.kind.name());
                     d.kind = Kind::Protocol;
@@ -666,7 +702,12 @@ pub async fn diff(config: &DiffConfig) -> anyhow::Result<Report> {
                 extra.first_request().cloned(),
                 "a chain only the other recording has".into(),
             );
-            let run = TargetRun { protocol: Protocol::AwsJson11, pages: extra.pages.clone(), end: extra.end.clone(), failure: None };
+            let run = TargetRun {
+                protocol: Protocol::AwsJson11,
+                pages: extra.pages.clone(),
+                end: extra.end.clone(),
+                failure: None,
+            };
             let empty = Chain { start: extra.start, pages: Vec::new(), end: End::Complete };
             chains.push(chain_report(l.chains.len() + n + 1, &empty, &run, vec![d]));
         }
@@ -745,9 +786,24 @@ pub async fn learn_noise(config: &DiffConfig, runs: usize) -> anyhow::Result<(no
                     for (k, chain) in l.chains.iter().enumerate() {
                         for (a, b) in first[c][k].iter().zip(&later[c][k]) {
                             comparisons += 1;
-                            found.extend(compare::chains(&config.rules, &mut renaming, config.view, &a.pages, &b.pages, chain.is_complete()));
+                            found.extend(compare::chains(
+                                &config.rules,
+                                &mut renaming,
+                                config.view,
+                                &a.pages,
+                                &b.pages,
+                                chain.is_complete(),
+                            ));
                             if let Some(f) = a.failure.as_ref().or(b.failure.as_ref()) {
-                                found.push(Difference::new(Kind::Transport, Some(f.page), f.interaction, JsonPath::root(), None, None, f.cause.clone()));
+                                found.push(Difference::new(
+                                    Kind::Transport,
+                                    Some(f.page),
+                                    f.interaction,
+                                    JsonPath::root(),
+                                    None,
+                                    None,
+                                    f.cause.clone(),
+                                ));
                             }
                         }
                     }
@@ -765,7 +821,14 @@ pub async fn learn_noise(config: &DiffConfig, runs: usize) -> anyhow::Result<(no
             for (chain, runs) in loaded[0].chains.iter().zip(&runs) {
                 for run in runs {
                     comparisons += 1;
-                    found.extend(compare::chains(&config.rules, &mut renaming, config.view, &chain.pages, &run.pages, chain.is_complete()));
+                    found.extend(compare::chains(
+                        &config.rules,
+                        &mut renaming,
+                        config.view,
+                        &chain.pages,
+                        &run.pages,
+                        chain.is_complete(),
+                    ));
                 }
             }
             format!("between {} and {}", loaded[0].path.display(), other.display())

@@ -48,7 +48,10 @@ pub struct Learned {
 
 fn general(path: &JsonPath) -> JsonPath {
     JsonPath::from_segments(
-        path.segments().iter().map(|s| if matches!(s, Segment::Keyed { .. } | Segment::Index(_)) { Segment::Any } else { s.clone() }).collect(),
+        path.segments()
+            .iter()
+            .map(|s| if matches!(s, Segment::Keyed { .. } | Segment::Index(_)) { Segment::Any } else { s.clone() })
+            .collect(),
     )
 }
 
@@ -68,14 +71,18 @@ fn refusal(d: &Difference, path: &JsonPath, identity: &str) -> Option<String> {
         Kind::Pagination => "pagination varies between runs: that is a bug to fix, not noise".into(),
         Kind::Transport => format!("a run got no answer ({}): fix the target, then learn again", d.message),
         Kind::Oracle | Kind::Protocol => "an oracle or protocol finding is never noise".into(),
-        Kind::Body if in_jobs && segs.len() <= 2 => "a whole job varies: ignoring it would hide every difference in it".into(),
+        Kind::Body if in_jobs && segs.len() <= 2 => {
+            "a whole job varies: ignoring it would hide every difference in it".into()
+        }
         Kind::Body if segs.len() <= 1 && last_key == Some(JOBS_MEMBER) => {
             "the whole list varies: ignoring it would hide every difference in it".into()
         }
         Kind::Body if last_key == Some(identity) => {
             format!("{identity} is the identity of a job: one that varies is a different job, not noise")
         }
-        Kind::Body if last_key == Some("JobStatus") => "JobStatus is the status of a job: one that varies is the answer itself, not noise".into(),
+        Kind::Body if last_key == Some("JobStatus") => {
+            "JobStatus is the status of a job: one that varies is the answer itself, not noise".into()
+        }
         Kind::Body if path.is_root() => "the whole answer varies".into(),
         Kind::Body | Kind::Message => return None,
     })
@@ -135,7 +142,12 @@ impl Learned {
         let mut existing = super::Rules::defaults();
         existing.extend_from_toml(&text).map_err(|e| anyhow::anyhow!("--rules: {}: {e}", path.display()))?;
         let fresh = Learned {
-            noise: self.noise.iter().filter(|c| !existing.rules.iter().any(|r| r.treatment.ignore && r.path == c.path)).cloned().collect(),
+            noise: self
+                .noise
+                .iter()
+                .filter(|c| !existing.rules.iter().any(|r| r.treatment.ignore && r.path == c.path))
+                .cloned()
+                .collect(),
             ..Learned::default()
         };
         text.push_str(&fresh.to_toml(how));

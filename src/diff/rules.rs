@@ -298,7 +298,8 @@ impl Rules {
              # Paths name places by member, [*] or identity ([JobId=...]), never by index.\n\n[compare]\n",
         );
         let _ = writeln!(out, "message = \"{}\"   # error messages: ignore | exact | prefix", self.message.name());
-        let _ = writeln!(out, "tolerance = \"{}\"   # timestamps: how far apart two instants may be", show(self.tolerance));
+        let _ =
+            writeln!(out, "tolerance = \"{}\"   # timestamps: how far apart two instants may be", show(self.tolerance));
         for rule in &self.rules {
             out.push_str(&rule_toml(rule));
         }
@@ -365,7 +366,7 @@ fn toml_string(s: &str) -> String {
 fn show(d: Duration) -> String {
     if d.subsec_nanos() == 0 {
         format!("{}s", d.as_secs())
-    } else if d.as_nanos() % 1_000_000 == 0 {
+    } else if d.as_nanos().is_multiple_of(1_000_000) {
         format!("{}ms", d.as_millis())
     } else {
         format!("{}us", d.as_micros())
@@ -392,7 +393,10 @@ fn parse_tolerance(v: &toml::Value) -> Result<Duration, String> {
                 * scale
         }
         other => {
-            return Err(format!("{} is not a duration (expected e.g. \"5ms\" or a number of seconds)", toml_show(other)));
+            return Err(format!(
+                "{} is not a duration (expected e.g. \"5ms\" or a number of seconds)",
+                toml_show(other)
+            ));
         }
     };
     if !(secs >= 0.0 && secs.is_finite()) {
@@ -443,7 +447,10 @@ tolerance = 1.5
         assert_eq!(r.message_policy(), MessagePolicy::Prefix);
         assert!(r.ignored(&p("$.ComprehendMedicalAsyncJobPropertiesList[JobId=x].ModelVersion")));
         assert!(!r.ignored(&p("$.ComprehendMedicalAsyncJobPropertiesList[JobId=x].JobName")));
-        assert_eq!(r.tolerance_at(&p("$.ComprehendMedicalAsyncJobPropertiesList[JobId=abc].EndTime")).as_millis(), 1500);
+        assert_eq!(
+            r.tolerance_at(&p("$.ComprehendMedicalAsyncJobPropertiesList[JobId=abc].EndTime")).as_millis(),
+            1500
+        );
         assert_eq!(r.tolerance_at(&p("$.ComprehendMedicalAsyncJobPropertiesList[JobId=x].EndTime")).as_millis(), 5);
         let printed = r.to_toml();
         assert!(printed.contains("evidence = [\"a\", \"b\"]"), "{printed}");

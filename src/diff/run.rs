@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::client::Client;
+use crate::client::{CallError, Client, SendError};
 use crate::model::{Chain, End, Page, Start};
 use crate::protocol::Protocol;
 
@@ -60,6 +60,21 @@ fn with_token(request: &Value, token: Option<&str>) -> Value {
     req
 }
 
+/// A transport failure in words that name the cause.
+fn cause(e: &CallError) -> String {
+    match e {
+        CallError::Send(SendError::Connect(why)) if why.contains("closed before message completed") => {
+            format!("the connection closed before an answer: {why}")
+        }
+        CallError::Send(SendError::Connect(why)) => format!("the connection failed: {why}"),
+        CallError::Send(SendError::NoResponse(t)) => format!("no response within {t:?}: the target hangs"),
+        CallError::Send(SendError::SlowBody(t)) => format!("the answer did not finish within {t:?}"),
+        CallError::Send(SendError::Body(why)) => format!("the connection closed mid-answer: {why}"),
+        CallError::Send(SendError::Request(why)) => format!("the request could not be sent: {why}"),
+        e @ CallError::NotProtocol { .. } => e.to_string(),
+    }
+}
+
 /// Runs `recorded` against `client` in `protocol`. The first request goes as recorded, with its token replaced
 /// by `first_token` when given (a reused token mapped to the target's own); follow-ups carry the target's
 /// token. Past the recording's last page, a target that keeps returning tokens is followed (only if the
@@ -93,10 +108,11 @@ pub async fn run_chain(
             break;
         }
         let interaction = recorded.pages.get(i).and_then(|p| p.interaction);
-        match client.call(protocol, &request).await {
+        let body = crate::protocol::encode_request(protocol, &request);
+        match client.exchange(protocol, crate::model::OPERATION, body).await {
             Ok(ex) => pages.push(Page { request, status: ex.status, reply: ex.reply, interaction }),
             Err(e) => {
-                failure = Some(Failure { page: i + 1, interaction, cause: format!("{e:#}") });
+                failure = Some(Failure { page: i + 1, interaction, cause: cause(&e) });
                 end = End::Error;
                 break;
             }

@@ -73,10 +73,8 @@ pub(super) fn garble(defect: Defect, job: &mut crate::model::JobProperties) {
                 *t = crate::model::Timestamp::from_secs_f64((t.secs_f64() * 1000.0).round()).unwrap_or(*t);
             }
         }
-        Defect::UnknownStatus => {
-            if job.job_status.as_deref() == Some("PARTIAL_SUCCESS") {
-                job.job_status = Some("PARTIALLY_COMPLETED".into());
-            }
+        Defect::UnknownStatus if job.job_status.as_deref() == Some("PARTIAL_SUCCESS") => {
+            job.job_status = Some("PARTIALLY_COMPLETED".into());
         }
         _ => {}
     }

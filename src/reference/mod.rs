@@ -154,7 +154,10 @@ impl Reference {
         let filter = request.filter.as_ref().unwrap_or(&no_filter);
         let mut status = filter.job_status.as_deref().and_then(JobStatus::parse);
         let mut order = Order::for_filter(filter);
-        if defect == Some(Defect::ReversedBefore) && filter.submit_time_before.is_some() && filter.submit_time_after.is_none() {
+        if defect == Some(Defect::ReversedBefore)
+            && filter.submit_time_before.is_some()
+            && filter.submit_time_after.is_none()
+        {
             order = Order::Descending;
         }
         let digest = token::filter_digest(filter);
@@ -175,7 +178,10 @@ impl Reference {
         let filter = match (defect, filter.submit_time_before) {
             // The bound moved up to the next instant an f64 holds: a job at exactly the bound now matches.
             (Some(Defect::InclusiveBefore), Some(b)) => {
-                widened = Filter { submit_time_before: model::Timestamp::from_secs_f64(b.secs_f64().next_up()), ..filter.clone() };
+                widened = Filter {
+                    submit_time_before: model::Timestamp::from_secs_f64(b.secs_f64().next_up()),
+                    ..filter.clone()
+                };
                 &widened
             }
             _ => filter,

@@ -2,6 +2,7 @@
 
 mod boto3;
 mod cli;
+mod diff;
 mod record;
 mod replay;
 mod rust_sdk;

@@ -54,6 +54,15 @@ def filters(endpoint):
     walk_all(c, MaxResults=10, Filter={"SubmitTimeAfter": utc(1704200000), "SubmitTimeBefore": utc(1704600000), "JobStatus": "FAILED"})
 
 
+def bounds(endpoint):
+    # Bounds at instants jobs were submitted at (two jobs share 1704434496 in the seed-1 population), so a
+    # recording shows whether a bound includes its own instant.
+    c = client(endpoint)
+    walk_all(c, MaxResults=30, Filter={"SubmitTimeBefore": utc(1704434496)})
+    walk_all(c, MaxResults=30, Filter={"SubmitTimeAfter": utc(1704434496)})
+    walk_all(c, MaxResults=20, Filter={"SubmitTimeAfter": utc(1704080462.25), "SubmitTimeBefore": utc(1704434496)})
+
+
 def errors(endpoint):
     c, raw = client(endpoint), client(endpoint, validate=False)
     first = c.list_snomedct_inference_jobs(MaxResults=5)
@@ -78,7 +87,7 @@ def errors(endpoint):
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
-    p.add_argument("scenario", choices=["walk", "filters", "errors"])
+    p.add_argument("scenario", choices=["walk", "filters", "bounds", "errors"])
     p.add_argument("--endpoint", required=True)
     a = p.parse_args()
-    {"walk": walk, "filters": filters, "errors": errors}[a.scenario](a.endpoint)
+    {"walk": walk, "filters": filters, "bounds": bounds, "errors": errors}[a.scenario](a.endpoint)

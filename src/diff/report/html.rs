@@ -30,7 +30,9 @@ s.style.display=box.checked?'':'none';}});}";
 
 /// The two documents side by side, a row per line, changed spans marked.
 fn side_by_side(rec: &serde_json::Value, got: &serde_json::Value) -> String {
-    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(&crate::doc::canonical(v)).expect("documents serialize") + "\n";
+    let pretty = |v: &serde_json::Value| {
+        serde_json::to_string_pretty(&crate::doc::canonical(v)).expect("documents serialize") + "\n"
+    };
     let (a, b) = (pretty(rec), pretty(got));
     let diff = TextDiff::configure()
         .algorithm(Algorithm::Patience)
@@ -100,7 +102,11 @@ pub(super) fn render(report: &Report) -> String {
     out.push_str("<div id=\"filters\">");
     for v in [Verdict::Differs, Verdict::Accepted, Verdict::Same] {
         let w = verdict_word(v);
-        let _ = write!(out, "<label><input type=\"checkbox\" data-verdict=\"{w}\" checked> {w} ({})</label>", counts[v as usize]);
+        let _ = write!(
+            out,
+            "<label><input type=\"checkbox\" data-verdict=\"{w}\" checked> {w} ({})</label>",
+            counts[v as usize]
+        );
     }
     out.push_str("</div>\n<section class=\"summary\"><h2>Summary</h2><ul>\n");
     for line in &report.summary {
@@ -110,9 +116,9 @@ pub(super) fn render(report: &Report) -> String {
     for c in &report.cassettes {
         for ch in &c.chains {
             let w = verdict_word(ch.verdict);
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<section class=\"chain {w}\" data-verdict=\"{w}\"><h2>{} {} {}: {w}</h2>\n",
+                "<section class=\"chain {w}\" data-verdict=\"{w}\"><h2>{} {} {}: {w}</h2>",
                 match ch.verdict {
                     Verdict::Same => "✓",
                     Verdict::Differs => "✗",
@@ -150,6 +156,9 @@ mod tests {
         let row = "<tr><td class=\"del\">  &quot;JobStatus&quot;: <mark class=\"changed\">&quot;COMPLETED&quot;</mark></td>\
                    <td class=\"ins\">  &quot;JobStatus&quot;: <mark class=\"changed\">&quot;FAILED&quot;</mark></td></tr>";
         assert!(t.contains(row), "the changed line side by side, its changed span marked: {t}");
-        assert!(t.contains("<tr><td>  &quot;A&quot;: 1,</td><td>  &quot;A&quot;: 1,</td></tr>"), "unchanged lines unmarked: {t}");
+        assert!(
+            t.contains("<tr><td>  &quot;A&quot;: 1,</td><td>  &quot;A&quot;: 1,</td></tr>"),
+            "unchanged lines unmarked: {t}"
+        );
     }
 }

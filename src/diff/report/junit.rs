@@ -27,18 +27,30 @@ fn esc(s: &str) -> String {
 pub(super) fn render(report: &Report) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let failures = report.cassettes.iter().flat_map(|c| &c.chains).filter(|c| c.verdict == Verdict::Differs).count();
-    let _ = writeln!(out, "<testsuites name=\"snomed-vcr diff\" tests=\"{}\" failures=\"{failures}\">", report.totals.chains);
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"snomed-vcr diff\" tests=\"{}\" failures=\"{failures}\">",
+        report.totals.chains
+    );
     for c in &report.cassettes {
         let name = esc(&c.name());
         let failed = c.chains.iter().filter(|ch| ch.verdict == Verdict::Differs).count();
-        let _ = writeln!(out, "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"0\">", c.chains.len());
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"0\">",
+            c.chains.len()
+        );
         for ch in &c.chains {
             let _ = write!(out, "    <testcase classname=\"{name}\" name=\"{}\"", esc(&chain_title(ch)));
             let lines: String = ch.differences.iter().map(|d| difference_line(d) + "\n").collect();
             match ch.verdict {
                 Verdict::Same => out.push_str("/>\n"),
                 Verdict::Accepted => {
-                    let _ = write!(out, ">\n      <system-out>accepted by the baseline:\n{}</system-out>\n    </testcase>\n", esc(&lines));
+                    let _ = write!(
+                        out,
+                        ">\n      <system-out>accepted by the baseline:\n{}</system-out>\n    </testcase>\n",
+                        esc(&lines)
+                    );
                 }
                 Verdict::Differs => {
                     let n = ch.differences.iter().filter(|d| !d.accepted).count();

@@ -58,12 +58,17 @@ pub(super) fn render(report: &Report, color: bool) -> String {
                 Verdict::Differs => {}
             }
             let n = ch.differences.iter().filter(|d| !d.accepted).count();
-            let _ = writeln!(out, "{} {name} {} ({span}, {pages}): {n} difference(s)", paint("31", "✗"), chain_title(ch));
+            let _ =
+                writeln!(out, "{} {name} {} ({span}, {pages}): {n} difference(s)", paint("31", "✗"), chain_title(ch));
             for d in ch.differences.iter().take(LINES_PER_CHAIN) {
                 let _ = writeln!(out, "    {}", difference_line(d));
             }
             if ch.differences.len() > LINES_PER_CHAIN {
-                let _ = writeln!(out, "    … {} more (all of them with --format json)", ch.differences.len() - LINES_PER_CHAIN);
+                let _ = writeln!(
+                    out,
+                    "    … {} more (all of them with --format json)",
+                    ch.differences.len() - LINES_PER_CHAIN
+                );
             }
             if let Some((page, rec, got)) = &ch.shown {
                 let rendered = crate::doc::diff::render_documents(rec, got, color);
