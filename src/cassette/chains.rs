@@ -15,61 +15,75 @@ use crate::protocol;
 
 /// The page an interaction records.
 pub(super) fn page_of(index: usize, it: &Interaction) -> Page {
-    let r = &it.response;
+    page_of_owned(index, it.clone())
+}
+
+/// The page an interaction records, taking its documents.
+fn page_of_owned(index: usize, it: Interaction) -> Page {
+    let r = it.response;
     let reply = if (200..300).contains(&r.status) {
-        Reply::Output(r.body.clone())
+        Reply::Output(r.body)
     } else {
         Reply::Error(protocol::error_from_document(r.status, &r.body))
     };
-    Page { request: it.request.body.clone(), status: r.status, reply, interaction: Some(index) }
+    Page { request: it.request.body, status: r.status, reply, interaction: Some(index) }
 }
 
 impl Cassette {
     /// The chains of this recording, in the order their first requests were recorded (see the module docs).
     pub fn chains(&self) -> Vec<Chain> {
-        struct Building {
-            start: Start,
-            pages: Vec<Page>,
-        }
-        let mut chains: Vec<Building> = Vec::new();
-        // Chains whose last answer returned a token, by that token, earliest first.
-        let mut waiting: HashMap<String, VecDeque<usize>> = HashMap::new();
-        // Chains whose last request sent a token and got an error: a retry of that token continues them.
-        let mut failed: HashMap<String, VecDeque<usize>> = HashMap::new();
-        let mut issued: HashSet<String> = HashSet::new();
-        for (index, it) in self.interactions.iter().enumerate() {
-            let page = page_of(index, it);
-            let chain = match page.sent_token() {
-                None => None,
-                Some(t) => waiting
-                    .get_mut(t)
-                    .and_then(VecDeque::pop_front)
-                    .or_else(|| failed.get_mut(t).and_then(VecDeque::pop_front)),
-            };
-            let chain = match chain {
-                Some(c) => c,
-                None => {
-                    let start = match page.sent_token() {
-                        None => Start::Fresh,
-                        Some(t) if issued.contains(t) => Start::ReusedToken,
-                        Some(_) => Start::ForeignToken,
-                    };
-                    chains.push(Building { start, pages: Vec::new() });
-                    chains.len() - 1
-                }
-            };
-            match (&page.reply, page.next_token(), page.sent_token()) {
-                (Reply::Output(_), Some(next), _) => {
-                    issued.insert(next.to_string());
-                    waiting.entry(next.to_string()).or_default().push_back(chain);
-                }
-                (Reply::Error(_), _, Some(sent)) => failed.entry(sent.to_string()).or_default().push_back(chain),
-                _ => {}
-            }
-            chains[chain].pages.push(page);
-        }
-        chains.into_iter().map(|b| Chain::of_pages(b.start, b.pages)).collect()
+        link(self.interactions.iter().enumerate().map(|(i, it)| page_of(i, it)))
     }
+
+    /// [`Cassette::chains`], taking the interactions' documents instead of copying them.
+    pub fn into_chains(self) -> Vec<Chain> {
+        link(self.interactions.into_iter().enumerate().map(|(i, it)| page_of_owned(i, it)))
+    }
+}
+
+/// Links recorded pages, in recording order, into chains (see the module docs).
+fn link(pages: impl Iterator<Item = Page>) -> Vec<Chain> {
+    struct Building {
+        start: Start,
+        pages: Vec<Page>,
+    }
+    let mut chains: Vec<Building> = Vec::new();
+    // Chains whose last answer returned a token, by that token, earliest first.
+    let mut waiting: HashMap<String, VecDeque<usize>> = HashMap::new();
+    // Chains whose last request sent a token and got an error: a retry of that token continues them.
+    let mut failed: HashMap<String, VecDeque<usize>> = HashMap::new();
+    let mut issued: HashSet<String> = HashSet::new();
+    for page in pages {
+        let chain = match page.sent_token() {
+            None => None,
+            Some(t) => waiting
+                .get_mut(t)
+                .and_then(VecDeque::pop_front)
+                .or_else(|| failed.get_mut(t).and_then(VecDeque::pop_front)),
+        };
+        let chain = match chain {
+            Some(c) => c,
+            None => {
+                let start = match page.sent_token() {
+                    None => Start::Fresh,
+                    Some(t) if issued.contains(t) => Start::ReusedToken,
+                    Some(_) => Start::ForeignToken,
+                };
+                chains.push(Building { start, pages: Vec::new() });
+                chains.len() - 1
+            }
+        };
+        match (&page.reply, page.next_token(), page.sent_token()) {
+            (Reply::Output(_), Some(next), _) => {
+                issued.insert(next.to_string());
+                waiting.entry(next.to_string()).or_default().push_back(chain);
+            }
+            (Reply::Error(_), _, Some(sent)) => failed.entry(sent.to_string()).or_default().push_back(chain),
+            _ => {}
+        }
+        chains[chain].pages.push(page);
+    }
+    chains.into_iter().map(|b| Chain::of_pages(b.start, b.pages)).collect()
 }
 
 #[cfg(test)]

@@ -13,10 +13,11 @@
 //! | `report/` | text, JSON, JUnit and HTML reports |
 //!
 //! The pipeline: each cassette's chains ([`crate::Cassette::chains`]) are run against the target
-//! concurrently ([`run::run_chain`]; a chain that starts with a token an earlier answer issued waits for that
-//! chain, so it can send the target's token instead). Then, cassette by cassette in recorded order, the
-//! target's answers pass through the recording's redaction, are compared ([`compare`]), judged ([`judge`]),
-//! and matched against the baseline.
+//! concurrently ([`run::run_chain`]), and each chain's answers are handed on in a fixed order as soon as the
+//! chains before it are done (a chain that starts with a token an earlier answer issued runs after the
+//! others, so it can send the target's token instead). In that order the target's answers pass through the
+//! recording's redaction, are compared ([`compare`]) and judged ([`judge`]), and only the differences are
+//! kept; at the end they are matched against the baseline and summarized.
 
 pub mod baseline;
 mod compare;
@@ -30,7 +31,6 @@ mod summary;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -340,10 +340,10 @@ impl DiffConfig {
     }
 }
 
-/// A loaded cassette and its chains.
+/// A loaded cassette: its chains (holding its documents) and each interaction's protocol.
 pub(crate) struct Loaded {
     pub path: PathBuf,
-    pub cassette: Cassette,
+    pub protocols: Vec<Protocol>,
     pub chains: Vec<Arc<Chain>>,
 }
 
@@ -357,34 +357,36 @@ pub(crate) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
         .into_iter()
         .map(|path| {
             let cassette = Cassette::load(&path)?;
-            let chains = cassette.chains().into_iter().map(Arc::new).collect();
-            Ok(Loaded { path, cassette, chains })
+            let protocols = cassette.interactions.iter().map(|it| it.request.protocol).collect();
+            let chains = cassette.into_chains().into_iter().map(Arc::new).collect();
+            Ok(Loaded { path, protocols, chains })
         })
         .collect()
 }
 
-fn recorded_protocol(cassette: &Cassette, chain: &Chain) -> Protocol {
-    chain
-        .pages
-        .first()
-        .and_then(|p| p.interaction)
-        .and_then(|i| cassette.interactions.get(i))
-        .map_or(Protocol::AwsJson11, |it| it.request.protocol)
+impl Loaded {
+    /// The protocol a chain was recorded in (its first interaction's).
+    fn protocol_of(&self, chain: &Chain) -> Protocol {
+        chain
+            .pages
+            .first()
+            .and_then(|p| p.interaction)
+            .and_then(|i| self.protocols.get(i).copied())
+            .unwrap_or(Protocol::AwsJson11)
+    }
 }
-
-/// The runs of one cassette's chains: for each chain, one per protocol.
-pub(crate) type Runs = Vec<Vec<TargetRun>>;
 
 /// Live progress on stderr: chains done of all.
 struct Progress {
     on: bool,
-    done: AtomicUsize,
+    done: usize,
     total: usize,
 }
 
 impl Progress {
-    fn tick(&self) {
-        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+    fn tick(&mut self) {
+        self.done += 1;
+        let n = self.done;
         if self.on && (n == self.total || n.is_multiple_of(8)) {
             let width = 30;
             let filled = n * width / self.total.max(1);
@@ -396,32 +398,44 @@ impl Progress {
     }
 }
 
-/// Runs every chain of `loaded` against `client`, at most `concurrency` at once. Chains that begin with a
-/// reused token run after the others, with the target's token for it.
-pub(crate) async fn run_all(client: &Client, loaded: &[Loaded], config: &DiffConfig) -> Vec<Runs> {
+/// Runs every chain of `loaded` against `client` (in each protocol the choice names), at most `concurrency`
+/// chains at once, and hands each chain's runs to `each(cassette, chain, runs)` in a fixed order whatever the
+/// timing: chains in recorded order, except that those beginning with a token an earlier answer issued come
+/// after all the others, so that they can send the target's token for it. At most a window of chains past
+/// the oldest unfinished one is in flight, so memory stays bounded however long a cassette is.
+pub(crate) async fn run_all(
+    client: &Client,
+    loaded: &[Loaded],
+    config: &DiffConfig,
+    mut each: impl FnMut(usize, usize, Vec<TargetRun>),
+) {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
-    let total: usize = loaded
-        .iter()
-        .flat_map(|l| l.chains.iter().map(move |c| config.protocol.protocols(recorded_protocol(&l.cassette, c)).len()))
-        .sum();
-    let progress = Arc::new(Progress { on: config.progress, done: AtomicUsize::new(0), total });
-    let mut results: HashMap<(usize, usize, usize), TargetRun> = HashMap::new();
-    // token maps: (cassette, protocol index) → recorded token → target token
+    let window = config.concurrency.max(1) * 4 + 16;
+    let total = loaded.iter().map(|l| l.chains.len()).sum();
+    let mut progress = Progress { on: config.progress, done: 0, total };
+    // (cassette, protocol index) → recorded token → the target's token at the same page
     let mut tokens: HashMap<(usize, usize), HashMap<String, String>> = HashMap::new();
-    for phase in [false, true] {
+    for reused in [false, true] {
+        let order: Vec<(usize, usize)> = loaded
+            .iter()
+            .enumerate()
+            .flat_map(|(c, l)| l.chains.iter().enumerate().map(move |(k, ch)| (c, k, ch.start)))
+            .filter(|(_, _, start)| (*start == Start::ReusedToken) == reused)
+            .map(|(c, k, _)| (c, k))
+            .collect();
         let mut tasks = tokio::task::JoinSet::new();
-        for (c, l) in loaded.iter().enumerate() {
-            for (k, chain) in l.chains.iter().enumerate() {
-                if (chain.start == Start::ReusedToken) != phase {
-                    continue;
-                }
+        let mut done: HashMap<usize, Vec<TargetRun>> = HashMap::new();
+        let (mut spawned, mut next) = (0, 0);
+        while next < order.len() {
+            while spawned < order.len() && spawned < next + window {
+                let (c, k) = order[spawned];
+                let (l, chain) = (&loaded[c], loaded[c].chains[k].clone());
                 let cap = chain.pages.len()
                     + config.extra_pages
                     + if config.view == View::Logical { chain.job_ids().len() } else { 0 };
-                for (pi, protocol) in
-                    config.protocol.protocols(recorded_protocol(&l.cassette, chain)).into_iter().enumerate()
-                {
-                    let first_token = match chain.start {
+                let protocols = config.protocol.protocols(l.protocol_of(&chain));
+                let first_tokens: Vec<Option<String>> = (0..protocols.len())
+                    .map(|pi| match chain.start {
                         Start::ReusedToken => chain
                             .pages
                             .first()
@@ -429,44 +443,42 @@ pub(crate) async fn run_all(client: &Client, loaded: &[Loaded], config: &DiffCon
                             .and_then(|t| tokens.get(&(c, pi)).and_then(|m| m.get(t)))
                             .cloned(),
                         _ => None,
-                    };
-                    let (client, chain, semaphore, progress) =
-                        (client.clone(), chain.clone(), semaphore.clone(), progress.clone());
-                    tasks.spawn(async move {
-                        let _permit = semaphore.acquire_owned().await.expect("the semaphore is never closed");
-                        let run = run::run_chain(&client, &chain, protocol, first_token.as_deref(), cap).await;
-                        progress.tick();
-                        ((c, k, pi), run)
-                    });
-                }
+                    })
+                    .collect();
+                let (client, semaphore, slot) = (client.clone(), semaphore.clone(), spawned);
+                tasks.spawn(async move {
+                    let _permit = semaphore.acquire_owned().await.expect("the semaphore is never closed");
+                    let mut runs = Vec::with_capacity(protocols.len());
+                    for (protocol, first) in protocols.into_iter().zip(first_tokens) {
+                        runs.push(run::run_chain(&client, &chain, protocol, first.as_deref(), cap).await);
+                    }
+                    (slot, runs)
+                });
+                spawned += 1;
             }
-        }
-        while let Some(done) = tasks.join_next().await {
-            let (key, run) = done.expect("a chain run does not panic");
-            results.insert(key, run);
-        }
-        if !phase {
-            for ((c, k, pi), run) in &results {
-                let map = tokens.entry((*c, *pi)).or_default();
-                for (rec, got) in run.token_pairs(&loaded[*c].chains[*k]) {
-                    map.entry(rec.to_string()).or_insert_with(|| got.to_string());
+            let (slot, runs) =
+                tasks.join_next().await.expect("a chain is in flight").expect("a chain run does not panic");
+            done.insert(slot, runs);
+            while let Some(runs) = done.remove(&next) {
+                let (c, k) = order[next];
+                for (pi, run) in runs.iter().enumerate() {
+                    let map = tokens.entry((c, pi)).or_default();
+                    for (rec, got) in run.token_pairs(&loaded[c].chains[k]) {
+                        map.entry(rec.to_string()).or_insert_with(|| got.to_string());
+                    }
                 }
+                progress.tick();
+                each(c, k, runs);
+                next += 1;
             }
         }
     }
-    loaded
-        .iter()
-        .enumerate()
-        .map(|(c, l)| {
-            (0..l.chains.len()).map(|k| (0..).map_while(|pi| results.remove(&(c, k, pi))).collect()).collect()
-        })
-        .collect()
 }
 
-/// The other recording's chains as the target's runs, paired with `loaded`'s by first request (the n-th
-/// chain starting with a request pairs with the other's n-th). Returns the runs, and the other's chains that
-/// paired with none.
-fn pair_recordings(a: &Loaded, b: &Loaded) -> (Runs, Vec<Arc<Chain>>) {
+/// The other recording's chains as the target's runs, paired with `a`'s by first request (the n-th chain
+/// starting with a request pairs with the other's n-th). Returns the runs (none for a chain with no pair),
+/// and the other's chains that paired with none.
+fn pair_recordings(a: &Loaded, b: &Loaded) -> (Vec<Vec<TargetRun>>, Vec<Arc<Chain>>) {
     let key = |c: &Chain| c.first_request().map(|r| crate::doc::canonical(r).to_string()).unwrap_or_default();
     let mut by_key: HashMap<String, std::collections::VecDeque<usize>> = HashMap::new();
     for (i, c) in b.chains.iter().enumerate() {
@@ -481,7 +493,7 @@ fn pair_recordings(a: &Loaded, b: &Loaded) -> (Runs, Vec<Arc<Chain>>) {
                 used[i] = true;
                 let other = &b.chains[i];
                 vec![TargetRun {
-                    protocol: recorded_protocol(&b.cassette, other),
+                    protocol: b.protocol_of(other),
                     pages: other.pages.clone(),
                     end: other.end.clone(),
                     failure: None,
@@ -623,96 +635,123 @@ fn chain_report(chain_no: usize, rec: &Chain, run: &TargetRun, differences: Vec<
     }
 }
 
+/// One cassette's state while its chains are compared, in order.
+struct Judging {
+    redactor: Redactor,
+    renaming: compare::Renaming,
+    agreement: compare::Renaming,
+    chains: Vec<ChainReport>,
+}
+
+impl Judging {
+    fn new(config: &DiffConfig) -> Judging {
+        Judging {
+            redactor: Redactor::new(config.redact.clone()),
+            renaming: compare::Renaming::default(),
+            agreement: compare::Renaming::default(),
+            chains: Vec::new(),
+        }
+    }
+
+    /// Compares chain `k` of a cassette with the target's runs of it (none: the other recording has no such
+    /// chain).
+    fn chain(&mut self, config: &DiffConfig, l: &Loaded, k: usize, mut runs: Vec<TargetRun>) {
+        let rec = &l.chains[k];
+        if runs.is_empty() {
+            let d = Difference::new(
+                Kind::Missing,
+                None,
+                rec.pages.first().and_then(|p| p.interaction),
+                JsonPath::root(),
+                rec.first_request().cloned(),
+                None,
+                "the other recording has no chain starting with this request".into(),
+            );
+            let empty =
+                TargetRun { protocol: l.protocol_of(rec), pages: Vec::new(), end: End::Complete, failure: None };
+            self.chains.push(chain_report(k + 1, rec, &empty, vec![d]));
+            return;
+        }
+        for run in &mut runs {
+            redact_run(&self.redactor, run);
+        }
+        for run in &runs {
+            let diffs = compare_run(config, &mut self.renaming, rec, run);
+            self.chains.push(chain_report(k + 1, rec, run, diffs));
+        }
+        if let [json_run, cbor_run] = &runs[..] {
+            // --protocol both: the two answers must agree with each other too.
+            let mut agree = compare::chains(
+                &config.rules,
+                &mut self.agreement,
+                View::Strict,
+                &json_run.pages,
+                &cbor_run.pages,
+                true,
+            );
+            for d in &mut agree {
+                d.message = format!("JSON and CBOR answers differ: {} ({})", d.message, d.kind.name());
+                d.kind = Kind::Protocol;
+            }
+            if let Some(last) = self.chains.last_mut() {
+                last.differences.extend(agree);
+                if !last.differences.is_empty() {
+                    last.verdict = Verdict::Differs;
+                }
+            }
+        }
+    }
+}
+
 /// Runs the whole diff.
 pub async fn diff(config: &DiffConfig) -> anyhow::Result<Report> {
     let loaded = load(&config.cassettes)?;
-    let (target_name, mut all_runs, unpaired) = match &config.target {
-        Target::Http(client) => (client.endpoint().url(), run_all(client, &loaded, config).await, Vec::new()),
+    let mut judging: Vec<Judging> = loaded.iter().map(|_| Judging::new(config)).collect();
+    let target_name = match &config.target {
+        Target::Http(client) => {
+            run_all(client, &loaded, config, |c, k, runs| judging[c].chain(config, &loaded[c], k, runs)).await;
+            client.endpoint().url()
+        }
         Target::Cassette(other) => {
             let b = load(std::slice::from_ref(other))?;
             if loaded.len() != 1 || b.len() != 1 {
                 anyhow::bail!("diff A.json B.json compares two cassette files, not directories");
             }
             let (runs, unpaired) = pair_recordings(&loaded[0], &b[0]);
-            (other.display().to_string(), vec![runs], unpaired)
-        }
-    };
-    let mut cassettes = Vec::new();
-    for (l, runs) in loaded.iter().zip(&mut all_runs) {
-        let redactor = Redactor::new(config.redact.clone());
-        let mut renaming = compare::Renaming::default();
-        let mut agreement = compare::Renaming::default();
-        let mut chains = Vec::new();
-        for (k, (rec, runs)) in l.chains.iter().zip(runs.iter_mut()).enumerate() {
-            if runs.is_empty() {
+            for (k, runs) in runs.into_iter().enumerate() {
+                judging[0].chain(config, &loaded[0], k, runs);
+            }
+            for (n, extra) in unpaired.iter().enumerate() {
                 let d = Difference::new(
-                    Kind::Missing,
+                    Kind::Extra,
                     None,
-                    rec.pages.first().and_then(|p| p.interaction),
+                    None,
                     JsonPath::root(),
-                    rec.first_request().cloned(),
                     None,
-                    "the other recording has no chain starting with this request".into(),
+                    extra.first_request().cloned(),
+                    "a chain only the other recording has".into(),
                 );
-                let empty = TargetRun {
-                    protocol: recorded_protocol(&l.cassette, rec),
-                    pages: Vec::new(),
-                    end: End::Complete,
+                let run = TargetRun {
+                    protocol: b[0].protocol_of(extra),
+                    pages: extra.pages.clone(),
+                    end: extra.end.clone(),
                     failure: None,
                 };
-                chains.push(chain_report(k + 1, rec, &empty, vec![d]));
-                continue;
+                let empty = Chain { start: extra.start, pages: Vec::new(), end: End::Complete };
+                judging[0].chains.push(chain_report(loaded[0].chains.len() + n + 1, &empty, &run, vec![d]));
             }
-            for run in runs.iter_mut() {
-                redact_run(&redactor, run);
-            }
-            for run in runs.iter() {
-                let diffs = compare_run(config, &mut renaming, rec, run);
-                chains.push(chain_report(k + 1, rec, run, diffs));
-            }
-            if let [json_run, cbor_run] = &runs[..] {
-                // --protocol both: the two answers must agree with each other too.
-                let mut agree = compare::chains(
-                    &config.rules,
-                    &mut agreement,
-                    View::Strict,
-                    &json_run.pages,
-                    &cbor_run.pages,
-                    true,
-                );
-                for d in &mut agree {
-                    d.message = format!("JSON and CBOR answers differ: {} ({})", d.message, d.kind.name());
-                    d.kind = Kind::Protocol;
-                }
-                if let Some(last) = chains.last_mut() {
-                    last.differences.extend(agree);
-                    if !last.differences.is_empty() {
-                        last.verdict = Verdict::Differs;
-                    }
-                }
-            }
+            other.display().to_string()
         }
-        for (n, extra) in unpaired.iter().enumerate() {
-            let d = Difference::new(
-                Kind::Extra,
-                None,
-                None,
-                JsonPath::root(),
-                None,
-                extra.first_request().cloned(),
-                "a chain only the other recording has".into(),
-            );
-            let run = TargetRun {
-                protocol: Protocol::AwsJson11,
-                pages: extra.pages.clone(),
-                end: extra.end.clone(),
-                failure: None,
-            };
-            let empty = Chain { start: extra.start, pages: Vec::new(), end: End::Complete };
-            chains.push(chain_report(l.chains.len() + n + 1, &empty, &run, vec![d]));
-        }
-        cassettes.push(CassetteReport { path: l.path.clone(), chains });
-    }
+    };
+    let cassettes = loaded
+        .iter()
+        .zip(judging)
+        .map(|(l, mut j)| {
+            // Chains that began with a reused token were compared last; the report keeps recorded order.
+            j.chains.sort_by_key(|ch| ch.chain);
+            CassetteReport { path: l.path.clone(), chains: j.chains }
+        })
+        .collect();
     let mut report = Report {
         target: target_name,
         view: config.view,
@@ -754,8 +793,12 @@ fn totals(report: &Report) -> Totals {
 pub async fn request_loop(config: &DiffConfig) -> anyhow::Result<usize> {
     let Target::Http(client) = &config.target else { anyhow::bail!("the request loop needs an HTTP target") };
     let loaded = load(&config.cassettes)?;
-    let runs = run_all(client, &loaded, config).await;
-    Ok(runs.iter().flatten().flatten().map(|r| r.pages.len() + usize::from(r.failure.is_some())).sum())
+    let mut sent = 0;
+    run_all(client, &loaded, config, |_, _, runs| {
+        sent += runs.iter().map(|r| r.pages.len() + usize::from(r.failure.is_some())).sum::<usize>();
+    })
+    .await;
+    Ok(sent)
 }
 
 /// Learns noise (`--learn-noise RUNS`): runs the cassettes `runs` times against an HTTP target and compares
@@ -770,13 +813,17 @@ pub async fn learn_noise(config: &DiffConfig, runs: usize) -> anyhow::Result<(no
             if runs < 2 {
                 anyhow::bail!("--learn-noise: expected at least 2 runs against a target, got {runs}");
             }
-            let mut sets: Vec<Vec<Runs>> = Vec::new();
+            // sets[run][cassette][chain] = the chain's runs (one per protocol)
+            let mut sets: Vec<Vec<Vec<Vec<TargetRun>>>> = Vec::new();
             for _ in 0..runs {
-                let mut set = run_all(client, &loaded, config).await;
-                for cassette_runs in &mut set {
-                    let redactor = Redactor::new(config.redact.clone());
-                    cassette_runs.iter_mut().flatten().for_each(|r| redact_run(&redactor, r));
-                }
+                let mut set: Vec<Vec<Vec<TargetRun>>> =
+                    loaded.iter().map(|l| vec![Vec::new(); l.chains.len()]).collect();
+                let redactors: Vec<Redactor> = loaded.iter().map(|_| Redactor::new(config.redact.clone())).collect();
+                run_all(client, &loaded, config, |c, k, mut runs| {
+                    runs.iter_mut().for_each(|r| redact_run(&redactors[c], r));
+                    set[c][k] = runs;
+                })
+                .await;
                 sets.push(set);
             }
             let (first, rest) = sets.split_first().expect("at least two runs");

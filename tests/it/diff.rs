@@ -581,3 +581,38 @@ fn chromium() -> Option<PathBuf> {
     eprintln!("SKIPPED (not under CI): {fix}");
     None
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_token_is_sent_as_the_targets_own_and_the_report_does_not_depend_on_concurrency() {
+    // boto3-walk's first two pages, then the second page's request again: its token reused.
+    let dir = scratch_dir("diff-reused");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(golden_file("boto3-walk.json")).unwrap()).unwrap();
+    let its = doc["interactions"].as_array_mut().unwrap();
+    its.truncate(2);
+    let mut again = its[1].clone();
+    again["seq"] = json!(2);
+    its.push(again);
+    let cassette = dir.join("reused.json");
+    std::fs::write(&cassette, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let starts: Vec<_> = snomed_vcr::Cassette::load(&cassette).unwrap().chains().iter().map(|c| c.start).collect();
+    assert_eq!(starts, [snomed_vcr::model::Start::Fresh, snomed_vcr::model::Start::ReusedToken]);
+
+    // A target whose tokens are keyed otherwise: every recorded token is foreign to it.
+    let other_key = ReferenceConfig {
+        token_key: snomed_vcr::reference::token::TokenKey::from_secret("not the recording's"),
+        ..ReferenceConfig::default()
+    };
+    let server = serve(Reference::new(other_key)).await;
+    let report = diff::diff(&config(&server.uri(), vec![cassette])).await.unwrap();
+    assert_eq!(all(&report).len(), 0, "the reused token was mapped to the target's: {:#?}", all(&report));
+
+    let bad = reference(Some(Defect::StatusFilterFirstPage)).await;
+    let render = |concurrency: usize| {
+        let mut c = config(&bad.uri(), vec![golden()]);
+        c.concurrency = concurrency;
+        async move { diff::report::render(&diff::diff(&c).await.unwrap(), diff::report::Format::Json, false) }
+    };
+    let (one, eight) = (render(1).await, render(8).await);
+    assert!(one.contains("\"oracle\": \"filter\""), "the defect is found");
+    assert_eq!(one, eight, "the same report at any concurrency");
+}

@@ -596,7 +596,7 @@ fn golden_cassettes_match_the_json_schema_and_lint_clean() {
     let root = crate::util::manifest_dir();
     let schema = root.join("cassettes/schema.json");
     let golden = snomed_vcr::cassette::expand_paths(&[root.join("cassettes")]).unwrap();
-    assert_eq!(golden.len(), 4, "{golden:?}");
+    assert_eq!(golden.len(), 5, "{golden:?}");
     let dir = temp_dir("schema");
     // A cassette that breaks the schema: a header that must never be stored.
     let bad = dir.join("bad.json");
