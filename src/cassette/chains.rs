@@ -41,8 +41,10 @@ impl Cassette {
     }
 }
 
-/// Links recorded pages, in recording order, into chains (see the module docs).
-fn link(pages: impl Iterator<Item = Page>) -> Vec<Chain> {
+/// Links recorded pages, in recording order, into chains (see the module docs). A page needs only its
+/// request, its status, and whether its reply is an error or carries a `NextToken`: a consumer that keeps the
+/// documents elsewhere may link pages that hold only that.
+pub fn link(pages: impl Iterator<Item = Page>) -> Vec<Chain> {
     struct Building {
         start: Start,
         pages: Vec<Page>,

@@ -29,6 +29,7 @@ pub mod redact;
 pub mod store;
 mod stream;
 
+pub use chains::link as link_chains;
 pub use error::{LoadError, Location};
 pub use store::{Outcome, pending_path, write_atomically};
 pub use stream::{StreamedInteraction, StreamedResponse, peek_match_rules, read_each, read_header, stream};

@@ -97,16 +97,6 @@ struct Account {
     placeholder: [u8; 12],
 }
 
-impl Account {
-    fn real(&self) -> &str {
-        std::str::from_utf8(self.finder.needle()).expect("12 ASCII digits")
-    }
-
-    fn placeholder(&self) -> &str {
-        std::str::from_utf8(&self.placeholder).expect("12 ASCII digits")
-    }
-}
-
 /// A recording session's redactor: its placeholder maps are shared by every interaction.
 pub struct Redactor {
     rules: Vec<Rule>,
@@ -142,8 +132,8 @@ impl Redactor {
         out
     }
 
-    /// Redacts a body document in place.
-    pub fn document(&self, doc: &mut Value) {
+    /// Applies only the `json:` rules to a body document (no placeholders: those need the whole session).
+    pub fn document_rules(&self, doc: &mut Value) {
         for rule in &self.rules {
             if let Rule::JsonPath(path) = rule {
                 path.for_each_mut(doc, &mut |v| {
@@ -151,6 +141,11 @@ impl Redactor {
                 });
             }
         }
+    }
+
+    /// Redacts a body document in place.
+    pub fn document(&self, doc: &mut Value) {
+        self.document_rules(doc);
         let mut ph = self.placeholders.lock().unwrap_or_else(|e| e.into_inner());
         // Learn every account and key id first, so a bucket name is redacted even when its ARN comes later.
         learn(doc, &mut ph);
@@ -341,10 +336,17 @@ fn learn_kms_key(key: &str, ph: &mut Placeholders) {
     }
 }
 
+/// Whether `s` holds `arn:` (a searcher built once: this runs on every string of every document).
+fn has_arn(s: &str) -> bool {
+    static ARN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"arn:"));
+    ARN.find(s.as_bytes()).is_some()
+}
+
 fn learn(v: &Value, ph: &mut Placeholders) {
     match v {
         // Cheap checks first: most strings hold no ARN and no key id.
-        Value::String(s) if !s.contains("arn:") && (s.len() < 36 || !s.contains('-')) => {}
+        Value::String(s) if !has_arn(s) && (s.len() < 36 || memchr::memchr(b'-', s.as_bytes()).is_none()) => {}
         Value::String(s) => {
             for id in arn_accounts(s) {
                 learn_account(id, ph);
@@ -362,15 +364,28 @@ fn learn(v: &Value, ph: &mut Placeholders) {
 fn replace(v: &mut Value, ph: &Placeholders) {
     match v {
         Value::String(s) => {
-            let has_key = !ph.kms_keys.is_empty() && s.len() >= 36 && {
-                let lower = s.to_ascii_lowercase();
-                ph.kms_keys.keys().any(|k| lower.contains(k.as_str()))
-            };
-            let may_hold_account = !ph.accounts.is_empty() && s.bytes().filter(u8::is_ascii_digit).count() >= 12;
-            if has_key || (may_hold_account && ph.accounts.iter().any(|a| s.contains(a.real()))) {
+            let b = s.as_bytes();
+            // A key id is UUID-shaped, so it can only occur where a UUID shape starts (before a dash).
+            let has_key = !ph.kms_keys.is_empty()
+                && b.len() >= 36
+                && memchr::memchr_iter(b'-', b).any(|dash| {
+                    dash.checked_sub(8).is_some_and(|at| {
+                        uuid_at(b, at) && ph.kms_keys.contains_key(&s[at..at + 36].to_ascii_lowercase())
+                    })
+                });
+            let may_hold_account = !ph.accounts.is_empty() && b.iter().filter(|c| c.is_ascii_digit()).count() >= 12;
+            if has_key || (may_hold_account && ph.accounts.iter().any(|a| a.finder.find(b).is_some())) {
                 let mut out = s.clone();
                 for account in &ph.accounts {
-                    out = out.replace(account.real(), account.placeholder());
+                    // The account's own searcher, built once per account, not once per string.
+                    let hits: Vec<usize> = account.finder.find_iter(out.as_bytes()).collect();
+                    if !hits.is_empty() {
+                        let mut bytes = std::mem::take(&mut out).into_bytes();
+                        for at in hits {
+                            bytes[at..at + 12].copy_from_slice(&account.placeholder);
+                        }
+                        out = String::from_utf8(bytes).expect("ASCII digits replaced by ASCII digits");
+                    }
                 }
                 for (real, placeholder) in &ph.kms_keys {
                     if let Some(i) = out.to_ascii_lowercase().find(real.as_str()) {

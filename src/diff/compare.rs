@@ -16,7 +16,7 @@ use crate::model::{JOBS_MEMBER, ListRequest, Order, Page, Reply};
 const TIMESTAMP_MEMBERS: [&str; 3] = ["SubmitTime", "EndTime", "ExpirationTime"];
 
 /// Where a comparison is, for the differences it finds.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct At {
     /// The target's page (from 1).
     pub page: Option<usize>,
@@ -24,93 +24,130 @@ pub(crate) struct At {
     pub interaction: Option<usize>,
 }
 
-/// The recording's redaction placeholders (account ids, KMS key ids) paired with the ones the target's
-/// answers got from the same redaction: a placeholder is numbered by first appearance, so the two sides may
-/// number the same real value differently. Two strings agree when they are equal once each target placeholder
-/// is read as the recorded one it stands beside, and that pairing stays one-to-one across the cassette: one
-/// recorded placeholder standing for two different real values of the target's is a difference.
+/// The recording's redaction placeholders (account ids, KMS key ids) paired with the target's values at the
+/// same places. The recording replaced each real account or key id by a numbered placeholder; the target
+/// answers with real ones (or with its own placeholders, for another recording). Two strings agree when they
+/// are equal outside those places, each place holds a value of the placeholder's shape (12 digits, a UUID),
+/// and the pairing stays one-to-one: one placeholder standing for two different values of the target's (or
+/// two placeholders for one) is a difference.
 #[derive(Debug, Default)]
 pub(crate) struct Renaming {
     recorded_to_target: HashMap<String, String>,
     target_to_recorded: HashMap<String, String>,
+    /// Pairs bound for the first time, in order (for the caller to place, and to merge across chains).
+    pub fresh: Vec<(String, String)>,
 }
 
-/// The placeholders in `s` (as `record` writes them), and `s` with each one replaced by NUL.
-fn placeholders(s: &str) -> Option<(String, Vec<&str>)> {
+/// A placeholder of `record`'s in `s` at `at`: its length (12 for an account id, 36 for a KMS key id).
+fn placeholder_at(b: &[u8], at: usize) -> Option<usize> {
+    if b.len() >= at + 36
+        && &b[at..at + 24] == b"00000000-0000-4000-8000-"
+        && b[at + 24..at + 36].iter().all(u8::is_ascii_digit)
+    {
+        return Some(36);
+    }
+    let digits = b.get(at..at + 12)?;
+    let bounded = (at == 0 || !b[at - 1].is_ascii_digit()) && b.get(at + 12).is_none_or(|c| !c.is_ascii_digit());
+    (digits.iter().all(u8::is_ascii_digit) && bounded).then_some(12)
+}
+
+/// The placeholders in `s`, as (offset, length), leftmost first.
+fn placeholders(s: &str) -> Vec<(usize, usize)> {
     let b = s.as_bytes();
     let mut found = Vec::new();
-    let mut skeleton = String::new();
-    let mut last = 0;
+    let mut from = 0;
     for at in memchr::memmem::find_iter(b, b"00000000") {
-        if at < last {
+        if at < from {
             continue;
         }
-        let len = if b.len() >= at + 36
-            && &b[at..at + 24] == b"00000000-0000-4000-8000-"
-            && b[at + 24..at + 36].iter().all(u8::is_ascii_hexdigit)
-        {
-            36
-        } else if b.len() >= at + 12
-            && b[at..at + 12].iter().all(u8::is_ascii_digit)
-            && (at == 0 || !b[at - 1].is_ascii_digit())
-            && b.get(at + 12).is_none_or(|c| !c.is_ascii_digit())
-        {
-            12
-        } else {
-            continue;
-        };
-        skeleton.push_str(&s[last..at]);
-        skeleton.push('\0');
-        found.push(&s[at..at + len]);
-        last = at + len;
+        if let Some(len) = placeholder_at(b, at) {
+            found.push((at, len));
+            from = at + len;
+        }
     }
-    if found.is_empty() {
-        return None;
+    found
+}
+
+/// Whether `b[at..at + len]` has the shape of what a placeholder of length `len` stands for.
+fn fits(b: &[u8], at: usize, len: usize) -> bool {
+    let Some(v) = b.get(at..at + len) else { return false };
+    match len {
+        12 => v.iter().all(u8::is_ascii_digit),
+        _ => v
+            .iter()
+            .enumerate()
+            .all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() }),
     }
-    skeleton.push_str(&s[last..]);
-    Some((skeleton, found))
 }
 
 impl Renaming {
-    /// Whether the recorded string `a` and the target's `b` agree up to placeholders (`None` when neither has
-    /// any), or the conflict that makes them differ.
+    /// Whether the recorded string `a` and the target's `b` agree up to placeholders: `None` when `a` holds
+    /// none, `Some(Err(""))` when they differ outside them, `Some(Err(why))` when a pairing breaks.
     fn strings(&mut self, a: &str, b: &str) -> Option<Result<(), String>> {
-        let (pa, pb) = (placeholders(a), placeholders(b));
-        let ((sa, la), (sb, lb)) = match (pa, pb) {
-            (None, None) => return None,
-            (Some(x), Some(y)) => (x, y),
-            _ => return Some(Err(String::new())),
-        };
-        if sa != sb || la.len() != lb.len() {
+        let slots = placeholders(a);
+        if slots.is_empty() {
+            return None;
+        }
+        let (ab, bb) = (a.as_bytes(), b.as_bytes());
+        let mut pairs = Vec::with_capacity(slots.len());
+        let (mut ia, mut ib) = (0, 0);
+        for (at, len) in slots {
+            let literal = &ab[ia..at];
+            if !bb[ib..].starts_with(literal) || !fits(bb, ib + literal.len(), len) {
+                return Some(Err(String::new()));
+            }
+            let value_at = ib + literal.len();
+            pairs.push((&a[at..at + len], b[value_at..value_at + len].to_ascii_lowercase()));
+            ia = at + len;
+            ib = value_at + len;
+        }
+        if ab[ia..] != bb[ib..] {
             return Some(Err(String::new()));
         }
-        for (r, t) in la.iter().zip(&lb) {
-            match (self.recorded_to_target.get(*r), self.target_to_recorded.get(*t)) {
-                (None, None) => {
-                    self.recorded_to_target.insert(r.to_string(), t.to_string());
-                    self.target_to_recorded.insert(t.to_string(), r.to_string());
-                }
-                (Some(t2), _) if t2 != t => {
-                    return Some(Err(format!(
-                        "the recording's {r} stands for one value, but the target's answers give two here (redacted as {t2} and {t})"
-                    )));
-                }
-                (_, Some(r2)) if r2 != r => {
-                    return Some(Err(format!(
-                        "the target's value redacted as {t} stands for {r2} elsewhere in the recording, {r} here"
-                    )));
-                }
-                _ => {}
+        for (r, t) in pairs {
+            if let Err(why) = self.bind(r, &t) {
+                return Some(Err(why));
             }
         }
         Some(Ok(()))
     }
+
+    /// Pairs recorded placeholder `r` with the target's value `t`, or says why they cannot be.
+    pub fn bind(&mut self, r: &str, t: &str) -> Result<(), String> {
+        match (self.recorded_to_target.get(r), self.target_to_recorded.get(t)) {
+            (None, None) => {
+                self.recorded_to_target.insert(r.to_string(), t.to_string());
+                self.target_to_recorded.insert(t.to_string(), r.to_string());
+                self.fresh.push((r.to_string(), t.to_string()));
+                Ok(())
+            }
+            (Some(t2), _) if t2 != t => Err(format!(
+                "the recording's {r} stands for one value, but the target gives two: {t2} elsewhere, {t} here"
+            )),
+            (_, Some(r2)) if r2 != r => {
+                Err(format!("the target's {t} stands for the recording's {r2} elsewhere, but for {r} here"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Where a placeholder was first paired with a target value in a chain: merged into the cassette's pairing
+/// in recorded order, so a pairing that breaks across chains is found as surely as one within a chain.
+#[derive(Clone, Debug)]
+pub(crate) struct Binding {
+    pub recorded: String,
+    pub target: String,
+    pub at: At,
+    pub path: JsonPath,
 }
 
 /// Collects differences under one set of rules, and counts what was compared (for the summary).
 pub(crate) struct Comparer<'a> {
     pub rules: &'a Rules,
     pub renaming: &'a mut Renaming,
+    /// Where each pair in `renaming.fresh` was bound.
+    pub bindings: Vec<Binding>,
     /// Whether the listing's filter has a documented order.
     pub documented_order: bool,
     pub out: Vec<Difference>,
@@ -122,7 +159,7 @@ impl<'a> Comparer<'a> {
             .and_then(|r| ListRequest::from_document(r).ok())
             .and_then(|r| r.filter)
             .is_some_and(|f| Order::documented(&f).is_some());
-        Comparer { rules, renaming, documented_order, out: Vec::new() }
+        Comparer { rules, renaming, bindings: Vec::new(), documented_order, out: Vec::new() }
     }
 
     fn push(
@@ -179,19 +216,19 @@ impl<'a> Comparer<'a> {
                 }
             }
             (Reply::Output(a), Reply::Output(b)) => {
-                let (a, b) = (canonical(a), canonical(b));
-                let (Value::Object(am), Value::Object(bm)) = (&a, &b) else {
+                let (Value::Object(am), Value::Object(bm)) = (a, b) else {
+                    let (a, b) = (canonical(a), canonical(b));
                     return self.values(Some(&a), Some(&b), &mut JsonPath::root(), at);
                 };
-                let token = |m: &serde_json::Map<String, Value>| m.get("NextToken").is_some();
+                let token = |m: &serde_json::Map<String, Value>| present(m, "NextToken").is_some();
                 if jobs && token(am) != token(bm) {
                     let show = |p: bool| if p { "present" } else { "absent" };
                     self.push(
                         Kind::Pagination,
                         at,
                         JsonPath::root().key("NextToken"),
-                        am.get("NextToken").cloned(),
-                        bm.get("NextToken").cloned(),
+                        present(am, "NextToken").cloned(),
+                        present(bm, "NextToken").cloned(),
                         format!("NextToken {} → {}", show(token(am)), show(token(bm))),
                     );
                 }
@@ -201,7 +238,7 @@ impl<'a> Comparer<'a> {
                         continue;
                     }
                     let mut path = JsonPath::root().key(k.as_str());
-                    self.values(am.get(k), bm.get(k), &mut path, at);
+                    self.values(present(am, k), present(bm, k), &mut path, at);
                 }
             }
             // One side an error, the other not: the status said it; name the error too.
@@ -223,18 +260,43 @@ impl<'a> Comparer<'a> {
         }
     }
 
-    /// Compares two (canonical) values at `path`.
+    /// Compares two values at `path` as the canonical form would (`null` members as absent, numbers by
+    /// value), without building it.
     pub fn values(&mut self, a: Option<&Value>, b: Option<&Value>, path: &mut JsonPath, at: At) {
         let treatment = self.rules.at(path);
         if treatment.ignore {
             return;
         }
+        let (a, b) = (a.filter(|v| !v.is_null()), b.filter(|v| !v.is_null()));
         match (a, b) {
             (Some(Value::Object(x)), Some(Value::Object(y))) => {
-                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-                for k in keys {
+                // Both maps iterate in key order: walk them side by side.
+                let (mut xi, mut yi) = (x.iter().peekable(), y.iter().peekable());
+                loop {
+                    let (k, xv, yv) = match (xi.peek(), yi.peek()) {
+                        (None, None) => break,
+                        (Some((kx, _)), Some((ky, _))) if kx == ky => {
+                            let ((k, xv), (_, yv)) = (xi.next().expect("peeked"), yi.next().expect("peeked"));
+                            (k, Some(xv), Some(yv))
+                        }
+                        (Some((kx, _)), Some((ky, _))) if kx < ky => {
+                            let (k, xv) = xi.next().expect("peeked");
+                            (k, Some(xv), None)
+                        }
+                        (Some(_), None) => {
+                            let (k, xv) = xi.next().expect("peeked");
+                            (k, Some(xv), None)
+                        }
+                        _ => {
+                            let (k, yv) = yi.next().expect("peeked");
+                            (k, None, Some(yv))
+                        }
+                    };
+                    if xv.is_none_or(Value::is_null) && yv.is_none_or(Value::is_null) {
+                        continue;
+                    }
                     path.push(crate::doc::Segment::Key(k.clone()));
-                    self.values(x.get(k), y.get(k), path, at);
+                    self.values(xv, yv, path, at);
                     path.pop();
                 }
             }
@@ -271,7 +333,11 @@ impl<'a> Comparer<'a> {
             }
             (Some(Value::String(x)), Some(Value::String(y))) => match self.renaming.strings(x, y) {
                 None if x == y => {}
-                Some(Ok(())) => {}
+                Some(Ok(())) => {
+                    for (recorded, target) in self.renaming.fresh.drain(..) {
+                        self.bindings.push(Binding { recorded, target, at, path: path.clone() });
+                    }
+                }
                 Some(Err(why)) if !why.is_empty() => {
                     self.push(Kind::Body, at, path.clone(), a.cloned(), b.cloned(), why);
                 }
@@ -305,7 +371,7 @@ impl<'a> Comparer<'a> {
 
     /// A list compared as a multiset of values.
     fn set(&mut self, x: &[Value], y: &[Value], path: &JsonPath, at: At) {
-        let key = |v: &Value| v.to_string();
+        let key = |v: &Value| canonical(v).to_string();
         let mut counts: HashMap<String, i64> = HashMap::new();
         for v in x {
             *counts.entry(key(v)).or_default() += 1;
@@ -357,38 +423,38 @@ impl<'a> Comparer<'a> {
         interaction: Option<usize>,
         membership: bool,
     ) {
-        let id = |v: &Value| v.get(key).and_then(Value::as_str).map(str::to_string);
-        let mut rec_at: HashMap<String, usize> = HashMap::with_capacity(rec.len());
-        let mut rec_dupes: HashMap<String, usize> = HashMap::new();
+        fn id<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+            v.get(key).and_then(Value::as_str)
+        }
+        let mut rec_at: HashMap<&str, usize> = HashMap::with_capacity(rec.len());
+        let mut rec_dupes: HashMap<&str, usize> = HashMap::new();
         for (i, (_, v)) in rec.iter().enumerate() {
-            if let Some(k) = id(v) {
+            if let Some(k) = id(v, key) {
                 match rec_at.entry(k) {
-                    std::collections::hash_map::Entry::Occupied(e) => {
-                        *rec_dupes.entry(e.key().clone()).or_default() += 1
-                    }
+                    std::collections::hash_map::Entry::Occupied(e) => *rec_dupes.entry(e.key()).or_default() += 1,
                     std::collections::hash_map::Entry::Vacant(e) => {
                         e.insert(i);
                     }
                 }
             }
         }
-        let mut got_at: HashMap<String, usize> = HashMap::with_capacity(got.len());
+        let mut got_at: HashMap<&str, usize> = HashMap::with_capacity(got.len());
         let mut common: Vec<(usize, usize)> = Vec::new(); // (recorded index, received index), in received order
         // Items without the key are compared with the recorded ones without it, in order.
-        let rec_keyless: Vec<&Value> = rec.iter().filter(|(_, r)| id(r).is_none()).map(|(_, r)| *r).collect();
+        let rec_keyless: Vec<&Value> = rec.iter().filter(|(_, r)| id(r, key).is_none()).map(|(_, r)| *r).collect();
         let mut keyless = 0;
         #[allow(clippy::explicit_counter_loop)] // counts only the items without the key
         for (j, (page, v)) in got.iter().enumerate() {
-            let Some(k) = id(v) else {
+            let Some(k) = id(v, key) else {
                 let mut path = list.clone().index(keyless);
                 self.values(rec_keyless.get(keyless).copied(), Some(v), &mut path, At { page: *page, interaction });
                 keyless += 1;
                 continue;
             };
-            let item = list.clone().keyed(key, k.as_str());
+            let item = list.clone().keyed(key, k);
             let at = At { page: *page, interaction };
-            if let Some(&first) = got_at.get(&k) {
-                let recorded_too = rec_dupes.get(&k).copied().unwrap_or(0) > 0;
+            if let Some(&first) = got_at.get(k) {
+                let recorded_too = rec_dupes.get(k).copied().unwrap_or(0) > 0;
                 if !recorded_too {
                     let first_page = got[first].0;
                     self.push(
@@ -396,19 +462,19 @@ impl<'a> Comparer<'a> {
                         at,
                         item,
                         None,
-                        Some(Value::String(k.clone())),
+                        Some(Value::String(k.to_string())),
                         match (first_page, page) {
                             (Some(a), Some(b)) if a != *b => format!("listed again (first on page {a})"),
                             _ => "listed twice on this page".to_string(),
                         },
                     );
-                } else if let Some(n) = rec_dupes.get_mut(&k) {
+                } else if let Some(n) = rec_dupes.get_mut(k) {
                     *n -= 1;
                 }
                 continue;
             }
-            got_at.insert(k.clone(), j);
-            match rec_at.get(&k) {
+            got_at.insert(k, j);
+            match rec_at.get(k) {
                 Some(&i) => {
                     common.push((i, j));
                     let mut path = item;
@@ -427,13 +493,13 @@ impl<'a> Comparer<'a> {
         }
         if membership {
             for (i, (page, v)) in rec.iter().enumerate() {
-                let Some(k) = id(v) else { continue };
+                let Some(k) = id(v, key) else { continue };
                 if rec_at.get(&k) == Some(&i) && !got_at.contains_key(&k) {
                     let where_ = page.map_or_else(String::new, |p| format!(" on page {p}"));
                     self.push(
                         Kind::Missing,
                         At { page: None, interaction },
-                        list.clone().keyed(key, k.as_str()),
+                        list.clone().keyed(key, k),
                         Some((*v).clone()),
                         None,
                         format!("listed by the recording{where_}; the target did not list it"),
@@ -450,12 +516,12 @@ impl<'a> Comparer<'a> {
                 if keep[n] {
                     continue;
                 }
-                let k = id(rec[*i].1).unwrap_or_default();
+                let k = id(rec[*i].1, key).unwrap_or_default();
                 let rec_pos = rank.binary_search(i).map_or(0, |p| p + 1);
                 self.push(
                     Kind::Moved,
                     At { page: got[*j].0, interaction },
-                    list.clone().keyed(key, k.as_str()),
+                    list.clone().keyed(key, k),
                     Some(rec_pos.into()),
                     Some((n + 1).into()),
                     format!("position {rec_pos} in the recording, {} here (the order is compared here)", n + 1),
@@ -463,6 +529,16 @@ impl<'a> Comparer<'a> {
             }
         }
     }
+}
+
+/// Every job of a chain's pages, with its page (from 1).
+fn listed_jobs(pages: &[Page]) -> Vec<(Option<usize>, &Value)> {
+    pages.iter().enumerate().flat_map(|(p, page)| page.jobs().iter().map(move |j| (Some(p + 1), j))).collect()
+}
+
+/// A member that is there and not null (absent and null are the same to an AWS JSON service).
+fn present<'v>(m: &'v serde_json::Map<String, Value>, k: &str) -> Option<&'v Value> {
+    m.get(k).filter(|v| !v.is_null())
 }
 
 /// Which items of `seq` form one longest strictly increasing subsequence (patience sorting, O(n log n)).
@@ -512,6 +588,18 @@ pub(crate) fn chains(
     got: &[Page],
     rec_complete: bool,
 ) -> Vec<Difference> {
+    chains_bound(rules, renaming, view, rec, got, rec_complete).0
+}
+
+/// [`chains`], with where each placeholder pairing was first made.
+pub(crate) fn chains_bound(
+    rules: &Rules,
+    renaming: &mut Renaming,
+    view: View,
+    rec: &[Page],
+    got: &[Page],
+    rec_complete: bool,
+) -> (Vec<Difference>, Vec<Binding>) {
     let mut c = Comparer::new(rules, renaming, rec.first().map(|p| &p.request));
     let at = |i: usize| At { page: Some(i + 1), interaction: rec.get(i).and_then(|p| p.interaction) };
     match view {
@@ -528,16 +616,7 @@ pub(crate) fn chains(
             let list = JsonPath::root().key(JOBS_MEMBER);
             let treatment = rules.at(&list);
             if !treatment.ignore {
-                let jobs = |pages: &[Page]| -> Vec<(Option<usize>, Value)> {
-                    pages
-                        .iter()
-                        .enumerate()
-                        .flat_map(|(p, page)| page.jobs().iter().map(move |j| (Some(p + 1), canonical(j))))
-                        .collect()
-                };
-                let (rj, gj) = (jobs(rec), jobs(got));
-                let r: Vec<(Option<usize>, &Value)> = rj.iter().map(|(p, v)| (*p, v)).collect();
-                let g: Vec<(Option<usize>, &Value)> = gj.iter().map(|(p, v)| (*p, v)).collect();
+                let (r, g) = (listed_jobs(rec), listed_jobs(got));
                 let ordered = c.jobs_ordered();
                 // A partial recording (the client stopped early) says which jobs come first only where the
                 // order is documented: elsewhere, jobs are compared where both sides list them.
@@ -547,15 +626,15 @@ pub(crate) fn chains(
                         c.keyed(&r, &g, key, ordered, &list, rec.first().and_then(|p| p.interaction), membership)
                     }
                     None => {
-                        let a = Value::Array(rj.into_iter().map(|(_, v)| v).collect());
-                        let b = Value::Array(gj.into_iter().map(|(_, v)| v).collect());
+                        let a = Value::Array(r.iter().map(|(_, v)| (*v).clone()).collect());
+                        let b = Value::Array(g.iter().map(|(_, v)| (*v).clone()).collect());
                         c.values(Some(&a), Some(&b), &mut list.clone(), At { page: None, interaction: None });
                     }
                 }
             }
         }
     }
-    c.out
+    (c.out, c.bindings)
 }
 
 #[cfg(test)]
@@ -708,16 +787,28 @@ mod tests {
     fn placeholders_agree_up_to_renaming_but_one_may_not_stand_for_two() {
         let mut r = Renaming::default();
         let arn = |a: &str| format!("arn:aws:iam::{a}:role/R");
-        assert_eq!(r.strings(&arn("000000000001"), &arn("000000000002")), Some(Ok(())), "numbered differently");
-        assert_eq!(r.strings("cm-input-000000000001", "cm-input-000000000002"), Some(Ok(())));
-        let e = r.strings(&arn("000000000001"), &arn("000000000003")).unwrap().unwrap_err();
-        assert!(e.contains("stands for one value, but the target's answers give two"), "{e}");
+        assert_eq!(r.strings(&arn("000000000001"), &arn("123456789012")), Some(Ok(())), "a real id for a placeholder");
+        assert_eq!(r.strings("cm-input-000000000001", "cm-input-123456789012"), Some(Ok(())));
+        let e = r.strings(&arn("000000000001"), &arn("210987654321")).unwrap().unwrap_err();
+        assert!(
+            e.contains("stands for one value, but the target gives two: 123456789012 elsewhere, 210987654321 here"),
+            "{e}"
+        );
+        let e = r.strings(&arn("000000000002"), &arn("123456789012")).unwrap().unwrap_err();
+        assert!(e.contains("the target's 123456789012 stands for the recording's 000000000001 elsewhere"), "{e}");
         assert_eq!(r.strings("plain", "plain"), None);
-        assert_eq!(r.strings("cm-000000000001", "cm-x"), Some(Err(String::new())));
+        assert_eq!(r.strings("cm-000000000001", "cm-x"), Some(Err(String::new())), "no id where the placeholder is");
+        assert_eq!(r.strings("cm-000000000001-a", "cm-123456789012-b"), Some(Err(String::new())), "differs outside it");
         let kms = "arn:aws:kms:us-east-1:000000000001:key/00000000-0000-4000-8000-000000000001";
-        let kms2 = "arn:aws:kms:us-east-1:000000000002:key/00000000-0000-4000-8000-000000000007";
-        assert_eq!(r.strings(kms, kms2), Some(Ok(())));
-        assert_eq!(placeholders("1000000000001"), None, "13 digits are not an account id");
+        let real = "arn:aws:kms:us-east-1:123456789012:key/1234ABCD-12ab-34cd-56ef-1234567890ab";
+        assert_eq!(r.strings(kms, real), Some(Ok(())));
+        let other = "arn:aws:kms:us-east-1:000000000002:key/00000000-0000-4000-8000-000000000007";
+        let e = r.strings(kms, other).unwrap().unwrap_err();
+        assert!(
+            e.contains("000000000001 stands for one value"),
+            "another recording's placeholders are values too: {e}"
+        );
+        assert!(placeholders("1000000000001").is_empty(), "13 digits are not an account id");
     }
 
     #[test]

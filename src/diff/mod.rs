@@ -35,8 +35,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::cassette;
 use crate::cassette::redact::{self, Redactor};
-use crate::cassette::{self, Cassette};
 use crate::client::Client;
 use crate::doc::JsonPath;
 use crate::model::{Chain, End, Page, Reply, Start};
@@ -340,15 +340,45 @@ impl DiffConfig {
     }
 }
 
-/// A loaded cassette: its chains (holding its documents) and each interaction's protocol.
+/// A loaded cassette: its chains as skeletons (each page's request, status, error and token, no jobs), each
+/// interaction's protocol, and each response body as compact JSON text. A chain's documents are parsed
+/// ([`Loaded::materialize`]) only while it is being run and compared, so memory holds the cassette's text
+/// once, not its documents.
 pub(crate) struct Loaded {
     pub path: PathBuf,
     pub protocols: Vec<Protocol>,
     pub chains: Vec<Arc<Chain>>,
+    pub bodies: Arc<Vec<Box<str>>>,
 }
 
-/// Loads every cassette named (files or directories).
+/// JSON text without the whitespace between tokens.
+fn minify(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if !c.is_ascii_whitespace() {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Loads every cassette named (files or directories), streaming: bodies stay text.
 pub(crate) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
+    #[derive(serde::Deserialize)]
+    struct TokenOnly {
+        #[serde(rename = "NextToken")]
+        next_token: Option<String>,
+    }
     let files = cassette::expand_paths(paths)?;
     if files.is_empty() {
         anyhow::bail!("no cassettes found in {:?} (expected *.json files or directories holding them)", paths);
@@ -356,15 +386,51 @@ pub(crate) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
     files
         .into_iter()
         .map(|path| {
-            let cassette = Cassette::load(&path)?;
-            let protocols = cassette.interactions.iter().map(|it| it.request.protocol).collect();
-            let chains = cassette.into_chains().into_iter().map(Arc::new).collect();
-            Ok(Loaded { path, protocols, chains })
+            let (mut protocols, mut pages, mut bodies) = (Vec::new(), Vec::new(), Vec::new());
+            cassette::stream(&path, |i, it, _| {
+                let status = it.response.status;
+                let text = it.response.body.get();
+                let reply = if (200..300).contains(&status) {
+                    // Checked as a response document when it was read; only its token is needed now.
+                    let token = serde_json::from_str::<TokenOnly>(text).ok().and_then(|t| t.next_token);
+                    Reply::Output(token.map_or_else(|| json!({}), |t| json!({ "NextToken": t })))
+                } else {
+                    let doc: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+                    Reply::Error(crate::protocol::error_from_document(status, &doc))
+                };
+                protocols.push(it.request.protocol);
+                bodies.push(minify(text).into_boxed_str());
+                pages.push(Page { request: it.request.body, status, reply, interaction: Some(i) });
+                Ok(())
+            })?;
+            let chains = cassette::link_chains(pages.into_iter()).into_iter().map(Arc::new).collect();
+            Ok(Loaded { path, protocols, chains, bodies: Arc::new(bodies) })
         })
         .collect()
 }
 
+/// A skeleton chain with its outputs parsed from `bodies`.
+fn materialize(bodies: &[Box<str>], skeleton: &Chain) -> Chain {
+    let pages = skeleton
+        .pages
+        .iter()
+        .map(|p| {
+            let mut page = p.clone();
+            if let (Reply::Output(_), Some(text)) = (&p.reply, p.interaction.and_then(|i| bodies.get(i))) {
+                page.reply = Reply::Output(serde_json::from_str(text).expect("checked when the cassette was read"));
+            }
+            page
+        })
+        .collect();
+    Chain { start: skeleton.start, pages, end: skeleton.end.clone() }
+}
+
 impl Loaded {
+    /// Chain `k` with its documents.
+    pub fn materialize(&self, k: usize) -> Chain {
+        materialize(&self.bodies, &self.chains[k])
+    }
+
     /// The protocol a chain was recorded in (its first interaction's).
     fn protocol_of(&self, chain: &Chain) -> Protocol {
         chain
@@ -399,16 +465,22 @@ impl Progress {
 }
 
 /// Runs every chain of `loaded` against `client` (in each protocol the choice names), at most `concurrency`
-/// chains at once, and hands each chain's runs to `each(cassette, chain, runs)` in a fixed order whatever the
-/// timing: chains in recorded order, except that those beginning with a token an earlier answer issued come
-/// after all the others, so that they can send the target's token for it. At most a window of chains past
-/// the oldest unfinished one is in flight, so memory stays bounded however long a cassette is.
-pub(crate) async fn run_all(
+/// chains at once. In the task that ran them, `work(chain number, recorded chain, runs)` makes what the caller
+/// keeps of them (the comparison, for diff); then `each(cassette, chain, kept)` takes it in a fixed order
+/// whatever the timing: chains in recorded order, except that those beginning with a token an earlier
+/// answer issued come after all the others, so that they can send the target's token for it. At most a
+/// window of chains past the oldest unfinished one is in flight, so memory stays bounded however long a
+/// cassette is.
+pub(crate) async fn run_all<T, W>(
     client: &Client,
     loaded: &[Loaded],
     config: &DiffConfig,
-    mut each: impl FnMut(usize, usize, Vec<TargetRun>),
-) {
+    work: Arc<W>,
+    mut each: impl FnMut(usize, usize, T),
+) where
+    T: Send + 'static,
+    W: Fn(usize, &Chain, Vec<TargetRun>) -> T + Send + Sync + 'static,
+{
     let semaphore = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
     let window = config.concurrency.max(1) * 4 + 16;
     let total = loaded.iter().map(|l| l.chains.len()).sum();
@@ -424,15 +496,16 @@ pub(crate) async fn run_all(
             .map(|(c, k, _)| (c, k))
             .collect();
         let mut tasks = tokio::task::JoinSet::new();
-        let mut done: HashMap<usize, Vec<TargetRun>> = HashMap::new();
+        // Finished chains waiting for the ones before them: slot → (token pairs per protocol, what was kept).
+        type Finished<T> = (Vec<Vec<(String, String)>>, T);
+        let mut done: HashMap<usize, Finished<T>> = HashMap::new();
         let (mut spawned, mut next) = (0, 0);
         while next < order.len() {
             while spawned < order.len() && spawned < next + window {
                 let (c, k) = order[spawned];
                 let (l, chain) = (&loaded[c], loaded[c].chains[k].clone());
-                let cap = chain.pages.len()
-                    + config.extra_pages
-                    + if config.view == View::Logical { chain.job_ids().len() } else { 0 };
+                let bodies = l.bodies.clone();
+                let (extra_pages, logical) = (config.extra_pages, config.view == View::Logical);
                 let protocols = config.protocol.protocols(l.protocol_of(&chain));
                 let first_tokens: Vec<Option<String>> = (0..protocols.len())
                     .map(|pi| match chain.start {
@@ -445,30 +518,36 @@ pub(crate) async fn run_all(
                         _ => None,
                     })
                     .collect();
-                let (client, semaphore, slot) = (client.clone(), semaphore.clone(), spawned);
+                let (client, semaphore, work, slot) = (client.clone(), semaphore.clone(), work.clone(), spawned);
                 tasks.spawn(async move {
                     let _permit = semaphore.acquire_owned().await.expect("the semaphore is never closed");
+                    let chain = materialize(&bodies, &chain);
+                    let cap = chain.pages.len() + extra_pages + if logical { chain.job_ids().len() } else { 0 };
                     let mut runs = Vec::with_capacity(protocols.len());
                     for (protocol, first) in protocols.into_iter().zip(first_tokens) {
                         runs.push(run::run_chain(&client, &chain, protocol, first.as_deref(), cap).await);
                     }
-                    (slot, runs)
+                    let pairs = runs
+                        .iter()
+                        .map(|r| r.token_pairs(&chain).map(|(a, b)| (a.to_string(), b.to_string())).collect())
+                        .collect();
+                    (slot, pairs, work(k + 1, &chain, runs))
                 });
                 spawned += 1;
             }
-            let (slot, runs) =
+            let (slot, pairs, kept) =
                 tasks.join_next().await.expect("a chain is in flight").expect("a chain run does not panic");
-            done.insert(slot, runs);
-            while let Some(runs) = done.remove(&next) {
+            done.insert(slot, (pairs, kept));
+            while let Some((pairs, kept)) = done.remove(&next) {
                 let (c, k) = order[next];
-                for (pi, run) in runs.iter().enumerate() {
+                for (pi, pairs) in pairs.into_iter().enumerate() {
                     let map = tokens.entry((c, pi)).or_default();
-                    for (rec, got) in run.token_pairs(&loaded[c].chains[k]) {
-                        map.entry(rec.to_string()).or_insert_with(|| got.to_string());
+                    for (rec, got) in pairs {
+                        map.entry(rec).or_insert(got);
                     }
                 }
                 progress.tick();
-                each(c, k, runs);
+                each(c, k, kept);
                 next += 1;
             }
         }
@@ -491,18 +570,13 @@ fn pair_recordings(a: &Loaded, b: &Loaded) -> (Vec<Vec<TargetRun>>, Vec<Arc<Chai
         .map(|c| match by_key.get_mut(&key(c)).and_then(|q| q.pop_front()) {
             Some(i) => {
                 used[i] = true;
-                let other = &b.chains[i];
-                vec![TargetRun {
-                    protocol: b.protocol_of(other),
-                    pages: other.pages.clone(),
-                    end: other.end.clone(),
-                    failure: None,
-                }]
+                let other = b.materialize(i);
+                vec![TargetRun { protocol: b.protocol_of(&other), pages: other.pages, end: other.end, failure: None }]
             }
             None => Vec::new(),
         })
         .collect();
-    let unpaired = b.chains.iter().zip(used).filter(|(_, u)| !u).map(|(c, _)| c.clone()).collect();
+    let unpaired = used.iter().enumerate().filter(|(_, u)| !**u).map(|(i, _)| Arc::new(b.materialize(i))).collect();
     (runs, unpaired)
 }
 
@@ -515,14 +589,15 @@ fn shown_document(page: Option<&Page>) -> Value {
     }
 }
 
-/// Redacts the target's answers with the recording's rules and placeholders (in recorded order).
+/// Applies the recording's `json:` redaction rules to the target's answers. (Account and key ids are not
+/// replaced: the comparison pairs the recording's placeholders with the target's real values instead.)
 fn redact_run(redactor: &Redactor, run: &mut TargetRun) {
     for page in &mut run.pages {
         match &mut page.reply {
-            Reply::Output(doc) => redactor.document(doc),
+            Reply::Output(doc) => redactor.document_rules(doc),
             Reply::Error(e) => {
                 let mut doc = json!({ "message": e.message });
-                redactor.document(&mut doc);
+                redactor.document_rules(&mut doc);
                 if let Some(m) = doc["message"].as_str() {
                     e.message = m.to_string();
                 }
@@ -596,8 +671,11 @@ fn chain_differences(view: View, rec: &Chain, run: &TargetRun, missing_jobs: boo
 }
 
 /// Compares one chain's run with the recording: chain-level, then page and job differences, then oracles.
-fn compare_run(config: &DiffConfig, renaming: &mut compare::Renaming, rec: &Chain, run: &TargetRun) -> Vec<Difference> {
-    let mut out = compare::chains(&config.rules, renaming, config.view, &rec.pages, &run.pages, rec.is_complete());
+/// Returns the differences, and where placeholders were paired with the target's values.
+fn compare_run(config: &DiffConfig, rec: &Chain, run: &mut TargetRun) -> (Vec<Difference>, Vec<compare::Binding>) {
+    let mut renaming = compare::Renaming::default();
+    let (mut out, bindings) =
+        compare::chains_bound(&config.rules, &mut renaming, config.view, &rec.pages, &run.pages, rec.is_complete());
     if run.failure.is_some() {
         // The jobs after a failed request were never asked for: the transport difference says so once.
         out.retain(|d| d.kind != Kind::Missing);
@@ -606,10 +684,12 @@ fn compare_run(config: &DiffConfig, renaming: &mut compare::Renaming, rec: &Chai
     let mut chain_level = Vec::new();
     chain_differences(config.view, rec, run, missing_jobs, &mut chain_level);
     chain_level.append(&mut out);
-    let target = run.chain(rec.start);
+    // The oracles judge the run's own pages, lent as a chain (not copied).
+    let target = Chain { start: rec.start, pages: std::mem::take(&mut run.pages), end: run.end.clone() };
     let oracles = judge::judge(rec, &target, &chain_level);
+    run.pages = target.pages;
     chain_level.extend(oracles);
-    chain_level
+    (chain_level, bindings)
 }
 
 /// Builds a chain's report from its differences.
@@ -635,81 +715,107 @@ fn chain_report(chain_no: usize, rec: &Chain, run: &TargetRun, differences: Vec<
     }
 }
 
-/// One cassette's state while its chains are compared, in order.
+/// What comparing one chain made: its reports (one per protocol), and the placeholder pairings each made.
+pub(crate) struct Judged {
+    reports: Vec<ChainReport>,
+    bindings: Vec<(usize, compare::Binding)>,
+}
+
+/// Compares chain `chain_no` with the target's runs of it (none: the other recording has no such chain).
+/// Needs nothing of other chains, so it runs in the task that ran the chain.
+fn judge_chain(
+    config: &DiffConfig,
+    redactor: &Redactor,
+    chain_no: usize,
+    rec: &Chain,
+    mut runs: Vec<TargetRun>,
+    fallback: Protocol,
+) -> Judged {
+    if runs.is_empty() {
+        let d = Difference::new(
+            Kind::Missing,
+            None,
+            rec.pages.first().and_then(|p| p.interaction),
+            JsonPath::root(),
+            rec.first_request().cloned(),
+            None,
+            "the other recording has no chain starting with this request".into(),
+        );
+        let empty = TargetRun { protocol: fallback, pages: Vec::new(), end: End::Complete, failure: None };
+        return Judged { reports: vec![chain_report(chain_no, rec, &empty, vec![d])], bindings: Vec::new() };
+    }
+    let mut judged = Judged { reports: Vec::new(), bindings: Vec::new() };
+    for run in &mut runs {
+        redact_run(redactor, run);
+        let (diffs, bindings) = compare_run(config, rec, run);
+        judged.bindings.extend(bindings.into_iter().map(|b| (judged.reports.len(), b)));
+        judged.reports.push(chain_report(chain_no, rec, run, diffs));
+    }
+    if let [json_run, cbor_run] = &runs[..] {
+        // --protocol both: the two answers must agree with each other too.
+        let mut agree = compare::chains(
+            &config.rules,
+            &mut compare::Renaming::default(),
+            View::Strict,
+            &json_run.pages,
+            &cbor_run.pages,
+            true,
+        );
+        for d in &mut agree {
+            d.message = format!("JSON and CBOR answers differ: {} ({})", d.message, d.kind.name());
+            d.kind = Kind::Protocol;
+        }
+        if let Some(last) = judged.reports.last_mut() {
+            last.differences.extend(agree);
+            if !last.differences.is_empty() {
+                last.verdict = Verdict::Differs;
+            }
+        }
+    }
+    judged
+}
+
+/// One cassette's reports, and its placeholder pairing, built up chain by chain in the fixed order.
+#[derive(Default)]
 struct Judging {
-    redactor: Redactor,
     renaming: compare::Renaming,
-    agreement: compare::Renaming,
     chains: Vec<ChainReport>,
 }
 
 impl Judging {
-    fn new(config: &DiffConfig) -> Judging {
-        Judging {
-            redactor: Redactor::new(config.redact.clone()),
-            renaming: compare::Renaming::default(),
-            agreement: compare::Renaming::default(),
-            chains: Vec::new(),
-        }
-    }
-
-    /// Compares chain `k` of a cassette with the target's runs of it (none: the other recording has no such
-    /// chain).
-    fn chain(&mut self, config: &DiffConfig, l: &Loaded, k: usize, mut runs: Vec<TargetRun>) {
-        let rec = &l.chains[k];
-        if runs.is_empty() {
-            let d = Difference::new(
-                Kind::Missing,
-                None,
-                rec.pages.first().and_then(|p| p.interaction),
-                JsonPath::root(),
-                rec.first_request().cloned(),
-                None,
-                "the other recording has no chain starting with this request".into(),
-            );
-            let empty =
-                TargetRun { protocol: l.protocol_of(rec), pages: Vec::new(), end: End::Complete, failure: None };
-            self.chains.push(chain_report(k + 1, rec, &empty, vec![d]));
-            return;
-        }
-        for run in &mut runs {
-            redact_run(&self.redactor, run);
-        }
-        for run in &runs {
-            let diffs = compare_run(config, &mut self.renaming, rec, run);
-            self.chains.push(chain_report(k + 1, rec, run, diffs));
-        }
-        if let [json_run, cbor_run] = &runs[..] {
-            // --protocol both: the two answers must agree with each other too.
-            let mut agree = compare::chains(
-                &config.rules,
-                &mut self.agreement,
-                View::Strict,
-                &json_run.pages,
-                &cbor_run.pages,
-                true,
-            );
-            for d in &mut agree {
-                d.message = format!("JSON and CBOR answers differ: {} ({})", d.message, d.kind.name());
-                d.kind = Kind::Protocol;
-            }
-            if let Some(last) = self.chains.last_mut() {
-                last.differences.extend(agree);
-                if !last.differences.is_empty() {
-                    last.verdict = Verdict::Differs;
-                }
+    /// Takes a judged chain: its pairings must agree with every earlier chain's.
+    fn take(&mut self, mut judged: Judged) {
+        for (r, b) in judged.bindings {
+            if let Err(why) = self.renaming.bind(&b.recorded, &b.target) {
+                let report = &mut judged.reports[r];
+                report.differences.push(Difference::new(
+                    Kind::Body,
+                    b.at.page,
+                    b.at.interaction,
+                    b.path,
+                    None,
+                    None,
+                    why,
+                ));
+                report.verdict = Verdict::Differs;
             }
         }
+        self.chains.append(&mut judged.reports);
     }
 }
 
 /// Runs the whole diff.
 pub async fn diff(config: &DiffConfig) -> anyhow::Result<Report> {
     let loaded = load(&config.cassettes)?;
-    let mut judging: Vec<Judging> = loaded.iter().map(|_| Judging::new(config)).collect();
+    let mut judging: Vec<Judging> = loaded.iter().map(|_| Judging::default()).collect();
+    let shared = Arc::new((config.clone(), Redactor::new(config.redact.clone())));
     let target_name = match &config.target {
         Target::Http(client) => {
-            run_all(client, &loaded, config, |c, k, runs| judging[c].chain(config, &loaded[c], k, runs)).await;
+            let work = move |chain_no: usize, rec: &Chain, runs: Vec<TargetRun>| {
+                let (config, redactor) = &*shared;
+                judge_chain(config, redactor, chain_no, rec, runs, Protocol::AwsJson11)
+            };
+            run_all(client, &loaded, config, Arc::new(work), |c, _, judged| judging[c].take(judged)).await;
             client.endpoint().url()
         }
         Target::Cassette(other) => {
@@ -718,8 +824,10 @@ pub async fn diff(config: &DiffConfig) -> anyhow::Result<Report> {
                 anyhow::bail!("diff A.json B.json compares two cassette files, not directories");
             }
             let (runs, unpaired) = pair_recordings(&loaded[0], &b[0]);
+            let (config, redactor) = &*shared;
             for (k, runs) in runs.into_iter().enumerate() {
-                judging[0].chain(config, &loaded[0], k, runs);
+                let rec = loaded[0].materialize(k);
+                judging[0].take(judge_chain(config, redactor, k + 1, &rec, runs, loaded[0].protocol_of(&rec)));
             }
             for (n, extra) in unpaired.iter().enumerate() {
                 let d = Difference::new(
@@ -794,10 +902,10 @@ pub async fn request_loop(config: &DiffConfig) -> anyhow::Result<usize> {
     let Target::Http(client) = &config.target else { anyhow::bail!("the request loop needs an HTTP target") };
     let loaded = load(&config.cassettes)?;
     let mut sent = 0;
-    run_all(client, &loaded, config, |_, _, runs| {
-        sent += runs.iter().map(|r| r.pages.len() + usize::from(r.failure.is_some())).sum::<usize>();
-    })
-    .await;
+    let count = |_: usize, _: &Chain, runs: Vec<TargetRun>| {
+        runs.iter().map(|r| r.pages.len() + usize::from(r.failure.is_some())).sum::<usize>()
+    };
+    run_all(client, &loaded, config, Arc::new(count), |_, _, n| sent += n).await;
     Ok(sent)
 }
 
@@ -818,12 +926,12 @@ pub async fn learn_noise(config: &DiffConfig, runs: usize) -> anyhow::Result<(no
             for _ in 0..runs {
                 let mut set: Vec<Vec<Vec<TargetRun>>> =
                     loaded.iter().map(|l| vec![Vec::new(); l.chains.len()]).collect();
-                let redactors: Vec<Redactor> = loaded.iter().map(|_| Redactor::new(config.redact.clone())).collect();
-                run_all(client, &loaded, config, |c, k, mut runs| {
-                    runs.iter_mut().for_each(|r| redact_run(&redactors[c], r));
-                    set[c][k] = runs;
-                })
-                .await;
+                let redactor = Arc::new(Redactor::new(config.redact.clone()));
+                let redacted = move |_: usize, _: &Chain, mut runs: Vec<TargetRun>| {
+                    runs.iter_mut().for_each(|r| redact_run(&redactor, r));
+                    runs
+                };
+                run_all(client, &loaded, config, Arc::new(redacted), |c, k, runs| set[c][k] = runs).await;
                 sets.push(set);
             }
             let (first, rest) = sets.split_first().expect("at least two runs");
@@ -865,7 +973,8 @@ pub async fn learn_noise(config: &DiffConfig, runs: usize) -> anyhow::Result<(no
             }
             let (runs, _) = pair_recordings(&loaded[0], &b[0]);
             let mut renaming = compare::Renaming::default();
-            for (chain, runs) in loaded[0].chains.iter().zip(&runs) {
+            for (k, runs) in runs.iter().enumerate() {
+                let chain = loaded[0].materialize(k);
                 for run in runs {
                     comparisons += 1;
                     found.extend(compare::chains(

@@ -586,7 +586,8 @@ fn chromium() -> Option<PathBuf> {
 async fn a_reused_token_is_sent_as_the_targets_own_and_the_report_does_not_depend_on_concurrency() {
     // boto3-walk's first two pages, then the second page's request again: its token reused.
     let dir = scratch_dir("diff-reused");
-    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(golden_file("boto3-walk.json")).unwrap()).unwrap();
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(golden_file("boto3-walk.json")).unwrap()).unwrap();
     let its = doc["interactions"].as_array_mut().unwrap();
     its.truncate(2);
     let mut again = its[1].clone();
