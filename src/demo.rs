@@ -86,6 +86,7 @@ async fn record_then_replay(
     report: &mut Report,
     upstream: &str,
     population: &[String],
+    seed: u64,
     max: i32,
 ) -> anyhow::Result<()> {
     use crate::record::{Endpoint, Mode, RecordConfig, Recorder};
@@ -145,6 +146,37 @@ async fn record_then_replay(
     report.check(
         summary.unplayed.is_empty() && summary.misses.len() == 1,
         format!("strict report: {}", summary.to_string().lines().next().unwrap_or("")),
+    );
+
+    println!("\ndiff:");
+    let against = |defect: Option<crate::reference::Defect>| {
+        let cassette = cassette.clone();
+        async move {
+            let config = ReferenceConfig { defect, ..ReferenceConfig::generated(population.len(), seed) };
+            let target =
+                Server::spawn(crate::server::bind("127.0.0.1:0").await?, Arc::new(Reference::new(config)), ServerConfig::default())?;
+            let client = Client::new(&target.uri())?;
+            let mut diff_config =
+                crate::diff::DiffConfig::new(vec![cassette], crate::diff::Target::Http(Box::new(client)));
+            diff_config.protocol = crate::diff::ProtocolChoice::Both;
+            let report = crate::diff::diff(&diff_config).await?;
+            target.shutdown().await;
+            anyhow::Ok(report)
+        }
+    };
+    let clean = against(None).await?;
+    report.check(
+        !clean.failed(),
+        format!("the recording diffs clean against the reference in both protocols ({} chains)", clean.totals.chains),
+    );
+    let broken = against(Some(crate::reference::Defect::MissingMiddleToken)).await?;
+    let caught = broken.summary.iter().any(|l| l.kind == crate::diff::Kind::Pagination);
+    report.check(
+        caught,
+        format!(
+            "a reference with a planted bug (missing-middle-token) is caught: {}",
+            broken.summary.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("; ")
+        ),
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
@@ -231,7 +263,7 @@ pub(crate) async fn run(config: DemoConfig) -> anyhow::Result<ExitCode> {
     let same = walks[0].pages.iter().map(|p| &p.reply).eq(walks[1].pages.iter().map(|p| &p.reply));
     report.check(same, "both protocols return identical documents for every page");
 
-    record_then_replay(&mut report, &server.uri(), &population, max).await?;
+    record_then_replay(&mut report, &server.uri(), &population, config.seed, max).await?;
     server.shutdown().await;
     println!(
         "\n{} checks failed; {:.0} ms in all. Next: `snomed-vcr reference` serves the same population for your own clients.",
