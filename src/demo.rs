@@ -153,8 +153,11 @@ async fn record_then_replay(
         let cassette = cassette.clone();
         async move {
             let config = ReferenceConfig { defect, ..ReferenceConfig::generated(population.len(), seed) };
-            let target =
-                Server::spawn(crate::server::bind("127.0.0.1:0").await?, Arc::new(Reference::new(config)), ServerConfig::default())?;
+            let target = Server::spawn(
+                crate::server::bind("127.0.0.1:0").await?,
+                Arc::new(Reference::new(config)),
+                ServerConfig::default(),
+            )?;
             let client = Client::new(&target.uri())?;
             let mut diff_config =
                 crate::diff::DiffConfig::new(vec![cassette], crate::diff::Target::Http(Box::new(client)));

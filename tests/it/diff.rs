@@ -617,3 +617,42 @@ async fn a_reused_token_is_sent_as_the_targets_own_and_the_report_does_not_depen
     assert!(one.contains("\"oracle\": \"filter\""), "the defect is found");
     assert_eq!(one, eight, "the same report at any concurrency");
 }
+
+#[test]
+fn an_https_target_that_requires_sigv4_is_diffed_with_sign_and_a_ca_file() {
+    let dir = scratch_dir("diff-https");
+    let (ca, cert, key) = crate::record::tls_files(&dir);
+    let target = Proc::start(&[
+        "reference",
+        "--require-sigv4",
+        "AKIDDIFFSIGNER:diff-secret",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(target.url.starts_with("https://"), "{}", target.url);
+    let walk = golden_file("boto3-walk.json");
+    let args =
+        ["diff", "--cassette", walk.to_str().unwrap(), "--target", &target.url, "--ca-file", ca.to_str().unwrap()];
+    let run = |extra: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(extra)
+            .env("AWS_ACCESS_KEY_ID", "AKIDDIFFSIGNER")
+            .env("AWS_SECRET_ACCESS_KEY", "diff-secret")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, out) = run(&["--sign", "--region", "us-east-1"]);
+    assert_eq!(code, Some(0), "signed, over TLS with the test CA: {out}");
+    let (code, out) = run(&[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("HTTP status 200 → 403") && out.contains("MissingAuthenticationTokenException"), "{out}");
+}

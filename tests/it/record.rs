@@ -130,7 +130,7 @@ fn boto3_through_the_proxy_over_http_is_re_signed_and_recorded_without_secrets()
 }
 
 /// A CA and a certificate for localhost/127.0.0.1 signed by it, as PEM files in `dir`.
-fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+pub fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
