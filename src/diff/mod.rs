@@ -396,7 +396,11 @@ pub(crate) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
                     Reply::Output(token.map_or_else(|| json!({}), |t| json!({ "NextToken": t })))
                 } else {
                     let doc: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-                    Reply::Error(crate::protocol::error_from_document(status, &doc))
+                    let header = it.response.headers.get(crate::protocol::ERROR_TYPE_HEADER).map(String::as_str);
+                    Reply::Error(crate::protocol::with_header_code(
+                        crate::protocol::error_from_document(status, &doc),
+                        header,
+                    ))
                 };
                 protocols.push(it.request.protocol);
                 bodies.push(minify(text).into_boxed_str());

@@ -110,7 +110,16 @@ pub async fn run_chain(
         let interaction = recorded.pages.get(i).and_then(|p| p.interaction);
         let body = crate::protocol::encode_request(protocol, &request);
         match client.exchange(protocol, crate::model::OPERATION, body).await {
-            Ok(ex) => pages.push(Page { request, status: ex.status, reply: ex.reply, interaction }),
+            Ok(ex) => {
+                let reply = match ex.reply {
+                    crate::model::Reply::Error(e) => {
+                        let header = ex.headers.get(crate::protocol::ERROR_TYPE_HEADER).and_then(|v| v.to_str().ok());
+                        crate::model::Reply::Error(crate::protocol::with_header_code(e, header))
+                    }
+                    output => output,
+                };
+                pages.push(Page { request, status: ex.status, reply, interaction });
+            }
             Err(e) => {
                 failure = Some(Failure { page: i + 1, interaction, cause: cause(&e) });
                 end = End::Error;

@@ -344,6 +344,18 @@ pub fn error_from_document(status: u16, doc: &Value) -> ServiceError {
     ServiceError { status, code, message }
 }
 
+/// An error whose body named no code (`Http{status}`) takes it from the `x-amzn-ErrorType` header, which
+/// services also send (normalized the same way: `ValidationException:http://…` is `ValidationException`). The
+/// SDKs read only the body; a judge of errors reads both.
+pub fn with_header_code(mut error: ServiceError, header: Option<&str>) -> ServiceError {
+    if let Some(h) = header.map(error_code).filter(|c| !c.is_empty())
+        && error.code == format!("Http{}", error.status)
+    {
+        error.code = h.to_string();
+    }
+    error
+}
+
 /// Parses a response the way the SDKs do. `Err` means the body could not be read at all.
 pub fn parse_reply(protocol: Protocol, status: u16, body: &[u8]) -> Result<Reply, String> {
     if (200..300).contains(&status) {

@@ -656,3 +656,18 @@ fn an_https_target_that_requires_sigv4_is_diffed_with_sign_and_a_ca_file() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("HTTP status 200 → 403") && out.contains("MissingAuthenticationTokenException"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_code_given_only_in_x_amzn_errortype_is_read_from_there() {
+    let url = raw_server(Some(
+        b"HTTP/1.1 400 Bad Request\r\nx-amzn-ErrorType: ValidationException:http://internal.amazon.com/coral/\r\n\
+          content-type: application/x-amz-json-1.1\r\ncontent-length: 2\r\n\r\n{}",
+    ))
+    .await;
+    let report = diff::diff(&config(&url, vec![golden_file("boto3-errors.json")])).await.unwrap();
+    let chains = &report.cassettes[0].chains;
+    let max_results_501 = chains.iter().find(|c| c.request == json!({"MaxResults": 501})).unwrap();
+    assert_eq!(max_results_501.differences, vec![], "400 ValidationException, from the header");
+    let walk = chains.iter().find(|c| c.request == json!({"MaxResults": 5})).unwrap();
+    assert!(walk.differences.iter().any(|d| d.kind == Kind::ErrorCode && d.message.contains("ValidationException")));
+}
