@@ -651,6 +651,10 @@ mod tests {
         Page { request: req, status: 200, reply: Reply::Output(out), interaction: Some(0) }
     }
 
+    fn logical(rules: &Rules, rec: &[Page], got: &[Page], complete: bool) -> Vec<Difference> {
+        chains(rules, &mut Renaming::default(), View::Logical, rec, got, complete)
+    }
+
     fn kinds(d: &[Difference]) -> Vec<String> {
         d.iter().map(|d| format!("{} {}", d.kind.name(), d.path)).collect()
     }
@@ -663,10 +667,7 @@ mod tests {
         let c = json!({"JobId": "c", "JobStatus": "FAILED", "SubmitTime": 3});
         let rec = vec![page(json!({}), json!([a, b]), Some("t")), page(json!({}), json!([c]), None)];
         let same = vec![page(json!({}), json!([a]), Some("x")), page(json!({}), json!([b, c]), None)];
-        assert_eq!(
-            kinds(&chains(&rules, &mut Renaming::default(), View::Logical, &rec, &same, true)),
-            Vec::<String>::new()
-        );
+        assert_eq!(kinds(&logical(&rules, &rec, &same, true)), Vec::<String>::new());
         let strict = chains(&rules, &mut Renaming::default(), View::Strict, &rec, &same, true);
         assert!(
             kinds(&strict).contains(&"missing $.ComprehendMedicalAsyncJobPropertiesList[JobId=b]".to_string()),
@@ -675,7 +676,7 @@ mod tests {
         let c2 = json!({"JobId": "c", "JobStatus": "COMPLETED", "SubmitTime": 3});
         let d = json!({"JobId": "d"});
         let changed = vec![page(json!({}), json!([c2, a, d, a]), None)];
-        let diffs = chains(&rules, &mut Renaming::default(), View::Logical, &rec, &changed, true);
+        let diffs = logical(&rules, &rec, &changed, true);
         assert_eq!(
             kinds(&diffs),
             [
@@ -695,11 +696,11 @@ mod tests {
         let undocumented = json!({"Filter": {"SubmitTimeAfter": 1, "SubmitTimeBefore": 9}});
         let rec = vec![page(undocumented.clone(), jobs(&["a", "b", "c", "d"]), None)];
         let got = vec![page(undocumented, jobs(&["b", "a", "c", "d"]), None)];
-        assert_eq!(chains(&rules, &mut Renaming::default(), View::Logical, &rec, &got, true), vec![]);
+        assert_eq!(logical(&rules, &rec, &got, true), vec![]);
         let documented = json!({"Filter": {"SubmitTimeBefore": 9}});
         let rec = vec![page(documented.clone(), jobs(&["a", "b", "c", "d"]), None)];
         let got = vec![page(documented, jobs(&["b", "c", "d", "a"]), None)];
-        let d = chains(&rules, &mut Renaming::default(), View::Logical, &rec, &got, true);
+        let d = logical(&rules, &rec, &got, true);
         assert_eq!(kinds(&d), ["moved $.ComprehendMedicalAsyncJobPropertiesList[JobId=a]"], "one move, not three");
         assert!(d[0].message.starts_with("position 1 in the recording, 4 here"), "{}", d[0].message);
     }
@@ -713,57 +714,30 @@ mod tests {
             reply: Reply::Error(ServiceError::new(status, code, msg)),
             interaction: Some(3),
         };
-        let d = chains(
-            &rules,
-            &mut Renaming::default(),
-            View::Logical,
-            &[err(400, "ValidationException", "a")],
-            &[err(400, "ValidationException", "b")],
-            true,
-        );
+        let d = logical(&rules, &[err(400, "ValidationException", "a")], &[err(400, "ValidationException", "b")], true);
         assert_eq!(d, vec![], "messages are ignored by default");
-        let d = chains(
-            &rules,
-            &mut Renaming::default(),
-            View::Logical,
-            &[err(400, "ValidationException", "a")],
-            &[err(500, "InternalServerException", "a")],
-            true,
-        );
+        let d =
+            logical(&rules, &[err(400, "ValidationException", "a")], &[err(500, "InternalServerException", "a")], true);
         assert_eq!(kinds(&d), ["status $", "error-code $.__type"]);
         assert_eq!(d[0].interaction, Some(3));
         let mut exact = Rules::defaults();
         exact.extend_from_toml("[compare]\nmessage = \"prefix\"").unwrap();
-        let d = chains(
-            &exact,
-            &mut Renaming::default(),
-            View::Logical,
-            &[err(400, "X", "Value '0'")],
-            &[err(400, "X", "Value '0' at 'maxResults'")],
-            true,
-        );
+        let d = logical(&exact, &[err(400, "X", "Value '0'")], &[err(400, "X", "Value '0' at 'maxResults'")], true);
         assert_eq!(d, vec![]);
-        let d = chains(
-            &exact,
-            &mut Renaming::default(),
-            View::Logical,
-            &[err(400, "X", "Value '0'")],
-            &[err(400, "X", "value")],
-            true,
-        );
+        let d = logical(&exact, &[err(400, "X", "Value '0'")], &[err(400, "X", "value")], true);
         assert_eq!(kinds(&d), ["message $.message"]);
         // Timestamps as instants, numbers by value, absent = null.
         let job = |t: Value| json!([{"JobId": "a", "SubmitTime": t, "EndTime": null}]);
         let rec = vec![page(json!({}), job(json!(1704164645.678)), None)];
         let ms = vec![page(json!({}), job(json!(1704164645678u64)), None)];
-        let d = chains(&rules, &mut Renaming::default(), View::Logical, &rec, &ms, true);
+        let d = logical(&rules, &rec, &ms, true);
         assert_eq!(kinds(&d), ["body $.ComprehendMedicalAsyncJobPropertiesList[JobId=a].SubmitTime"]);
         assert!(d[0].message.contains("not a plausible epoch-seconds time"), "{}", d[0].message);
         let close = vec![page(json!({}), json!([{"JobId": "a", "SubmitTime": 1704164645.679}]), None)];
-        assert_eq!(chains(&rules, &mut Renaming::default(), View::Logical, &rec, &close, true).len(), 1);
+        assert_eq!(logical(&rules, &rec, &close, true).len(), 1);
         let mut loose = Rules::defaults();
         loose.extend_from_toml("[compare]\ntolerance = \"2ms\"").unwrap();
-        assert_eq!(chains(&loose, &mut Renaming::default(), View::Logical, &rec, &close, true), vec![]);
+        assert_eq!(logical(&loose, &rec, &close, true), vec![]);
     }
 
     #[test]

@@ -614,15 +614,7 @@ fn redact_run(redactor: &Redactor, run: &mut TargetRun) {
 fn chain_differences(view: View, rec: &Chain, run: &TargetRun, missing_jobs: bool, out: &mut Vec<Difference>) {
     let token_path = || JsonPath::root().key("NextToken");
     if let Some(f) = &run.failure {
-        out.push(Difference::new(
-            Kind::Transport,
-            Some(f.page),
-            f.interaction,
-            JsonPath::root(),
-            None,
-            None,
-            f.cause.clone(),
-        ));
+        out.push(f.difference());
         return;
     }
     let (n, m) = (run.pages.len(), rec.pages.len());
@@ -913,6 +905,17 @@ pub async fn request_loop(config: &DiffConfig) -> anyhow::Result<usize> {
     Ok(sent)
 }
 
+/// What differs between two answers to one chain (two runs, or two recordings): the noise candidates.
+fn varied(
+    config: &DiffConfig,
+    renaming: &mut compare::Renaming,
+    chain: &Chain,
+    a: &[Page],
+    b: &[Page],
+) -> Vec<Difference> {
+    compare::chains(&config.rules, renaming, config.view, a, b, chain.is_complete())
+}
+
 /// Learns noise (`--learn-noise RUNS`): runs the cassettes `runs` times against an HTTP target and compares
 /// each run with the first, or, for a cassette target, compares the two recordings. Returns what varied,
 /// sorted into noise and refusals, and a phrase saying how it was learned.
@@ -945,24 +948,9 @@ pub async fn learn_noise(config: &DiffConfig, runs: usize) -> anyhow::Result<(no
                     for (k, chain) in l.chains.iter().enumerate() {
                         for (a, b) in first[c][k].iter().zip(&later[c][k]) {
                             comparisons += 1;
-                            found.extend(compare::chains(
-                                &config.rules,
-                                &mut renaming,
-                                config.view,
-                                &a.pages,
-                                &b.pages,
-                                chain.is_complete(),
-                            ));
+                            found.extend(varied(config, &mut renaming, chain, &a.pages, &b.pages));
                             if let Some(f) = a.failure.as_ref().or(b.failure.as_ref()) {
-                                found.push(Difference::new(
-                                    Kind::Transport,
-                                    Some(f.page),
-                                    f.interaction,
-                                    JsonPath::root(),
-                                    None,
-                                    None,
-                                    f.cause.clone(),
-                                ));
+                                found.push(f.difference());
                             }
                         }
                     }
@@ -981,14 +969,7 @@ pub async fn learn_noise(config: &DiffConfig, runs: usize) -> anyhow::Result<(no
                 let chain = loaded[0].materialize(k);
                 for run in runs {
                     comparisons += 1;
-                    found.extend(compare::chains(
-                        &config.rules,
-                        &mut renaming,
-                        config.view,
-                        &chain.pages,
-                        &run.pages,
-                        chain.is_complete(),
-                    ));
+                    found.extend(varied(config, &mut renaming, &chain, &chain.pages, &run.pages));
                 }
             }
             format!("between {} and {}", loaded[0].path.display(), other.display())

@@ -19,6 +19,21 @@ pub struct Failure {
     pub cause: String,
 }
 
+impl Failure {
+    /// The failure as the `transport` difference reports show.
+    pub fn difference(&self) -> super::Difference {
+        super::Difference::new(
+            super::Kind::Transport,
+            Some(self.page),
+            self.interaction,
+            crate::doc::JsonPath::root(),
+            None,
+            None,
+            self.cause.clone(),
+        )
+    }
+}
+
 /// What the target answered to one recorded chain, in one protocol.
 #[derive(Clone, Debug)]
 pub struct TargetRun {
