@@ -305,7 +305,8 @@ impl<'a> Comparer<'a> {
                     let ordered = self.ordered(treatment.ordered);
                     let rec: Vec<(Option<usize>, &Value)> = x.iter().map(|v| (at.page, v)).collect();
                     let got: Vec<(Option<usize>, &Value)> = y.iter().map(|v| (at.page, v)).collect();
-                    self.keyed(&rec, &got, key, ordered, path, at.interaction, true);
+                    let ties = tie_member(treatment.ordered);
+                    self.keyed(&rec, &got, key, ordered.then_some(ties), path, at.interaction, true);
                 } else if treatment.set {
                     self.set(x, y, path, at);
                 } else {
@@ -418,7 +419,7 @@ impl<'a> Comparer<'a> {
         rec: &[(Option<usize>, &Value)],
         got: &[(Option<usize>, &Value)],
         key: &str,
-        ordered: bool,
+        order: Option<Option<&str>>,
         list: &JsonPath,
         interaction: Option<usize>,
         membership: bool,
@@ -507,17 +508,31 @@ impl<'a> Comparer<'a> {
                 }
             }
         }
-        if ordered {
-            let seq: Vec<usize> = common.iter().map(|(i, _)| *i).collect();
-            let keep = longest_increasing(&seq);
-            let mut rank: Vec<usize> = seq.clone();
-            rank.sort_unstable();
+        if let Some(ties) = order {
+            // Each common job's place in the recorded order: its index, or, where only the documented order
+            // counts, the rank of its `ties` value (jobs submitted at the same instant may come in any order).
+            let mut rank = vec![0usize; rec.len()];
+            let mut group = 0;
+            for i in 0..rec.len() {
+                let same = match (ties, i.checked_sub(1)) {
+                    (Some(m), Some(p)) => rec[p].1.get(m).is_some() && rec[p].1.get(m) == rec[i].1.get(m),
+                    _ => false,
+                };
+                if !same && i > 0 {
+                    group += 1;
+                }
+                rank[i] = group;
+            }
+            let seq: Vec<usize> = common.iter().map(|(i, _)| rank[*i]).collect();
+            let keep = longest_non_decreasing(&seq);
+            let mut positions: Vec<usize> = common.iter().map(|(i, _)| *i).collect();
+            positions.sort_unstable();
             for (n, (i, j)) in common.iter().enumerate() {
                 if keep[n] {
                     continue;
                 }
                 let k = id(rec[*i].1, key).unwrap_or_default();
-                let rec_pos = rank.binary_search(i).map_or(0, |p| p + 1);
+                let rec_pos = positions.binary_search(i).map_or(0, |p| p + 1);
                 self.push(
                     Kind::Moved,
                     At { page: got[*j].0, interaction },
@@ -541,12 +556,17 @@ fn present<'v>(m: &'v serde_json::Map<String, Value>, k: &str) -> Option<&'v Val
     m.get(k).filter(|v| !v.is_null())
 }
 
-/// Which items of `seq` form one longest strictly increasing subsequence (patience sorting, O(n log n)).
-fn longest_increasing(seq: &[usize]) -> Vec<bool> {
+/// Where the order is compared only as documented, ties in this member may come in any order.
+fn tie_member(rule: Option<Ordered>) -> Option<&'static str> {
+    (rule == Some(Ordered::Documented)).then_some("SubmitTime")
+}
+
+/// Which items of `seq` form one longest non-decreasing subsequence (patience sorting, O(n log n)).
+fn longest_non_decreasing(seq: &[usize]) -> Vec<bool> {
     let mut tails: Vec<usize> = Vec::new(); // index into seq of the smallest tail of each length
     let mut prev: Vec<Option<usize>> = vec![None; seq.len()];
     for (i, &x) in seq.iter().enumerate() {
-        let len = tails.partition_point(|&t| seq[t] < x);
+        let len = tails.partition_point(|&t| seq[t] <= x);
         prev[i] = len.checked_sub(1).map(|l| tails[l]);
         if len == tails.len() {
             tails.push(i);
@@ -623,7 +643,8 @@ pub(crate) fn chains_bound(
                 let membership = rec_complete || ordered;
                 match &treatment.keyed {
                     Some(key) => {
-                        c.keyed(&r, &g, key, ordered, &list, rec.first().and_then(|p| p.interaction), membership)
+                        let order = ordered.then_some(tie_member(treatment.ordered));
+                        c.keyed(&r, &g, key, order, &list, rec.first().and_then(|p| p.interaction), membership)
                     }
                     None => {
                         let a = Value::Array(r.iter().map(|(_, v)| (*v).clone()).collect());
@@ -702,6 +723,15 @@ mod tests {
         let got = vec![page(documented, jobs(&["b", "c", "d", "a"]), None)];
         let d = logical(&rules, &rec, &got, true);
         assert_eq!(kinds(&d), ["moved $.ComprehendMedicalAsyncJobPropertiesList[JobId=a]"], "one move, not three");
+        // Jobs submitted at the same instant: the documentation orders by time only, so ties may swap.
+        let timed =
+            |ids: &[(&str, u32)]| Value::Array(ids.iter().map(|(i, t)| json!({"JobId": i, "SubmitTime": t})).collect());
+        let documented = json!({"Filter": {"SubmitTimeBefore": 9}});
+        let rec = vec![page(documented.clone(), timed(&[("a", 1), ("b", 2), ("c", 2), ("d", 3)]), None)];
+        let swapped = vec![page(documented.clone(), timed(&[("a", 1), ("c", 2), ("b", 2), ("d", 3)]), None)];
+        assert_eq!(logical(&rules, &rec, &swapped, true), vec![], "a tie in SubmitTime may come either way");
+        let later = vec![page(documented, timed(&[("a", 1), ("b", 2), ("d", 3), ("c", 2)]), None)];
+        assert_eq!(kinds(&logical(&rules, &rec, &later, true)).len(), 1, "but not after a later job");
         assert!(d[0].message.starts_with("position 1 in the recording, 4 here"), "{}", d[0].message);
     }
 
@@ -786,9 +816,10 @@ mod tests {
     }
 
     #[test]
-    fn longest_increasing_keeps_the_most_in_order() {
-        assert_eq!(longest_increasing(&[1, 2, 3, 0]), [true, true, true, false]);
-        assert_eq!(longest_increasing(&[3, 2, 1, 0]).iter().filter(|k| **k).count(), 1);
-        assert_eq!(longest_increasing(&[]), Vec::<bool>::new());
+    fn longest_non_decreasing_keeps_the_most_in_order() {
+        assert_eq!(longest_non_decreasing(&[1, 2, 3, 0]), [true, true, true, false]);
+        assert_eq!(longest_non_decreasing(&[3, 2, 1, 0]).iter().filter(|k| **k).count(), 1);
+        assert_eq!(longest_non_decreasing(&[1, 1, 2, 2]), [true; 4], "equal ranks are in order");
+        assert_eq!(longest_non_decreasing(&[]), Vec::<bool>::new());
     }
 }
