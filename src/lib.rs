@@ -18,6 +18,7 @@
 //! | [`client`] | the one client of the operation: http/https, signing, both protocols, walks |
 //! | [`record`] | the recording proxy and record modes |
 //! | [`replay`] | the replay server: faults, latency, watch, the in-process [`ReplayServer`] |
+//! | [`diff`] | replaying cassettes against another implementation: token mapping, typed comparison, rules, oracles, noise, baselines, reports |
 //! | [`review`] | accepting or rejecting re-recordings |
 //! | [`reference`](mod@reference) | the reference implementation of the service (stand-in for AWS) |
 //! | [`server`] | the one hyper 1 serve loop, with timeouts and graceful shutdown |

@@ -11,32 +11,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Report, Verdict};
+pub use super::outcome::Entry;
+use super::outcome::{Report, Verdict};
 
 /// The `format` of a baseline file.
 pub const FORMAT: &str = "snomed-vcr/diff-baseline";
-
-/// One accepted difference.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Entry {
-    /// The cassette's file name.
-    pub cassette: String,
-    /// The chain's number in it (from 1).
-    pub chain: usize,
-    /// `awsJson1_1` or `rpcv2Cbor`.
-    pub protocol: String,
-    /// The difference's kind.
-    pub kind: String,
-    /// Its path.
-    pub path: String,
-    /// The recorded value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recorded: Option<Value>,
-    /// The target's value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub received: Option<Value>,
-}
 
 impl Entry {
     fn key(&self) -> String {

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::outcome::{Difference, Kind, View};
 use super::rules::{MessagePolicy, Ordered, Rules};
-use super::{Difference, Kind, View};
 use crate::doc::{JsonPath, canonical};
 use crate::model::{JOBS_MEMBER, ListRequest, Order, Page, Reply};
 

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::{Difference, Kind};
+use super::outcome::{Difference, Kind};
 use crate::doc::{JsonPath, Segment};
 use crate::model::oracle::{FilterSemantics, Oracle, Violation, check_chain};
 use crate::model::{Chain, JOBS_MEMBER, Page};

@@ -3,6 +3,7 @@
 //!
 //! | file | owns |
 //! |---|---|
+//! | `outcome.rs` | what a diff finds: kinds of difference, verdicts, the report of chains per cassette |
 //! | `run.rs` | a recorded chain replayed against a target: token mapping, caps, transport failures |
 //! | `compare.rs` | typed comparison of replies and documents; the strict and logical views |
 //! | `rules.rs` | comparison rules by path (TOML), and the defaults |
@@ -16,13 +17,14 @@
 //! concurrently ([`run::run_chain`]), and each chain's answers are handed on in a fixed order as soon as the
 //! chains before it are done (a chain that starts with a token an earlier answer issued runs after the
 //! others, so it can send the target's token instead). In that order the target's answers pass through the
-//! recording's redaction, are compared ([`compare`]) and judged ([`judge`]), and only the differences are
+//! recording's redaction, are compared (`compare`) and judged (`judge`), and only the differences are
 //! kept; at the end they are matched against the baseline and summarized.
 
 pub mod baseline;
 mod compare;
 mod judge;
 pub mod noise;
+mod outcome;
 pub mod report;
 pub mod rules;
 pub mod run;
@@ -32,7 +34,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::cassette;
@@ -41,252 +42,10 @@ use crate::client::Client;
 use crate::doc::JsonPath;
 use crate::model::{Chain, End, Page, Reply, Start};
 use crate::protocol::Protocol;
+pub use outcome::{CassetteReport, ChainReport, Difference, Kind, ProtocolChoice, Report, Totals, Verdict, View};
 pub use rules::Rules;
 pub use run::{Failure, TargetRun};
 pub use summary::SummaryLine;
-
-/// How a chain's pages are compared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum View {
-    /// Page by page: the same jobs on the same pages, `NextToken` present where it was.
-    Strict,
-    /// The chain's pages joined and jobs aligned by `JobId`: a different page split is no difference (the
-    /// page-size limit is still checked on every page).
-    Logical,
-}
-
-/// Which protocol requests go in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum ProtocolChoice {
-    /// Each chain in the protocol it was recorded in.
-    Recorded,
-    /// AWS JSON 1.1.
-    Json,
-    /// Smithy RPC v2 CBOR.
-    Cbor,
-    /// Each chain in both; the two answers must agree too.
-    Both,
-}
-
-impl ProtocolChoice {
-    fn protocols(self, recorded: Protocol) -> Vec<Protocol> {
-        match self {
-            ProtocolChoice::Recorded => vec![recorded],
-            ProtocolChoice::Json => vec![Protocol::AwsJson11],
-            ProtocolChoice::Cbor => vec![Protocol::RpcV2Cbor],
-            ProtocolChoice::Both => vec![Protocol::AwsJson11, Protocol::RpcV2Cbor],
-        }
-    }
-}
-
-/// What kind of difference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// The HTTP status.
-    Status,
-    /// The error code (namespace and suffix stripped).
-    ErrorCode,
-    /// The error message, under the message policy.
-    Message,
-    /// A value in the output document.
-    Body,
-    /// A recorded job the target did not list.
-    Missing,
-    /// A job the target listed that the recording does not have.
-    Extra,
-    /// A job the target listed twice in one chain.
-    Duplicate,
-    /// A job out of the recorded order, where order is compared.
-    Moved,
-    /// `NextToken` presence, a chain that ends early or runs on, a token loop.
-    Pagination,
-    /// An invariant of the model or the documentation the target broke (and the recording did not).
-    Oracle,
-    /// The JSON and CBOR answers to the same request disagree.
-    Protocol,
-    /// No readable answer: refused, timed out, closed mid-answer, not the protocol.
-    Transport,
-}
-
-impl Kind {
-    /// The stable name reports and baselines use.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Status => "status",
-            Kind::ErrorCode => "error-code",
-            Kind::Message => "message",
-            Kind::Body => "body",
-            Kind::Missing => "missing",
-            Kind::Extra => "extra",
-            Kind::Duplicate => "duplicate",
-            Kind::Moved => "moved",
-            Kind::Pagination => "pagination",
-            Kind::Oracle => "oracle",
-            Kind::Protocol => "protocol",
-            Kind::Transport => "transport",
-        }
-    }
-}
-
-/// One place the target's answers differ from the recording's.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Difference {
-    /// What kind.
-    pub kind: Kind,
-    /// The target's page (from 1), when it concerns one.
-    pub page: Option<usize>,
-    /// The recorded interaction (index in the cassette), when it concerns one.
-    pub interaction: Option<usize>,
-    /// Where, with jobs named by identity.
-    pub path: JsonPath,
-    /// The recorded value, if any.
-    pub recorded: Option<Value>,
-    /// The target's value, if any.
-    pub received: Option<Value>,
-    /// What differs, in words.
-    pub message: String,
-    /// For kind `oracle`: the oracle's stable name.
-    pub oracle: Option<&'static str>,
-    /// For kind `oracle`: the basis of its expectation (model, documentation).
-    pub basis: Option<&'static str>,
-    /// Listed in the baseline: known and accepted.
-    pub accepted: bool,
-}
-
-impl Difference {
-    pub(crate) fn new(
-        kind: Kind,
-        page: Option<usize>,
-        interaction: Option<usize>,
-        path: JsonPath,
-        recorded: Option<Value>,
-        received: Option<Value>,
-        message: String,
-    ) -> Difference {
-        Difference {
-            kind,
-            page,
-            interaction,
-            path,
-            recorded,
-            received,
-            message,
-            oracle: None,
-            basis: None,
-            accepted: false,
-        }
-    }
-}
-
-/// The verdict on one chain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// No difference.
-    Same,
-    /// Differences the baseline does not accept.
-    Differs,
-    /// Differences, all accepted by the baseline.
-    Accepted,
-}
-
-/// One recorded chain, run in one protocol, and what differed.
-#[derive(Clone, Debug, Serialize)]
-pub struct ChainReport {
-    /// The chain's number in its cassette (from 1).
-    pub chain: usize,
-    /// The protocol its requests went in.
-    pub protocol: Protocol,
-    /// How the recorded chain started.
-    #[serde(serialize_with = "start_name")]
-    pub start: Start,
-    /// The recorded interactions it replays.
-    pub interactions: Vec<usize>,
-    /// Its first request.
-    pub request: Value,
-    /// Pages in the recording.
-    pub recorded_pages: usize,
-    /// Pages the target answered.
-    pub target_pages: usize,
-    /// Jobs the recording lists in it.
-    pub recorded_jobs: usize,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// What differs.
-    pub differences: Vec<Difference>,
-    /// The first page that differs, both sides (recorded, target), as documents: what reports show.
-    #[serde(skip)]
-    pub shown: Option<(usize, Value, Value)>,
-}
-
-fn start_name<S: serde::Serializer>(s: &Start, ser: S) -> Result<S::Ok, S::Error> {
-    ser.serialize_str(match s {
-        Start::Fresh => "fresh",
-        Start::ReusedToken => "reused-token",
-        Start::ForeignToken => "foreign-token",
-    })
-}
-
-/// One cassette's chains.
-#[derive(Clone, Debug, Serialize)]
-pub struct CassetteReport {
-    /// The cassette file.
-    pub path: PathBuf,
-    /// Its chains, in recorded order (with `--protocol both`, each chain twice).
-    pub chains: Vec<ChainReport>,
-}
-
-impl CassetteReport {
-    /// The file name, as reports name the cassette.
-    pub fn name(&self) -> String {
-        self.path.file_name().map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned())
-    }
-}
-
-/// Counts of what was compared.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct Totals {
-    /// Chains (runs) compared.
-    pub chains: usize,
-    /// Requests sent to the target (pages answered or failed).
-    pub interactions: usize,
-    /// Recorded jobs compared.
-    pub jobs: usize,
-    /// Differences the baseline does not accept.
-    pub differences: usize,
-    /// Differences the baseline accepts.
-    pub accepted: usize,
-}
-
-/// The whole outcome of a diff.
-#[derive(Clone, Debug, Serialize)]
-pub struct Report {
-    /// What was compared against the cassettes: a URL, or the other cassette.
-    pub target: String,
-    /// The view.
-    pub view: View,
-    /// The protocol choice.
-    pub protocol: ProtocolChoice,
-    /// Per cassette.
-    pub cassettes: Vec<CassetteReport>,
-    /// Differences by field and kind, biggest first.
-    pub summary: Vec<SummaryLine>,
-    /// Baseline entries that no longer occur.
-    pub stale: Vec<baseline::Entry>,
-    /// Counts.
-    pub totals: Totals,
-}
-
-impl Report {
-    /// Whether the run should fail: a difference the baseline does not accept, or a baseline entry that no
-    /// longer occurs (the ratchet: the baseline must shrink).
-    pub fn failed(&self) -> bool {
-        self.totals.differences > 0 || !self.stale.is_empty()
-    }
-}
 
 /// What the cassettes are compared against.
 #[derive(Clone, Debug)]

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use super::{Difference, Kind};
+use super::outcome::{Difference, Kind};
 use crate::doc::{JsonPath, Segment};
 use crate::model::JOBS_MEMBER;
 
@@ -139,7 +139,7 @@ impl Learned {
             Err(e) => anyhow::bail!("--rules: cannot read '{}': {e}", path.display()),
         };
         // Keep what is there; add only paths not already ignored.
-        let mut existing = super::Rules::defaults();
+        let mut existing = super::rules::Rules::defaults();
         existing.extend_from_toml(&text).map_err(|e| anyhow::anyhow!("--rules: {}: {e}", path.display()))?;
         let fresh = Learned {
             noise: self

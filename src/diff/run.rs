@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::outcome::{Difference, Kind};
 use crate::client::{CallError, Client, SendError};
 use crate::model::{Chain, End, Page, Start};
 use crate::protocol::Protocol;
@@ -21,9 +22,9 @@ pub struct Failure {
 
 impl Failure {
     /// The failure as the `transport` difference reports show.
-    pub fn difference(&self) -> super::Difference {
-        super::Difference::new(
-            super::Kind::Transport,
+    pub fn difference(&self) -> Difference {
+        Difference::new(
+            Kind::Transport,
             Some(self.page),
             self.interaction,
             crate::doc::JsonPath::root(),

@@ -3,28 +3,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use serde::Serialize;
-
-use super::{Kind, Report};
+pub use super::outcome::SummaryLine;
+use super::outcome::{Kind, Report};
 use crate::doc::Segment;
 use crate::model::JOBS_MEMBER;
-
-/// One line of the summary.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SummaryLine {
-    /// The kind of difference.
-    pub kind: Kind,
-    /// The field (or oracle) it concerns.
-    pub field: String,
-    /// How many units differ.
-    pub count: usize,
-    /// Of how many compared.
-    pub total: usize,
-    /// `jobs`, `interactions` or `chains`.
-    pub unit: &'static str,
-    /// The line as text.
-    pub text: String,
-}
 
 /// The field a difference concerns, and whether it is a job's.
 fn field_of(kind: Kind, path: &crate::doc::JsonPath, oracle: Option<&str>) -> (String, bool) {

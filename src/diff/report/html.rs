@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use similar::{Algorithm, ChangeTag, TextDiff};
 
-use super::super::{Report, Verdict};
+use super::super::outcome::{Report, Verdict};
 use super::{chain_title, difference_line, verdict_word};
 
 fn esc(s: &str) -> String {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::super::{Report, Verdict};
+use super::super::outcome::{Report, Verdict};
 use super::{chain_title, difference_line};
 
 /// Escapes text for XML content and attributes (and drops characters XML 1.0 cannot hold).

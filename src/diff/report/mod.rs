@@ -6,7 +6,7 @@ mod html;
 mod junit;
 mod text;
 
-use super::{ChainReport, Report, Verdict};
+use super::outcome::{ChainReport, Report, Verdict};
 
 /// A report format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -58,7 +58,7 @@ fn verdict_word(v: Verdict) -> &'static str {
 }
 
 /// One difference as a report line: `kind  page N  path  message`.
-fn difference_line(d: &super::Difference) -> String {
+fn difference_line(d: &super::outcome::Difference) -> String {
     let page = d.page.map_or_else(String::new, |p| format!("page {p}  "));
     let oracle = match (d.oracle, d.basis) {
         (Some(o), Some(b)) => format!("{o} ({b}): "),

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::super::{Report, Verdict};
+use super::super::outcome::{ProtocolChoice, Report, Verdict, View};
 use super::{chain_title, difference_line};
 
 /// Differences listed per chain before "… N more".
@@ -21,14 +21,14 @@ pub(super) fn render(report: &Report, color: bool) -> String {
         report.cassettes.len(),
         report.target,
         match report.view {
-            super::super::View::Strict => "strict",
-            super::super::View::Logical => "logical",
+            View::Strict => "strict",
+            View::Logical => "logical",
         },
         match report.protocol {
-            super::super::ProtocolChoice::Recorded => "recorded",
-            super::super::ProtocolChoice::Json => "json",
-            super::super::ProtocolChoice::Cbor => "cbor",
-            super::super::ProtocolChoice::Both => "both",
+            ProtocolChoice::Recorded => "recorded",
+            ProtocolChoice::Json => "json",
+            ProtocolChoice::Cbor => "cbor",
+            ProtocolChoice::Both => "both",
         }
     );
     for c in &report.cassettes {
