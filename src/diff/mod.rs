@@ -13,12 +13,14 @@
 //! | `summary.rs` | differences counted by field and kind |
 //! | `report/` | text, JSON, JUnit and HTML reports |
 //!
-//! The pipeline: each cassette's chains ([`crate::Cassette::chains`]) are run against the target
-//! concurrently ([`run::run_chain`]), and each chain's answers are handed on in a fixed order as soon as the
-//! chains before it are done (a chain that starts with a token an earlier answer issued runs after the
-//! others, so it can send the target's token instead). In that order the target's answers pass through the
-//! recording's redaction, are compared (`compare`) and judged (`judge`), and only the differences are
-//! kept; at the end they are matched against the baseline and summarized.
+//! The pipeline: each cassette is loaded as skeleton chains with its bodies kept as compact text
+//! (`load`). Chains run against the target concurrently in a bounded window (`run_all`, [`run::run_chain`]); a
+//! chain that starts with a token an earlier answer issued runs after the others, so it can send the
+//! target's token instead. In the chain's own task its documents are parsed, the target's answers pass
+//! through the recording's `json:` redaction rules, and they are compared (`compare`) and judged (`judge`);
+//! only the differences are kept. Then, in a fixed order whatever the timing, each chain's placeholder
+//! pairings are merged into its cassette's, and at the end the differences are matched against the baseline
+//! and summarized.
 
 pub mod baseline;
 mod compare;
