@@ -253,7 +253,7 @@ impl Rules {
     /// What the rules say of the concrete place `path`: each aspect from the last rule that says it.
     pub fn at(&self, path: &JsonPath) -> Treatment {
         let mut t = Treatment::default();
-        for rule in self.rules.iter().filter(|r| r.path.matches(path) || r.path == *path) {
+        for rule in self.rules.iter().filter(|r| r.path.matches(path)) {
             let r = &rule.treatment;
             t.ignore |= r.ignore;
             if r.keyed.is_some() {
@@ -276,7 +276,7 @@ impl Rules {
         let segs = path.segments();
         (0..=segs.len()).any(|n| {
             let prefix = JsonPath::from_segments(segs[..n].to_vec());
-            self.rules.iter().any(|r| r.treatment.ignore && (r.path.matches(&prefix) || r.path == prefix))
+            self.rules.iter().any(|r| r.treatment.ignore && r.path.matches(&prefix))
         })
     }
 

@@ -671,3 +671,48 @@ async fn an_error_code_given_only_in_x_amzn_errortype_is_read_from_there() {
     let walk = chains.iter().find(|c| c.request == json!({"MaxResults": 5})).unwrap();
     assert!(walk.differences.iter().any(|d| d.kind == Kind::ErrorCode && d.message.contains("ValidationException")));
 }
+
+/// The reference, answering each request with other real account ids (consistent within the answer).
+struct Reaccounting {
+    inner: Reference,
+    n: AtomicU64,
+}
+
+impl Handler for Reaccounting {
+    async fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
+        let (parts, body) = self.inner.handle(req).await.into_parts();
+        let n = self.n.fetch_add(1, Ordering::Relaxed);
+        let text = String::from_utf8_lossy(&body)
+            .replace("111122223333", &format!("{:012}", 200_000_000_000 + n * 2))
+            .replace("444455556666", &format!("{:012}", 200_000_000_001 + n * 2));
+        let mut parts = parts;
+        parts.headers.remove("content-length");
+        Response::from_parts(parts, Bytes::from(text))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_placeholder_that_stands_for_two_real_ids_is_a_difference_even_across_chains() {
+    // The same real ids as the recording's, whatever their numbering: no difference.
+    let clean = reference(None).await;
+    let report = diff::diff(&config(&clean.uri(), vec![golden_file("boto3-filters.json")])).await.unwrap();
+    assert_eq!(all(&report).len(), 0);
+    // Other real ids on every answer: each recorded placeholder now stands for many.
+    let shifty = serve(Reaccounting { inner: Reference::new(ReferenceConfig::default()), n: AtomicU64::new(0) }).await;
+    let mut c = config(&shifty.uri(), vec![golden_file("boto3-filters.json")]);
+    c.concurrency = 1;
+    let report = diff::diff(&c).await.unwrap();
+    let found = all(&report);
+    assert!(found.iter().all(|(_, _, d)| d.kind == Kind::Body), "{found:#?}");
+    assert!(
+        found.iter().any(|(_, _, d)| d.message.contains("stands for one value, but the target gives two")),
+        "{found:#?}"
+    );
+    // A one-page chain can only be caught against the chains before it: the pairings are merged in order.
+    let one_page: Vec<_> = report.cassettes[0]
+        .chains
+        .iter()
+        .filter(|ch| ch.recorded_pages == 1 && ch.recorded_jobs > 0 && ch.chain > 1)
+        .collect();
+    assert!(!one_page.is_empty() && one_page.iter().all(|ch| ch.verdict == diff::Verdict::Differs), "{one_page:#?}");
+}
