@@ -359,6 +359,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The `--redact` rules given, parsed; the error names the option.
+fn redact_rules(given: &[String]) -> anyhow::Result<Vec<crate::cassette::redact::Rule>> {
+    given
+        .iter()
+        .map(|r| crate::cassette::redact::Rule::parse(r).map_err(|e| anyhow::anyhow!("--redact: {e}")))
+        .collect()
+}
+
 /// Builds the record configuration from its flags and the environment.
 pub fn record_config(
     args: &RecordArgs,
@@ -386,11 +394,7 @@ pub fn record_config(
         tracing::info!(source = %source.0, "re-signing with credentials");
         Some(creds)
     };
-    let redact = args
-        .redact
-        .iter()
-        .map(|r| crate::cassette::redact::Rule::parse(r).map_err(|e| anyhow::anyhow!("--redact: {e}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let redact = redact_rules(&args.redact)?;
     if !(args.upstream_timeout > 0.0 && args.upstream_timeout.is_finite()) {
         anyhow::bail!("--upstream-timeout: expected a positive number of seconds, got {}", args.upstream_timeout);
     }
@@ -422,11 +426,7 @@ pub fn replay_config(args: &ReplayArgs) -> anyhow::Result<crate::replay::ReplayC
         Some(s) => Faults::parse(s).map_err(|e| anyhow::anyhow!("--inject: {e}"))?,
         None => Faults::default(),
     };
-    let redact = args
-        .redact
-        .iter()
-        .map(|r| crate::cassette::redact::Rule::parse(r).map_err(|e| anyhow::anyhow!("--redact: {e}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let redact = redact_rules(&args.redact)?;
     Ok(ReplayConfig {
         playback: PlaybackConfig {
             cassettes: args.cassettes.clone(),
@@ -614,11 +614,7 @@ fn finish_diff_config(mut config: crate::diff::DiffConfig, args: &DiffArgs) -> a
         Some(path) => crate::diff::Rules::load(path)?,
         None => crate::diff::Rules::defaults(),
     };
-    config.redact = args
-        .redact
-        .iter()
-        .map(|r| crate::cassette::redact::Rule::parse(r).map_err(|e| anyhow::anyhow!("--redact: {e}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    config.redact = redact_rules(&args.redact)?;
     config.baseline = match &args.baseline {
         Some(path) if args.baseline_update && !path.exists() => None,
         Some(path) => Some(crate::diff::baseline::Baseline::load(path)?),

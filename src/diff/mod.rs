@@ -319,6 +319,15 @@ pub(crate) async fn run_all<T, W>(
     }
 }
 
+/// The other cassette of `diff A.json B.json`; both sides must be one file each.
+fn load_other(loaded: &[Loaded], other: &std::path::Path) -> anyhow::Result<Vec<Loaded>> {
+    let b = load(&[other.to_path_buf()])?;
+    if loaded.len() != 1 || b.len() != 1 {
+        anyhow::bail!("diff A.json B.json compares two cassette files, not directories");
+    }
+    Ok(b)
+}
+
 /// The other recording's chains as the target's runs, paired with `a`'s by first request (the n-th chain
 /// starting with a request pairs with the other's n-th). Returns the runs (none for a chain with no pair),
 /// and the other's chains that paired with none.
@@ -576,10 +585,7 @@ pub async fn diff(config: &DiffConfig) -> anyhow::Result<Report> {
             client.endpoint().url()
         }
         Target::Cassette(other) => {
-            let b = load(std::slice::from_ref(other))?;
-            if loaded.len() != 1 || b.len() != 1 {
-                anyhow::bail!("diff A.json B.json compares two cassette files, not directories");
-            }
+            let b = load_other(&loaded, other)?;
             let (runs, unpaired) = pair_recordings(&loaded[0], &b[0]);
             let (config, redactor) = &*shared;
             for (k, runs) in runs.into_iter().enumerate() {
@@ -720,10 +726,7 @@ pub async fn learn_noise(config: &DiffConfig, runs: usize) -> anyhow::Result<(no
             format!("between {runs} runs against {}", client.endpoint().url())
         }
         Target::Cassette(other) => {
-            let b = load(std::slice::from_ref(other))?;
-            if loaded.len() != 1 || b.len() != 1 {
-                anyhow::bail!("--learn-noise compares two cassette files, not directories");
-            }
+            let b = load_other(&loaded, other)?;
             let (runs, _) = pair_recordings(&loaded[0], &b[0]);
             let mut renaming = compare::Renaming::default();
             for (k, runs) in runs.iter().enumerate() {

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::outcome::{Difference, Kind};
 use crate::client::{CallError, Client, SendError};
-use crate::model::{Chain, End, Page, Start};
+use crate::model::{Chain, End, Page};
 use crate::protocol::Protocol;
 
 /// Where and why the target gave no (readable) answer.
@@ -49,11 +49,6 @@ pub struct TargetRun {
 }
 
 impl TargetRun {
-    /// The target's pages as a chain that started as the recorded one did.
-    pub fn chain(&self, start: Start) -> Chain {
-        Chain { start, pages: self.pages.clone(), end: self.end.clone() }
-    }
-
     /// The tokens of the recorded chain paired with the target's at the same page: what a later request that
     /// reuses a recorded token should send instead.
     pub fn token_pairs<'a>(&'a self, recorded: &'a Chain) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
