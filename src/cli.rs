@@ -45,8 +45,79 @@ pub enum Command {
     Review(ReviewArgs),
     /// Replay cassettes against another implementation (or compare two cassettes) and report every difference.
     Diff(DiffArgs),
+    /// Hunt bugs in an implementation: generated filter, token and page-size inputs judged by oracles.
+    Fuzz(FuzzArgs),
     /// Run the whole tool against the built-in reference service and report what it saw.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Oracles (name: basis): validation, output-shape, page-size, robustness: model; filter, documented-order, \
+pagination, token-safety: documentation; narrower-subset, intersection, page-size-invariance, status-partition: \
+metamorphic; recording (with --cassette); against (with --against).\n\
+Exit status: 0 no findings, 1 findings, 2 usage or runtime error.\n\
+Examples:\n  snomed-vcr fuzz --target http://127.0.0.1:4566 --seconds 60 --out findings\n  \
+snomed-vcr fuzz --target URL --cassette cassettes/boto3-bounds.json --runs 2000 --seed 7\n  \
+snomed-vcr fuzz --target URL --against http://127.0.0.1:4567 --format junit > fuzz.xml"
+)]
+pub struct FuzzArgs {
+    /// The implementation under test: an http(s):// URL, or `aws` for the AWS endpoint of --region.
+    #[arg(long, value_name = "URL|aws")]
+    pub target: String,
+    /// Recordings of the service to hold the target to (files or directories, repeatable): the population
+    /// and the behaviours they show (bound inclusivity, name matching, order without time bounds, token
+    /// errors) are learned and asserted.
+    #[arg(long = "cassette", value_name = "PATH", conflicts_with = "against")]
+    pub cassettes: Vec<PathBuf>,
+    /// A second implementation: every input goes to both and the answers are compared as diff compares.
+    #[arg(long, value_name = "URL")]
+    pub against: Option<String>,
+    /// Run for this many seconds (default: 1000 cases).
+    #[arg(long, value_name = "N", conflicts_with = "runs")]
+    pub seconds: Option<f64>,
+    /// Run this many cases.
+    #[arg(long, value_name = "N")]
+    pub runs: Option<u64>,
+    /// The seed: the same seed sends the same inputs.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Cases run at once (the findings do not depend on it).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Save each finding's reproducer (cassettes diff replays, and a curl line) under DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The protocol cases speak.
+    #[arg(long, value_enum, default_value_t = crate::fuzzing::ProtocolChoice::Both)]
+    pub protocol: crate::fuzzing::ProtocolChoice,
+    /// Seconds an answer may take before it is a robustness finding (and the request gives up).
+    #[arg(long, value_name = "S", default_value_t = 5.0)]
+    pub timeout: f64,
+    /// Only these oracles (repeatable or comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME", conflicts_with = "skip_oracle")]
+    pub oracle: Vec<crate::fuzzing::FuzzOracle>,
+    /// Every oracle but these (repeatable or comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME")]
+    pub skip_oracle: Vec<crate::fuzzing::FuzzOracle>,
+    /// Comparison rules (TOML, as diff takes them) for --against and --cassette.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = crate::fuzzing::report::Format::Text)]
+    pub format: crate::fuzzing::report::Format,
+    /// Sign requests with SigV4, with the credentials `record` uses (environment, AWS_PROFILE).
+    #[arg(long)]
+    pub sign: bool,
+    /// Signing region (default: the target's AWS host, AWS_REGION, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Extra CA certificates (PEM) to trust for an https target.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Runs of the target each finding's shrinking may take.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub shrink_runs: usize,
 }
 
 #[derive(Debug, Args)]
@@ -269,6 +340,14 @@ pub struct ReferenceArgs {
     /// Plant one bug, to see what `diff` and `fuzz` report for it.
     #[arg(long, value_name = "NAME")]
     pub defect: Option<crate::reference::Defect>,
+    /// Serve the population and behaviours learned from a recording (where it shows none, the reference's
+    /// own choices), so the recording answers any filter.
+    #[arg(long, value_name = "PATH", num_args = 1.., conflicts_with_all = ["jobs", "variant"])]
+    pub from_cassette: Option<Vec<PathBuf>>,
+    /// Choose differently wherever the documentation is silent (and still be correct): oldest first with no
+    /// time bound, newest first with both, hex NextTokens, terse messages, ValidationException for a bad token.
+    #[arg(long)]
+    pub variant: bool,
 }
 
 #[derive(Debug, Args)]
@@ -318,6 +397,7 @@ fn init_logging(verbose: u8) {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Reference(args) => run_reference(args).await,
+        Command::Fuzz(args) => run_fuzz(args).await,
         Command::Jobs(args) => {
             let jobs = population::generate(args.generate, args.seed);
             println!("{}", serde_json::to_string_pretty(&jobs)?);
@@ -519,6 +599,22 @@ async fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
 
 /// Builds the reference configuration from its flags.
 pub fn reference_config(args: &ReferenceArgs) -> anyhow::Result<ReferenceConfig> {
+    if let Some(path) = &args.from_cassette {
+        let learned = crate::fuzzing::Learned::from_cassettes(path)?;
+        if learned.jobs.is_empty() {
+            anyhow::bail!("--from-cassette: the recordings list no job to serve");
+        }
+        for line in learned.describe() {
+            eprintln!("reference: learned {line}");
+        }
+        let mut config = learned.config(args.population.seed);
+        config.defect = args.defect;
+        config.throttle_every = args.throttle_every;
+        if let Some(s) = &args.token_secret {
+            config.token_key = TokenKey::from_secret(s);
+        }
+        return Ok(config);
+    }
     let jobs = match &args.jobs {
         Some(path) => population::load(path)?,
         None => population::generate(args.population.generate, args.population.seed),
@@ -534,7 +630,15 @@ pub fn reference_config(args: &ReferenceArgs) -> anyhow::Result<ReferenceConfig>
     if args.throttle_every == Some(0) {
         anyhow::bail!("--throttle-every: expected a whole number of requests of at least 1, got 0");
     }
-    Ok(ReferenceConfig { jobs, token_key, require_sigv4, throttle_every: args.throttle_every, defect: args.defect })
+    let choices = if args.variant { crate::reference::Choices::variant() } else { crate::reference::Choices::REFERENCE };
+    Ok(ReferenceConfig {
+        jobs,
+        token_key,
+        require_sigv4,
+        throttle_every: args.throttle_every,
+        defect: args.defect,
+        choices,
+    })
 }
 
 async fn run_reference(args: ReferenceArgs) -> anyhow::Result<ExitCode> {
@@ -575,29 +679,41 @@ pub fn diff_config(args: &DiffArgs, env: &dyn Fn(&str) -> Option<String>) -> any
             if args.target.is_some() { " and --target" } else { "" }
         ),
     };
+    let client = http_client(target, args.region.as_deref(), args.timeout, args.sign, args.ca_file.as_ref(), env)?;
+    finish_diff_config(DiffConfig::new(args.cassettes.clone(), Target::Http(Box::new(client))), args)
+}
+
+/// A client for `--target URL|aws` with `--region`, `--timeout`, `--sign` and `--ca-file`, as diff and fuzz
+/// take them.
+fn http_client(
+    target: &str,
+    region: Option<&str>,
+    timeout: f64,
+    sign: bool,
+    ca_file: Option<&PathBuf>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::client::Client> {
     let env_region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")).filter(|r| !r.is_empty());
-    let hint = args.region.clone().or(env_region.clone()).unwrap_or_else(|| "us-east-1".into());
+    let hint = region.map(str::to_string).or(env_region.clone()).unwrap_or_else(|| "us-east-1".into());
     let endpoint = crate::client::Endpoint::parse(target, &hint).map_err(|e| anyhow::anyhow!("--target: {e}"))?;
-    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        anyhow::bail!("--timeout: expected a positive number of seconds, got {}", args.timeout);
+    if !(timeout > 0.0 && timeout.is_finite()) {
+        anyhow::bail!("--timeout: expected a positive number of seconds, got {timeout}");
     }
-    let region = args
-        .region
-        .clone()
+    let region = region
+        .map(str::to_string)
         .or_else(|| endpoint.aws_region().map(str::to_string))
         .or(env_region)
         .unwrap_or_else(|| "us-east-1".into());
     let mut client_config = crate::client::ClientConfig::new(endpoint);
-    client_config.timeout = std::time::Duration::from_secs_f64(args.timeout);
-    client_config.ca_file.clone_from(&args.ca_file);
-    if args.sign {
+    client_config.timeout = std::time::Duration::from_secs_f64(timeout);
+    client_config.ca_file = ca_file.cloned();
+    if sign {
         let (creds, source) = crate::sigv4::credentials_from_chain(env)
             .map_err(|e| anyhow::anyhow!("--sign: {e}. Signing needs credentials, as record's re-signing does"))?;
         tracing::info!(source = %source.0, "signing with credentials");
         client_config.signing = Some((creds, region));
     }
-    let client = crate::client::Client::with_config(client_config)?;
-    finish_diff_config(DiffConfig::new(args.cassettes.clone(), Target::Http(Box::new(client))), args)
+    crate::client::Client::with_config(client_config)
 }
 
 fn finish_diff_config(mut config: crate::diff::DiffConfig, args: &DiffArgs) -> anyhow::Result<crate::diff::DiffConfig> {
@@ -671,4 +787,73 @@ async fn run_diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
         None => print!("{text}"),
     }
     Ok(if report.failed() && !args.baseline_update { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Builds the fuzz configuration from its flags and the environment.
+pub fn fuzz_config(args: &FuzzArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<crate::fuzzing::FuzzConfig> {
+    use crate::fuzzing::{Budget, Endpoint, Expected, FuzzConfig};
+    let client = |url: &str| http_client(url, args.region.as_deref(), args.timeout, args.sign, args.ca_file.as_ref(), env);
+    let target = client(&args.target)?;
+    let url = target.endpoint().url();
+    let mut config = FuzzConfig::new(Endpoint::Http(target), url);
+    config.expected = match (&args.cassettes[..], &args.against) {
+        ([_, ..], _) => {
+            let learned = crate::fuzzing::Learned::from_cassettes(&args.cassettes).map_err(|e| anyhow::anyhow!("--cassette: {e:#}"))?;
+            Expected::Recording(std::sync::Arc::new(learned))
+        }
+        ([], Some(url)) => {
+            let c = client(url).map_err(|e| anyhow::anyhow!("--against: {e:#}"))?;
+            Expected::Against(Endpoint::Http(c), url.clone())
+        }
+        ([], None) => Expected::None,
+    };
+    config.budget = match (args.seconds, args.runs) {
+        (Some(s), _) if !(s > 0.0 && s.is_finite()) => {
+            anyhow::bail!("--seconds: expected a positive number of seconds, got {s}")
+        }
+        (Some(s), _) => Budget::Time(std::time::Duration::from_secs_f64(s)),
+        (None, Some(0)) => anyhow::bail!("--runs: expected at least 1 case, got 0"),
+        (None, Some(n)) => Budget::Runs(n),
+        (None, None) => Budget::Runs(1000),
+    };
+    if args.concurrency == 0 {
+        anyhow::bail!("--concurrency: expected at least 1 case at a time, got 0");
+    }
+    config.seed = args.seed;
+    config.concurrency = args.concurrency;
+    config.protocol = args.protocol;
+    config.shrink_runs = args.shrink_runs;
+    config.judge.timeout = std::time::Duration::from_secs_f64(args.timeout);
+    if !args.oracle.is_empty() {
+        config.judge.enabled = args.oracle.iter().copied().collect();
+    }
+    for o in &args.skip_oracle {
+        config.judge.enabled.remove(o);
+    }
+    if let Expected::Recording(l) = &config.expected {
+        config.judge.semantics = l.semantics();
+    }
+    config.rules = match &args.rules {
+        Some(path) => crate::diff::Rules::load(path)?,
+        None => crate::diff::Rules::defaults(),
+    };
+    config.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    Ok(config)
+}
+
+async fn run_fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
+    let config = fuzz_config(&args, &|k| std::env::var(k).ok())?;
+    let outcome = crate::fuzzing::campaign::run(&config).await?;
+    let mut commands = Vec::new();
+    for (i, f) in outcome.findings.iter().enumerate() {
+        commands.push(match &args.out {
+            Some(out) => {
+                let dir = crate::fuzzing::campaign::finding_dir(out, i, f);
+                Some(crate::fuzzing::repro::write(f, &dir, &config.target_url)?)
+            }
+            None => None,
+        });
+    }
+    print!("{}", crate::fuzzing::report::render(&outcome, &config.target_url, &commands, args.format));
+    Ok(if outcome.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -31,6 +31,7 @@ pub mod client;
 mod demo;
 pub mod diff;
 pub mod doc;
+pub mod fuzzing;
 mod hex;
 pub mod matching;
 pub mod model;

@@ -23,7 +23,7 @@
 //! and summarized.
 
 pub mod baseline;
-mod compare;
+pub(crate) mod compare;
 mod judge;
 pub mod noise;
 mod outcome;

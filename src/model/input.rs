@@ -99,7 +99,7 @@ impl ListRequest {
             )));
         }
         check_types(doc, &REQUEST_SHAPE).map_err(|e| ServiceError::serialization(e.to_string()))?;
-        serde_json::from_value(doc.clone()).map_err(|e| ServiceError::serialization(e.to_string()))
+        ListRequest::deserialize(doc).map_err(|e| ServiceError::serialization(e.to_string()))
     }
 
     /// The request as an input document.
@@ -167,6 +167,11 @@ fn violation(value: &str, member: &str, constraint: &str) -> String {
 pub(super) fn job_name_regex() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| regex::Regex::new(JOB_NAME_PATTERN).expect("model pattern compiles"))
+}
+
+/// Whether a `JobName` value meets the model's length and pattern.
+pub fn job_name_valid(name: &str) -> bool {
+    validate_job_name(name, "").is_empty()
 }
 
 /// Length (in Unicode scalar values, as Smithy's `length` trait counts) and pattern of a `JobName`-shaped value.

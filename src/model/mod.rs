@@ -25,7 +25,7 @@ mod timestamp;
 pub mod types;
 
 pub use error::{Reply, ServiceError};
-pub use input::{Filter, JobStatus, ListRequest, Order};
+pub use input::{Filter, JobStatus, ListRequest, Order, job_name_valid};
 pub use listing::{Chain, End, Page, Start};
 pub use output::{
     JobProperties, ListResponse, PLAUSIBLE_FROM, PLAUSIBLE_UNTIL, S3Location, ShapeViolation, check_job,

@@ -72,7 +72,8 @@ impl ListResponse {
     /// Reads an output document, checking its types.
     pub fn from_document(doc: &Value) -> Result<ListResponse, String> {
         check_types(doc, &RESPONSE_SHAPE).map_err(|e| e.to_string())?;
-        serde_json::from_value(doc.clone()).map_err(|e| e.to_string())
+        // From the borrowed document: no copy of it is built first.
+        ListResponse::deserialize(doc).map_err(|e| e.to_string())
     }
     /// The response as an output document.
     pub fn to_document(&self) -> Value {

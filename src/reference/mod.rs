@@ -17,6 +17,7 @@
 //! and fuzz, `--defect NAME` plants one bug ([`Defect`]); each is applied in one place below, marked with its
 //! name.
 
+pub mod choices;
 pub mod defect;
 pub mod population;
 pub mod token;
@@ -32,6 +33,7 @@ use crate::model::{self, Filter, JobProperties, JobStatus, ListRequest, ListResp
 use crate::protocol::{self, Protocol};
 use crate::server::Handler;
 use crate::sigv4::{self, Credentials};
+pub use choices::Choices;
 pub use defect::Defect;
 use token::{Cursor, TokenKey};
 
@@ -48,6 +50,8 @@ pub struct ReferenceConfig {
     pub throttle_every: Option<u64>,
     /// A planted bug, for seeing what diff and fuzz report.
     pub defect: Option<Defect>,
+    /// What it chooses where the documentation is silent.
+    pub choices: Choices,
 }
 
 impl ReferenceConfig {
@@ -59,6 +63,7 @@ impl ReferenceConfig {
             require_sigv4: None,
             throttle_every: None,
             defect: None,
+            choices: Choices::REFERENCE,
         }
     }
 }
@@ -75,10 +80,7 @@ impl Order {
     /// The order the reference lists in: the documented one where there is one ([`Order::documented`]),
     /// its own choice elsewhere (see the module docs): ascending with both time bounds, descending with none.
     pub fn for_filter(filter: &Filter) -> Order {
-        Order::documented(filter).unwrap_or(match filter.submit_time_before {
-            Some(_) => Order::Ascending,
-            None => Order::Descending,
-        })
+        Choices::REFERENCE.order(filter)
     }
 }
 
@@ -90,6 +92,7 @@ pub struct Reference {
     auth: Option<Credentials>,
     throttle_every: Option<u64>,
     defect: Option<Defect>,
+    choices: Choices,
     requests: AtomicU64,
 }
 
@@ -101,10 +104,15 @@ fn cmp_key(a: (f64, &str), b: (f64, &str)) -> Ordering {
     a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1))
 }
 
-/// Whether a job passes a (validated) filter.
+/// Whether a job passes a (validated) filter, as the reference's own choices match.
 pub fn matches(filter: &Filter, status: Option<JobStatus>, job: &JobProperties) -> bool {
+    matches_with(&Choices::REFERENCE, filter, status, job)
+}
+
+/// Whether a job passes a (validated) filter under `choices`.
+pub fn matches_with(choices: &Choices, filter: &Filter, status: Option<JobStatus>, job: &JobProperties) -> bool {
     if let Some(name) = &filter.job_name
-        && job.job_name.as_ref() != Some(name)
+        && !job.job_name.as_deref().is_some_and(|n| choices.job_name.matches(name, n))
     {
         return false;
     }
@@ -115,12 +123,12 @@ pub fn matches(filter: &Filter, status: Option<JobStatus>, job: &JobProperties) 
     }
     let t = job.submit_time;
     if let Some(before) = filter.submit_time_before
-        && !t.is_some_and(|t| t < before)
+        && !t.is_some_and(|t| t < before || (choices.before_inclusive && t == before))
     {
         return false;
     }
     if let Some(after) = filter.submit_time_after
-        && !t.is_some_and(|t| t > after)
+        && !t.is_some_and(|t| t > after || (choices.after_inclusive && t == after))
     {
         return false;
     }
@@ -138,6 +146,7 @@ impl Reference {
             auth: config.require_sigv4,
             throttle_every: config.throttle_every.filter(|n| *n > 0),
             defect: config.defect,
+            choices: config.choices,
             requests: AtomicU64::new(0),
         }
     }
@@ -153,7 +162,7 @@ impl Reference {
         let no_filter = Filter::default();
         let filter = request.filter.as_ref().unwrap_or(&no_filter);
         let mut status = filter.job_status.as_deref().and_then(JobStatus::parse);
-        let mut order = Order::for_filter(filter);
+        let mut order = self.choices.order(filter);
         if defect == Some(Defect::ReversedBefore)
             && filter.submit_time_before.is_some()
             && filter.submit_time_after.is_none()
@@ -162,11 +171,11 @@ impl Reference {
         }
         let digest = token::filter_digest(filter);
         let cursor = match &request.next_token {
-            Some(t) => Some(token::open(&self.key, t, digest).map_err(|e| match defect {
+            Some(t) => Some(token::open(&self.key, self.choices.tokens, t, digest).map_err(|e| match defect {
                 Some(Defect::TokenServerError) if token::is_malformed(&e) => {
                     ServiceError::internal("An internal error occurred.")
                 }
-                _ => e,
+                _ => self.choices.token_refusal(e),
             })?),
             None => None,
         };
@@ -203,12 +212,13 @@ impl Reference {
                 }
             }
         };
-        let mut matching = candidates.filter(|j| matches(filter, status, j));
+        let mut matching = candidates.filter(|j| matches_with(&self.choices, filter, status, j));
         let mut page: Vec<JobProperties> = matching.by_ref().take(page_size).cloned().collect();
         let next_token = match (page.last(), matching.next()) {
             _ if defect == Some(Defect::MissingMiddleToken) && cursor.is_some() => None,
             (Some(last), Some(_)) => Some(token::issue(
                 &self.key,
+                self.choices.tokens,
                 digest,
                 &Cursor {
                     submit_time: last.submit_time.unwrap_or(model::Timestamp::from_secs(i64::MIN / 2)),
@@ -265,6 +275,7 @@ impl Handler for Reference {
         match self.respond(req, &request_id) {
             Ok(resp) => resp,
             Err((protocol, error)) => {
+                let error = self.choices.word(error);
                 tracing::debug!(%protocol, code = %error.code, message = %error.message, "request refused");
                 protocol::error_response(protocol, &error, &request_id)
             }

@@ -13,6 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
+use super::choices::TokenFormat;
 use crate::model::{Filter, ServiceError, Timestamp};
 
 const VERSION: u8 = 1;
@@ -74,7 +75,7 @@ pub fn filter_digest(filter: &Filter) -> [u8; DIGEST_LEN] {
 }
 
 /// Issues a token for the page after `cursor`, valid only with the filter whose digest is given.
-pub fn issue(key: &TokenKey, digest: [u8; DIGEST_LEN], cursor: &Cursor) -> String {
+pub fn issue(key: &TokenKey, format: TokenFormat, digest: [u8; DIGEST_LEN], cursor: &Cursor) -> String {
     let id = cursor.job_id.as_bytes();
     let mut payload = Vec::with_capacity(1 + DIGEST_LEN + 8 + 2 + id.len() + MAC_LEN);
     payload.push(VERSION);
@@ -84,7 +85,32 @@ pub fn issue(key: &TokenKey, digest: [u8; DIGEST_LEN], cursor: &Cursor) -> Strin
     payload.extend_from_slice(id);
     let tag = key.mac(&payload).finalize().into_bytes();
     payload.extend_from_slice(&tag[..MAC_LEN]);
-    URL_SAFE_NO_PAD.encode(payload)
+    match format {
+        TokenFormat::Base64Url => URL_SAFE_NO_PAD.encode(payload),
+        TokenFormat::Hex => {
+            let mut s = String::with_capacity(3 + 2 * payload.len());
+            s.push_str(HEX_PREFIX);
+            for b in payload {
+                s.push_str(&format!("{b:02x}"));
+            }
+            s
+        }
+    }
+}
+
+const HEX_PREFIX: &str = "c1.";
+
+fn decode(format: TokenFormat, token: &str) -> Option<Vec<u8>> {
+    match format {
+        TokenFormat::Base64Url => URL_SAFE_NO_PAD.decode(token).ok(),
+        TokenFormat::Hex => {
+            let hex = token.strip_prefix(HEX_PREFIX)?.as_bytes();
+            if hex.len() % 2 != 0 {
+                return None;
+            }
+            hex.chunks(2).map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok()).collect()
+        }
+    }
 }
 
 /// Whether a token error says the token was malformed or modified (rather than issued for another filter).
@@ -97,8 +123,8 @@ fn invalid() -> ServiceError {
 }
 
 /// Opens a token, checking its integrity and that it belongs to this filter.
-pub fn open(key: &TokenKey, token: &str, digest: [u8; DIGEST_LEN]) -> Result<Cursor, ServiceError> {
-    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+pub fn open(key: &TokenKey, format: TokenFormat, token: &str, digest: [u8; DIGEST_LEN]) -> Result<Cursor, ServiceError> {
+    let raw = decode(format, token).ok_or_else(invalid)?;
     if raw.len() < 1 + DIGEST_LEN + 8 + 2 + MAC_LEN {
         return Err(invalid());
     }
@@ -126,6 +152,8 @@ pub fn open(key: &TokenKey, token: &str, digest: [u8; DIGEST_LEN]) -> Result<Cur
 mod tests {
     use super::*;
 
+    const B64: TokenFormat = TokenFormat::Base64Url;
+
     fn cursor() -> Cursor {
         Cursor { submit_time: Timestamp::from_secs_f64(1_704_164_645.678).unwrap(), job_id: "0123abcd".into() }
     }
@@ -134,16 +162,16 @@ mod tests {
     fn tokens_round_trip_and_are_deterministic() {
         let key = TokenKey::from_seed(1);
         let d = filter_digest(&Filter::default());
-        let t = issue(&key, d, &cursor());
-        assert_eq!(t, issue(&TokenKey::from_seed(1), d, &cursor()));
-        assert_eq!(open(&key, &t, d), Ok(cursor()));
+        let t = issue(&key, B64, d, &cursor());
+        assert_eq!(t, issue(&TokenKey::from_seed(1), B64, d, &cursor()));
+        assert_eq!(open(&key, B64, &t, d), Ok(cursor()));
     }
 
     #[test]
     fn tampered_foreign_and_cross_filter_tokens_are_rejected() {
         let key = TokenKey::from_seed(1);
         let d = filter_digest(&Filter::default());
-        let t = issue(&key, d, &cursor());
+        let t = issue(&key, B64, d, &cursor());
         // Every single-character change is caught.
         let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         for i in 0..t.len() {
@@ -151,16 +179,16 @@ mod tests {
             let c = chars[i];
             chars[i] = alphabet.chars().find(|&x| x != c).unwrap();
             let bad: String = chars.into_iter().collect();
-            if let Ok(c) = open(&key, &bad, d) {
+            if let Ok(c) = open(&key, B64, &bad, d) {
                 panic!("tampered token at {i} accepted: {c:?}");
             }
         }
         for bad in ["", "x", "!!!!", &t[..t.len() - 2]] {
-            assert_eq!(open(&key, bad, d).unwrap_err().code, "InvalidRequestException");
+            assert_eq!(open(&key, B64, bad, d).unwrap_err().code, "InvalidRequestException");
         }
-        assert_eq!(open(&TokenKey::from_seed(2), &t, d).unwrap_err().code, "InvalidRequestException");
+        assert_eq!(open(&TokenKey::from_seed(2), B64, &t, d).unwrap_err().code, "InvalidRequestException");
         let other = filter_digest(&Filter { job_status: Some("FAILED".into()), ..Filter::default() });
-        let e = open(&key, &t, other).unwrap_err();
+        let e = open(&key, B64, &t, other).unwrap_err();
         assert!(e.message.contains("different filter"), "{}", e.message);
     }
 

@@ -1,0 +1,35 @@
+//! `snomed-vcr fuzz`: generated filter, token and page-size inputs against any implementation, judged by
+//! oracles that assume only what their basis says.
+//!
+//! The pipeline, and where each step lives:
+//!
+//! 1. [`campaign::warm_up`] walks the target (unfiltered, by each status, at a job's instant, with a token
+//!    no one issued): the population and behaviour it shows become the generators' [`input::Pool`] and, through
+//!    [`learn`], the model that answers for reproducers.
+//! 2. [`input`] builds each case from seeded bytes with boundary-biased [`arbitrary`] impls: a sequence of
+//!    requests (chains followed, filters or page sizes changed mid-chain, tokens reused and tampered) or a
+//!    metamorphic [`input::Relation`].
+//! 3. [`exec`] runs it against an [`exec::Endpoint`] (HTTP, or the reference in-process).
+//! 4. [`oracles`] judge the trace ([`verdict`] decides validity from the input sent); with `--cassette` or
+//!    `--against`, [`differential`] compares it with the expected side's answers as `diff` does.
+//! 5. [`campaign`] deduplicates by oracle and signature, [`shrink`] makes each finding small, [`repro`] saves
+//!    it as cassettes `diff` replays, and [`report`] summarizes.
+//!
+//! [`harness`] holds the bodies of the cargo-fuzz targets in `fuzz/`, which stable `cargo test` replays.
+
+pub mod campaign;
+pub mod differential;
+pub mod exec;
+pub mod harness;
+pub mod input;
+pub mod learn;
+pub mod oracles;
+pub mod report;
+pub mod repro;
+pub mod shrink;
+pub mod verdict;
+
+pub use campaign::{Budget, Expected, Finding, FuzzConfig, Outcome, ProtocolChoice};
+pub use exec::Endpoint;
+pub use learn::Learned;
+pub use oracles::{FuzzOracle, Judge};

@@ -1,0 +1,142 @@
+//! What the documentation leaves to the service, as choices the reference can be set to.
+//!
+//! The reference's own choices ([`Choices::REFERENCE`]) are one correct service; [`Choices::variant`] is
+//! another, just as correct, that chooses differently wherever the documentation is silent (`reference
+//! --variant`). A judge that raises an alarm against either takes an undocumented choice as truth. A model
+//! learned from a recording (`reference --from-cassette`) sets them to what the recording showed.
+
+use crate::model::{Order, ServiceError};
+
+/// How `Filter.JobName` matches a job's name (the documentation says only "filters on the name").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameRule {
+    /// Equal, case-sensitive.
+    Exact,
+    /// The job's name starts with the filter's.
+    Prefix,
+    /// Equal ignoring case.
+    IgnoreCase,
+}
+
+impl NameRule {
+    /// Whether a job named `name` passes a filter on `filter`.
+    pub fn matches(self, filter: &str, name: &str) -> bool {
+        match self {
+            NameRule::Exact => name == filter,
+            NameRule::Prefix => name.starts_with(filter),
+            NameRule::IgnoreCase => name.to_lowercase() == filter.to_lowercase(),
+        }
+    }
+
+    /// `exact`, `prefix` or `ignore-case`.
+    pub fn name(self) -> &'static str {
+        match self {
+            NameRule::Exact => "exact",
+            NameRule::Prefix => "prefix",
+            NameRule::IgnoreCase => "ignore-case",
+        }
+    }
+}
+
+/// How NextTokens are spelled (their content, a sealed cursor, is the same).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenFormat {
+    /// base64url without padding.
+    Base64Url,
+    /// Lower-case hex, prefixed `c1.`.
+    Hex,
+}
+
+/// How error messages are worded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Messages {
+    /// AWS's wording (`1 validation error detected: …`).
+    Aws,
+    /// A terse wording of the service's own.
+    Terse,
+}
+
+/// The service's choices where the documentation is silent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Choices {
+    /// Order with neither time bound.
+    pub unfiltered_order: Order,
+    /// Order with both time bounds.
+    pub both_bounds_order: Order,
+    /// Whether `SubmitTimeBefore` lists a job submitted at exactly that instant.
+    pub before_inclusive: bool,
+    /// Whether `SubmitTimeAfter` lists a job submitted at exactly that instant.
+    pub after_inclusive: bool,
+    /// How names match.
+    pub job_name: NameRule,
+    /// How tokens are spelled.
+    pub tokens: TokenFormat,
+    /// How messages are worded.
+    pub messages: Messages,
+    /// The status and code of the answer to a NextToken this service did not issue (or issued for another
+    /// filter); `None`: 400 `InvalidRequestException`.
+    pub token_error: Option<(u16, String)>,
+}
+
+impl Choices {
+    /// The reference's own: newest first with no time bound, oldest first with both, strict bounds, exact
+    /// names, base64url tokens, AWS's wording, 400 `InvalidRequestException` for a bad token.
+    pub const REFERENCE: Choices = Choices {
+        unfiltered_order: Order::Descending,
+        both_bounds_order: Order::Ascending,
+        before_inclusive: false,
+        after_inclusive: false,
+        job_name: NameRule::Exact,
+        tokens: TokenFormat::Base64Url,
+        messages: Messages::Aws,
+        token_error: None,
+    };
+
+    /// Another correct service: oldest first with no time bound, newest first with both, hex tokens, terse
+    /// messages, and 400 `ValidationException` for a bad token.
+    pub fn variant() -> Choices {
+        Choices {
+            unfiltered_order: Order::Ascending,
+            both_bounds_order: Order::Descending,
+            tokens: TokenFormat::Hex,
+            messages: Messages::Terse,
+            token_error: Some((400, "ValidationException".into())),
+            ..Choices::REFERENCE
+        }
+    }
+
+    /// The order of a listing under `filter`: the documented one where there is one.
+    pub fn order(&self, filter: &crate::model::Filter) -> Order {
+        Order::documented(filter).unwrap_or(match filter.submit_time_before {
+            Some(_) => self.both_bounds_order,
+            None => self.unfiltered_order,
+        })
+    }
+
+    /// An error as this service words it.
+    pub fn word(&self, mut e: ServiceError) -> ServiceError {
+        if self.messages == Messages::Terse {
+            e.message = match e.code.as_str() {
+                "ValidationException" => format!("invalid input ({})", e.message.matches("Value '").count().max(1)),
+                "InvalidRequestException" => "bad request".into(),
+                "SerializationException" => "cannot read the request".into(),
+                _ => "error".into(),
+            };
+        }
+        e
+    }
+
+    /// A token error as this service answers it.
+    pub fn token_refusal(&self, e: ServiceError) -> ServiceError {
+        match &self.token_error {
+            Some((status, code)) => ServiceError::new(*status, code.clone(), e.message),
+            None => e,
+        }
+    }
+}
+
+impl Default for Choices {
+    fn default() -> Self {
+        Choices::REFERENCE
+    }
+}
