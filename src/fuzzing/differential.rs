@@ -41,13 +41,16 @@ impl Side<'_> {
             return Some("not run to its end");
         }
         let first = got.chain.first_request()?;
-        if matches!(verdict::judge(first, origin), Verdict::Open(_)) {
-            return Some("left open by the model");
-        }
         let learned = match self {
             Side::Recording(l) => Some(*l),
             Side::Against => None,
         };
+        // A foreign token is left open by the model; a recording that showed how one is answered closes it.
+        let token_known = learned.is_some_and(|l| l.known.token_error.is_some());
+        let judged = if token_known && origin == TokenOrigin::Other { TokenOrigin::Fresh } else { origin };
+        if matches!(verdict::judge(first, judged), Verdict::Open(_)) {
+            return Some("left open by the model");
+        }
         if origin == TokenOrigin::Other && learned.is_none_or(|l| l.known.token_error.is_none()) {
             return Some("a foreign token, whose answer is the service's");
         }
@@ -85,7 +88,7 @@ pub fn compare(side: &Side, rules: &Rules, expected: &Trace, got: &Trace) -> Vec
         let complete = e.chain.end == End::Complete;
         for d in compare::chains(rules, &mut renaming, View::Logical, &e.chain.pages, &g.chain.pages, complete) {
             let oracle = side.oracle();
-            let shown = |v: &Option<Value>| v.as_ref().map_or("absent".to_string(), Value::to_string);
+            let shown = |v: &Option<Value>| v.as_ref().map_or("absent".to_string(), |v| clip(&v.to_string()));
             out.push(Violation {
                 oracle,
                 basis: oracle.basis().into(),
@@ -102,5 +105,56 @@ pub fn compare(side: &Side, rules: &Rules, expected: &Trace, got: &Trace) -> Vec
             });
         }
     }
+    if let Side::Recording(l) = side
+        && let Some(order) = l.known.unfiltered_order
+    {
+        for g in &got.listings {
+            out.extend(learned_order(order, g));
+        }
+    }
     out
+}
+
+/// A value as a message shows it: at most 120 characters.
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(120) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// The order the recording showed with neither time bound, held against a complete listing of the target's
+/// (ties in SubmitTime may come either way).
+fn learned_order(order: crate::model::Order, g: &Listing) -> Option<Violation> {
+    use crate::model::Order;
+    if g.chain.end != End::Complete || g.changed_at.is_some() {
+        return None;
+    }
+    let req = ListRequest::from_document(g.chain.first_request()?).ok()?;
+    let f = req.filter.unwrap_or_default();
+    if f.submit_time_before.is_some() || f.submit_time_after.is_some() {
+        return None;
+    }
+    let times: Vec<f64> = g.chain.jobs().filter_map(|(_, j)| j.get("SubmitTime")?.as_f64()).collect();
+    let bad = times.windows(2).position(|w| match order {
+        Order::Ascending => w[1] < w[0],
+        Order::Descending => w[1] > w[0],
+    })?;
+    let want = match order {
+        Order::Ascending => "oldest first",
+        Order::Descending => "newest first",
+    };
+    Some(Violation {
+        oracle: FuzzOracle::Recording,
+        basis: "recording".into(),
+        signature: "order without time bounds".into(),
+        step: Some(g.step),
+        page: None,
+        message: format!(
+            "job {} of the listing (submitted at {}) follows one submitted at {}: the recording lists {want} without time bounds",
+            bad + 2,
+            times[bad + 1],
+            times[bad]
+        ),
+    })
 }

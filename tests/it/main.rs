@@ -3,6 +3,7 @@
 mod boto3;
 mod cli;
 mod diff;
+mod fuzz;
 mod record;
 mod replay;
 mod rust_sdk;
