@@ -4,6 +4,7 @@ mod boto3;
 mod cli;
 mod diff;
 mod fuzz;
+mod fuzz_corpus;
 mod record;
 mod replay;
 mod rust_sdk;
