@@ -118,6 +118,9 @@ pub struct FuzzArgs {
     /// Runs of the target each finding's shrinking may take.
     #[arg(long, value_name = "N", default_value_t = 300)]
     pub shrink_runs: usize,
+    /// Stop starting cases once N distinct findings are in (cases under way finish).
+    #[arg(long, value_name = "N")]
+    pub stop_after: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -823,6 +826,7 @@ pub fn fuzz_config(args: &FuzzArgs, env: &dyn Fn(&str) -> Option<String>) -> any
     config.concurrency = args.concurrency;
     config.protocol = args.protocol;
     config.shrink_runs = args.shrink_runs;
+    config.stop_after = args.stop_after;
     config.judge.timeout = std::time::Duration::from_secs_f64(args.timeout);
     if !args.oracle.is_empty() {
         config.judge.enabled = args.oracle.iter().copied().collect();

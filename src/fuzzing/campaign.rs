@@ -92,6 +92,8 @@ pub struct FuzzConfig {
     pub rules: Rules,
     /// Runs of the target each finding's shrinking may take.
     pub shrink_runs: usize,
+    /// Stop starting cases once this many distinct findings are in.
+    pub stop_after: Option<usize>,
     /// Show progress on stderr.
     pub progress: bool,
 }
@@ -110,6 +112,7 @@ impl FuzzConfig {
             judge: Judge::new(),
             rules: Rules::defaults(),
             shrink_runs: 300,
+            stop_after: None,
             progress: false,
         }
     }
@@ -331,13 +334,16 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
     let mut first_seen: BTreeMap<(FuzzOracle, String), (u64, Violation, Case, Protocol, Duration)> = BTreeMap::new();
     let mut order: Vec<(FuzzOracle, String)> = Vec::new();
     let mut counts: BTreeMap<(FuzzOracle, String), u64> = BTreeMap::new();
-    let more = |next: u64| match config.budget {
-        Budget::Runs(n) => next < n,
-        Budget::Time(d) => began.elapsed() < d,
+    let more = |next: u64, found: usize| {
+        config.stop_after.is_none_or(|n| found < n)
+            && match config.budget {
+                Budget::Runs(n) => next < n,
+                Budget::Time(d) => began.elapsed() < d,
+            }
     };
     let mut progress = super::report::Progress::new(config.progress);
     loop {
-        while running.len() < config.concurrency.max(1) && more(next) {
+        while running.len() < config.concurrency.max(1) && more(next, order.len()) {
             let (c, p, x) = (config_arc.clone(), pool_arc.clone(), expected_arc.clone());
             let index = next;
             running.spawn(async move {
