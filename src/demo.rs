@@ -181,6 +181,46 @@ async fn record_then_replay(
             broken.summary.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("; ")
         ),
     );
+
+    println!("\nfuzz:");
+    let campaign = |config: ReferenceConfig| async move {
+        let target =
+            Server::spawn(crate::server::bind("127.0.0.1:0").await?, Arc::new(Reference::new(config)), ServerConfig::default())?;
+        let url = target.uri();
+        let mut fuzz = crate::fuzzing::FuzzConfig::new(crate::fuzzing::Endpoint::Http(Client::new(&url)?), url);
+        fuzz.budget = crate::fuzzing::Budget::Runs(500);
+        fuzz.seed = seed;
+        let outcome = crate::fuzzing::campaign::run(&fuzz).await?;
+        target.shutdown().await;
+        anyhow::Ok(outcome)
+    };
+    let generated = || ReferenceConfig::generated(population.len(), seed);
+    for (name, config) in [
+        ("the reference", generated()),
+        (
+            "a variant that chooses differently where the documentation is silent",
+            ReferenceConfig { choices: crate::reference::Choices::variant(), ..generated() },
+        ),
+    ] {
+        let o = campaign(config).await?;
+        report.check(
+            o.findings.is_empty(),
+            format!("500 fuzz cases ({} requests) against {name} find nothing", o.case_requests),
+        );
+    }
+    let o = campaign(ReferenceConfig { defect: Some(crate::reference::Defect::StatusFilterFirstPage), ..generated() }).await?;
+    let first = o.findings.iter().find(|f| f.violation.oracle == crate::fuzzing::FuzzOracle::Filter);
+    report.check(
+        first.is_some(),
+        format!(
+            "a planted bug (status-filter-first-page) is found by the filter oracle{}",
+            first.map_or(String::new(), |f| format!(
+                ", shrunk to {} request(s): {}",
+                f.actual.requests(),
+                f.violation.message
+            ))
+        ),
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
