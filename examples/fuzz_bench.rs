@@ -30,7 +30,13 @@ async fn main() -> anyhow::Result<()> {
             config.concurrency = c;
             config.shrink_runs = 0;
             let o = campaign::run(&config).await?;
-            println!("fuzz: {} requests in {:.2} s: {:.0} requests/s ({} findings)", o.case_requests, o.elapsed.as_secs_f64(), o.exec_per_sec(), o.findings.len());
+            println!(
+                "fuzz: {} requests in {:.2} s: {:.0} requests/s ({} findings)",
+                o.case_requests,
+                o.elapsed.as_secs_f64(),
+                o.exec_per_sec(),
+                o.findings.len()
+            );
         }
         "loop" => {
             let warm = campaign::warm_up(&endpoint, Protocol::AwsJson11).await;

@@ -633,7 +633,8 @@ pub fn reference_config(args: &ReferenceArgs) -> anyhow::Result<ReferenceConfig>
     if args.throttle_every == Some(0) {
         anyhow::bail!("--throttle-every: expected a whole number of requests of at least 1, got 0");
     }
-    let choices = if args.variant { crate::reference::Choices::variant() } else { crate::reference::Choices::REFERENCE };
+    let choices =
+        if args.variant { crate::reference::Choices::variant() } else { crate::reference::Choices::REFERENCE };
     Ok(ReferenceConfig {
         jobs,
         token_key,
@@ -793,15 +794,20 @@ async fn run_diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Builds the fuzz configuration from its flags and the environment.
-pub fn fuzz_config(args: &FuzzArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<crate::fuzzing::FuzzConfig> {
+pub fn fuzz_config(
+    args: &FuzzArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::fuzzing::FuzzConfig> {
     use crate::fuzzing::{Budget, Endpoint, Expected, FuzzConfig};
-    let client = |url: &str| http_client(url, args.region.as_deref(), args.timeout, args.sign, args.ca_file.as_ref(), env);
+    let client =
+        |url: &str| http_client(url, args.region.as_deref(), args.timeout, args.sign, args.ca_file.as_ref(), env);
     let target = client(&args.target)?;
     let url = target.endpoint().url();
     let mut config = FuzzConfig::new(Endpoint::Http(target), url);
     config.expected = match (&args.cassettes[..], &args.against) {
         ([_, ..], _) => {
-            let learned = crate::fuzzing::Learned::from_cassettes(&args.cassettes).map_err(|e| anyhow::anyhow!("--cassette: {e:#}"))?;
+            let learned = crate::fuzzing::Learned::from_cassettes(&args.cassettes)
+                .map_err(|e| anyhow::anyhow!("--cassette: {e:#}"))?;
             Expected::Recording(std::sync::Arc::new(learned))
         }
         ([], Some(url)) => {

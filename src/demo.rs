@@ -184,8 +184,11 @@ async fn record_then_replay(
 
     println!("\nfuzz:");
     let campaign = |config: ReferenceConfig| async move {
-        let target =
-            Server::spawn(crate::server::bind("127.0.0.1:0").await?, Arc::new(Reference::new(config)), ServerConfig::default())?;
+        let target = Server::spawn(
+            crate::server::bind("127.0.0.1:0").await?,
+            Arc::new(Reference::new(config)),
+            ServerConfig::default(),
+        )?;
         let url = target.uri();
         let mut fuzz = crate::fuzzing::FuzzConfig::new(crate::fuzzing::Endpoint::Http(Client::new(&url)?), url);
         fuzz.budget = crate::fuzzing::Budget::Runs(500);
@@ -208,7 +211,8 @@ async fn record_then_replay(
             format!("500 fuzz cases ({} requests) against {name} find nothing", o.case_requests),
         );
     }
-    let o = campaign(ReferenceConfig { defect: Some(crate::reference::Defect::StatusFilterFirstPage), ..generated() }).await?;
+    let o = campaign(ReferenceConfig { defect: Some(crate::reference::Defect::StatusFilterFirstPage), ..generated() })
+        .await?;
     let first = o.findings.iter().find(|f| f.violation.oracle == crate::fuzzing::FuzzOracle::Filter);
     report.check(
         first.is_some(),

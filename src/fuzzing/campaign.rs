@@ -239,7 +239,9 @@ pub fn pool_tokens(walks: &[Chain]) -> Vec<(String, Value)> {
     walks
         .iter()
         .flat_map(|c| c.pages.iter())
-        .filter_map(|p: &Page| Some((p.next_token()?.to_string(), p.request.get("Filter").cloned().unwrap_or(json!({})))))
+        .filter_map(|p: &Page| {
+            Some((p.next_token()?.to_string(), p.request.get("Filter").cloned().unwrap_or(json!({}))))
+        })
         .collect()
 }
 
@@ -301,7 +303,9 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
 
     // The expected side: the recording's model, the other implementation, or the target's own model.
     let (endpoint, learned, against) = match &config.expected {
-        Expected::Recording(l) => (Endpoint::Local(Arc::new(Reference::new(l.config(config.seed)))), Some(l.clone()), false),
+        Expected::Recording(l) => {
+            (Endpoint::Local(Arc::new(Reference::new(l.config(config.seed)))), Some(l.clone()), false)
+        }
         Expected::Against(e, _) => (e.clone(), None, true),
         Expected::None => (Endpoint::Local(Arc::new(Reference::new(from_target.config(config.seed)))), None, false),
     };
@@ -397,9 +401,13 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
         let violation = vs.into_iter().find(|v| (v.oracle, &v.signature) == (key.0, &key.1)).unwrap_or(violation);
         // A pool token in the reproducer needs the walk that issued it, so diff can map it to the target's.
         let uses_pool = expected_trace.sent.iter().any(|s| {
-            s.request.get("NextToken").and_then(Value::as_str).is_some_and(|t| expected_arc.pool.tokens.iter().any(|(p, _)| p == t))
+            s.request
+                .get("NextToken")
+                .and_then(Value::as_str)
+                .is_some_and(|t| expected_arc.pool.tokens.iter().any(|(p, _)| p == t))
         });
-        let prelude = if uses_pool { expected_walks.iter().flat_map(|c| c.pages.clone()).collect() } else { Vec::new() };
+        let prelude =
+            if uses_pool { expected_walks.iter().flat_map(|c| c.pages.clone()).collect() } else { Vec::new() };
         findings.push(Finding {
             prelude,
             violation,

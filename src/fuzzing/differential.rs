@@ -66,7 +66,8 @@ impl Side<'_> {
         if f.job_name.is_some() && l.known.job_name.is_none() {
             return Some("name matching not shown by the recording");
         }
-        let on_a_job = |t: Option<crate::model::Timestamp>| t.is_some_and(|t| l.jobs.iter().any(|j| j.submit_time == Some(t)));
+        let on_a_job =
+            |t: Option<crate::model::Timestamp>| t.is_some_and(|t| l.jobs.iter().any(|j| j.submit_time == Some(t)));
         if (on_a_job(f.submit_time_before) && l.known.before_inclusive.is_none())
             || (on_a_job(f.submit_time_after) && l.known.after_inclusive.is_none())
         {
@@ -81,7 +82,8 @@ pub fn compare(side: &Side, rules: &Rules, expected: &Trace, got: &Trace) -> Vec
     let mut out = Vec::new();
     let mut renaming = Renaming::default();
     for (e, g) in expected.listings.iter().zip(&got.listings) {
-        let origin = got.sent.iter().find(|s| s.step == g.step && s.page == 0).map_or(TokenOrigin::NoneOrLiteral, |s| s.origin);
+        let origin =
+            got.sent.iter().find(|s| s.step == g.step && s.page == 0).map_or(TokenOrigin::NoneOrLiteral, |s| s.origin);
         if side.skip(e, g, origin).is_some() {
             continue;
         }

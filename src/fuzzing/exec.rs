@@ -72,9 +72,9 @@ impl Endpoint {
             Endpoint::Local(reference) => {
                 let resp = reference.handle(local_request(protocol, body)).await;
                 let status = resp.status().as_u16();
-                protocol::parse_reply(protocol, status, resp.body())
-                    .map(|reply| Answer { status, reply })
-                    .map_err(|e| Fault::NotProtocol(format!("the HTTP {status} answer is not {}: {e}", protocol.name())))
+                protocol::parse_reply(protocol, status, resp.body()).map(|reply| Answer { status, reply }).map_err(
+                    |e| Fault::NotProtocol(format!("the HTTP {status} answer is not {}: {e}", protocol.name())),
+                )
             }
         }
     }
@@ -169,12 +169,8 @@ pub async fn run(endpoint: &Endpoint, protocol: Protocol, case: &Case, pool: &Po
         }
         Case::Relation(r) => {
             for (i, first) in r.listings().into_iter().enumerate() {
-                let step = Step {
-                    request: RequestInput::empty(),
-                    follow: (MAX_PAGES - 1) as u8,
-                    change: None,
-                    repeat: false,
-                };
+                let step =
+                    Step { request: RequestInput::empty(), follow: (MAX_PAGES - 1) as u8, change: None, repeat: false };
                 let listing = walk(endpoint, protocol, i, first, &step, TokenOrigin::NoneOrLiteral, &mut t.sent).await;
                 t.listings.push(listing);
             }
@@ -268,7 +264,8 @@ async fn walk(
         };
         pages.push(Page::new(next.clone(), answer.status, answer.reply));
         let Some(token) = token else {
-            end = Some(if pages.last().is_some_and(|p| p.reply.error().is_some()) { End::Error } else { End::Complete });
+            end =
+                Some(if pages.last().is_some_and(|p| p.reply.error().is_some()) { End::Error } else { End::Complete });
             break;
         };
         if !seen.insert(token.clone()) {

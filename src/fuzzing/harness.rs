@@ -162,11 +162,36 @@ pub fn sigv4_plain(data: &[u8]) {
     let pick = |u: &mut Unstructured, from: &[&'static str]| u.choose(from).copied();
     let run = |u: &mut Unstructured| -> arbitrary::Result<()> {
         let method = pick(u, &["POST", "GET", "PUT"])?;
-        let uri = pick(u, &["/", "/service/ComprehendMedical_20181030/operation/ListSNOMEDCTInferenceJobs", "/a/b", "/a%20b", "/?x=1", "//", "/a/./b"])?;
+        let uri = pick(
+            u,
+            &[
+                "/",
+                "/service/ComprehendMedical_20181030/operation/ListSNOMEDCTInferenceJobs",
+                "/a/b",
+                "/a%20b",
+                "/?x=1",
+                "//",
+                "/a/./b",
+            ],
+        )?;
         let mut headers: Vec<(&str, String)> = vec![("host", "comprehendmedical.us-east-1.amazonaws.com".into())];
         for _ in 0..u.int_in_range(0..=6u8)? {
-            let name = pick(u, &["content-type", "x-amz-target", "accept", "smithy-protocol", "x-custom", "content-length", "x-amz-date", "x-amz-user-agent", "X-Mixed-Case"])?;
-            let value: String = String::arbitrary(u)?.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(40).collect();
+            let name = pick(
+                u,
+                &[
+                    "content-type",
+                    "x-amz-target",
+                    "accept",
+                    "smithy-protocol",
+                    "x-custom",
+                    "content-length",
+                    "x-amz-date",
+                    "x-amz-user-agent",
+                    "X-Mixed-Case",
+                ],
+            )?;
+            let value: String =
+                String::arbitrary(u)?.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(40).collect();
             headers.push((name, value));
         }
         let body = <Vec<u8>>::arbitrary(u)?;

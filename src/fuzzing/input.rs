@@ -176,7 +176,13 @@ pub struct RequestInput {
 impl RequestInput {
     /// A request with no member.
     pub fn empty() -> RequestInput {
-        RequestInput { filter: None, filter_confused: None, max_results: None, token: TokenInput::Absent, unknown: None }
+        RequestInput {
+            filter: None,
+            filter_confused: None,
+            max_results: None,
+            token: TokenInput::Absent,
+            unknown: None,
+        }
     }
 
     /// The document, with `token` for an issued one (already resolved and mutated).
@@ -477,7 +483,9 @@ impl Gen<'_> {
     }
 
     fn relation(&self, u: &mut Unstructured) -> Result<Relation> {
-        let size = |u: &mut Unstructured| -> Result<Option<i64>> { Ok(*u.choose(&[Some(50), Some(7), Some(13), Some(100), None, Some(500)])?) };
+        let size = |u: &mut Unstructured| -> Result<Option<i64>> {
+            Ok(*u.choose(&[Some(50), Some(7), Some(13), Some(100), None, Some(500)])?)
+        };
         Ok(match u.int_in_range(0..=3u8)? {
             0 => {
                 let base = self.filter(u, true)?;

@@ -68,8 +68,8 @@ impl Learned {
     pub fn from_cassettes(paths: &[PathBuf]) -> anyhow::Result<Learned> {
         let mut chains = Vec::new();
         for path in crate::cassette::expand_paths(paths)? {
-            let cassette =
-                crate::cassette::Cassette::load(&path).with_context(|| format!("cannot learn from '{}'", path.display()))?;
+            let cassette = crate::cassette::Cassette::load(&path)
+                .with_context(|| format!("cannot learn from '{}'", path.display()))?;
             chains.extend(cassette.into_chains());
         }
         Ok(Learned::from_chains(&chains))
@@ -158,7 +158,8 @@ impl Learned {
             (Some(true), Some(true)) => Bounds::Inclusive,
             _ => Bounds::Either,
         };
-        let job_name = if self.known.job_name == Some(NameRule::Exact) { NameMatch::Exact } else { NameMatch::Unchecked };
+        let job_name =
+            if self.known.job_name == Some(NameRule::Exact) { NameMatch::Exact } else { NameMatch::Unchecked };
         if bounds == Bounds::Either && job_name == NameMatch::Unchecked {
             return FilterSemantics::DOCUMENTED;
         }
@@ -203,9 +204,14 @@ impl Learned {
     /// One line per behaviour: what was learned, or that it was not.
     pub fn describe(&self) -> Vec<String> {
         let k = &self.known;
-        let yn = |b: Option<bool>| b.map_or("not shown".to_string(), |b| if b { "inclusive" } else { "exclusive" }.into());
+        let yn =
+            |b: Option<bool>| b.map_or("not shown".to_string(), |b| if b { "inclusive" } else { "exclusive" }.into());
         vec![
-            format!("population: {} job(s){}", self.jobs.len(), if self.complete { ", complete" } else { ", partial (no unfiltered listing ran to its end)" }),
+            format!(
+                "population: {} job(s){}",
+                self.jobs.len(),
+                if self.complete { ", complete" } else { ", partial (no unfiltered listing ran to its end)" }
+            ),
             format!("SubmitTimeBefore bound: {}", yn(k.before_inclusive)),
             format!("SubmitTimeAfter bound: {}", yn(k.after_inclusive)),
             format!("JobName matching: {}", k.job_name.map_or("not shown", NameRule::name)),
@@ -235,8 +241,61 @@ fn learn_name(name: &str, jobs: &[JobProperties], listed: &HashSet<&str>) -> Opt
         let shown = listed.contains(id);
         let before = rules.len();
         rules.retain(|r| r.matches(name, n) == shown);
-        let verdicts: HashSet<bool> = [NameRule::Exact, NameRule::Prefix, NameRule::IgnoreCase].iter().map(|r| r.matches(name, n)).collect();
+        let verdicts: HashSet<bool> =
+            [NameRule::Exact, NameRule::Prefix, NameRule::IgnoreCase].iter().map(|r| r.matches(name, n)).collect();
         decisive |= verdicts.len() > 1 || rules.len() < before;
     }
     (decisive && rules.len() == 1).then(|| rules[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Page, Reply, listing::walk_with};
+    use crate::reference::Reference;
+
+    /// Walks `first` on a reference with `choices`, in-process.
+    fn walk(r: &Reference, first: Value) -> Chain {
+        walk_with(first, 100, |doc| {
+            let req = ListRequest::from_document(doc).unwrap();
+            match r.list(&req) {
+                Ok(out) => (200, Reply::Output(out.to_document())),
+                Err(e) => (e.status, Reply::Error(e)),
+            }
+        })
+    }
+
+    #[test]
+    fn behaviours_are_learned_only_from_evidence() {
+        let choices = Choices { before_inclusive: true, job_name: NameRule::Prefix, ..Choices::variant() };
+        let r = Reference::new(ReferenceConfig { choices, ..ReferenceConfig::default() });
+        let tie = r.jobs()[100].submit_time.unwrap().secs_f64();
+        let name = r.jobs().iter().find_map(|j| j.job_name.clone()).unwrap();
+        let prefix: String = name.chars().take(3).collect();
+        let mut chains = vec![
+            walk(&r, json!({"MaxResults": 500})),
+            walk(&r, json!({"MaxResults": 50, "Filter": {"SubmitTimeBefore": tie}})),
+            walk(&r, json!({"MaxResults": 50, "Filter": {"JobName": prefix}})),
+        ];
+        let bad = ServiceError::new(400, "ValidationException", "bad token");
+        chains.push(Chain::of_pages(
+            Start::ForeignToken,
+            vec![Page::new(json!({"NextToken": "made-up"}), 400, Reply::Error(bad))],
+        ));
+        let l = Learned::from_chains(&chains);
+        assert!(l.complete && l.jobs.len() == r.jobs().len());
+        assert_eq!(l.known.before_inclusive, Some(true));
+        assert_eq!(l.known.after_inclusive, None, "no listing bounded after");
+        assert_eq!(l.known.job_name, Some(NameRule::Prefix), "{prefix}");
+        assert_eq!(l.known.unfiltered_order, Some(Order::Ascending));
+        assert_eq!(l.known.token_error, Some((400, "ValidationException".into())));
+        // Half-known bounds are not assumed: the oracle keeps the documented semantics for them.
+        assert_eq!(l.semantics().bounds, Bounds::Either);
+        // What was learned is what the learned model serves.
+        let served = Reference::new(l.config(1));
+        let back = walk(&served, json!({"MaxResults": 50, "Filter": {"SubmitTimeBefore": tie}}));
+        assert_eq!(back.job_ids(), chains[1].job_ids());
+        // Nothing to learn from nothing.
+        assert_eq!(Learned::from_chains(&[]).known, Known::default());
+    }
 }

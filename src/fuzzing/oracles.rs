@@ -34,7 +34,7 @@ use super::input::{Case, Relation};
 use super::verdict::{self, TokenOrigin, Verdict};
 use crate::doc::{JsonPath, Segment};
 use crate::model::oracle::{self as model_oracle, Basis, FilterSemantics, Oracle};
-use crate::model::{Chain, End, JOBS_MEMBER, ListRequest, Page, Reply};
+use crate::model::{Chain, End, ListRequest, Page, Reply};
 
 /// An oracle of the fuzzer, by stable name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
@@ -112,10 +112,9 @@ impl FuzzOracle {
     pub fn basis(self) -> &'static str {
         match self {
             FuzzOracle::Validation | FuzzOracle::OutputShape | FuzzOracle::PageSize | FuzzOracle::Robustness => "model",
-            FuzzOracle::Filter
-            | FuzzOracle::DocumentedOrder
-            | FuzzOracle::Pagination
-            | FuzzOracle::TokenSafety => "documentation",
+            FuzzOracle::Filter | FuzzOracle::DocumentedOrder | FuzzOracle::Pagination | FuzzOracle::TokenSafety => {
+                "documentation"
+            }
             FuzzOracle::NarrowerSubset
             | FuzzOracle::Intersection
             | FuzzOracle::PageSizeInvariance
@@ -168,7 +167,11 @@ pub struct Judge {
 impl Judge {
     /// Every oracle on, documented semantics, a 5 s timeout.
     pub fn new() -> Judge {
-        Judge { enabled: FuzzOracle::ALL.into_iter().collect(), semantics: FilterSemantics::DOCUMENTED, timeout: Duration::from_secs(5) }
+        Judge {
+            enabled: FuzzOracle::ALL.into_iter().collect(),
+            semantics: FilterSemantics::DOCUMENTED,
+            timeout: Duration::from_secs(5),
+        }
     }
 
     /// The violations in one run of a case.
@@ -289,8 +292,7 @@ impl Judge {
         }
         for v in found {
             let page = v.page.unwrap_or(0);
-            let origin =
-                trace.sent.iter().find(|s| s.step == listing.step && s.page == page).map(|s| s.origin);
+            let origin = trace.sent.iter().find(|s| s.step == listing.step && s.page == page).map(|s| s.origin);
             let oracle = match v.oracle {
                 Oracle::OutputShape => FuzzOracle::OutputShape,
                 Oracle::PageSize => FuzzOracle::PageSize,
@@ -393,7 +395,11 @@ fn relation(r: &Relation, listings: &[Listing], out: &mut Vec<Violation>) {
         Relation::Narrower { .. } => {
             let mut extra: Vec<&str> = sets[1].difference(&sets[0]).copied().collect();
             if !extra.is_empty() {
-                bad("narrower lists more", 1, format!("the narrower filter lists {} the wider does not", some(&mut extra)));
+                bad(
+                    "narrower lists more",
+                    1,
+                    format!("the narrower filter lists {} the wider does not", some(&mut extra)),
+                );
             }
         }
         Relation::Intersection { .. } => {
@@ -401,10 +407,18 @@ fn relation(r: &Relation, listings: &[Listing], out: &mut Vec<Violation>) {
             let mut missing: Vec<&str> = want.difference(&sets[2]).copied().collect();
             let mut extra: Vec<&str> = sets[2].difference(&want).copied().collect();
             if !missing.is_empty() {
-                bad("intersection loses jobs", 2, format!("both filters list {} the combined filter does not", some(&mut missing)));
+                bad(
+                    "intersection loses jobs",
+                    2,
+                    format!("both filters list {} the combined filter does not", some(&mut missing)),
+                );
             }
             if !extra.is_empty() {
-                bad("intersection lists more", 2, format!("the combined filter lists {} not listed by both", some(&mut extra)));
+                bad(
+                    "intersection lists more",
+                    2,
+                    format!("the combined filter lists {} not listed by both", some(&mut extra)),
+                );
             }
         }
         Relation::PageSizes { sizes, .. } => {
@@ -441,27 +455,26 @@ fn relation(r: &Relation, listings: &[Listing], out: &mut Vec<Violation>) {
                     _ => twice.push(id),
                 }
             }
-            let mut extra: Vec<&str> = sets[1..].iter().flatten().filter(|id| !sets[0].contains(*id)).copied().collect();
+            let mut extra: Vec<&str> =
+                sets[1..].iter().flatten().filter(|id| !sets[0].contains(*id)).copied().collect();
             extra.dedup();
             if !missing.is_empty() {
-                bad("a job in no status part", 0, format!("the listing has {} that no JobStatus filter lists", some(&mut missing)));
+                bad(
+                    "a job in no status part",
+                    0,
+                    format!("the listing has {} that no JobStatus filter lists", some(&mut missing)),
+                );
             }
             if !twice.is_empty() {
                 bad("a job in two status parts", 0, format!("{} listed under two JobStatus filters", some(&mut twice)));
             }
             if !extra.is_empty() {
-                bad("a status part lists more", 0, format!("JobStatus filters list {} the whole listing does not", some(&mut extra)));
+                bad(
+                    "a status part lists more",
+                    0,
+                    format!("JobStatus filters list {} the whole listing does not", some(&mut extra)),
+                );
             }
         }
     }
-}
-
-/// The JobIds listed by every complete listing of a trace, for comparisons elsewhere.
-pub fn listed(trace: &Trace) -> Vec<Option<Vec<String>>> {
-    trace.listings.iter().map(|l| complete_ids(Some(l))).collect()
-}
-
-/// The members of the jobs list, for shape checks of learned documents.
-pub fn jobs_path() -> JsonPath {
-    JsonPath::root().key(JOBS_MEMBER)
 }

@@ -38,7 +38,10 @@ impl Progress {
         }
         self.last = Instant::now();
         let rate = requests as f64 / elapsed.as_secs_f64().max(1e-9);
-        eprint!("\r\x1b[2Kfuzz: {cases} cases, {requests} requests, {rate:.0} exec/s, {findings} finding(s), {:.1} s", elapsed.as_secs_f64());
+        eprint!(
+            "\r\x1b[2Kfuzz: {cases} cases, {requests} requests, {rate:.0} exec/s, {findings} finding(s), {:.1} s",
+            elapsed.as_secs_f64()
+        );
         let _ = std::io::stderr().flush();
     }
 
@@ -168,7 +171,11 @@ fn junit(o: &Outcome, target: &str) -> String {
         o.elapsed.as_secs_f64()
     );
     for oracle in &o.oracles {
-        s += &format!("    <testcase classname=\"fuzz.{}\" name=\"{}\">\n", oracle.basis().replace(' ', "-"), oracle.name());
+        s += &format!(
+            "    <testcase classname=\"fuzz.{}\" name=\"{}\">\n",
+            oracle.basis().replace(' ', "-"),
+            oracle.name()
+        );
         for f in o.findings.iter().filter(|f| f.violation.oracle == *oracle) {
             s += &format!(
                 "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",

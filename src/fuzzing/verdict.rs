@@ -96,16 +96,26 @@ mod tests {
         assert_eq!(v(json!({})), Verdict::Accept);
         assert_eq!(v(json!({"MaxResults": 500, "Filter": {"JobName": "a b", "JobStatus": "FAILED"}})), Verdict::Accept);
         assert_eq!(v(json!({"MaxResults": null})), Verdict::Accept, "null reads as absent");
-        for bad in [json!({"MaxResults": 0}), json!({"MaxResults": 501}), json!({"Filter": {"JobStatus": "failed"}}),
-            json!({"Filter": {"JobName": ""}}), json!({"Filter": {"JobName": "a!"}}), json!({"NextToken": ""}),
-            json!({"Filter": {"JobName": "x".repeat(257)}})]
-        {
+        for bad in [
+            json!({"MaxResults": 0}),
+            json!({"MaxResults": 501}),
+            json!({"Filter": {"JobStatus": "failed"}}),
+            json!({"Filter": {"JobName": ""}}),
+            json!({"Filter": {"JobName": "a!"}}),
+            json!({"NextToken": ""}),
+            json!({"Filter": {"JobName": "x".repeat(257)}}),
+        ] {
             assert!(matches!(v(bad.clone()), Verdict::Reject { modeled: Some("ValidationException"), .. }), "{bad}");
         }
         assert!(matches!(v(json!({"Filter": {"JobName": "x".repeat(256)}})), Verdict::Accept));
-        for open in [json!({"MaxResults": "5"}), json!({"MaxResults": 5.5}), json!({"Other": 1}),
-            json!({"Filter": {"SubmitTimeBefore": -1}}), json!({"NextToken": "garbage"}), json!({"MaxResults": 4294967296i64})]
-        {
+        for open in [
+            json!({"MaxResults": "5"}),
+            json!({"MaxResults": 5.5}),
+            json!({"Other": 1}),
+            json!({"Filter": {"SubmitTimeBefore": -1}}),
+            json!({"NextToken": "garbage"}),
+            json!({"MaxResults": 4294967296i64}),
+        ] {
             assert!(matches!(v(open.clone()), Verdict::Open(_)), "{open}");
         }
         assert_eq!(judge(&json!({"NextToken": "t"}), TokenOrigin::Fresh), Verdict::Accept);

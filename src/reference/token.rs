@@ -123,7 +123,12 @@ fn invalid() -> ServiceError {
 }
 
 /// Opens a token, checking its integrity and that it belongs to this filter.
-pub fn open(key: &TokenKey, format: TokenFormat, token: &str, digest: [u8; DIGEST_LEN]) -> Result<Cursor, ServiceError> {
+pub fn open(
+    key: &TokenKey,
+    format: TokenFormat,
+    token: &str,
+    digest: [u8; DIGEST_LEN],
+) -> Result<Cursor, ServiceError> {
     let raw = decode(format, token).ok_or_else(invalid)?;
     if raw.len() < 1 + DIGEST_LEN + 8 + 2 + MAC_LEN {
         return Err(invalid());

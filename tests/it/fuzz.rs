@@ -48,7 +48,10 @@ fn oracles(o: &Outcome) -> BTreeSet<&'static str> {
 }
 
 fn describe(o: &Outcome) -> String {
-    o.findings.iter().map(|f| format!("{}: {} — {}\n", f.violation.oracle, f.violation.signature, f.violation.message)).collect()
+    o.findings
+        .iter()
+        .map(|f| format!("{}: {} — {}\n", f.violation.oracle, f.violation.signature, f.violation.message))
+        .collect()
 }
 
 /// The oracle each planted defect must be found under.
@@ -100,7 +103,12 @@ async fn no_finding_against_the_reference_nor_a_variant_that_chooses_differently
             c.seed = seed;
             let o = campaign::run(&c).await.unwrap();
             assert!(o.findings.is_empty(), "{name}, seed {seed}: false alarms:\n{}", describe(&o));
-            assert!(o.cases == 1000 && o.case_requests > 3000, "{name}: {} cases, {} requests", o.cases, o.case_requests);
+            assert!(
+                o.cases == 1000 && o.case_requests > 3000,
+                "{name}: {} cases, {} requests",
+                o.cases,
+                o.case_requests
+            );
             // Every class of input was sent.
             for class in ["token", "changed mid-chain", "invalid or open input", "status-partition", "intersection"] {
                 assert!(o.classes.get(class).is_some_and(|n| *n > 10), "{name}: {:?}", o.classes);
@@ -120,7 +128,8 @@ async fn no_finding_against_the_reference_nor_a_variant_that_chooses_differently
 }
 
 async fn diff_count(cassette: &Path, url: &str) -> usize {
-    let report = diff::diff(&DiffConfig::new(vec![cassette.to_path_buf()], Target::Http(Box::new(client(url))))).await.unwrap();
+    let report =
+        diff::diff(&DiffConfig::new(vec![cassette.to_path_buf()], Target::Http(Box::new(client(url))))).await.unwrap();
     report.totals.differences
 }
 
@@ -131,7 +140,11 @@ async fn a_shrunk_reproducer_fails_diff_against_the_defect_and_passes_against_th
     for d in [Defect::StatusFilterFirstPage, Defect::PageOverflow, Defect::WrongErrorType, Defect::TokenServerError] {
         let defective = serve(ReferenceConfig { defect: Some(d), ..ReferenceConfig::default() }).await;
         let o = campaign::run(&config(&url(&defective), 400)).await.unwrap();
-        let f = o.findings.iter().find(|f| f.violation.oracle == expected_oracle(d)).unwrap_or_else(|| panic!("{d}: {}", describe(&o)));
+        let f = o
+            .findings
+            .iter()
+            .find(|f| f.violation.oracle == expected_oracle(d))
+            .unwrap_or_else(|| panic!("{d}: {}", describe(&o)));
         assert!(f.sizes.1 <= f.sizes.0, "{d}: shrunk {:?}", f.sizes);
         if matches!(f.original, snomed_vcr::fuzzing::input::Case::Sequence(_)) {
             assert!(f.sizes.1 < f.sizes.0, "{d}: a generated sequence did not shrink: {:?}", f.sizes);
@@ -149,7 +162,19 @@ async fn a_shrunk_reproducer_fails_diff_against_the_defect_and_passes_against_th
 
 fn fuzz_cli(url: &str, out: &Path, concurrency: &str) -> (i32, String) {
     let o = Command::new(BIN)
-        .args(["fuzz", "--target", url, "--runs", "300", "--seed", "5", "--concurrency", concurrency, "--format", "json"])
+        .args([
+            "fuzz",
+            "--target",
+            url,
+            "--runs",
+            "300",
+            "--seed",
+            "5",
+            "--concurrency",
+            concurrency,
+            "--format",
+            "json",
+        ])
         .arg("--out")
         .arg(out)
         .output()
@@ -201,10 +226,16 @@ fn the_same_seed_gives_byte_identical_findings_at_any_concurrency() {
 #[test]
 fn the_command_line_reports_in_junit_and_refuses_bad_options() {
     let reference = Proc::start(&["reference"]);
-    let o = Command::new(BIN).args(["fuzz", "--target", &reference.url, "--runs", "200", "--format", "junit"]).output().unwrap();
+    let o = Command::new(BIN)
+        .args(["fuzz", "--target", &reference.url, "--runs", "200", "--format", "junit"])
+        .output()
+        .unwrap();
     let xml = String::from_utf8(o.stdout).unwrap();
     assert_eq!(o.status.code(), Some(0), "{xml}");
-    assert!(xml.contains("<testcase classname=\"fuzz.model\" name=\"validation\">") && !xml.contains("<failure"), "{xml}");
+    assert!(
+        xml.contains("<testcase classname=\"fuzz.model\" name=\"validation\">") && !xml.contains("<failure"),
+        "{xml}"
+    );
     for (args, want) in [
         (vec!["--runs", "0"], "--runs: expected at least 1 case, got 0"),
         (vec!["--seconds=-1"], "--seconds: expected a positive number of seconds, got -1"),
@@ -227,7 +258,10 @@ fn the_command_line_reports_in_junit_and_refuses_bad_options() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recording_served_by_reference_from_cassette_answers_as_recorded() {
     let served = Proc::start(&["reference", "--from-cassette", golden().to_str().unwrap()]);
-    let chain = client(&served.url).walk(snomed_vcr::Protocol::AwsJson11, &serde_json::json!({"MaxResults": 50}), 100).await.unwrap();
+    let chain = client(&served.url)
+        .walk(snomed_vcr::Protocol::AwsJson11, &serde_json::json!({"MaxResults": 50}), 100)
+        .await
+        .unwrap();
     assert_eq!(chain.job_ids().len(), 240);
     // Every golden cassette replays against it without a difference.
     for name in ["boto3-walk", "boto3-filters", "boto3-bounds", "boto3-errors", "rust-sdk-cbor"] {

@@ -23,8 +23,10 @@ fn every_corpus_and_regression_input_passes_its_target() {
     let fuzz = manifest_dir().join("fuzz");
     let mut replayed = 0;
     for (name, body) in TARGETS {
-        let files: Vec<_> =
-            [fuzz.join("corpus").join(name), fuzz.join("regressions").join(name)].iter().flat_map(|d| inputs(d)).collect();
+        let files: Vec<_> = [fuzz.join("corpus").join(name), fuzz.join("regressions").join(name)]
+            .iter()
+            .flat_map(|d| inputs(d))
+            .collect();
         assert!(!files.is_empty(), "fuzz/corpus/{name} is empty");
         for file in files {
             let data = std::fs::read(&file).unwrap();
