@@ -251,7 +251,7 @@ fn learn_name(name: &str, jobs: &[JobProperties], listed: &HashSet<&str>) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Page, Reply, listing::walk_with};
+    use crate::model::{Page, Reply, ServiceError, listing::walk_with};
     use crate::reference::Reference;
 
     /// Walks `first` on a reference with `choices`, in-process.
