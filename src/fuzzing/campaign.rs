@@ -52,7 +52,7 @@ impl ProtocolChoice {
         match self {
             ProtocolChoice::Json => Protocol::AwsJson11,
             ProtocolChoice::Cbor => Protocol::RpcV2Cbor,
-            ProtocolChoice::Both if i % 2 == 0 => Protocol::AwsJson11,
+            ProtocolChoice::Both if i.is_multiple_of(2) => Protocol::AwsJson11,
             ProtocolChoice::Both => Protocol::RpcV2Cbor,
         }
     }
@@ -60,6 +60,7 @@ impl ProtocolChoice {
 
 /// What a campaign compares the target with, besides the oracles.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)] // one per campaign
 pub enum Expected {
     /// Nothing: a model learned from the target's own warm-up serves reproducers only.
     None,
@@ -335,7 +336,9 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
     let mut cases = 0u64;
     let mut case_requests = 0u64;
     let mut classes: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut first_seen: BTreeMap<(FuzzOracle, String), (u64, Violation, Case, Protocol, Duration)> = BTreeMap::new();
+    // By (oracle, signature): the first case that showed it (index, violation, case, protocol, when).
+    type FirstSeen = (u64, Violation, Case, Protocol, Duration);
+    let mut first_seen: BTreeMap<(FuzzOracle, String), FirstSeen> = BTreeMap::new();
     let mut order: Vec<(FuzzOracle, String)> = Vec::new();
     let mut counts: BTreeMap<(FuzzOracle, String), u64> = BTreeMap::new();
     let more = |next: u64, found: usize| {
@@ -369,9 +372,9 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
             for v in run.violations {
                 let key = (v.oracle, v.signature.clone());
                 *counts.entry(key.clone()).or_default() += 1;
-                if !first_seen.contains_key(&key) {
-                    order.push(key.clone());
-                    first_seen.insert(key, (run.index, v, run.case.clone(), run.protocol, began.elapsed()));
+                if let std::collections::btree_map::Entry::Vacant(slot) = first_seen.entry(key.clone()) {
+                    order.push(key);
+                    slot.insert((run.index, v, run.case.clone(), run.protocol, began.elapsed()));
                 }
             }
         }

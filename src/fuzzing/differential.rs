@@ -54,7 +54,7 @@ impl Side<'_> {
         if origin == TokenOrigin::Other && learned.is_none_or(|l| l.known.token_error.is_none()) {
             return Some("a foreign token, whose answer is the service's");
         }
-        let Some(l) = learned else { return None };
+        let l = learned?;
         if !l.complete {
             return Some("the recording's population is partial");
         }

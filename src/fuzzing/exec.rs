@@ -21,6 +21,7 @@ use crate::server::Handler;
 
 /// An implementation under test.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)] // a few per campaign, cloned into tasks
 pub enum Endpoint {
     /// Over HTTP(S).
     Http(Client),
@@ -280,7 +281,7 @@ async fn walk(
             changed_at = Some(1);
             next_origin = TokenOrigin::Other;
             apply(&mut next, change);
-        } else if let Some(c) = changed_at.and_then(|_| step.change.as_ref()) {
+        } else if let Some(c) = changed_at.and(step.change.as_ref()) {
             apply(&mut next, c);
         }
         next["NextToken"] = json!(token);

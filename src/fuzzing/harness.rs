@@ -32,8 +32,11 @@ use crate::reference::choices::TokenFormat;
 use crate::reference::token::{self, Cursor, TokenKey};
 use crate::reference::{Reference, ReferenceConfig};
 
+/// A target's body.
+pub type Body = fn(&[u8]);
+
 /// Every target, by name, for the corpus replay.
-pub const TARGETS: [(&str, fn(&[u8])); 10] = [
+pub const TARGETS: [(&str, Body); 10] = [
     ("reference_oracles", reference_oracles),
     ("http_target", http_target),
     ("cassette_load", cassette_load),

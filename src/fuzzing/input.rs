@@ -312,6 +312,7 @@ impl Relation {
 
 /// A generated case: a sequence of steps, or a relation.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one per case run
 pub enum Case {
     /// Steps run in order; tokens from earlier steps are values for later ones.
     Sequence(Vec<Step>),
@@ -559,7 +560,7 @@ impl<'a> Arbitrary<'a> for MaxResults {
             2 => Some(json!(*u.choose(&[1, max, 100, 2, max - 1])?)),
             3 => Some(json!(*u.choose(&[0, max + 1, -1])?)),
             4 => Some(json!(*u.choose(&[i64::from(i32::MAX), i64::from(i32::MIN), i64::MAX, i64::MIN])?)),
-            5 | 6 | 7 => Some(json!(u.int_in_range(1..=max)?)),
+            5..=7 => Some(json!(u.int_in_range(1..=max)?)),
             8 => Some(json!(u.int_in_range(1..=12)?)),
             9 => Some(json!(u.arbitrary::<i64>()?)),
             _ => Some(Confused::arbitrary(u)?.0),
@@ -581,7 +582,7 @@ pub struct JobName(pub String);
 impl<'a> Arbitrary<'a> for JobName {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         let len = match u.int_in_range(0..=7u8)? {
-            0 | 1 | 2 => u.int_in_range(1..=12usize)?,
+            0..=2 => u.int_in_range(1..=12usize)?,
             3 => *u.choose(&[JOB_NAME_MAX, JOB_NAME_MAX + 1])?,
             4 => 0,
             5 => 1,

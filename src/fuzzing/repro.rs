@@ -82,7 +82,7 @@ fn quote(s: &str) -> String {
 }
 
 /// The exchange a violation points at (or the last one sent).
-fn failing<'a>(trace: &'a Trace, step: Option<usize>, page: Option<usize>) -> Option<&'a Sent> {
+fn failing(trace: &Trace, step: Option<usize>, page: Option<usize>) -> Option<&Sent> {
     trace
         .sent
         .iter()

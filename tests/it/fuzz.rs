@@ -3,7 +3,6 @@
 //! they find into reproducers that `diff` replays, and give the same findings for the same seed. And
 //! `reference --from-cassette` serves what a recording showed.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -41,10 +40,6 @@ fn config(url: &str, runs: u64) -> FuzzConfig {
 
 fn golden() -> PathBuf {
     manifest_dir().join("cassettes")
-}
-
-fn oracles(o: &Outcome) -> BTreeSet<&'static str> {
-    o.findings.iter().map(|f| f.violation.oracle.name()).collect()
 }
 
 fn describe(o: &Outcome) -> String {
