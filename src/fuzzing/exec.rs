@@ -230,34 +230,16 @@ async fn walk(
     let mut end = None;
     let mut seen = std::collections::HashSet::new();
     for p in 0..=usize::from(step.follow) {
-        let began = Instant::now();
-        let outcome = endpoint.send(protocol, &next).await;
-        sent.push(Sent {
-            step: i,
-            page: p,
-            request: next.clone(),
-            origin: next_origin,
-            outcome: outcome.as_ref().map(Head::of).map_err(Clone::clone),
-            elapsed: began.elapsed(),
-        });
+        let outcome = logged_send(endpoint, protocol, (i, p), &next, next_origin, sent).await;
         let Ok(answer) = outcome else {
             end = Some(End::Error);
             break;
         };
-        if p == 1 && step.repeat {
-            let began = Instant::now();
-            let again = endpoint.send(protocol, &next).await;
-            sent.push(Sent {
-                step: i,
-                page: p,
-                request: next.clone(),
-                origin: TokenOrigin::Other,
-                outcome: again.as_ref().map(Head::of).map_err(Clone::clone),
-                elapsed: began.elapsed(),
-            });
-            if let Ok(a) = again {
-                repeated = Some((p, a));
-            }
+        if p == 1
+            && step.repeat
+            && let Ok(a) = logged_send(endpoint, protocol, (i, p), &next, TokenOrigin::Other, sent).await
+        {
+            repeated = Some((p, a));
         }
         let token = match &answer.reply {
             Reply::Error(_) => None,
@@ -288,6 +270,28 @@ async fn walk(
     }
     let chain = Chain { start, pages, end: end.unwrap_or(End::Capped) };
     Listing { step: i, chain, changed_at, repeated }
+}
+
+/// Sends `request` as page `at.1` of step `at.0`, logs the exchange (timed) in `sent`, and returns the answer.
+async fn logged_send(
+    endpoint: &Endpoint,
+    protocol: Protocol,
+    at: (usize, usize),
+    request: &Value,
+    origin: TokenOrigin,
+    sent: &mut Vec<Sent>,
+) -> Result<Answer, Fault> {
+    let began = Instant::now();
+    let outcome = endpoint.send(protocol, request).await;
+    sent.push(Sent {
+        step: at.0,
+        page: at.1,
+        request: request.clone(),
+        origin,
+        outcome: outcome.as_ref().map(Head::of).map_err(Clone::clone),
+        elapsed: began.elapsed(),
+    });
+    outcome
 }
 
 fn apply(doc: &mut Value, change: &Change) {
