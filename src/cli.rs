@@ -96,10 +96,10 @@ pub struct FuzzArgs {
     pub timeout: f64,
     /// Only these oracles (repeatable or comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME", conflicts_with = "skip_oracle")]
-    pub oracle: Vec<crate::fuzzing::FuzzOracle>,
+    pub oracle: Vec<crate::model::oracle::Oracle>,
     /// Every oracle but these (repeatable or comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME")]
-    pub skip_oracle: Vec<crate::fuzzing::FuzzOracle>,
+    pub skip_oracle: Vec<crate::model::oracle::Oracle>,
     /// Comparison rules (TOML, as diff takes them) for --against and --cassette.
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,

@@ -213,7 +213,7 @@ async fn record_then_replay(
     }
     let o = campaign(ReferenceConfig { defect: Some(crate::reference::Defect::StatusFilterFirstPage), ..generated() })
         .await?;
-    let first = o.findings.iter().find(|f| f.violation.oracle == crate::fuzzing::FuzzOracle::Filter);
+    let first = o.findings.iter().find(|f| f.violation.oracle == crate::model::oracle::Oracle::Filter);
     report.check(
         first.is_some(),
         format!(

@@ -52,9 +52,11 @@ pub(crate) fn judge(recorded: &Chain, target: &Chain, already: &[Difference]) ->
         if shown.contains(&(oracle, path.clone())) {
             continue;
         }
+        // `pagination` names a token loop at `$.NextToken` and a job listed twice at the job.
+        let token = JsonPath::root().key("NextToken");
         let dup = match oracle {
-            Oracle::UniqueJobs => covered.contains(&(Kind::Duplicate, &path)),
-            Oracle::PaginationTerminates => covered.contains(&(Kind::Pagination, &JsonPath::root().key("NextToken"))),
+            Oracle::Pagination if path == token => covered.contains(&(Kind::Pagination, &token)),
+            Oracle::Pagination => covered.contains(&(Kind::Duplicate, &path)),
             _ => false,
         };
         if dup {
@@ -65,8 +67,8 @@ pub(crate) fn judge(recorded: &Chain, target: &Chain, already: &[Difference]) ->
         let output = target.pages.get(v.page.unwrap_or(0)).and_then(Page::output).unwrap_or(&Value::Null);
         let received = path.get(output).filter(|v| !v.is_array()).cloned();
         let mut d = Difference::new(Kind::Oracle, page, interaction, path, None, received, v.message.clone());
-        d.oracle = Some(oracle.name());
-        d.basis = Some(v.basis.name());
+        d.oracle = Some(oracle);
+        d.basis = Some(v.basis);
         out.push(d);
     }
     out

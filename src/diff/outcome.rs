@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::doc::JsonPath;
 use crate::model::Start;
+use crate::model::oracle::{Basis, Oracle};
 use crate::protocol::Protocol;
 
 /// How a chain's pages are compared.
@@ -113,10 +114,10 @@ pub struct Difference {
     pub received: Option<Value>,
     /// What differs, in words.
     pub message: String,
-    /// For kind `oracle`: the oracle's stable name.
-    pub oracle: Option<&'static str>,
-    /// For kind `oracle`: the basis of its expectation (model, documentation).
-    pub basis: Option<&'static str>,
+    /// For kind `oracle`: the oracle (reports write its stable name).
+    pub oracle: Option<Oracle>,
+    /// For kind `oracle`: the basis of its expectation.
+    pub basis: Option<Basis>,
     /// Listed in the baseline: known and accepted.
     pub accepted: bool,
 }

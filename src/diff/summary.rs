@@ -9,7 +9,7 @@ use crate::doc::Segment;
 use crate::model::JOBS_MEMBER;
 
 /// The field a difference concerns, and whether it is a job's.
-fn field_of(kind: Kind, path: &crate::doc::JsonPath, oracle: Option<&str>) -> (String, bool) {
+fn field_of(kind: Kind, path: &crate::doc::JsonPath, oracle: Option<crate::model::oracle::Oracle>) -> (String, bool) {
     let segs = path.segments();
     let in_job = matches!(segs.first(), Some(Segment::Key(k)) if k == JOBS_MEMBER) && segs.len() > 2;
     let last_key = segs.iter().rev().find_map(|s| match s {
@@ -17,7 +17,7 @@ fn field_of(kind: Kind, path: &crate::doc::JsonPath, oracle: Option<&str>) -> (S
         _ => None,
     });
     let field = match kind {
-        Kind::Oracle => oracle.unwrap_or("oracle").to_string(),
+        Kind::Oracle => oracle.map_or("oracle", |o| o.name()).to_string(),
         Kind::Status => "HTTP status".into(),
         Kind::ErrorCode => "error code".into(),
         Kind::Message => "error message".into(),

@@ -18,7 +18,8 @@ use super::differential::{self, Side};
 use super::exec::{self, Endpoint, Trace};
 use super::input::{self, Case, Pool};
 use super::learn::Learned;
-use super::oracles::{FuzzOracle, Judge, Violation};
+use super::oracles::{Judge, Violation};
+use crate::model::oracle::Oracle;
 use super::shrink;
 use crate::diff::Rules;
 use crate::model::{Chain, JobStatus, Page, listing::Walker};
@@ -168,7 +169,7 @@ pub struct Outcome {
     /// What the warm-up learned of the target, one line each.
     pub learned: Vec<String>,
     /// The oracles that were on.
-    pub oracles: Vec<FuzzOracle>,
+    pub oracles: Vec<Oracle>,
 }
 
 impl Outcome {
@@ -280,7 +281,7 @@ async fn run_case(
             Some(l) => Side::Recording(l),
             None => Side::Against,
         };
-        let oracle = if x.against { FuzzOracle::Against } else { FuzzOracle::Recording };
+        let oracle = if x.against { Oracle::Against } else { Oracle::Recording };
         if config.judge.enabled.contains(&oracle) {
             violations.extend(differential::compare(&side, &config.rules, &e, &got));
         }
@@ -338,9 +339,9 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
     let mut classes: BTreeMap<&'static str, u64> = BTreeMap::new();
     // By (oracle, signature): the first case that showed it (index, violation, case, protocol, when).
     type FirstSeen = (u64, Violation, Case, Protocol, Duration);
-    let mut first_seen: BTreeMap<(FuzzOracle, String), FirstSeen> = BTreeMap::new();
-    let mut order: Vec<(FuzzOracle, String)> = Vec::new();
-    let mut counts: BTreeMap<(FuzzOracle, String), u64> = BTreeMap::new();
+    let mut first_seen: BTreeMap<(Oracle, String), FirstSeen> = BTreeMap::new();
+    let mut order: Vec<(Oracle, String)> = Vec::new();
+    let mut counts: BTreeMap<(Oracle, String), u64> = BTreeMap::new();
     let more = |next: u64, found: usize| {
         config.stop_after.is_none_or(|n| found < n)
             && match config.budget {
@@ -426,10 +427,10 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
             expected: expected_trace,
         });
     }
-    let mut oracles: Vec<FuzzOracle> = config.judge.enabled.iter().copied().collect();
+    let mut oracles: Vec<Oracle> = config.judge.enabled.iter().copied().collect();
     oracles.retain(|o| match o {
-        FuzzOracle::Recording => matches!(config.expected, Expected::Recording(_)),
-        FuzzOracle::Against => matches!(config.expected, Expected::Against(..)),
+        Oracle::Recording => matches!(config.expected, Expected::Recording(_)),
+        Oracle::Against => matches!(config.expected, Expected::Against(..)),
         _ => true,
     });
     let mut learned_lines = from_target.describe();

@@ -12,7 +12,8 @@ use serde_json::Value;
 
 use super::exec::{Listing, Trace};
 use super::learn::Learned;
-use super::oracles::{FuzzOracle, Violation, general};
+use super::oracles::{Violation, general};
+use crate::model::oracle::Oracle;
 use super::verdict::{self, TokenOrigin, Verdict};
 use crate::diff::compare::{self, Renaming};
 use crate::diff::{Rules, View};
@@ -27,10 +28,10 @@ pub enum Side<'a> {
 }
 
 impl Side<'_> {
-    fn oracle(&self) -> FuzzOracle {
+    fn oracle(&self) -> Oracle {
         match self {
-            Side::Recording(_) => FuzzOracle::Recording,
-            Side::Against => FuzzOracle::Against,
+            Side::Recording(_) => Oracle::Recording,
+            Side::Against => Oracle::Against,
         }
     }
 
@@ -147,8 +148,8 @@ fn learned_order(order: crate::model::Order, g: &Listing) -> Option<Violation> {
         Order::Descending => "newest first",
     };
     Some(Violation {
-        oracle: FuzzOracle::Recording,
-        basis: "recording".into(),
+        oracle: Oracle::Recording,
+        basis: crate::model::oracle::Basis::Recording,
         signature: "order without time bounds".into(),
         step: Some(g.step),
         page: None,

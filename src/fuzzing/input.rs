@@ -268,8 +268,8 @@ pub enum Relation {
 
 impl Relation {
     /// The stable name of the relation's oracle.
-    pub fn oracle(&self) -> super::FuzzOracle {
-        use super::FuzzOracle as O;
+    pub fn oracle(&self) -> super::Oracle {
+        use crate::model::oracle::Oracle as O;
         match self {
             Relation::Narrower { .. } => O::NarrowerSubset,
             Relation::Intersection { .. } => O::Intersection,

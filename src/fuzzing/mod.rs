@@ -32,4 +32,5 @@ pub mod verdict;
 pub use campaign::{Budget, Expected, Finding, FuzzConfig, Outcome, ProtocolChoice};
 pub use exec::Endpoint;
 pub use learn::Learned;
-pub use oracles::{FuzzOracle, Judge};
+pub use crate::model::oracle::{Basis, Oracle};
+pub use oracles::Judge;

@@ -24,7 +24,6 @@
 //! campaign (true of a test deployment, not of a busy production account).
 
 use std::collections::{BTreeSet, HashSet};
-use std::fmt;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -36,109 +35,13 @@ use crate::doc::{JsonPath, Segment};
 use crate::model::oracle::{self as model_oracle, Basis, FilterSemantics, Oracle};
 use crate::model::{Chain, End, ListRequest, Page, Reply};
 
-/// An oracle of the fuzzer, by stable name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
-pub enum FuzzOracle {
-    /// Invalid input refused with the modeled error, valid input accepted.
-    Validation,
-    /// The output's types, lengths, patterns and enums.
-    OutputShape,
-    /// Every listed job satisfies the filter.
-    Filter,
-    /// The documented order.
-    DocumentedOrder,
-    /// At most MaxResults (or 100) jobs a page.
-    PageSize,
-    /// Listings terminate, list each job once, accept their own tokens.
-    Pagination,
-    /// Foreign, tampered and reused tokens are harmless.
-    TokenSafety,
-    /// No 5xx, no hang, no dropped connection.
-    Robustness,
-    /// A narrower filter lists a subset.
-    NarrowerSubset,
-    /// Combined filters list the intersection.
-    Intersection,
-    /// The jobs do not depend on MaxResults.
-    PageSizeInvariance,
-    /// The JobStatus filters partition the listing.
-    StatusPartition,
-    /// The model learned from the recording.
-    Recording,
-    /// The other implementation.
-    Against,
-}
-
-impl FuzzOracle {
-    /// Every oracle.
-    pub const ALL: [FuzzOracle; 14] = [
-        FuzzOracle::Validation,
-        FuzzOracle::OutputShape,
-        FuzzOracle::Filter,
-        FuzzOracle::DocumentedOrder,
-        FuzzOracle::PageSize,
-        FuzzOracle::Pagination,
-        FuzzOracle::TokenSafety,
-        FuzzOracle::Robustness,
-        FuzzOracle::NarrowerSubset,
-        FuzzOracle::Intersection,
-        FuzzOracle::PageSizeInvariance,
-        FuzzOracle::StatusPartition,
-        FuzzOracle::Recording,
-        FuzzOracle::Against,
-    ];
-
-    /// The stable name.
-    pub fn name(self) -> &'static str {
-        match self {
-            FuzzOracle::Validation => "validation",
-            FuzzOracle::OutputShape => "output-shape",
-            FuzzOracle::Filter => "filter",
-            FuzzOracle::DocumentedOrder => "documented-order",
-            FuzzOracle::PageSize => "page-size",
-            FuzzOracle::Pagination => "pagination",
-            FuzzOracle::TokenSafety => "token-safety",
-            FuzzOracle::Robustness => "robustness",
-            FuzzOracle::NarrowerSubset => "narrower-subset",
-            FuzzOracle::Intersection => "intersection",
-            FuzzOracle::PageSizeInvariance => "page-size-invariance",
-            FuzzOracle::StatusPartition => "status-partition",
-            FuzzOracle::Recording => "recording",
-            FuzzOracle::Against => "against",
-        }
-    }
-
-    /// Where its expectation comes from.
-    pub fn basis(self) -> &'static str {
-        match self {
-            FuzzOracle::Validation | FuzzOracle::OutputShape | FuzzOracle::PageSize | FuzzOracle::Robustness => "model",
-            FuzzOracle::Filter | FuzzOracle::DocumentedOrder | FuzzOracle::Pagination | FuzzOracle::TokenSafety => {
-                "documentation"
-            }
-            FuzzOracle::NarrowerSubset
-            | FuzzOracle::Intersection
-            | FuzzOracle::PageSizeInvariance
-            | FuzzOracle::StatusPartition => "metamorphic",
-            FuzzOracle::Recording => "recording",
-            FuzzOracle::Against => "the other implementation",
-        }
-    }
-}
-
-impl fmt::Display for FuzzOracle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// One broken expectation in one run of a case.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Violation {
     /// Which oracle.
-    #[serde(serialize_with = "by_name")]
-    pub oracle: FuzzOracle,
-    /// Its basis, as stated (`documentation`, or `recording` when a learned behaviour was judged).
-    pub basis: String,
+    pub oracle: Oracle,
+    /// Its basis: the oracle's own, or `recording` when a learned behaviour was judged.
+    pub basis: Basis,
     /// What makes two violations the same bug: the oracle's own summary, with identities and values out.
     pub signature: String,
     /// The step (or relation listing), from 0.
@@ -149,15 +52,11 @@ pub struct Violation {
     pub message: String,
 }
 
-fn by_name<S: serde::Serializer>(o: &FuzzOracle, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(o.name())
-}
-
 /// How the oracles judge.
 #[derive(Clone, Debug)]
 pub struct Judge {
     /// The oracles switched on.
-    pub enabled: BTreeSet<FuzzOracle>,
+    pub enabled: BTreeSet<Oracle>,
     /// Filter behaviours assumed: the documented ones, or learned from a recording.
     pub semantics: FilterSemantics,
     /// The slowest acceptable answer.
@@ -168,7 +67,7 @@ impl Judge {
     /// Every oracle on, documented semantics, a 5 s timeout.
     pub fn new() -> Judge {
         Judge {
-            enabled: FuzzOracle::ALL.into_iter().collect(),
+            enabled: Oracle::ALL.into_iter().collect(),
             semantics: FilterSemantics::DOCUMENTED,
             timeout: Duration::from_secs(5),
         }
@@ -190,10 +89,10 @@ impl Judge {
 
     fn exchanges(&self, trace: &Trace, out: &mut Vec<Violation>) {
         for s in &trace.sent {
-            let mut bad = |oracle: FuzzOracle, signature: String, message: String| {
+            let mut bad = |oracle: Oracle, signature: String, message: String| {
                 out.push(Violation {
                     oracle,
-                    basis: oracle.basis().into(),
+                    basis: oracle.basis(),
                     signature,
                     step: Some(s.step),
                     page: Some(s.page),
@@ -202,7 +101,7 @@ impl Judge {
             };
             if s.elapsed > self.timeout {
                 bad(
-                    FuzzOracle::Robustness,
+                    Oracle::Robustness,
                     "slow answer".into(),
                     format!("answered in {:?}, over the {:?} timeout", s.elapsed, self.timeout),
                 );
@@ -215,7 +114,7 @@ impl Judge {
                         Fault::Dropped(_) => "connection dropped",
                         Fault::NotProtocol(_) => "answer not in the protocol",
                     };
-                    bad(FuzzOracle::Robustness, sig.into(), f.to_string());
+                    bad(Oracle::Robustness, sig.into(), f.to_string());
                     continue;
                 }
             };
@@ -223,9 +122,9 @@ impl Judge {
             let code = answer.error.as_ref().map(|e| e.code.clone()).unwrap_or_default();
             if answer.status >= 500 {
                 let (oracle, what) = if token && s.origin != TokenOrigin::Fresh {
-                    (FuzzOracle::TokenSafety, "a token it did not just issue")
+                    (Oracle::TokenSafety, "a token it did not just issue")
                 } else {
-                    (FuzzOracle::Robustness, "a request")
+                    (Oracle::Robustness, "a request")
                 };
                 bad(
                     oracle,
@@ -240,29 +139,29 @@ impl Judge {
             let refused = (400..500).contains(&answer.status);
             if refused && code.is_empty() {
                 bad(
-                    FuzzOracle::Validation,
+                    Oracle::Validation,
                     "error without __type".into(),
                     format!("HTTP {} without an error code (`__type`): not an AWS-shaped error", answer.status),
                 );
             }
             match verdict::judge(&s.request, s.origin) {
                 Verdict::Accept if refused && s.origin == TokenOrigin::Fresh => bad(
-                    FuzzOracle::Pagination,
+                    Oracle::Pagination,
                     "refuses the token it just issued".into(),
                     format!("the NextToken the previous page returned was refused: HTTP {} {code}", answer.status),
                 ),
                 Verdict::Accept if refused => bad(
-                    FuzzOracle::Validation,
+                    Oracle::Validation,
                     "refuses a valid request".into(),
                     format!("a request within every constraint of the model got HTTP {} {code}", answer.status),
                 ),
                 Verdict::Reject { why, .. } if (200..300).contains(&answer.status) => bad(
-                    FuzzOracle::Validation,
+                    Oracle::Validation,
                     format!("accepts an invalid {}", member_of(&why)),
                     format!("HTTP {} for an invalid request; the model says: {why}", answer.status),
                 ),
                 Verdict::Reject { modeled: Some(want), why } if refused && !code.is_empty() && code != want => bad(
-                    FuzzOracle::Validation,
+                    Oracle::Validation,
                     format!("{code} for {want}"),
                     format!("answered {code}, but the model's error for this is {want} ({why})"),
                 ),
@@ -294,15 +193,10 @@ impl Judge {
             let page = v.page.unwrap_or(0);
             let origin = trace.sent.iter().find(|s| s.step == listing.step && s.page == page).map(|s| s.origin);
             let oracle = match v.oracle {
-                Oracle::OutputShape => FuzzOracle::OutputShape,
-                Oracle::PageSize => FuzzOracle::PageSize,
-                Oracle::Filter if origin == Some(TokenOrigin::Other) => FuzzOracle::TokenSafety,
-                Oracle::Filter => FuzzOracle::Filter,
-                Oracle::DocumentedOrder => FuzzOracle::DocumentedOrder,
-                Oracle::UniqueJobs | Oracle::PaginationTerminates => FuzzOracle::Pagination,
-                Oracle::Partition => FuzzOracle::StatusPartition,
+                Oracle::Filter if origin == Some(TokenOrigin::Other) => Oracle::TokenSafety,
+                o => o,
             };
-            let basis = if v.basis == Basis::Recording { "recording".to_string() } else { oracle.basis().to_string() };
+            let basis = if v.basis == Basis::Recording { Basis::Recording } else { oracle.basis() };
             out.push(Violation {
                 oracle,
                 basis,
@@ -320,8 +214,8 @@ impl Judge {
             let second = Page::new(first.request.clone(), again.status, again.reply.clone());
             if ids(first) != ids(&second) {
                 out.push(Violation {
-                    oracle: FuzzOracle::TokenSafety,
-                    basis: "documentation".into(),
+                    oracle: Oracle::TokenSafety,
+                    basis: Basis::Documentation,
                     signature: "same token, another page".into(),
                     step: Some(listing.step),
                     page: Some(*p),
@@ -378,7 +272,7 @@ fn relation(r: &Relation, listings: &[Listing], out: &mut Vec<Violation>) {
     let mut bad = |signature: &str, step: usize, message: String| {
         out.push(Violation {
             oracle,
-            basis: "metamorphic".into(),
+            basis: Basis::Metamorphic,
             signature: signature.into(),
             step: Some(step),
             page: None,

@@ -173,7 +173,7 @@ fn junit(o: &Outcome, target: &str) -> String {
     for oracle in &o.oracles {
         s += &format!(
             "    <testcase classname=\"fuzz.{}\" name=\"{}\">\n",
-            oracle.basis().replace(' ', "-"),
+            oracle.basis().name(),
             oracle.name()
         );
         for f in o.findings.iter().filter(|f| f.violation.oracle == *oracle) {

@@ -13,9 +13,8 @@
 //! | `page-size` | at most `MaxResults` jobs a page, 100 without it | model |
 //! | `filter` | every job satisfies the filter: exact `JobStatus`, time bounds (at the bound only if known) | documentation (bounds and names: recording, when learned) |
 //! | `documented-order` | `SubmitTimeBefore` alone: oldest first; `SubmitTimeAfter` alone: newest first, across pages | documentation |
-//! | `unique-jobs` | each `JobId` at most once in a chain | documentation |
-//! | `pagination-terminates` | no `NextToken` comes back twice in a chain | documentation |
-//! | `partition` | listings that partition another hold its jobs, each exactly once | metamorphic |
+//! | `pagination` | each `JobId` at most once in a chain; no `NextToken` comes back twice | documentation |
+//! | `status-partition` | listings that partition another hold its jobs, each exactly once | metamorphic |
 
 use std::collections::HashMap;
 use std::fmt;
@@ -26,7 +25,7 @@ use super::{Chain, End, Filter, JOBS_MEMBER, JobStatus, ListRequest, Order, Time
 use crate::doc::JsonPath;
 
 /// Where an oracle's expectation comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Basis {
     /// The service model (shapes, constraints, documented defaults).
     Model,
@@ -36,16 +35,19 @@ pub enum Basis {
     Recording,
     /// A relation between the answers to related inputs.
     Metamorphic,
+    /// Another implementation's answers to the same inputs (`fuzz --against`).
+    OtherImplementation,
 }
 
 impl Basis {
-    /// `model`, `documentation`, `recording` or `metamorphic`.
+    /// `model`, `documentation`, `recording`, `metamorphic` or `other-implementation`.
     pub fn name(self) -> &'static str {
         match self {
             Basis::Model => "model",
             Basis::Documentation => "documentation",
             Basis::Recording => "recording",
             Basis::Metamorphic => "metamorphic",
+            Basis::OtherImplementation => "other-implementation",
         }
     }
 }
@@ -56,65 +58,131 @@ impl fmt::Display for Basis {
     }
 }
 
-/// The oracles of this module, by stable name (reports, baselines and `--skip-oracle` use the names).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+impl serde::Serialize for Basis {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// Every oracle of the project, by stable name: `diff` and `fuzz` name the same bug the same way, and
+/// reports, baselines, `--oracle` and `--skip-oracle` use these names. This module checks the ones a
+/// listing shows by itself (`output-shape`, `page-size`, `filter`, `documented-order`, `pagination`,
+/// `status-partition`); `fuzz` adds the ones that need a request's verdict, a relation between listings, or
+/// an expected side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Oracle {
-    /// Types, lengths, patterns and enums of the output.
+    /// Invalid input refused with the modeled error, valid input accepted.
+    Validation,
+    /// Types, lengths, patterns and enums of the output, in the protocol's own encoding.
     OutputShape,
     /// At most `MaxResults` (or 100) jobs a page.
     PageSize,
-    /// Every job satisfies the filter.
+    /// Every listed job satisfies the filter.
     Filter,
     /// The documented order, within and across pages.
     DocumentedOrder,
-    /// Each job at most once in a chain.
-    UniqueJobs,
-    /// No token comes back twice in a chain.
-    PaginationTerminates,
-    /// Listings that partition another hold its jobs exactly once.
-    Partition,
+    /// A listing terminates (no token comes back twice), lists each job once, and accepts its own tokens.
+    Pagination,
+    /// Foreign, tampered and reused tokens are harmless; the same token twice gives the same page.
+    TokenSafety,
+    /// No 5xx, no answer slower than the timeout, no dropped connection, no redirect, always the protocol.
+    Robustness,
+    /// A narrower filter lists a subset.
+    NarrowerSubset,
+    /// Filters on separate members together list the intersection.
+    Intersection,
+    /// A listing's jobs do not depend on `MaxResults`.
+    PageSizeInvariance,
+    /// The `JobStatus` filters partition the listing without one.
+    StatusPartition,
+    /// The answers of the model learned from a recording.
+    Recording,
+    /// The answers of another implementation.
+    Against,
 }
 
 impl Oracle {
-    /// Every oracle of this module.
-    pub const ALL: [Oracle; 7] = [
+    /// Every oracle.
+    pub const ALL: [Oracle; 14] = [
+        Oracle::Validation,
         Oracle::OutputShape,
         Oracle::PageSize,
         Oracle::Filter,
         Oracle::DocumentedOrder,
-        Oracle::UniqueJobs,
-        Oracle::PaginationTerminates,
-        Oracle::Partition,
+        Oracle::Pagination,
+        Oracle::TokenSafety,
+        Oracle::Robustness,
+        Oracle::NarrowerSubset,
+        Oracle::Intersection,
+        Oracle::PageSizeInvariance,
+        Oracle::StatusPartition,
+        Oracle::Recording,
+        Oracle::Against,
     ];
 
     /// The stable name.
     pub fn name(self) -> &'static str {
         match self {
+            Oracle::Validation => "validation",
             Oracle::OutputShape => "output-shape",
             Oracle::PageSize => "page-size",
             Oracle::Filter => "filter",
             Oracle::DocumentedOrder => "documented-order",
-            Oracle::UniqueJobs => "unique-jobs",
-            Oracle::PaginationTerminates => "pagination-terminates",
-            Oracle::Partition => "partition",
+            Oracle::Pagination => "pagination",
+            Oracle::TokenSafety => "token-safety",
+            Oracle::Robustness => "robustness",
+            Oracle::NarrowerSubset => "narrower-subset",
+            Oracle::Intersection => "intersection",
+            Oracle::PageSizeInvariance => "page-size-invariance",
+            Oracle::StatusPartition => "status-partition",
+            Oracle::Recording => "recording",
+            Oracle::Against => "against",
         }
     }
 
-    /// The basis of its expectation when nothing was learned.
+    /// The basis of its expectation when nothing was learned (a learned filter semantics or token answer
+    /// makes a violation's basis `recording`).
     pub fn basis(self) -> Basis {
         match self {
-            Oracle::OutputShape | Oracle::PageSize => Basis::Model,
-            Oracle::Filter | Oracle::DocumentedOrder | Oracle::UniqueJobs | Oracle::PaginationTerminates => {
+            Oracle::Validation | Oracle::OutputShape | Oracle::PageSize | Oracle::Robustness => Basis::Model,
+            Oracle::Filter | Oracle::DocumentedOrder | Oracle::Pagination | Oracle::TokenSafety => {
                 Basis::Documentation
             }
-            Oracle::Partition => Basis::Metamorphic,
+            Oracle::NarrowerSubset | Oracle::Intersection | Oracle::PageSizeInvariance | Oracle::StatusPartition => {
+                Basis::Metamorphic
+            }
+            Oracle::Recording => Basis::Recording,
+            Oracle::Against => Basis::OtherImplementation,
         }
+    }
+
+    /// Whether what it asserts depends on the population staying the same while a case runs (a relation
+    /// between listings, a comparison with a recording or another implementation, the same token giving
+    /// the same page): a finding of such an oracle is re-checked before it is reported.
+    pub fn needs_stable_population(self) -> bool {
+        matches!(
+            self,
+            Oracle::NarrowerSubset
+                | Oracle::Intersection
+                | Oracle::PageSizeInvariance
+                | Oracle::StatusPartition
+                | Oracle::Recording
+                | Oracle::Against
+                | Oracle::TokenSafety
+                | Oracle::Pagination
+        )
     }
 }
 
 impl fmt::Display for Oracle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for Oracle {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }
 
@@ -291,7 +359,7 @@ pub fn check_chain(chain: &Chain, semantics: &FilterSemantics) -> Vec<Violation>
     if let End::Loop { token } = &chain.end {
         let first = chain.pages.iter().position(|p| p.next_token() == Some(token)).unwrap_or(0);
         out.push(Violation {
-            oracle: Oracle::PaginationTerminates,
+            oracle: Oracle::Pagination,
             basis: Basis::Documentation,
             page: Some(chain.pages.len() - 1),
             path: JsonPath::root().key("NextToken"),
@@ -355,7 +423,7 @@ fn check_unique(chain: &Chain) -> Vec<Violation> {
             let Some(id) = job.get("JobId").and_then(Value::as_str) else { continue };
             if let Some(first) = seen.insert(id, p) {
                 out.push(Violation {
-                    oracle: Oracle::UniqueJobs,
+                    oracle: Oracle::Pagination,
                     basis: Basis::Documentation,
                     page: Some(p),
                     path: job_path(job, i),
@@ -379,7 +447,7 @@ pub fn check_partition(whole: &Chain, parts: &[Chain]) -> Vec<Violation> {
         for id in part.job_ids() {
             if let Some(other) = owner.insert(id, k) {
                 out.push(Violation {
-                    oracle: Oracle::Partition,
+                    oracle: Oracle::StatusPartition,
                     basis: Basis::Metamorphic,
                     page: None,
                     path: JsonPath::root().key(JOBS_MEMBER).keyed("JobId", id),
@@ -392,7 +460,7 @@ pub fn check_partition(whole: &Chain, parts: &[Chain]) -> Vec<Violation> {
     for id in &all {
         if !owner.contains_key(id) {
             out.push(Violation {
-                oracle: Oracle::Partition,
+                oracle: Oracle::StatusPartition,
                 basis: Basis::Metamorphic,
                 page: None,
                 path: JsonPath::root().key(JOBS_MEMBER).keyed("JobId", *id),
@@ -405,7 +473,7 @@ pub fn check_partition(whole: &Chain, parts: &[Chain]) -> Vec<Violation> {
     extra.sort_unstable();
     for id in extra {
         out.push(Violation {
-            oracle: Oracle::Partition,
+            oracle: Oracle::StatusPartition,
             basis: Basis::Metamorphic,
             page: None,
             path: JsonPath::root().key(JOBS_MEMBER).keyed("JobId", id),
@@ -515,14 +583,14 @@ mod tests {
             ],
         );
         let v = check_chain(&chain, &FilterSemantics::DOCUMENTED);
-        assert_eq!(names(&v), ["documented-order", "unique-jobs", "pagination-terminates"], "{v:#?}");
+        assert_eq!(names(&v), ["documented-order", "pagination", "pagination"], "{v:#?}");
         assert_eq!(
             (v[0].page, v[0].path.to_string()),
             (Some(1), "$.ComprehendMedicalAsyncJobPropertiesList[JobId=c].SubmitTime".into())
         );
         assert!(v[0].message.contains("15 is earlier than 20 of b before it (page 1)"), "{}", v[0]);
         assert!(v[1].message.contains("\"a\" was already listed on page 1"), "{}", v[1]);
-        assert!(v[2].to_string().starts_with("pagination-terminates (documentation): page 2: $.NextToken"), "{}", v[2]);
+        assert!(v[2].to_string().starts_with("pagination (documentation): page 2: $.NextToken"), "{}", v[2]);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use serde_json::{Value, json};
 use snomed_vcr::diff::{self, DiffConfig, Difference, Kind, ProtocolChoice, Report, Target, View};
+use snomed_vcr::model::oracle::Oracle;
 use snomed_vcr::reference::Defect;
 use snomed_vcr::server::Handler;
 use snomed_vcr::{Client, ClientConfig, Endpoint, Reference, ReferenceConfig, Server, ServerConfig};
@@ -86,7 +87,7 @@ fn expectation(defect: Defect) -> (&'static [&'static str], Wanted) {
     match defect {
         Defect::PageOverflow => (
             &["oracle"],
-            Box::new(move |_, d| d.kind == Kind::Oracle && d.oracle == Some("page-size") && d.path == list),
+            Box::new(move |_, d| d.kind == Kind::Oracle && d.oracle == Some(Oracle::PageSize) && d.path == list),
         ),
         Defect::InclusiveBefore => (
             &["extra"],
@@ -99,7 +100,7 @@ fn expectation(defect: Defect) -> (&'static [&'static str], Wanted) {
         Defect::ReversedBefore => (
             &["moved", "oracle"],
             Box::new(move |_, d| {
-                (d.kind == Kind::Oracle && d.oracle == Some("documented-order") && field(d, "SubmitTime"))
+                (d.kind == Kind::Oracle && d.oracle == Some(Oracle::DocumentedOrder) && field(d, "SubmitTime"))
                     || (d.kind == Kind::Moved && d.path.to_string().starts_with(&format!("{list}[JobId=")))
             }),
         ),
@@ -109,7 +110,7 @@ fn expectation(defect: Defect) -> (&'static [&'static str], Wanted) {
         ),
         Defect::StatusFilterFirstPage => (
             &["extra", "oracle"],
-            Box::new(move |_, d| d.kind == Kind::Oracle && d.oracle == Some("filter") && field(d, "JobStatus")),
+            Box::new(move |_, d| d.kind == Kind::Oracle && d.oracle == Some(Oracle::Filter) && field(d, "JobStatus")),
         ),
         Defect::TokenServerError => (
             &["status", "error-code"],
@@ -135,7 +136,7 @@ fn expectation(defect: Defect) -> (&'static [&'static str], Wanted) {
         Defect::UnknownStatus => (
             &["body", "oracle"],
             Box::new(move |_, d| {
-                (d.kind == Kind::Oracle && d.oracle == Some("output-shape") && field(d, "JobStatus"))
+                (d.kind == Kind::Oracle && d.oracle == Some(Oracle::OutputShape) && field(d, "JobStatus"))
                     || (d.kind == Kind::Body
                         && field(d, "JobStatus")
                         && d.recorded == Some(json!("PARTIAL_SUCCESS"))

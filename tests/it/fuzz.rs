@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use snomed_vcr::diff::{self, DiffConfig, Target};
 use snomed_vcr::fuzzing::campaign::{self, Budget, Expected, FuzzConfig, Outcome};
-use snomed_vcr::fuzzing::{Endpoint, FuzzOracle, Learned, repro};
+use snomed_vcr::fuzzing::{Endpoint, Learned, Oracle, repro};
 use snomed_vcr::reference::{Choices, Defect};
 use snomed_vcr::{Client, ClientConfig, Reference, ReferenceConfig, Server, ServerConfig};
 
@@ -50,18 +50,18 @@ fn describe(o: &Outcome) -> String {
 }
 
 /// The oracle each planted defect must be found under.
-fn expected_oracle(d: Defect) -> FuzzOracle {
+fn expected_oracle(d: Defect) -> Oracle {
     match d {
-        Defect::PageOverflow => FuzzOracle::PageSize,
-        Defect::InclusiveBefore => FuzzOracle::Filter,
-        Defect::ReversedBefore => FuzzOracle::DocumentedOrder,
-        Defect::RepeatLastJob => FuzzOracle::Pagination,
-        Defect::StatusFilterFirstPage => FuzzOracle::Filter,
-        Defect::TokenServerError => FuzzOracle::TokenSafety,
-        Defect::MissingMiddleToken => FuzzOracle::PageSizeInvariance,
-        Defect::MillisTimestamps => FuzzOracle::Filter,
-        Defect::UnknownStatus => FuzzOracle::OutputShape,
-        Defect::WrongErrorType => FuzzOracle::Validation,
+        Defect::PageOverflow => Oracle::PageSize,
+        Defect::InclusiveBefore => Oracle::Filter,
+        Defect::ReversedBefore => Oracle::DocumentedOrder,
+        Defect::RepeatLastJob => Oracle::Pagination,
+        Defect::StatusFilterFirstPage => Oracle::Filter,
+        Defect::TokenServerError => Oracle::TokenSafety,
+        Defect::MissingMiddleToken => Oracle::PageSizeInvariance,
+        Defect::MillisTimestamps => Oracle::Filter,
+        Defect::UnknownStatus => Oracle::OutputShape,
+        Defect::WrongErrorType => Oracle::Validation,
     }
 }
 
@@ -82,7 +82,7 @@ async fn each_planted_defect_is_found_under_its_oracle() {
         let hit = o.findings.iter().find(|f| f.violation.oracle == want);
         assert!(hit.is_some(), "{d}: no {want} finding in {}:\n{}", o.cases, describe(&o));
         if d == Defect::InclusiveBefore {
-            assert_eq!(hit.unwrap().violation.basis, "recording", "{d}");
+            assert_eq!(hit.unwrap().violation.basis, snomed_vcr::fuzzing::Basis::Recording, "{d}");
         }
         server.shutdown().await;
     }
