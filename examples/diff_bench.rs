@@ -12,7 +12,7 @@ use std::time::Instant;
 use serde_json::json;
 use snomed_vcr::cassette::redact::Redactor;
 use snomed_vcr::cassette::{Interaction, RecordedRequest, RecordedResponse};
-use snomed_vcr::diff::{self, DiffConfig, Target};
+use snomed_vcr::diff::{self, DiffConfig, Subject, Target};
 use snomed_vcr::model::{ListRequest, listing::walk_with};
 use snomed_vcr::{Cassette, Client, Protocol, Reference, ReferenceConfig, Reply};
 
@@ -78,7 +78,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(mode @ ("diff" | "loop")) => {
             let [cassette, url, concurrency] = [&args[2], &args[3], &args[4]];
-            let mut config = DiffConfig::new(vec![PathBuf::from(cassette)], Target::Http(Box::new(Client::new(url)?)));
+            let mut config =
+                DiffConfig::new(vec![PathBuf::from(cassette)], Subject::Service(Target::http(Client::new(url)?)));
             config.concurrency = concurrency.parse()?;
             let start = Instant::now();
             let sent = if mode == "diff" {

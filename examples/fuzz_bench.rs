@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use snomed_vcr::Client;
+use snomed_vcr::client::{ByteBudget, Target};
 use snomed_vcr::fuzzing::campaign::{self, Budget, FuzzConfig};
-use snomed_vcr::fuzzing::{Endpoint, Learned, exec};
+use snomed_vcr::fuzzing::exec;
 use snomed_vcr::protocol::Protocol;
 
 #[tokio::main(flavor = "multi_thread")]
@@ -21,10 +22,10 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: fuzz_bench fuzz|loop URL CASES CONCURRENCY");
     };
     let (cases, c): (u64, usize) = (cases.parse()?, c.parse()?);
-    let endpoint = Endpoint::Http(Client::new(url)?);
+    let target = Target::http(Client::new(url)?);
     match mode.as_str() {
         "fuzz" => {
-            let mut config = FuzzConfig::new(endpoint, url.clone());
+            let mut config = FuzzConfig::new(target);
             config.budget = Budget::Runs(cases);
             config.seed = 1;
             config.concurrency = c;
@@ -39,21 +40,19 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         "loop" => {
-            let warm = campaign::warm_up(&endpoint, Protocol::AwsJson11).await;
-            let mut pool = Learned::from_chains(&warm).pool();
-            pool.tokens = campaign::pool_tokens(&warm[8..10]);
-            let pool = Arc::new(pool);
+            let bytes = ByteBudget::default();
+            let pool = Arc::new(campaign::warm_up(&target, Protocol::AwsJson11, &bytes).await?.pool());
             let all: Vec<_> = (0..cases).map(|i| campaign::case(1, i, &pool)).collect();
             let all = Arc::new(all);
             let began = Instant::now();
             let mut tasks = Vec::new();
             for w in 0..c {
-                let (e, p, all) = (endpoint.clone(), pool.clone(), all.clone());
+                let (t, b, p, all) = (target.clone(), bytes.clone(), pool.clone(), all.clone());
                 tasks.push(tokio::spawn(async move {
                     let mut n = 0;
                     for (i, case) in all.iter().enumerate().skip(w).step_by(c) {
                         let protocol = if i % 2 == 0 { Protocol::AwsJson11 } else { Protocol::RpcV2Cbor };
-                        n += exec::run(&e, protocol, case, &p).await.requests();
+                        n += exec::run(&t, &b, protocol, case, &p).await.requests();
                     }
                     n
                 }));

@@ -121,6 +121,35 @@ pub struct FuzzArgs {
     /// Stop starting cases once N distinct findings are in (cases under way finish).
     #[arg(long, value_name = "N")]
     pub stop_after: Option<usize>,
+    /// Re-runs of a finding whose oracle depends on the population (relations, recording, against,
+    /// pagination, token-safety) before it is reported; one that does not reproduce, or whose target's
+    /// population moved meanwhile, is listed apart as unstable and does not fail the run.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub rechecks: usize,
+    #[command(flatten)]
+    pub bytes: ByteArgs,
+}
+
+/// The byte budgets of `diff` and `fuzz`.
+#[derive(Debug, Args)]
+pub struct ByteArgs {
+    /// The most memory one listing's answers may take (an estimate of their parsed size; K, M, G suffixes):
+    /// past it the listing ends, named as the budget (diff: at least 4 times what the recorded chain took).
+    #[arg(long, value_name = "BYTES", default_value = "8M", value_parser = byte_size)]
+    pub max_chain_bytes: usize,
+    /// The most memory the answers of all listings in flight may take together.
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = byte_size)]
+    pub max_run_bytes: usize,
+}
+
+impl ByteArgs {
+    fn budget(&self) -> crate::client::ByteBudget {
+        crate::client::ByteBudget::new(self.max_chain_bytes, self.max_run_bytes)
+    }
+}
+
+fn byte_size(s: &str) -> Result<usize, crate::options::ParseError> {
+    crate::options::parse_bytes(s)
 }
 
 #[derive(Debug, Args)]
@@ -193,6 +222,8 @@ pub struct DiffArgs {
     /// How many pages past the recorded end a target is followed before its chain is cut.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub extra_pages: usize,
+    #[command(flatten)]
+    pub bytes: ByteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -668,10 +699,10 @@ async fn run_reference(args: ReferenceArgs) -> anyhow::Result<ExitCode> {
 
 /// Builds the diff configuration from its flags and the environment.
 pub fn diff_config(args: &DiffArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<crate::diff::DiffConfig> {
-    use crate::diff::{DiffConfig, Target};
+    use crate::diff::{DiffConfig, Subject};
     let target = match (&args.pair[..], &args.target) {
         ([a, b], None) if args.cassettes.is_empty() => {
-            return finish_diff_config(DiffConfig::new(vec![a.clone()], Target::Cassette(b.clone())), args);
+            return finish_diff_config(DiffConfig::new(vec![a.clone()], Subject::Cassette(b.clone())), args);
         }
         ([], Some(url)) if !args.cassettes.is_empty() => url,
         ([], None) | ([], Some(_)) => {
@@ -684,7 +715,8 @@ pub fn diff_config(args: &DiffArgs, env: &dyn Fn(&str) -> Option<String>) -> any
         ),
     };
     let client = http_client(target, args.region.as_deref(), args.timeout, args.sign, args.ca_file.as_ref(), env)?;
-    finish_diff_config(DiffConfig::new(args.cassettes.clone(), Target::Http(Box::new(client))), args)
+    let target = crate::client::Target::http(client);
+    finish_diff_config(DiffConfig::new(args.cassettes.clone(), Subject::Service(target)), args)
 }
 
 /// A client for `--target URL|aws` with `--region`, `--timeout`, `--sign` and `--ca-file`, as diff and fuzz
@@ -740,6 +772,7 @@ fn finish_diff_config(mut config: crate::diff::DiffConfig, args: &DiffArgs) -> a
         Some(path) => Some(crate::diff::baseline::Baseline::load(path)?),
         None => None,
     };
+    config.budget = args.bytes.budget();
     config.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     Ok(config)
 }
@@ -798,12 +831,11 @@ pub fn fuzz_config(
     args: &FuzzArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<crate::fuzzing::FuzzConfig> {
-    use crate::fuzzing::{Budget, Endpoint, Expected, FuzzConfig};
+    use crate::client::Target;
+    use crate::fuzzing::{Budget, Expected, FuzzConfig};
     let client =
         |url: &str| http_client(url, args.region.as_deref(), args.timeout, args.sign, args.ca_file.as_ref(), env);
-    let target = client(&args.target)?;
-    let url = target.endpoint().url();
-    let mut config = FuzzConfig::new(Endpoint::Http(target), url);
+    let mut config = FuzzConfig::new(Target::http(client(&args.target)?));
     config.expected = match (&args.cassettes[..], &args.against) {
         ([_, ..], _) => {
             let learned = crate::fuzzing::Learned::from_cassettes(&args.cassettes)
@@ -812,7 +844,7 @@ pub fn fuzz_config(
         }
         ([], Some(url)) => {
             let c = client(url).map_err(|e| anyhow::anyhow!("--against: {e:#}"))?;
-            Expected::Against(Endpoint::Http(c), url.clone())
+            Expected::Against(Target::http(c))
         }
         ([], None) => Expected::None,
     };
@@ -833,6 +865,8 @@ pub fn fuzz_config(
     config.protocol = args.protocol;
     config.shrink_runs = args.shrink_runs;
     config.stop_after = args.stop_after;
+    config.rechecks = args.rechecks;
+    config.bytes = args.bytes.budget();
     config.judge.timeout = std::time::Duration::from_secs_f64(args.timeout);
     if !args.oracle.is_empty() {
         config.judge.enabled = args.oracle.iter().copied().collect();
@@ -859,11 +893,11 @@ async fn run_fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         commands.push(match &args.out {
             Some(out) => {
                 let dir = crate::fuzzing::campaign::finding_dir(out, i, f);
-                Some(crate::fuzzing::repro::write(f, &dir, &config.target_url)?)
+                Some(crate::fuzzing::repro::write(f, &dir, config.target.name())?)
             }
             None => None,
         });
     }
-    print!("{}", crate::fuzzing::report::render(&outcome, &config.target_url, &commands, args.format));
+    print!("{}", crate::fuzzing::report::render(&outcome, config.target.name(), &commands, args.format));
     Ok(if outcome.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

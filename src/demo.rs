@@ -158,9 +158,8 @@ async fn record_then_replay(
                 Arc::new(Reference::new(config)),
                 ServerConfig::default(),
             )?;
-            let client = Client::new(&target.uri())?;
-            let mut diff_config =
-                crate::diff::DiffConfig::new(vec![cassette], crate::diff::Target::Http(Box::new(client)));
+            let client = crate::client::Target::http(Client::new(&target.uri())?);
+            let mut diff_config = crate::diff::DiffConfig::new(vec![cassette], crate::diff::Subject::Service(client));
             diff_config.protocol = crate::diff::ProtocolChoice::Both;
             let report = crate::diff::diff(&diff_config).await?;
             target.shutdown().await;
@@ -190,7 +189,7 @@ async fn record_then_replay(
             ServerConfig::default(),
         )?;
         let url = target.uri();
-        let mut fuzz = crate::fuzzing::FuzzConfig::new(crate::fuzzing::Endpoint::Http(Client::new(&url)?), url);
+        let mut fuzz = crate::fuzzing::FuzzConfig::new(crate::client::Target::http(Client::new(&url)?));
         fuzz.budget = crate::fuzzing::Budget::Runs(500);
         fuzz.seed = seed;
         let outcome = crate::fuzzing::campaign::run(&fuzz).await?;

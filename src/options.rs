@@ -54,6 +54,24 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// A size in bytes: a whole number, optionally followed by `K`, `M` or `G` (powers of 1024, `KiB`, `MiB`,
+/// `GiB` and `B` also read), as `--max-chain-bytes 16M` takes it.
+pub fn parse_bytes(s: &str) -> Result<usize, ParseError> {
+    let expected = "a size in bytes (expected a whole number, optionally with K, M or G: 65536, 64K, 8M, 1G)";
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(digits);
+    let n: usize = n.parse().map_err(|_| ParseError::new(s, expected))?;
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(ParseError::new(s, expected)),
+    };
+    n.checked_mul(1usize << shift).filter(|n| *n > 0).ok_or_else(|| ParseError::new(s, expected))
+}
+
 /// Levenshtein distance, for suggestions.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -89,6 +107,17 @@ mod tests {
         let e = ParseError::new("next_tokn", "a matcher").suggest("next_token");
         assert_eq!(e.to_string(), "'next_tokn' is not a matcher. Did you mean 'next_token'?");
         assert_eq!((e.input(), e.suggestion()), ("next_tokn", Some("next_token")));
+    }
+
+    #[test]
+    fn sizes_read_units_of_1024() {
+        assert_eq!(parse_bytes("65536"), Ok(65536));
+        assert_eq!(parse_bytes("64K"), Ok(64 << 10));
+        assert_eq!(parse_bytes("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_bytes("1g"), Ok(1 << 30));
+        for bad in ["", "0", "8X", "-1", "1.5M"] {
+            assert!(parse_bytes(bad).unwrap_err().to_string().contains("a size in bytes"), "{bad}");
+        }
     }
 
     #[test]

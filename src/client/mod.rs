@@ -14,9 +14,13 @@
 //! # Ok(()) }
 //! ```
 
+mod budget;
 mod endpoint;
+mod target;
 
+pub use budget::{ByteBudget, Holding};
 pub use endpoint::Endpoint;
+pub use target::{Answer, Deviation, Fault, Target, local_request};
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -74,34 +78,57 @@ pub struct Exchange {
     pub reply: Reply,
 }
 
-/// Why a request got no (whole) response.
-#[derive(Debug)]
+/// Why a request got no (whole) response, each cause named once.
+#[derive(Debug, Clone, PartialEq)]
 pub enum SendError {
     /// The request could not be built or signed.
     Request(String),
-    /// The connection failed (refused, TLS, reset): the whole chain of causes.
-    Connect(String),
+    /// No connection: refused, no route, no such host (the whole chain of causes).
+    Unreachable(String),
+    /// The TLS handshake failed (certificate, protocol).
+    Tls(String),
+    /// The connection closed or broke before the response was whole.
+    Closed(String),
     /// No response headers within the timeout.
     NoResponse(Duration),
     /// The body did not arrive whole within the timeout.
     SlowBody(Duration),
-    /// The body could not be read (too large, broken).
-    Body(String),
+    /// The body is larger than the limit (bytes).
+    TooLarge(usize),
 }
 
 impl std::fmt::Display for SendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SendError::Request(e) => write!(f, "cannot build the request: {e}"),
-            SendError::Connect(e) => write!(f, "cannot reach it: {e}"),
+            SendError::Unreachable(e) => write!(f, "cannot connect: {e}"),
+            SendError::Tls(e) => write!(f, "the TLS handshake failed: {e}"),
+            SendError::Closed(e) => write!(f, "the connection closed before the answer was whole: {e}"),
             SendError::NoResponse(t) => write!(f, "no response within {t:?}"),
             SendError::SlowBody(t) => write!(f, "the response did not finish within {t:?}"),
-            SendError::Body(e) => write!(f, "reading the response: {e}"),
+            SendError::TooLarge(n) => write!(f, "the response body is larger than {n} bytes"),
         }
     }
 }
 
 impl std::error::Error for SendError {}
+
+/// Whether an error, or one of its causes, is a TLS error.
+fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.get_ref().is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
 
 /// Why a call got no answer it could read: nothing whole came back, or what came back is not the protocol.
 #[derive(Debug)]
@@ -243,6 +270,11 @@ impl Client {
         &self.config.endpoint
     }
 
+    /// How long it waits for a response's headers, and again for its body.
+    pub fn timeout(&self) -> Duration {
+        self.config.timeout
+    }
+
     /// Sends one ListSNOMEDCTInferenceJobs request.
     pub async fn call(&self, protocol: Protocol, input: &Value) -> anyhow::Result<Exchange> {
         self.send(protocol, model::OPERATION, protocol::encode_request(protocol, input)).await
@@ -290,6 +322,11 @@ impl Client {
     /// the `Host` becomes the endpoint's and the request is signed; its other headers go as they are. The
     /// response's body is read whole (up to the size limit) within the timeout.
     pub async fn forward(&self, req: Request<Bytes>) -> Result<Response<Bytes>, SendError> {
+        self.forward_within(req, self.config.max_body).await
+    }
+
+    /// [`Client::forward`], reading at most `max_body` bytes of the response body.
+    pub async fn forward_within(&self, req: Request<Bytes>, max_body: usize) -> Result<Response<Bytes>, SendError> {
         let c = &*self.config;
         let (mut parts, body) = req.into_parts();
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
@@ -305,13 +342,18 @@ impl Client {
         }
         let resp = match tokio::time::timeout(c.timeout, self.http.request(req.map(Full::new))).await {
             Err(_) => return Err(SendError::NoResponse(c.timeout)),
-            Ok(Err(e)) => return Err(SendError::Connect(chain_of(&e))),
+            Ok(Err(e)) if is_tls(&e) => return Err(SendError::Tls(chain_of(&e))),
+            Ok(Err(e)) if e.is_connect() => return Err(SendError::Unreachable(chain_of(&e))),
+            Ok(Err(e)) => return Err(SendError::Closed(chain_of(&e))),
             Ok(Ok(r)) => r,
         };
         let (parts, body) = resp.into_parts();
-        let bytes = match tokio::time::timeout(c.timeout, Limited::new(body, c.max_body).collect()).await {
+        let bytes = match tokio::time::timeout(c.timeout, Limited::new(body, max_body).collect()).await {
             Err(_) => return Err(SendError::SlowBody(c.timeout)),
-            Ok(Err(e)) => return Err(SendError::Body(e.to_string())),
+            Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+                return Err(SendError::TooLarge(max_body));
+            }
+            Ok(Err(e)) => return Err(SendError::Closed(chain_of(&*e))),
             Ok(Ok(b)) => b.to_bytes(),
         };
         Ok(Response::from_parts(parts, bytes))

@@ -40,7 +40,8 @@ use serde_json::{Value, json};
 
 use crate::cassette;
 use crate::cassette::redact::{self, Redactor};
-use crate::client::Client;
+use crate::client::ByteBudget;
+pub use crate::client::Target;
 use crate::doc::JsonPath;
 use crate::model::{Chain, End, Page, Reply, Start};
 use crate::protocol::Protocol;
@@ -51,9 +52,9 @@ pub use summary::SummaryLine;
 
 /// What the cassettes are compared against.
 #[derive(Clone, Debug)]
-pub enum Target {
-    /// An implementation over HTTP(S).
-    Http(Box<Client>),
+pub enum Subject {
+    /// An implementation, over HTTP(S) or in-process.
+    Service(Target),
     /// Another recording of the same traffic.
     Cassette(PathBuf),
 }
@@ -64,7 +65,7 @@ pub struct DiffConfig {
     /// Cassette files or directories.
     pub cassettes: Vec<PathBuf>,
     /// What they are compared against.
-    pub target: Target,
+    pub subject: Subject,
     /// Strict or logical.
     pub view: View,
     /// Which protocol requests go in.
@@ -79,16 +80,19 @@ pub struct DiffConfig {
     pub redact: Vec<redact::Rule>,
     /// Accepted differences.
     pub baseline: Option<baseline::Baseline>,
+    /// How much of the target's answers one chain, and all chains in flight, may hold.
+    pub budget: ByteBudget,
     /// Show progress on stderr.
     pub progress: bool,
 }
 
 impl DiffConfig {
-    /// Defaults: logical view, recorded protocols, default rules, 4 chains at once, 3 extra pages.
-    pub fn new(cassettes: Vec<PathBuf>, target: Target) -> DiffConfig {
+    /// Defaults: logical view, recorded protocols, default rules, 4 chains at once, 3 extra pages, the
+    /// default byte budgets.
+    pub fn new(cassettes: Vec<PathBuf>, subject: Subject) -> DiffConfig {
         DiffConfig {
             cassettes,
-            target,
+            subject,
             view: View::Logical,
             protocol: ProtocolChoice::Recorded,
             rules: Rules::defaults(),
@@ -96,6 +100,7 @@ impl DiffConfig {
             extra_pages: 3,
             redact: Vec::new(),
             baseline: None,
+            budget: ByteBudget::default(),
             progress: false,
         }
     }
@@ -237,7 +242,7 @@ impl Progress {
 /// window of chains past the oldest unfinished one is in flight, so memory stays bounded however long a
 /// cassette is.
 pub(crate) async fn run_all<T, W>(
-    client: &Client,
+    target: &Target,
     loaded: &[Loaded],
     config: &DiffConfig,
     work: Arc<W>,
@@ -283,14 +288,15 @@ pub(crate) async fn run_all<T, W>(
                         _ => None,
                     })
                     .collect();
-                let (client, semaphore, work, slot) = (client.clone(), semaphore.clone(), work.clone(), spawned);
+                let (target, budget) = (target.clone(), config.budget.clone());
+                let (semaphore, work, slot) = (semaphore.clone(), work.clone(), spawned);
                 tasks.spawn(async move {
                     let _permit = semaphore.acquire_owned().await.expect("the semaphore is never closed");
                     let chain = materialize(&bodies, &chain);
                     let cap = chain.pages.len() + extra_pages + if logical { chain.job_ids().len() } else { 0 };
                     let mut runs = Vec::with_capacity(protocols.len());
                     for (protocol, first) in protocols.into_iter().zip(first_tokens) {
-                        runs.push(run::run_chain(&client, &chain, protocol, first.as_deref(), cap).await);
+                        runs.push(run::run_chain(&target, &budget, &chain, protocol, first.as_deref(), cap).await);
                     }
                     let pairs = runs
                         .iter()
@@ -345,7 +351,7 @@ fn pair_recordings(a: &Loaded, b: &Loaded) -> (Vec<Vec<TargetRun>>, Vec<Arc<Chai
             Some(i) => {
                 used[i] = true;
                 let other = b.materialize(i);
-                vec![TargetRun { protocol: b.protocol_of(&other), pages: other.pages, end: other.end, failure: None }]
+                vec![TargetRun::recorded(b.protocol_of(&other), other)]
             }
             None => Vec::new(),
         })
@@ -507,7 +513,7 @@ fn judge_chain(
             None,
             "the other recording has no chain starting with this request".into(),
         );
-        let empty = TargetRun { protocol: fallback, pages: Vec::new(), end: End::Complete, failure: None };
+        let empty = TargetRun::recorded(fallback, Chain { start: rec.start, pages: Vec::new(), end: End::Complete });
         return Judged { reports: vec![chain_report(chain_no, rec, &empty, vec![d])], bindings: Vec::new() };
     }
     let mut judged = Judged { reports: Vec::new(), bindings: Vec::new() };
@@ -570,21 +576,48 @@ impl Judging {
     }
 }
 
+/// The fault that kept every run of a chain from reaching the target at all (nothing answered, and the
+/// connection or the TLS handshake failed), if one did.
+fn unreached(runs: &[TargetRun]) -> Option<crate::client::Fault> {
+    let mut fault = None;
+    for r in runs {
+        match &r.failure {
+            Some(f) if r.pages.is_empty() && !f.fault.reached() => fault = Some(f.fault.clone()),
+            _ => return None,
+        }
+    }
+    fault
+}
+
 /// Runs the whole diff.
 pub async fn diff(config: &DiffConfig) -> anyhow::Result<Report> {
     let loaded = load(&config.cassettes)?;
     let mut judging: Vec<Judging> = loaded.iter().map(|_| Judging::default()).collect();
     let shared = Arc::new((config.clone(), Redactor::new(config.redact.clone())));
-    let target_name = match &config.target {
-        Target::Http(client) => {
+    let target_name = match &config.subject {
+        Subject::Service(target) => {
             let work = move |chain_no: usize, rec: &Chain, runs: Vec<TargetRun>| {
                 let (config, redactor) = &*shared;
-                judge_chain(config, redactor, chain_no, rec, runs, Protocol::AwsJson11)
+                let unreached = unreached(&runs);
+                (judge_chain(config, redactor, chain_no, rec, runs, Protocol::AwsJson11), unreached)
             };
-            run_all(client, &loaded, config, Arc::new(work), |c, _, judged| judging[c].take(judged)).await;
-            client.endpoint().url()
+            // The target reached by no chain at all: that is no comparison, and says so in one line.
+            let (mut chains, mut unreachable) = (0, None);
+            run_all(target, &loaded, config, Arc::new(work), |c, _, (judged, unreached)| {
+                chains += 1;
+                unreachable = match (unreachable.take(), unreached) {
+                    (Some(None), _) | (_, None) => Some(None),
+                    (_, Some(fault)) => Some(Some(fault)),
+                };
+                judging[c].take(judged)
+            })
+            .await;
+            if let (true, Some(Some(fault))) = (chains > 0, unreachable) {
+                anyhow::bail!("cannot reach the target {}: {fault}", target.name());
+            }
+            target.name().to_string()
         }
-        Target::Cassette(other) => {
+        Subject::Cassette(other) => {
             let b = load_other(&loaded, other)?;
             let (runs, unpaired) = pair_recordings(&loaded[0], &b[0]);
             let (config, redactor) = &*shared;
@@ -602,12 +635,7 @@ pub async fn diff(config: &DiffConfig) -> anyhow::Result<Report> {
                     extra.first_request().cloned(),
                     "a chain only the other recording has".into(),
                 );
-                let run = TargetRun {
-                    protocol: b[0].protocol_of(extra),
-                    pages: extra.pages.clone(),
-                    end: extra.end.clone(),
-                    failure: None,
-                };
+                let run = TargetRun::recorded(b[0].protocol_of(extra), (**extra).clone());
                 let empty = Chain { start: extra.start, pages: Vec::new(), end: End::Complete };
                 judging[0].chains.push(chain_report(loaded[0].chains.len() + n + 1, &empty, &run, vec![d]));
             }
@@ -662,13 +690,13 @@ fn totals(report: &Report) -> Totals {
 /// Sends every request a diff would send, with the same token mapping and concurrency, and compares nothing:
 /// the bare request loop the diff benchmark measures against. Returns the number of requests sent.
 pub async fn request_loop(config: &DiffConfig) -> anyhow::Result<usize> {
-    let Target::Http(client) = &config.target else { anyhow::bail!("the request loop needs an HTTP target") };
+    let Subject::Service(target) = &config.subject else { anyhow::bail!("the request loop needs a target") };
     let loaded = load(&config.cassettes)?;
     let mut sent = 0;
     let count = |_: usize, _: &Chain, runs: Vec<TargetRun>| {
         runs.iter().map(|r| r.pages.len() + usize::from(r.failure.is_some())).sum::<usize>()
     };
-    run_all(client, &loaded, config, Arc::new(count), |_, _, n| sent += n).await;
+    run_all(target, &loaded, config, Arc::new(count), |_, _, n| sent += n).await;
     Ok(sent)
 }
 
@@ -690,8 +718,8 @@ pub async fn learn_noise(config: &DiffConfig, runs: usize) -> anyhow::Result<(no
     let loaded = load(&config.cassettes)?;
     let mut found: Vec<Difference> = Vec::new();
     let mut comparisons = 0;
-    let how = match &config.target {
-        Target::Http(client) => {
+    let how = match &config.subject {
+        Subject::Service(target) => {
             if runs < 2 {
                 anyhow::bail!("--learn-noise: expected at least 2 runs against a target, got {runs}");
             }
@@ -699,13 +727,17 @@ pub async fn learn_noise(config: &DiffConfig, runs: usize) -> anyhow::Result<(no
             let mut sets: Vec<Vec<Vec<Vec<TargetRun>>>> = Vec::new();
             for _ in 0..runs {
                 let mut set: Vec<Vec<Vec<TargetRun>>> =
-                    loaded.iter().map(|l| vec![Vec::new(); l.chains.len()]).collect();
+                    loaded.iter().map(|l| (0..l.chains.len()).map(|_| Vec::new()).collect()).collect();
                 let redactor = Arc::new(Redactor::new(config.redact.clone()));
                 let redacted = move |_: usize, _: &Chain, mut runs: Vec<TargetRun>| {
-                    runs.iter_mut().for_each(|r| redact_run(&redactor, r));
+                    // Kept for comparison after every run: they no longer count against the chains in flight.
+                    runs.iter_mut().for_each(|r| {
+                        redact_run(&redactor, r);
+                        r.held = None;
+                    });
                     runs
                 };
-                run_all(client, &loaded, config, Arc::new(redacted), |c, k, runs| set[c][k] = runs).await;
+                run_all(target, &loaded, config, Arc::new(redacted), |c, k, runs| set[c][k] = runs).await;
                 sets.push(set);
             }
             let (first, rest) = sets.split_first().expect("at least two runs");
@@ -723,9 +755,9 @@ pub async fn learn_noise(config: &DiffConfig, runs: usize) -> anyhow::Result<(no
                     }
                 }
             }
-            format!("between {runs} runs against {}", client.endpoint().url())
+            format!("between {runs} runs against {}", target.name())
         }
-        Target::Cassette(other) => {
+        Subject::Cassette(other) => {
             let b = load_other(&loaded, other)?;
             let (runs, _) = pair_recordings(&loaded[0], &b[0]);
             let mut renaming = compare::Renaming::default();

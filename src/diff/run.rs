@@ -1,11 +1,14 @@
 //! Running a recorded chain against a target: the recorded requests in order, each follow-up carrying the
 //! target's own `NextToken`, until the target's listing ends, errs, repeats a token, runs past its cap, or the
-//! recording stops. Whatever goes wrong on the wire is kept as the run's [`Failure`], naming the cause.
+//! recording stops (the walker's one rule for how a walk ends: [`Walker`]). Whatever goes wrong on the wire
+//! is kept as the run's [`Failure`], naming the cause ([`Fault`]); an answer past the chain's or the run's
+//! byte budget is such a failure too.
 
 use serde_json::Value;
 
 use super::outcome::{Difference, Kind};
-use crate::client::{CallError, Client, SendError};
+use crate::client::{ByteBudget, Fault, Holding, Target};
+use crate::model::listing::Walker;
 use crate::model::{Chain, End, Page};
 use crate::protocol::Protocol;
 
@@ -16,8 +19,8 @@ pub struct Failure {
     pub page: usize,
     /// The recorded interaction it replays, if it replays one.
     pub interaction: Option<usize>,
-    /// The cause: refused, timed out, closed mid-answer, not the protocol.
-    pub cause: String,
+    /// The cause.
+    pub fault: Fault,
 }
 
 impl Failure {
@@ -30,13 +33,13 @@ impl Failure {
             crate::doc::JsonPath::root(),
             None,
             None,
-            self.cause.clone(),
+            self.fault.to_string(),
         )
     }
 }
 
 /// What the target answered to one recorded chain, in one protocol.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct TargetRun {
     /// The protocol the requests went in.
     pub protocol: Protocol,
@@ -46,9 +49,16 @@ pub struct TargetRun {
     pub end: End,
     /// The request that got no answer, if one did not.
     pub failure: Option<Failure>,
+    /// What the pages hold of the run's byte budget, given back when the run is dropped.
+    pub held: Option<Holding>,
 }
 
 impl TargetRun {
+    /// A run made of pages that were not sent (the other recording's, for `diff A.json B.json`).
+    pub fn recorded(protocol: Protocol, chain: Chain) -> TargetRun {
+        TargetRun { protocol, pages: chain.pages, end: chain.end, failure: None, held: None }
+    }
+
     /// The tokens of the recorded chain paired with the target's at the same page: what a later request that
     /// reuses a recorded token should send instead.
     pub fn token_pairs<'a>(&'a self, recorded: &'a Chain) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
@@ -71,90 +81,50 @@ fn with_token(request: &Value, token: Option<&str>) -> Value {
     req
 }
 
-/// A transport failure in words that name the cause.
-fn cause(e: &CallError) -> String {
-    match e {
-        CallError::Send(SendError::Connect(why)) if why.contains("closed before message completed") => {
-            format!("the connection closed before an answer: {why}")
-        }
-        CallError::Send(SendError::Connect(why)) => format!("the connection failed: {why}"),
-        CallError::Send(SendError::NoResponse(t)) => format!("no response within {t:?}: the target hangs"),
-        CallError::Send(SendError::SlowBody(t)) => format!("the answer did not finish within {t:?}"),
-        CallError::Send(SendError::Body(why)) => format!("the connection closed mid-answer: {why}"),
-        CallError::Send(SendError::Request(why)) => format!("the request could not be sent: {why}"),
-        e @ CallError::NotProtocol { .. } => e.to_string(),
-    }
-}
-
-/// Runs `recorded` against `client` in `protocol`. The first request goes as recorded, with its token replaced
-/// by `first_token` when given (a reused token mapped to the target's own); follow-ups carry the target's
-/// token. Past the recording's last page, a target that keeps returning tokens is followed (only if the
-/// recorded listing was complete) until `max_pages`.
+/// Runs `recorded` against `target` in `protocol`, holding its answers within `budget`. The first request goes
+/// as recorded, with its token replaced by `first_token` when given (a reused token mapped to the target's
+/// own); follow-ups carry the target's token. Past the recording's last page, a target that keeps returning
+/// tokens is followed (only if the recorded listing was complete) until `max_pages`.
 pub async fn run_chain(
-    client: &Client,
+    target: &Target,
+    budget: &ByteBudget,
     recorded: &Chain,
     protocol: Protocol,
     first_token: Option<&str>,
     max_pages: usize,
 ) -> TargetRun {
-    let mut pages: Vec<Page> = Vec::new();
-    let mut end = End::Complete;
+    let Some(first) = recorded.pages.first() else {
+        return TargetRun { protocol, pages: Vec::new(), end: End::Complete, failure: None, held: None };
+    };
+    let first = match first_token {
+        Some(t) => with_token(&first.request, Some(t)),
+        None => first.request.clone(),
+    };
+    let last = &recorded.pages[recorded.pages.len() - 1];
+    let mut walker = Walker::new(first.clone(), max_pages);
+    let mut held = budget.hold();
     let mut failure = None;
     loop {
-        let i = pages.len();
-        let request = match (recorded.pages.get(i), pages.last()) {
-            (Some(first), None) => match first_token {
-                Some(t) => with_token(&first.request, Some(t)),
-                None => first.request.clone(),
-            },
-            (Some(rec), Some(prev)) => with_token(&rec.request, prev.next_token()),
-            (None, Some(prev)) => {
-                let last = &recorded.pages[recorded.pages.len() - 1];
-                with_token(&last.request, prev.next_token())
-            }
-            (None, None) => break,
+        let i = walker.pages().len();
+        let request = match (i, walker.token()) {
+            (0, _) => first.clone(),
+            (_, Some(token)) => with_token(&recorded.pages.get(i).unwrap_or(last).request, Some(token)),
+            (_, None) => break,
         };
-        if i >= max_pages {
-            end = End::Capped;
-            break;
-        }
         let interaction = recorded.pages.get(i).and_then(|p| p.interaction);
-        let body = crate::protocol::encode_request(protocol, &request);
-        match client.exchange(protocol, crate::model::OPERATION, body).await {
-            Ok(ex) => {
-                let reply = match ex.reply {
-                    crate::model::Reply::Error(e) => {
-                        let header = ex.headers.get(crate::protocol::ERROR_TYPE_HEADER).and_then(|v| v.to_str().ok());
-                        crate::model::Reply::Error(crate::protocol::with_header_code(e, header))
-                    }
-                    output => output,
-                };
-                pages.push(Page { request, status: ex.status, reply, interaction });
-            }
-            Err(e) => {
-                failure = Some(Failure { page: i + 1, interaction, cause: cause(&e) });
-                end = End::Error;
+        match target.send(protocol, &request, &mut held).await {
+            Ok(a) => walker.take_page(Page { request, status: a.status, reply: a.reply, interaction }),
+            Err(fault) => {
+                failure = Some(Failure { page: i + 1, interaction, fault });
+                walker.fail();
                 break;
             }
         }
-        let last = &pages[i];
-        if last.reply.error().is_some() {
-            end = End::Error;
-            break;
-        }
-        let Some(token) = last.next_token() else {
-            end = End::Complete;
-            break;
-        };
-        if pages[..i].iter().any(|p| p.next_token() == Some(token)) {
-            end = End::Loop { token: token.to_string() };
-            break;
-        }
         // The recording stopped here with a token still to follow (or with an error): so does the run.
         if i + 1 >= recorded.pages.len() && !recorded.is_complete() {
-            end = End::Unfollowed;
-            break;
+            walker.stop(End::Unfollowed);
         }
     }
-    TargetRun { protocol, pages, end, failure }
+    let chain = walker.finish();
+    TargetRun { protocol, pages: chain.pages, end: chain.end, failure, held: Some(held) }
 }

@@ -1,10 +1,12 @@
 //! JSON documents, the interchange form of every body in the project (a JSON 1.1 body is one, a CBOR body is
 //! converted to one): [`JsonPath`]s that name places in them, their [`canonical()`] form, and their differences,
-//! as path lists and as rendered diffs ([`diff`]).
+//! as path lists and as rendered diffs ([`diff`]), and what one weighs in memory before it is parsed
+//! ([`weight`]).
 
 pub mod canonical;
 pub mod diff;
 mod path;
+pub mod weight;
 
 pub use canonical::canonical;
 pub use diff::{PathDiff, diff_paths};

@@ -1,28 +1,46 @@
-//! A campaign: warm-up walks, seeded cases run a window at a time, findings deduplicated by oracle and
-//! signature, each shrunk and, with `--out`, saved as a reproducer.
+//! A campaign: the warm-up, seeded cases run a window at a time, findings deduplicated by oracle and
+//! signature, re-checked, shrunk and, with `--out`, saved as reproducers.
 //!
-//! Determinism: case `i` is generated from bytes that depend only on the seed and `i`, and the pool of
-//! observed values is fixed by the warm-up before any case runs, so the same seed sends the same inputs
-//! whatever the concurrency. Results are taken in case order, so the findings (and their shrinking, which
-//! runs after the campaign, one finding at a time) are the same too, for a target that answers the same.
+//! The phases, each bounded:
+//!
+//! 1. [`warm_up`]: a one-job probe first, so a target that cannot answer at all stops the campaign after one
+//!    `--timeout` with the cause; then walks (unfiltered, by each status, at a job's instant, with a token no
+//!    one issued), each falling back to smaller pages when big ones time out. Faults on the way are
+//!    `robustness` findings, not aborts. An `--against` implementation is warmed up and checked the same way.
+//! 2. Cases, a window of `--concurrency` at a time. With `--seconds`, the whole run ends by its deadline:
+//!    once a finding is in, cases stop at 80% of it to leave the rest to re-checks and shrinking, and work
+//!    still under way at the deadline is dropped.
+//! 3. Re-checks: a finding whose oracle depends on the population ([`Oracle::needs_stable_population`]) is
+//!    re-run, with the population fingerprinted before and after; one that does not reproduce, or whose
+//!    target's population moved, is reported apart as unstable and does not fail the run.
+//! 4. Shrinking, then one last run of each shrunk case for its reproducer.
+//!
+//! Determinism: case `i` is generated from bytes that depend only on the seed and `i`, the pool of observed
+//! values is fixed by the warm-up before any case runs, and results are taken in case order, so the same
+//! seed sends the same inputs and finds the same findings whatever the concurrency, for a target that answers
+//! the same.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arbitrary::Unstructured;
 use serde_json::{Value, json};
+use tokio::time::timeout_at;
 
 use super::differential::{self, Side};
-use super::exec::{self, Endpoint, Trace};
-use super::input::{self, Case, Pool};
+use super::exec::{self, Trace};
+use super::input::{self, Case, FilterInput, Pool, RequestInput, Step};
 use super::learn::Learned;
 use super::oracles::{Judge, Violation};
-use crate::model::oracle::Oracle;
 use super::shrink;
+use crate::client::{ByteBudget, Fault, Target};
 use crate::diff::Rules;
-use crate::model::{Chain, JobStatus, Page, listing::Walker};
+use crate::model::listing::Walker;
+use crate::model::oracle::Oracle;
+use crate::model::{Chain, JobStatus, Page};
 use crate::protocol::Protocol;
 use crate::reference::Reference;
 use crate::rng::SplitMix64;
@@ -32,9 +50,12 @@ use crate::rng::SplitMix64;
 pub enum Budget {
     /// This many cases.
     Runs(u64),
-    /// Until this much time has passed (cases already started finish).
+    /// This long in all: warm-up, cases, re-checks and shrinking.
     Time(Duration),
 }
+
+/// The share of a `--seconds` budget kept for re-checking and shrinking once a finding is in.
+pub const SHRINK_SHARE: f64 = 0.2;
 
 /// Which protocol cases speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -61,23 +82,20 @@ impl ProtocolChoice {
 
 /// What a campaign compares the target with, besides the oracles.
 #[derive(Clone)]
-#[allow(clippy::large_enum_variant)] // one per campaign
 pub enum Expected {
     /// Nothing: a model learned from the target's own warm-up serves reproducers only.
     None,
     /// The model learned from a recording: the `recording` oracle.
     Recording(Arc<Learned>),
     /// Another implementation: the `against` oracle.
-    Against(Endpoint, String),
+    Against(Target),
 }
 
 /// How a campaign runs.
 #[derive(Clone)]
 pub struct FuzzConfig {
     /// The implementation under test.
-    pub target: Endpoint,
-    /// Its URL, for reproducer commands.
-    pub target_url: String,
+    pub target: Target,
     /// What else judges it.
     pub expected: Expected,
     /// How long.
@@ -94,18 +112,22 @@ pub struct FuzzConfig {
     pub rules: Rules,
     /// Runs of the target each finding's shrinking may take.
     pub shrink_runs: usize,
+    /// Re-runs of a finding whose oracle depends on the population, before it is reported.
+    pub rechecks: usize,
     /// Stop starting cases once this many distinct findings are in.
     pub stop_after: Option<usize>,
+    /// How much of the target's answers a listing, and all cases in flight, may hold.
+    pub bytes: ByteBudget,
     /// Show progress on stderr.
     pub progress: bool,
 }
 
 impl FuzzConfig {
-    /// 1,000 runs, seed 0, 4 at once, both protocols, every oracle, 300 shrink runs.
-    pub fn new(target: Endpoint, target_url: impl Into<String>) -> FuzzConfig {
+    /// 1,000 runs, seed 0, 4 at once, both protocols, every oracle, 300 shrink runs, 2 re-checks, the default
+    /// byte budgets.
+    pub fn new(target: Target) -> FuzzConfig {
         FuzzConfig {
             target,
-            target_url: target_url.into(),
             expected: Expected::None,
             budget: Budget::Runs(1000),
             seed: 0,
@@ -114,10 +136,21 @@ impl FuzzConfig {
             judge: Judge::new(),
             rules: Rules::defaults(),
             shrink_runs: 300,
+            rechecks: 2,
             stop_after: None,
+            bytes: ByteBudget::default(),
             progress: false,
         }
     }
+}
+
+/// Whether a finding held when it was checked again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stability {
+    /// Its oracle does not depend on the population, or it reproduced on a population that did not move.
+    Stable,
+    /// It did not reproduce, or the population moved: not reported as a bug (why).
+    Unstable(String),
 }
 
 /// One deduplicated finding.
@@ -125,10 +158,12 @@ impl FuzzConfig {
 pub struct Finding {
     /// The oracle and its basis, signature and message (of the shrunk case).
     pub violation: Violation,
-    /// How many cases showed it.
+    /// How many times it was seen (a case may show it more than once).
     pub occurrences: u64,
-    /// The first case that showed it.
-    pub case_index: u64,
+    /// How many cases showed it.
+    pub cases: u64,
+    /// The first case that showed it; `None` for the warm-up.
+    pub case_index: Option<u64>,
     /// Its protocol.
     pub protocol: Protocol,
     /// The case as generated.
@@ -141,6 +176,8 @@ pub struct Finding {
     pub shrink_runs: usize,
     /// Wall time from the campaign's start to the first case showing it.
     pub after: Duration,
+    /// What the re-check said.
+    pub stability: Stability,
     /// The shrunk case's exchanges with the target.
     pub actual: Trace,
     /// The same case's answers from the expected side (for the reproducer).
@@ -154,7 +191,7 @@ pub struct Finding {
 pub struct Outcome {
     /// Cases run.
     pub cases: u64,
-    /// Requests sent to the target (warm-up and shrinking included).
+    /// Requests sent to the target (warm-up, re-checks and shrinking included).
     pub requests: u64,
     /// Wall time of the cases (warm-up and shrinking excluded).
     pub elapsed: Duration,
@@ -164,12 +201,20 @@ pub struct Outcome {
     pub classes: BTreeMap<&'static str, u64>,
     /// Findings, in order of first occurrence.
     pub findings: Vec<Finding>,
+    /// Findings that did not survive their re-check: reported apart, not failures.
+    pub unstable: Vec<Finding>,
     /// The seed.
     pub seed: u64,
-    /// What the warm-up learned of the target, one line each.
+    /// What the warm-up learned of the target (or the recording showed), one line each.
     pub learned: Vec<String>,
     /// The oracles that were on.
     pub oracles: Vec<Oracle>,
+    /// Wall time of re-checks and shrinking, and the most a `--seconds` budget allowed them.
+    pub shrinking: (Duration, Option<Duration>),
+    /// Listings cut where their answers passed the byte budget (not findings: the harness's limit).
+    pub cut: u64,
+    /// Whether the `--seconds` deadline stopped work under way.
+    pub out_of_time: bool,
 }
 
 impl Outcome {
@@ -197,43 +242,124 @@ pub fn case(seed: u64, i: u64, pool: &Pool) -> Case {
     Case::generate(&mut Unstructured::new(&bytes), pool).expect("generation never fails: it falls back to defaults")
 }
 
-/// The warm-up: walks that show the population and the target's behaviour, and issue tokens for later steps.
-pub async fn warm_up(endpoint: &Endpoint, protocol: Protocol) -> Vec<Chain> {
-    let mut firsts = vec![json!({"MaxResults": 500})];
-    firsts.extend(JobStatus::ALL.iter().map(|s| json!({"MaxResults": 500, "Filter": {"JobStatus": s.as_str()}})));
-    let mut chains = Vec::new();
-    for first in firsts {
-        chains.push(walk(endpoint, protocol, first, exec::MAX_PAGES).await);
+/// What the warm-up walked, by purpose.
+#[derive(Clone, Debug)]
+pub struct WarmUp {
+    /// The whole population, unfiltered.
+    pub population: Chain,
+    /// By each `JobStatus`.
+    pub by_status: Vec<Chain>,
+    /// Short walks whose tokens become the pool's: unfiltered and by one status, five jobs a page.
+    pub token_walks: Vec<Chain>,
+    /// Bounded at exactly a job's instant, each side.
+    pub bounds: Vec<Chain>,
+    /// A token no one issued.
+    pub foreign: Chain,
+    /// Requests that got no answer on the way (a fallback to smaller pages followed each that timed out).
+    pub faults: Vec<(Value, Fault)>,
+    /// Requests sent.
+    pub requests: u64,
+}
+
+impl WarmUp {
+    /// Every walk.
+    pub fn chains(&self) -> Vec<Chain> {
+        let mut out = vec![self.population.clone()];
+        out.extend(self.by_status.iter().cloned());
+        out.extend(self.token_walks.iter().cloned());
+        out.extend(self.bounds.iter().cloned());
+        out.push(self.foreign.clone());
+        out
     }
-    chains.extend(token_walks(endpoint, protocol).await);
-    // Bounds at exactly a job's instant, and a token no one issued.
-    let times: Vec<f64> = chains[0].jobs().filter_map(|(_, j)| j.get("SubmitTime")?.as_f64()).collect();
+
+    /// Observed values for generation: the population's names and times, the token walks' tokens.
+    pub fn pool(&self) -> Pool {
+        let mut pool = Learned::from_chains(&self.chains()).pool();
+        pool.tokens = pool_tokens(&self.token_walks);
+        pool
+    }
+}
+
+/// Page sizes a warm-up walk tries, biggest first, when big pages do not come back in time.
+const FALLBACK_SIZES: [i64; 4] = [500, 100, 20, 5];
+
+/// The warm-up. `Err` when the one-job probe gets no answer that can be read: the target cannot be fuzzed.
+pub async fn warm_up(target: &Target, protocol: Protocol, bytes: &ByteBudget) -> Result<WarmUp, Fault> {
+    let mut w = Walking { target, protocol, bytes, faults: Vec::new(), requests: 0 };
+    let probe = json!({"MaxResults": 1});
+    let mut held = bytes.hold();
+    w.requests += 1;
+    target.send(protocol, &probe, &mut held).await?;
+    let population = w.walk_down(json!({}), exec::MAX_PAGES).await;
+    let mut by_status = Vec::new();
+    for s in JobStatus::ALL {
+        by_status.push(w.walk_down(json!({"Filter": {"JobStatus": s.as_str()}}), exec::MAX_PAGES).await);
+    }
+    let token_walks = token_walks(target, protocol, bytes).await;
+    w.requests += token_walks.iter().map(|c| c.pages.len() as u64).sum::<u64>();
+    // Bounds at exactly a job's instant.
+    let times: Vec<f64> = population.jobs().filter_map(|(_, j)| j.get("SubmitTime")?.as_f64()).collect();
+    let mut bounds = Vec::new();
     if let Some(t) = times.get(times.len() / 2) {
-        chains.push(walk(endpoint, protocol, json!({"MaxResults": 500, "Filter": {"SubmitTimeBefore": t}}), 40).await);
-        chains.push(walk(endpoint, protocol, json!({"MaxResults": 500, "Filter": {"SubmitTimeAfter": t}}), 40).await);
+        for side in ["SubmitTimeBefore", "SubmitTimeAfter"] {
+            bounds.push(w.walk_down(json!({"Filter": {side: t}}), 40).await);
+        }
     }
-    chains.push(walk(endpoint, protocol, json!({"NextToken": "snomed-vcr-probe-not-a-token"}), 1).await);
-    chains
+    let foreign = w.walk(json!({"NextToken": "snomed-vcr-probe-not-a-token"}), 1).await;
+    Ok(WarmUp { population, by_status, token_walks, bounds, foreign, faults: w.faults, requests: w.requests })
+}
+
+/// The warm-up's walks and what went wrong on the way.
+struct Walking<'a> {
+    target: &'a Target,
+    protocol: Protocol,
+    bytes: &'a ByteBudget,
+    faults: Vec<(Value, Fault)>,
+    requests: u64,
+}
+
+impl Walking<'_> {
+    /// Walks `first` at the biggest page size that answers in time.
+    async fn walk_down(&mut self, first: Value, max_pages: usize) -> Chain {
+        let mut chain = None;
+        for size in FALLBACK_SIZES {
+            let mut doc = first.clone();
+            doc["MaxResults"] = json!(size);
+            let c = self.walk(doc, max_pages).await;
+            let timed_out = c.pages.is_empty() && matches!(self.faults.last(), Some((_, Fault::Timeout(_))));
+            chain = Some(c);
+            if !timed_out {
+                break;
+            }
+        }
+        chain.expect("at least one size")
+    }
+
+    async fn walk(&mut self, first: Value, max_pages: usize) -> Chain {
+        let mut walker = Walker::new(first, max_pages);
+        let mut held = self.bytes.hold();
+        while let Some(request) = walker.next_request() {
+            self.requests += 1;
+            match self.target.send(self.protocol, &request, &mut held).await {
+                Ok(a) => walker.take(request, a.status, a.reply),
+                Err(f) => {
+                    self.faults.push((request, f));
+                    walker.fail();
+                }
+            }
+        }
+        walker.finish()
+    }
 }
 
 /// The two short walks whose tokens become the pool's: unfiltered and by one status, five jobs a page.
-pub async fn token_walks(endpoint: &Endpoint, protocol: Protocol) -> Vec<Chain> {
+pub async fn token_walks(target: &Target, protocol: Protocol, bytes: &ByteBudget) -> Vec<Chain> {
+    let mut w = Walking { target, protocol, bytes, faults: Vec::new(), requests: 0 };
     let mut out = Vec::new();
     for first in [json!({"MaxResults": 5}), json!({"MaxResults": 5, "Filter": {"JobStatus": "COMPLETED"}})] {
-        out.push(walk(endpoint, protocol, first, 4).await);
+        out.push(w.walk(first, 4).await);
     }
     out
-}
-
-async fn walk(endpoint: &Endpoint, protocol: Protocol, first: Value, max_pages: usize) -> Chain {
-    let mut walker = Walker::new(first, max_pages);
-    while let Some(request) = walker.next_request() {
-        match endpoint.send(protocol, &request).await {
-            Ok(a) => walker.take(request, a.status, a.reply),
-            Err(_) => break,
-        }
-    }
-    walker.finish()
 }
 
 /// The pool's tokens from the token walks, in order.
@@ -247,70 +373,103 @@ pub fn pool_tokens(walks: &[Chain]) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// A fingerprint of the population a target lists now (its jobs' identities, names, statuses and times),
+/// or `None` when the listing did not run to its end.
+pub async fn fingerprint(target: &Target, protocol: Protocol, bytes: &ByteBudget) -> Option<u64> {
+    let mut w = Walking { target, protocol, bytes, faults: Vec::new(), requests: 0 };
+    let chain = w.walk(json!({"MaxResults": 500}), exec::MAX_PAGES).await;
+    chain.is_complete().then(|| population_key(&Learned::from_chains(&[chain])))
+}
+
+/// What makes two populations the same for listing: each job's identity, name, status and time.
+fn population_key(l: &Learned) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for j in &l.jobs {
+        (&j.job_id, &j.job_name, &j.job_status, j.submit_time.map(|t| t.secs_f64().to_bits())).hash(&mut h);
+    }
+    h.finish()
+}
+
 /// The expected side of a campaign, ready to run cases.
 struct ExpectedSide {
-    endpoint: Endpoint,
+    target: Target,
     pool: Pool,
+    walks: Vec<Chain>,
     learned: Option<Arc<Learned>>,
+    /// For a recording: whether the target's population is the recording's.
+    population: bool,
     against: bool,
 }
 
-/// One case's results.
+/// What one run of a case made.
 struct CaseRun {
-    index: u64,
-    protocol: Protocol,
-    case: Case,
-    requests: usize,
+    got: Trace,
+    theirs: Option<Trace>,
     violations: Vec<Violation>,
 }
 
 /// Runs a case on the target (and the expected side, when it judges) and judges it.
-async fn run_case(
-    config: &FuzzConfig,
-    pool: &Pool,
-    expected: Option<&ExpectedSide>,
-    case: &Case,
-    protocol: Protocol,
-) -> (Trace, Option<Trace>, Vec<Violation>) {
-    let got = exec::run(&config.target, protocol, case, pool).await;
+async fn run_case(config: &FuzzConfig, pool: &Pool, x: &ExpectedSide, case: &Case, protocol: Protocol) -> CaseRun {
+    let got = exec::run(&config.target, &config.bytes, protocol, case, pool).await;
     let mut violations = config.judge.judge(case, &got);
     let mut theirs = None;
-    if let Some(x) = expected.filter(|x| x.against || x.learned.is_some()) {
-        let e = exec::run(&x.endpoint, protocol, case, &x.pool).await;
-        let side = match &x.learned {
-            Some(l) => Side::Recording(l),
-            None => Side::Against,
+    if x.against || x.learned.is_some() {
+        let e = exec::run(&x.target, &config.bytes, protocol, case, &x.pool).await;
+        let (side, oracle) = match &x.learned {
+            Some(l) => (Side::Recording { learned: l, population: x.population }, Oracle::Recording),
+            None => (Side::Against, Oracle::Against),
         };
-        let oracle = if x.against { Oracle::Against } else { Oracle::Recording };
         if config.judge.enabled.contains(&oracle) {
             violations.extend(differential::compare(&side, &config.rules, &e, &got));
         }
         theirs = Some(e);
     }
-    (got, theirs, violations)
+    CaseRun { got, theirs, violations }
 }
 
-/// Runs a campaign.
+/// A finding as first seen, before it is re-checked and shrunk.
+struct Seen {
+    index: Option<u64>,
+    violation: Violation,
+    case: Case,
+    protocol: Protocol,
+    after: Duration,
+    run: Option<(Trace, Option<Trace>)>,
+}
+
+/// Runs a campaign. `Err` when the target (or the `--against` implementation) cannot be fuzzed at all: the
+/// message names it and the cause.
 pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
+    let began = Instant::now();
+    let deadline = match config.budget {
+        Budget::Time(d) => Some(began + d),
+        Budget::Runs(_) => None,
+    };
     let protocol = config.protocol.of_case(0);
-    let warm = warm_up(&config.target, protocol).await;
-    let mut warm_requests: u64 = warm.iter().map(|c| c.pages.len() as u64).sum();
-    if warm[0].pages.is_empty() {
-        anyhow::bail!("{}: the first warm-up request got no answer that could be read", config.target_url);
-    }
-    let from_target = Learned::from_chains(&warm);
-    let target_walks = &warm[8..10];
-    let mut pool = from_target.pool();
-    pool.tokens = pool_tokens(target_walks);
+    let warm = within(deadline, warm_up(&config.target, protocol, &config.bytes))
+        .await
+        .ok_or_else(|| anyhow::anyhow!("{}: the --seconds budget ran out during the warm-up", config.target.name()))?
+        .map_err(|f| anyhow::anyhow!("{}: the target cannot be fuzzed: {f}", config.target.name()))?;
+    let mut requests = warm.requests;
+    let from_target = Learned::from_chains(&warm.chains());
+    let mut pool = warm.pool();
 
     // The expected side: the recording's model, the other implementation, or the target's own model.
-    let (endpoint, learned, against) = match &config.expected {
-        Expected::Recording(l) => {
-            (Endpoint::Local(Arc::new(Reference::new(l.config(config.seed)))), Some(l.clone()), false)
+    let (x_target, learned, against) = match &config.expected {
+        Expected::Recording(l) => (local_model(l, config.seed), Some(l.clone()), false),
+        Expected::Against(t) => {
+            let other = within(deadline, warm_up(t, protocol, &config.bytes))
+                .await
+                .ok_or_else(|| anyhow::anyhow!("--against {}: the --seconds budget ran out", t.name()))?
+                .map_err(|f| anyhow::anyhow!("--against {}: the other implementation cannot be used: {f}", t.name()))?;
+            requests += other.requests;
+            (t.clone(), None, true)
         }
-        Expected::Against(e, _) => (e.clone(), None, true),
-        Expected::None => (Endpoint::Local(Arc::new(Reference::new(from_target.config(config.seed)))), None, false),
+        Expected::None => (local_model(&Arc::new(from_target.clone()), config.seed), None, false),
     };
+    let population = learned
+        .as_ref()
+        .is_some_and(|l| l.complete && from_target.complete && population_key(l) == population_key(&from_target));
     if let Some(l) = &learned {
         // Names and times the recording shows are worth trying on the target too.
         let theirs = l.pool();
@@ -321,112 +480,229 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
         pool.times.sort_by(f64::total_cmp);
         pool.times.dedup();
     }
-    let expected_walks = token_walks(&endpoint, protocol).await;
-    let expected_pool = Pool { tokens: pool_tokens(&expected_walks), ..pool.clone() };
-    let expected = ExpectedSide { endpoint, pool: expected_pool, learned, against };
+    let x_walks = token_walks(&x_target, protocol, &config.bytes).await;
+    let x_pool = Pool { tokens: pool_tokens(&x_walks), ..pool.clone() };
+    let expected = ExpectedSide { target: x_target, pool: x_pool, walks: x_walks, learned, population, against };
+    let fp_warm = if warm.population.is_complete() { Some(population_key(&from_target)) } else { None };
 
     let config_arc = Arc::new(config.clone());
     let pool_arc = Arc::new(pool.clone());
     let expected_arc = Arc::new(expected);
-    let began = Instant::now();
-    // Up to `concurrency` cases in flight; results are taken in case order, whichever finishes first.
-    let mut running: tokio::task::JoinSet<CaseRun> = tokio::task::JoinSet::new();
-    let mut done: BTreeMap<u64, CaseRun> = BTreeMap::new();
-    let mut next: u64 = 0;
-    let mut taken: u64 = 0;
-    let mut cases = 0u64;
-    let mut case_requests = 0u64;
-    let mut classes: BTreeMap<&'static str, u64> = BTreeMap::new();
-    // By (oracle, signature): the first case that showed it (index, violation, case, protocol, when).
-    type FirstSeen = (u64, Violation, Case, Protocol, Duration);
-    let mut first_seen: BTreeMap<(Oracle, String), FirstSeen> = BTreeMap::new();
+    let cases_began = Instant::now();
+    let shrink_reserve = match config.budget {
+        Budget::Time(d) => Some(d.mul_f64(SHRINK_SHARE)),
+        Budget::Runs(_) => None,
+    };
+    let mut first_seen: BTreeMap<(Oracle, String), Seen> = BTreeMap::new();
     let mut order: Vec<(Oracle, String)> = Vec::new();
-    let mut counts: BTreeMap<(Oracle, String), u64> = BTreeMap::new();
-    let more = |next: u64, found: usize| {
-        config.stop_after.is_none_or(|n| found < n)
-            && match config.budget {
-                Budget::Runs(n) => next < n,
-                Budget::Time(d) => began.elapsed() < d,
-            }
+    let mut counts: BTreeMap<(Oracle, String), (u64, u64)> = BTreeMap::new();
+    let mut cut = 0u64;
+    // The warm-up's faults are findings of the robustness oracle, with a one-request case each.
+    for (request, fault) in &warm.faults {
+        if matches!(fault, Fault::TooBig { .. }) {
+            cut += 1;
+            continue;
+        }
+        let violation = Violation {
+            oracle: Oracle::Robustness,
+            basis: Oracle::Robustness.basis(),
+            signature: fault.name().into(),
+            step: Some(0),
+            page: Some(0),
+            message: format!("warm-up: {fault}"),
+        };
+        let key = (violation.oracle, violation.signature.clone());
+        let c = counts.entry(key.clone()).or_default();
+        (c.0, c.1) = (c.0 + 1, c.1 + 1);
+        if config.judge.enabled.contains(&Oracle::Robustness) && !first_seen.contains_key(&key) {
+            let case =
+                Case::Sequence(vec![Step { request: request_input(request), follow: 0, change: None, repeat: false }]);
+            order.push(key.clone());
+            first_seen.insert(key, Seen { index: None, violation, case, protocol, after: began.elapsed(), run: None });
+        }
+    }
+
+    // Up to `concurrency` cases in flight; results are taken in case order, whichever finishes first.
+    let mut running: tokio::task::JoinSet<(u64, Protocol, Case, CaseRun)> = tokio::task::JoinSet::new();
+    let mut done: BTreeMap<u64, (Protocol, Case, CaseRun)> = BTreeMap::new();
+    let (mut next, mut taken, mut cases, mut case_requests) = (0u64, 0u64, 0u64, 0u64);
+    let mut classes: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut out_of_time = false;
+    let case_deadline = |found: bool| -> Option<Instant> {
+        deadline.map(|d| if found { d - shrink_reserve.unwrap_or_default() } else { d })
     };
     let mut progress = super::report::Progress::new(config.progress);
     loop {
-        while running.len() < config.concurrency.max(1) && more(next, order.len()) {
+        let found = !order.is_empty();
+        let open = |next: u64| {
+            config.stop_after.is_none_or(|n| order.len() < n)
+                && match config.budget {
+                    Budget::Runs(n) => next < n,
+                    Budget::Time(_) => case_deadline(found).is_none_or(|d| Instant::now() < d),
+                }
+        };
+        while running.len() < config.concurrency.max(1) && open(next) {
             let (c, p, x) = (config_arc.clone(), pool_arc.clone(), expected_arc.clone());
             let index = next;
             running.spawn(async move {
                 let protocol = c.protocol.of_case(index);
                 let case = case(c.seed, index, &p);
-                let (got, _, violations) = run_case(&c, &p, Some(&x), &case, protocol).await;
-                CaseRun { index, protocol, case, requests: got.requests(), violations }
+                let run = run_case(&c, &p, &x, &case, protocol).await;
+                (index, protocol, case, run)
             });
             next += 1;
         }
-        let Some(joined) = running.join_next().await else { break };
-        let run = joined.map_err(|e| anyhow::anyhow!("a case panicked: {e}"))?;
-        done.insert(run.index, run);
-        while let Some(run) = done.remove(&taken) {
+        let joined = match case_deadline(found) {
+            Some(d) => match timeout_at(d.into(), running.join_next()).await {
+                Ok(j) => j,
+                Err(_) => {
+                    out_of_time = !running.is_empty();
+                    running.abort_all();
+                    break;
+                }
+            },
+            None => running.join_next().await,
+        };
+        let Some(joined) = joined else { break };
+        let (index, protocol, case, run) = joined.map_err(|e| anyhow::anyhow!("a case panicked: {e}"))?;
+        done.insert(index, (protocol, case, run));
+        while let Some((protocol, case, run)) = done.remove(&taken) {
+            let index = taken;
             taken += 1;
             cases += 1;
-            case_requests += run.requests as u64;
-            *classes.entry(input::class(&run.case)).or_default() += 1;
-            for v in run.violations {
+            case_requests += run.got.requests() as u64;
+            cut += cut_listings(&run.got);
+            *classes.entry(input::class(&case)).or_default() += 1;
+            let mut in_case = BTreeSet::new();
+            let CaseRun { got, theirs, violations } = run;
+            let mut traces = Some((got, theirs));
+            for v in violations {
                 let key = (v.oracle, v.signature.clone());
-                *counts.entry(key.clone()).or_default() += 1;
+                let c = counts.entry(key.clone()).or_default();
+                c.0 += 1;
+                if in_case.insert(key.clone()) {
+                    c.1 += 1;
+                }
                 if let std::collections::btree_map::Entry::Vacant(slot) = first_seen.entry(key.clone()) {
                     order.push(key);
-                    slot.insert((run.index, v, run.case.clone(), run.protocol, began.elapsed()));
+                    let run = traces.take();
+                    let after = began.elapsed();
+                    slot.insert(Seen { index: Some(index), violation: v, case: case.clone(), protocol, after, run });
                 }
             }
         }
-        progress.update(cases, case_requests, began.elapsed(), order.len());
+        progress.update(cases, case_requests, cases_began.elapsed(), order.len());
     }
-    let elapsed = began.elapsed();
+    drop(running);
+    let elapsed = cases_began.elapsed();
     progress.finish();
+    requests += case_requests;
 
-    // Shrink each finding, in order of first occurrence.
-    let mut findings = Vec::new();
-    for key in order {
-        let (index, violation, original, protocol, after) = first_seen.remove(&key).expect("kept");
-        let (shrunk, runs, requests) = shrink::shrink(&original, config.shrink_runs, |c| {
-            let (c, p, x, key) = (c.clone(), &pool, &*expected_arc, &key);
+    // Re-check, shrink and run again each finding, in order of first occurrence, by the deadline.
+    let shrink_began = Instant::now();
+    let (mut findings, mut unstable) = (Vec::new(), Vec::new());
+    let total = order.len();
+    for (n, key) in order.into_iter().enumerate() {
+        let seen = first_seen.remove(&key).expect("kept");
+        let (occurrences, in_cases) = counts[&key];
+        progress.shrinking(n + 1, total, shrink_began.elapsed());
+        let holds = |c: &Case, protocol: Protocol| {
+            let (c, x, key, pool) = (c.clone(), &*expected_arc, &key, &pool);
             async move {
-                let (got, _, vs) = run_case(config, p, Some(x), &c, protocol).await;
-                (vs.iter().any(|v| (v.oracle, &v.signature) == (key.0, &key.1)), got.requests())
+                let run = run_case(config, pool, x, &c, protocol).await;
+                let found = run.violations.into_iter().find(|v| (v.oracle, &v.signature) == (key.0, &key.1));
+                (found, run.got, run.theirs)
             }
-        })
-        .await;
-        warm_requests += requests as u64;
-        let (actual, theirs, vs) = run_case(config, &pool, Some(&expected_arc), &shrunk, protocol).await;
+        };
+        // The re-check: the same case again, on a population that did not move.
+        let mut stability = Stability::Stable;
+        if key.0.needs_stable_population() && config.rechecks > 0 && seen.index.is_some() {
+            let check = async {
+                for _ in 0..config.rechecks {
+                    let before = fingerprint(&config.target, seen.protocol, &config.bytes).await;
+                    let (again, got, _) = holds(&seen.case, seen.protocol).await;
+                    requests += got.requests() as u64 + 2;
+                    let after = fingerprint(&config.target, seen.protocol, &config.bytes).await;
+                    if again.is_none() {
+                        return Stability::Unstable("it did not happen again when the case was re-run".into());
+                    }
+                    if before.is_none() || before != after || before != fp_warm {
+                        return Stability::Unstable(
+                            "the target's population moved (a live service): a relation between listings holds only for one population".into(),
+                        );
+                    }
+                }
+                Stability::Stable
+            };
+            stability = within(deadline, check)
+                .await
+                .unwrap_or_else(|| Stability::Unstable("the --seconds budget ran out before it was re-checked".into()));
+        }
+        let stable = stability == Stability::Stable;
+        let budget = if stable && seen.index.is_some() { config.shrink_runs } else { 0 };
+        let shrinking = shrink::shrink(&seen.case, budget, |c| {
+            let c = c.clone();
+            let holds = &holds;
+            async move {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return (false, 0, None);
+                }
+                let (found, got, theirs) = match within(deadline, holds(&c, seen.protocol)).await {
+                    Some(r) => r,
+                    None => return (false, 0, None),
+                };
+                let sent = got.requests();
+                (found.is_some(), sent, found.map(|v| (v, got, theirs)))
+            }
+        });
+        let ((shrunk, last), runs, sent) = shrinking.await;
+        requests += sent as u64;
+        let (violation, actual, theirs) = match (last, seen.run) {
+            (Some(l), _) => l,
+            (None, Some((got, theirs))) => (seen.violation, got, theirs),
+            (None, None) => {
+                // A warm-up finding: run its one request for the reproducer, if time allows.
+                match within(deadline, holds(&shrunk, seen.protocol)).await {
+                    Some((found, got, theirs)) => (found.unwrap_or(seen.violation), got, theirs),
+                    None => (seen.violation, empty_trace(seen.protocol), None),
+                }
+            }
+        };
+        let x = &*expected_arc;
         let expected_trace = match theirs {
             Some(t) => t,
-            None => exec::run(&expected_arc.endpoint, protocol, &shrunk, &expected_arc.pool).await,
+            None => within(deadline, exec::run(&x.target, &config.bytes, seen.protocol, &shrunk, &x.pool))
+                .await
+                .unwrap_or_else(|| empty_trace(seen.protocol)),
         };
-        let violation = vs.into_iter().find(|v| (v.oracle, &v.signature) == (key.0, &key.1)).unwrap_or(violation);
         // A pool token in the reproducer needs the walk that issued it, so diff can map it to the target's.
         let uses_pool = expected_trace.sent.iter().any(|s| {
             s.request
                 .get("NextToken")
                 .and_then(Value::as_str)
-                .is_some_and(|t| expected_arc.pool.tokens.iter().any(|(p, _)| p == t))
+                .is_some_and(|t| x.pool.tokens.iter().any(|(p, _)| p == t))
         });
-        let prelude =
-            if uses_pool { expected_walks.iter().flat_map(|c| c.pages.clone()).collect() } else { Vec::new() };
-        findings.push(Finding {
+        let prelude = if uses_pool { x.walks.iter().flat_map(|c| c.pages.clone()).collect() } else { Vec::new() };
+        let finding = Finding {
             prelude,
             violation,
-            occurrences: counts[&key],
-            case_index: index,
-            protocol,
-            sizes: (original.size(), shrunk.size()),
-            original,
+            occurrences,
+            cases: in_cases,
+            case_index: seen.index,
+            protocol: seen.protocol,
+            sizes: (seen.case.size(), shrunk.size()),
+            original: seen.case,
             shrunk,
             shrink_runs: runs,
-            after,
+            after: seen.after,
+            stability,
             actual,
             expected: expected_trace,
-        });
+        };
+        if stable { findings.push(finding) } else { unstable.push(finding) }
     }
+    progress.finish();
+    out_of_time |= deadline.is_some_and(|d| Instant::now() >= d);
     let mut oracles: Vec<Oracle> = config.judge.enabled.iter().copied().collect();
     oracles.retain(|o| match o {
         Oracle::Recording => matches!(config.expected, Expected::Recording(_)),
@@ -436,30 +712,81 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
     let mut learned_lines = from_target.describe();
     if let Expected::Recording(l) = &config.expected {
         learned_lines = l.describe().into_iter().map(|s| format!("recording: {s}")).collect();
+        learned_lines.push(if expected_arc.population {
+            "the target lists the recording's population: listings are compared job for job".into()
+        } else {
+            format!(
+                "the target's population ({} job(s){}) is not the recording's: only the behaviours learned are judged",
+                from_target.jobs.len(),
+                if from_target.complete { "" } else { ", partial" }
+            )
+        });
     }
     Ok(Outcome {
         cases,
-        requests: warm_requests + case_requests,
+        requests,
         elapsed,
         case_requests,
         classes,
         findings,
+        unstable,
         seed: config.seed,
         learned: learned_lines,
         oracles,
+        shrinking: (shrink_began.elapsed(), shrink_reserve),
+        cut,
+        out_of_time,
     })
 }
 
+/// Runs `f` to its end, or until `deadline`: `None` when the deadline came first.
+async fn within<T>(deadline: Option<Instant>, f: impl std::future::Future<Output = T>) -> Option<T> {
+    match deadline {
+        Some(d) => timeout_at(d.into(), f).await.ok(),
+        None => Some(f.await),
+    }
+}
+
+/// A model of a recording (or of the target's own warm-up), served in-process.
+fn local_model(learned: &Arc<Learned>, seed: u64) -> Target {
+    Target::local("the learned model", Arc::new(Reference::new(learned.config(seed))))
+}
+
+fn empty_trace(protocol: Protocol) -> Trace {
+    Trace { protocol, sent: Vec::new(), listings: Vec::new(), held: Default::default() }
+}
+
+/// A request document as a generated request (for a warm-up finding's one-request case).
+fn request_input(doc: &Value) -> RequestInput {
+    let filter = doc.get("Filter").and_then(Value::as_object).map(|f| FilterInput {
+        job_name: f.get("JobName").cloned(),
+        job_status: f.get("JobStatus").cloned(),
+        before: f.get("SubmitTimeBefore").cloned(),
+        after: f.get("SubmitTimeAfter").cloned(),
+    });
+    let token = match doc.get("NextToken") {
+        Some(t) => input::TokenInput::Literal(t.clone()),
+        None => input::TokenInput::Absent,
+    };
+    RequestInput { filter, filter_confused: None, max_results: doc.get("MaxResults").cloned(), token, unknown: None }
+}
+
+/// Listings of a run cut where their answers passed the byte budget.
+fn cut_listings(trace: &Trace) -> u64 {
+    trace.sent.iter().filter(|s| s.page > 0 && matches!(s.outcome, Err(Fault::TooBig { .. }))).count() as u64
+}
+
 /// A bare request loop for the benchmark: the same client, window and protocol, each request the empty one.
-pub async fn bare_loop(endpoint: &Endpoint, protocol: Protocol, requests: u64, concurrency: usize) -> Duration {
+pub async fn bare_loop(target: &Target, protocol: Protocol, requests: u64, concurrency: usize) -> Duration {
     let began = Instant::now();
     let per = requests / concurrency.max(1) as u64;
     let mut tasks = Vec::new();
     for _ in 0..concurrency.max(1) {
-        let e = endpoint.clone();
+        let t = target.clone();
         tasks.push(tokio::spawn(async move {
+            let budget = ByteBudget::default();
             for _ in 0..per {
-                let _ = e.send(protocol, &json!({"MaxResults": 5})).await;
+                let _ = t.send(protocol, &json!({"MaxResults": 5}), &mut budget.hold()).await;
             }
         }));
     }

@@ -2,79 +2,111 @@
 //! from `--cassette`, or the `--against` implementation), each listing compared as `diff` compares (logical
 //! view: jobs by `JobId`, order only where documented, tokens by presence, messages ignored).
 //!
-//! A listing is compared only where the expected side can speak for it: both ran to their end (or to an
-//! error); its first request is not left open by the model ([`Verdict::Open`]); its token, if any, is one the
-//! listing was just given, unless the recording showed how a foreign token is answered; and, for a learned
-//! model, no bound sits exactly on a job's `SubmitTime` whose inclusivity was not shown, and no `JobName`
-//! filter is set unless name matching was shown.
+//! The expected side speaks only for what it issued, and for a population it shares with the target. A
+//! listing is compared only where it can speak:
+//!
+//! - both ran to their end (or to an error), and no filter or page size changed mid-listing (where a page
+//!   ends is the service's choice, so what follows a change is too);
+//! - its first request is not left open by the model ([`Verdict::Open`]);
+//! - by the origin of its first token ([`TokenOrigin`]): none, compared; one the target issued
+//!   (`Reissued`), never, since the expected side did not issue it and only the target's own consistency
+//!   judges it (the `token-safety` oracle); one nobody issued (`Literal`, `Mutated`), only by the answer to a
+//!   foreign token: the learned one for a recording, refused or not for another implementation;
+//! - for a recording, only when the target's population at warm-up is the recording's (same jobs, same
+//!   fields): a live account moves on, and a stale population says nothing of the target's; and no bound
+//!   sits exactly on a job's `SubmitTime` whose inclusivity was not shown, and no `JobName` filter is set
+//!   unless name matching was shown.
 
 use serde_json::Value;
 
 use super::exec::{Listing, Trace};
 use super::learn::Learned;
 use super::oracles::{Violation, general};
-use crate::model::oracle::Oracle;
 use super::verdict::{self, TokenOrigin, Verdict};
 use crate::diff::compare::{self, Renaming};
 use crate::diff::{Rules, View};
+use crate::model::oracle::{Basis, Oracle};
 use crate::model::{End, ListRequest};
 
 /// The expected side's standing.
 pub enum Side<'a> {
-    /// A model learned from a recording: compare only what it learned.
-    Recording(&'a Learned),
+    /// A model learned from a recording: compare only what it learned. With `population`, the target's
+    /// population is the recording's, so listings are compared job for job; without, only the behaviours
+    /// learned (the answer to a foreign token, the order without time bounds).
+    Recording {
+        /// What was learned.
+        learned: &'a Learned,
+        /// Whether the target lists the recording's population.
+        population: bool,
+    },
     /// Another implementation: compare all the model does not leave open.
     Against,
+}
+
+/// How a listing is compared, if it is.
+enum Compare {
+    /// Job for job, as `diff` compares.
+    Listing,
+    /// Only whether a foreign token was refused, as the expected side refused it (or did not).
+    ForeignToken,
 }
 
 impl Side<'_> {
     fn oracle(&self) -> Oracle {
         match self {
-            Side::Recording(_) => Oracle::Recording,
+            Side::Recording { .. } => Oracle::Recording,
             Side::Against => Oracle::Against,
         }
     }
 
-    /// Why this listing cannot be compared, if it cannot.
-    fn skip(&self, expected: &Listing, got: &Listing, origin: TokenOrigin) -> Option<&'static str> {
+    /// How this listing can be compared, or why it cannot.
+    fn how(&self, expected: &Listing, got: &Listing, origin: TokenOrigin) -> Result<Compare, &'static str> {
         let ended = |l: &Listing| matches!(l.chain.end, End::Complete | End::Error);
         if !ended(expected) || !ended(got) {
-            return Some("not run to its end");
-        }
-        let first = got.chain.first_request()?;
-        let learned = match self {
-            Side::Recording(l) => Some(*l),
-            Side::Against => None,
-        };
-        // A foreign token is left open by the model; a recording that showed how one is answered closes it.
-        let token_known = learned.is_some_and(|l| l.known.token_error.is_some());
-        let judged = if token_known && origin == TokenOrigin::Other { TokenOrigin::Fresh } else { origin };
-        if matches!(verdict::judge(first, judged), Verdict::Open(_)) {
-            return Some("left open by the model");
-        }
-        if origin == TokenOrigin::Other && learned.is_none_or(|l| l.known.token_error.is_none()) {
-            return Some("a foreign token, whose answer is the service's");
-        }
-        let l = learned?;
-        if !l.complete {
-            return Some("the recording's population is partial");
+            return Err("not run to its end");
         }
         if got.changed_at.is_some() {
-            return Some("changed mid-listing");
+            return Err("changed mid-listing");
         }
-        let Ok(req) = ListRequest::from_document(first) else { return Some("not decodable") };
+        let first = got.chain.first_request().ok_or("no request")?;
+        let learned = match self {
+            Side::Recording { learned, .. } => Some(*learned),
+            Side::Against => None,
+        };
+        match origin {
+            TokenOrigin::Reissued | TokenOrigin::Fresh => return Err("a token the expected side did not issue"),
+            TokenOrigin::Literal | TokenOrigin::Mutated => {
+                if learned.is_some_and(|l| l.known.token_error.is_none()) {
+                    return Err("a foreign token, and the recording showed no answer to one");
+                }
+                // Which check a service makes first is its own: only an otherwise valid request is judged.
+                return match verdict::judge(first, TokenOrigin::Fresh) {
+                    Verdict::Accept => Ok(Compare::ForeignToken),
+                    _ => Err("a foreign token in an otherwise invalid or open request"),
+                };
+            }
+            TokenOrigin::None => {}
+        }
+        if matches!(verdict::judge(first, origin), Verdict::Open(_)) {
+            return Err("left open by the model");
+        }
+        let Some(l) = learned else { return Ok(Compare::Listing) };
+        if !matches!(self, Side::Recording { population: true, .. }) {
+            return Err("the target's population is not the recording's");
+        }
+        let Ok(req) = ListRequest::from_document(first) else { return Err("not decodable") };
         let f = req.filter.unwrap_or_default();
         if f.job_name.is_some() && l.known.job_name.is_none() {
-            return Some("name matching not shown by the recording");
+            return Err("name matching not shown by the recording");
         }
         let on_a_job =
             |t: Option<crate::model::Timestamp>| t.is_some_and(|t| l.jobs.iter().any(|j| j.submit_time == Some(t)));
         if (on_a_job(f.submit_time_before) && l.known.before_inclusive.is_none())
             || (on_a_job(f.submit_time_after) && l.known.after_inclusive.is_none())
         {
-            return Some("a bound on a job's instant, whose inclusivity the recording did not show");
+            return Err("a bound on a job's instant, whose inclusivity the recording did not show");
         }
-        None
+        Ok(Compare::Listing)
     }
 }
 
@@ -82,40 +114,78 @@ impl Side<'_> {
 pub fn compare(side: &Side, rules: &Rules, expected: &Trace, got: &Trace) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut renaming = Renaming::default();
+    let oracle = side.oracle();
     for (e, g) in expected.listings.iter().zip(&got.listings) {
-        let origin =
-            got.sent.iter().find(|s| s.step == g.step && s.page == 0).map_or(TokenOrigin::NoneOrLiteral, |s| s.origin);
-        if side.skip(e, g, origin).is_some() {
-            continue;
-        }
-        let complete = e.chain.end == End::Complete;
-        for d in compare::chains(rules, &mut renaming, View::Logical, &e.chain.pages, &g.chain.pages, complete) {
-            let oracle = side.oracle();
-            let shown = |v: &Option<Value>| v.as_ref().map_or("absent".to_string(), |v| clip(&v.to_string()));
-            out.push(Violation {
-                oracle,
-                basis: oracle.basis().into(),
-                signature: format!("{} {}", d.kind.name(), general(&d.path)),
-                step: Some(g.step),
-                page: d.page.map(|p| p.saturating_sub(1)),
-                message: format!(
-                    "{}: {} (expected {}, got {})",
-                    d.path,
-                    d.message,
-                    shown(&d.recorded),
-                    shown(&d.received)
-                ),
-            });
+        match side.how(e, g, got.first_origin(g)) {
+            Err(_) => {}
+            Ok(Compare::ForeignToken) => out.extend(foreign_token(side, e, g)),
+            Ok(Compare::Listing) => {
+                let complete = e.chain.end == End::Complete;
+                for d in compare::chains(rules, &mut renaming, View::Logical, &e.chain.pages, &g.chain.pages, complete)
+                {
+                    let shown = |v: &Option<Value>| v.as_ref().map_or("absent".to_string(), |v| clip(&v.to_string()));
+                    out.push(Violation {
+                        oracle,
+                        basis: oracle.basis(),
+                        signature: format!("{} {}", d.kind.name(), general(&d.path)),
+                        step: Some(g.step),
+                        page: d.page.map(|p| p.saturating_sub(1)),
+                        message: format!(
+                            "{}: {} (expected {}, got {})",
+                            d.path,
+                            d.message,
+                            shown(&d.recorded),
+                            shown(&d.received)
+                        ),
+                    });
+                }
+            }
         }
     }
-    if let Side::Recording(l) = side
-        && let Some(order) = l.known.unfiltered_order
+    if let Side::Recording { learned, .. } = side
+        && let Some(order) = learned.known.unfiltered_order
     {
         for g in &got.listings {
             out.extend(learned_order(order, g));
         }
     }
     out
+}
+
+/// A token nobody issued, answered by both sides: for a recording, the target must answer as the recording
+/// answered a foreign token (status and error code); for another implementation, both must refuse it or
+/// both accept it (which error it is, is each one's own).
+fn foreign_token(side: &Side, expected: &Listing, got: &Listing) -> Option<Violation> {
+    let (e, g) = (expected.chain.pages.first()?, got.chain.pages.first()?);
+    fn refused(p: &crate::model::Page) -> Option<&crate::model::ServiceError> {
+        p.reply.error().filter(|e| (400..500).contains(&e.status) && e.status != 429)
+    }
+    let (want, have) = (refused(e), refused(g));
+    let describe = |p: &crate::model::Page| match p.reply.error() {
+        Some(err) => format!("HTTP {} {}", err.status, err.code),
+        None => format!("HTTP {} with jobs", p.status),
+    };
+    let differs = match (side, want, have) {
+        (Side::Recording { .. }, Some(w), Some(h)) => (w.status, &w.code) != (h.status, &h.code),
+        (_, Some(_), Some(_)) | (_, None, None) => false,
+        _ => g.status != 429 && e.status != 429,
+    };
+    differs.then(|| Violation {
+        oracle: side.oracle(),
+        basis: side.oracle().basis(),
+        signature: "answer to a foreign token".into(),
+        step: Some(got.step),
+        page: Some(0),
+        message: format!(
+            "a NextToken nobody issued got {} from the target; the {} answered {}",
+            describe(g),
+            match side {
+                Side::Recording { .. } => "recording",
+                Side::Against => "other implementation",
+            },
+            describe(e)
+        ),
+    })
 }
 
 /// A value as a message shows it: at most 120 characters.
@@ -149,7 +219,7 @@ fn learned_order(order: crate::model::Order, g: &Listing) -> Option<Violation> {
     };
     Some(Violation {
         oracle: Oracle::Recording,
-        basis: crate::model::oracle::Basis::Recording,
+        basis: Basis::Recording,
         signature: "order without time bounds".into(),
         step: Some(g.step),
         page: None,

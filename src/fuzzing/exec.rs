@@ -1,94 +1,21 @@
 //! Running a case: what goes to the implementation, what came back, and the listings it made.
 //!
-//! An [`Endpoint`] is an implementation over HTTP (any URL, through the crate's [`Client`]) or the reference
-//! in-process (for cargo-fuzz and for a model learned from a recording). [`run`] sends a case's requests in
-//! order, resolving `NextToken`s from earlier answers, and returns a [`Trace`]: every exchange, and each
-//! step's listing as a [`Chain`] for the oracles.
+//! [`run`] sends a case's requests to a [`Target`] in order, resolving `NextToken`s from earlier answers, and
+//! returns a [`Trace`]: every exchange with the origin of its token ([`TokenOrigin`]), and each step's
+//! listing as a [`Chain`] for the oracles. Listings are walked by the crate's one [`Walker`], and each holds
+//! the target's answers within the campaign's [`ByteBudget`]: an answer past it ends the listing with a
+//! [`Fault::TooBig`].
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::input::{Case, Change, Pool, RequestInput, Step, TokenInput};
 use super::verdict::TokenOrigin;
-use crate::client::{CallError, Client, SendError};
-use crate::model::{self, Chain, End, Page, Reply, Start};
-use crate::protocol::{self, Protocol};
-use crate::reference::Reference;
-use crate::server::Handler;
-
-/// An implementation under test.
-#[derive(Clone)]
-#[allow(clippy::large_enum_variant)] // a few per campaign, cloned into tasks
-pub enum Endpoint {
-    /// Over HTTP(S).
-    Http(Client),
-    /// In-process (no network): the reference, or a model learned from a recording.
-    Local(Arc<Reference>),
-}
-
-/// An answer that could be read.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Answer {
-    /// The HTTP status.
-    pub status: u16,
-    /// The output or error, read as the SDKs read it.
-    pub reply: Reply,
-}
-
-/// No answer that could be read.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Fault {
-    /// Nothing within the timeout.
-    Timeout(Duration),
-    /// The connection failed or closed before the answer was whole.
-    Dropped(String),
-    /// An answer that is not the protocol.
-    NotProtocol(String),
-}
-
-impl std::fmt::Display for Fault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Fault::Timeout(t) => write!(f, "no answer within {t:?}"),
-            Fault::Dropped(e) => write!(f, "the connection failed or closed mid-answer: {e}"),
-            Fault::NotProtocol(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl Endpoint {
-    /// Sends one request document.
-    pub async fn send(&self, protocol: Protocol, doc: &Value) -> Result<Answer, Fault> {
-        let body = protocol::encode_request(protocol, doc);
-        match self {
-            Endpoint::Http(client) => match client.exchange(protocol, model::OPERATION, body).await {
-                Ok(ex) => Ok(Answer { status: ex.status, reply: ex.reply }),
-                Err(CallError::Send(SendError::NoResponse(t) | SendError::SlowBody(t))) => Err(Fault::Timeout(t)),
-                Err(CallError::Send(e)) => Err(Fault::Dropped(e.to_string())),
-                Err(e @ CallError::NotProtocol { .. }) => Err(Fault::NotProtocol(e.to_string())),
-            },
-            Endpoint::Local(reference) => {
-                let resp = reference.handle(local_request(protocol, body)).await;
-                let status = resp.status().as_u16();
-                protocol::parse_reply(protocol, status, resp.body()).map(|reply| Answer { status, reply }).map_err(
-                    |e| Fault::NotProtocol(format!("the HTTP {status} answer is not {}: {e}", protocol.name())),
-                )
-            }
-        }
-    }
-}
-
-/// The request a client of `protocol` sends, for an in-process handler.
-pub fn local_request(protocol: Protocol, body: Bytes) -> http::Request<Bytes> {
-    let mut b = http::Request::post(protocol.path("", model::OPERATION)).header("host", "localhost");
-    for (k, v) in protocol::request_headers(protocol, model::OPERATION) {
-        b = b.header(k, v);
-    }
-    b.body(body).expect("a well-formed request")
-}
+use crate::client::{Answer, ByteBudget, Deviation, Fault, Holding, Target};
+use crate::model::listing::Walker;
+use crate::model::{Chain, ServiceError};
+use crate::protocol::Protocol;
 
 /// What an answer said, without its output document (which the listing's page keeps).
 #[derive(Clone, Debug, PartialEq)]
@@ -96,12 +23,14 @@ pub struct Head {
     /// The HTTP status.
     pub status: u16,
     /// The error, for an error answer.
-    pub error: Option<crate::model::ServiceError>,
+    pub error: Option<ServiceError>,
+    /// What its encoding got wrong.
+    pub deviations: Vec<Deviation>,
 }
 
 impl Head {
     fn of(a: &Answer) -> Head {
-        Head { status: a.status, error: a.reply.error().cloned() }
+        Head { status: a.status, error: a.reply.error().cloned(), deviations: a.deviations.clone() }
     }
 }
 
@@ -135,6 +64,17 @@ pub struct Listing {
     pub repeated: Option<(usize, Answer)>,
 }
 
+/// What a trace holds of the campaign's byte budget, given back when the trace is dropped. A clone holds
+/// nothing: a trace kept for a finding's reproducer is small and no longer counts against cases in flight.
+#[derive(Debug, Default)]
+pub struct Held(Vec<Holding>);
+
+impl Clone for Held {
+    fn clone(&self) -> Held {
+        Held(Vec::new())
+    }
+}
+
 /// Everything a case did.
 #[derive(Clone, Debug)]
 pub struct Trace {
@@ -144,6 +84,8 @@ pub struct Trace {
     pub sent: Vec<Sent>,
     /// Each step's (or relation listing's) listing.
     pub listings: Vec<Listing>,
+    /// What its answers hold of the byte budget.
+    pub held: Held,
 }
 
 impl Trace {
@@ -151,29 +93,38 @@ impl Trace {
     pub fn requests(&self) -> usize {
         self.sent.len()
     }
+
+    /// The origin of the token of a listing's first request.
+    pub fn first_origin(&self, listing: &Listing) -> TokenOrigin {
+        self.sent.iter().find(|s| s.step == listing.step && s.page == 0).map_or(TokenOrigin::None, |s| s.origin)
+    }
 }
 
 /// The most pages followed in one listing (a relation's walks; a sequence step follows at most 50).
 pub const MAX_PAGES: usize = 120;
 
-/// Runs a case against an endpoint.
-pub async fn run(endpoint: &Endpoint, protocol: Protocol, case: &Case, pool: &Pool) -> Trace {
-    let mut t = Trace { protocol, sent: Vec::new(), listings: Vec::new() };
+/// Runs a case against a target, holding its answers within `budget`.
+pub async fn run(target: &Target, budget: &ByteBudget, protocol: Protocol, case: &Case, pool: &Pool) -> Trace {
+    let mut t = Trace { protocol, sent: Vec::new(), listings: Vec::new(), held: Held::default() };
     match case {
         Case::Sequence(steps) => {
             let mut bundle: Vec<String> = Vec::new();
             for (i, step) in steps.iter().enumerate() {
-                let listing = run_step(endpoint, protocol, i, step, &bundle, pool, &mut t.sent).await;
+                let (first, origin) = first_request(step, &bundle, pool);
+                let (listing, held) = walk(target, budget, protocol, i, first, step, origin, &mut t.sent).await;
                 bundle.extend(listing.chain.tokens().into_iter().map(str::to_string));
                 t.listings.push(listing);
+                t.held.0.push(held);
             }
         }
         Case::Relation(r) => {
             for (i, first) in r.listings().into_iter().enumerate() {
                 let step =
                     Step { request: RequestInput::empty(), follow: (MAX_PAGES - 1) as u8, change: None, repeat: false };
-                let listing = walk(endpoint, protocol, i, first, &step, TokenOrigin::NoneOrLiteral, &mut t.sent).await;
+                let (listing, held) =
+                    walk(target, budget, protocol, i, first, &step, TokenOrigin::None, &mut t.sent).await;
                 t.listings.push(listing);
+                t.held.0.push(held);
             }
         }
     }
@@ -190,91 +141,73 @@ pub fn resolve(n: u16, bundle: &[String], pool: &Pool) -> Option<String> {
     Some(if i < bundle.len() { bundle[i].clone() } else { pool.tokens[i - bundle.len()].0.clone() })
 }
 
-async fn run_step(
-    endpoint: &Endpoint,
-    protocol: Protocol,
-    i: usize,
-    step: &Step,
-    bundle: &[String],
-    pool: &Pool,
-    sent: &mut Vec<Sent>,
-) -> Listing {
+/// A step's first request, and where its token came from: a token the target issued is `Reissued` when sent
+/// as issued (or mutated into one it issued), `Mutated` when changed into one nobody issued.
+fn first_request(step: &Step, bundle: &[String], pool: &Pool) -> (Value, TokenOrigin) {
     let (token, origin) = match &step.request.token {
         TokenInput::Issued { n, mutation } => match resolve(*n, bundle, pool) {
-            Some(t) => (Some(mutation.apply(&t)), TokenOrigin::Other),
-            None => (None, TokenOrigin::NoneOrLiteral),
+            Some(t) => {
+                let sent = mutation.apply(&t);
+                let issued = sent == t || bundle.contains(&sent) || pool.tokens.iter().any(|(p, _)| *p == sent);
+                (Some(sent), if issued { TokenOrigin::Reissued } else { TokenOrigin::Mutated })
+            }
+            None => (None, TokenOrigin::None),
         },
-        _ => (None, TokenOrigin::NoneOrLiteral),
+        TokenInput::Literal(_) => (None, TokenOrigin::Literal),
+        TokenInput::Absent => (None, TokenOrigin::None),
     };
-    let first = step.request.to_document(token.as_deref());
-    walk(endpoint, protocol, i, first, step, origin, sent).await
+    (step.request.to_document(token.as_deref()), origin)
 }
 
 /// Sends `first`, then follows up to `step.follow` pages by their tokens, applying the step's change from the
 /// second page on and sending the second page's request twice when asked.
+#[allow(clippy::too_many_arguments)] // one step of a run: where, what, and the log
 async fn walk(
-    endpoint: &Endpoint,
+    target: &Target,
+    budget: &ByteBudget,
     protocol: Protocol,
     i: usize,
     first: Value,
     step: &Step,
     origin: TokenOrigin,
     sent: &mut Vec<Sent>,
-) -> Listing {
-    let mut pages: Vec<Page> = Vec::new();
-    let mut changed_at = None;
-    let mut repeated = None;
-    let mut next = first.clone();
-    let mut next_origin = origin;
-    let start = if first.get("NextToken").is_some() { Start::ForeignToken } else { Start::Fresh };
-    let mut end = None;
-    let mut seen = std::collections::HashSet::new();
-    for p in 0..=usize::from(step.follow) {
-        let outcome = logged_send(endpoint, protocol, (i, p), &next, next_origin, sent).await;
-        let Ok(answer) = outcome else {
-            end = Some(End::Error);
+) -> (Listing, Holding) {
+    let mut walker = Walker::new(first.clone(), usize::from(step.follow) + 1);
+    let mut held = budget.hold();
+    let (mut changed_at, mut repeated) = (None, None);
+    let (mut next, mut next_origin) = (first.clone(), origin);
+    loop {
+        let p = walker.pages().len();
+        let Ok(answer) = logged_send(target, &mut held, protocol, (i, p), &next, next_origin, sent).await else {
+            walker.fail();
             break;
         };
         if p == 1
             && step.repeat
-            && let Ok(a) = logged_send(endpoint, protocol, (i, p), &next, TokenOrigin::Other, sent).await
+            && let Ok(a) = logged_send(target, &mut held, protocol, (i, p), &next, TokenOrigin::Reissued, sent).await
         {
             repeated = Some((p, a));
         }
-        let token = match &answer.reply {
-            Reply::Error(_) => None,
-            Reply::Output(out) => out.get("NextToken").and_then(Value::as_str).map(str::to_string),
-        };
-        pages.push(Page::new(next.clone(), answer.status, answer.reply));
-        let Some(token) = token else {
-            end =
-                Some(if pages.last().is_some_and(|p| p.reply.error().is_some()) { End::Error } else { End::Complete });
-            break;
-        };
-        if !seen.insert(token.clone()) {
-            end = Some(End::Loop { token });
-            break;
-        }
+        walker.take(next, answer.status, answer.reply);
+        let Some(token) = walker.token() else { break };
         next = first.clone();
         next_origin = TokenOrigin::Fresh;
-        if p == 0
-            && let Some(change) = &step.change
-        {
-            changed_at = Some(1);
-            next_origin = TokenOrigin::Other;
+        if let Some(change) = &step.change {
+            // From the second page on: a token sent with another filter or page size than it was issued for.
+            changed_at.get_or_insert(1);
+            next_origin = TokenOrigin::Reissued;
             apply(&mut next, change);
-        } else if let Some(c) = changed_at.and(step.change.as_ref()) {
-            apply(&mut next, c);
         }
         next["NextToken"] = json!(token);
     }
-    let chain = Chain { start, pages, end: end.unwrap_or(End::Capped) };
-    Listing { step: i, chain, changed_at, repeated }
+    (Listing { step: i, chain: walker.finish(), changed_at, repeated }, held)
 }
 
-/// Sends `request` as page `at.1` of step `at.0`, logs the exchange (timed) in `sent`, and returns the answer.
+/// Sends `request` as page `at.1` of step `at.0` within the room `held` has (charging the answer to it), logs
+/// the exchange (timed) in `sent`, and returns the answer.
 async fn logged_send(
-    endpoint: &Endpoint,
+    target: &Target,
+    held: &mut Holding,
     protocol: Protocol,
     at: (usize, usize),
     request: &Value,
@@ -282,7 +215,7 @@ async fn logged_send(
     sent: &mut Vec<Sent>,
 ) -> Result<Answer, Fault> {
     let began = Instant::now();
-    let outcome = endpoint.send(protocol, request).await;
+    let outcome = target.send(protocol, request, held).await;
     sent.push(Sent {
         step: at.0,
         page: at.1,

@@ -22,10 +22,10 @@ use arbitrary::{Arbitrary, Unstructured};
 use serde_json::Value;
 
 use super::campaign;
-use super::exec::{self, Endpoint};
+use super::exec;
 use super::input::{Case, Pool};
-use super::learn::Learned;
 use super::oracles::Judge;
+use crate::client::{ByteBudget, Target};
 use crate::model::{self, ListRequest, Timestamp, check_types, check_types_text};
 use crate::protocol::{self, Protocol};
 use crate::reference::choices::TokenFormat;
@@ -51,26 +51,23 @@ pub const TARGETS: [(&str, Body); 10] = [
 
 struct InProcess {
     runtime: tokio::runtime::Runtime,
-    endpoint: Endpoint,
+    target: Target,
     pool: Pool,
+    bytes: ByteBudget,
 }
 
-fn in_process(endpoint: impl FnOnce() -> Endpoint) -> InProcess {
+/// The target warmed up, or why it cannot be.
+fn in_process(target: impl FnOnce() -> Target) -> Result<InProcess, crate::client::Fault> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-    let endpoint = endpoint();
-    let pool = runtime.block_on(async {
-        let warm = campaign::warm_up(&endpoint, Protocol::AwsJson11).await;
-        let mut pool = Learned::from_chains(&warm).pool();
-        pool.tokens = campaign::pool_tokens(&warm[8..10]);
-        pool
-    });
-    InProcess { runtime, endpoint, pool }
+    let (target, bytes) = (target(), ByteBudget::default());
+    let pool = runtime.block_on(campaign::warm_up(&target, Protocol::AwsJson11, &bytes))?.pool();
+    Ok(InProcess { runtime, target, pool, bytes })
 }
 
 fn judge_case(world: &InProcess, data: &[u8]) {
     let Ok(case) = Case::generate(&mut Unstructured::new(data), &world.pool) else { return };
     let protocol = if data.first().is_some_and(|b| b & 1 == 1) { Protocol::RpcV2Cbor } else { Protocol::AwsJson11 };
-    let trace = world.runtime.block_on(exec::run(&world.endpoint, protocol, &case, &world.pool));
+    let trace = world.runtime.block_on(exec::run(&world.target, &world.bytes, protocol, &case, &world.pool));
     let violations = Judge::new().judge(&case, &trace);
     if let Some(v) = violations.first() {
         panic!("{} ({}): {}\ncase: {case:?}", v.oracle, v.basis, v.message);
@@ -80,24 +77,41 @@ fn judge_case(world: &InProcess, data: &[u8]) {
 /// The reference in-process: no case breaks an oracle.
 pub fn reference_oracles(data: &[u8]) {
     static WORLD: OnceLock<InProcess> = OnceLock::new();
-    let world =
-        WORLD.get_or_init(|| in_process(|| Endpoint::Local(Arc::new(Reference::new(ReferenceConfig::default())))));
+    let world = WORLD.get_or_init(|| {
+        in_process(|| Target::local("the reference", Arc::new(Reference::new(ReferenceConfig::default()))))
+            .expect("the reference answers in-process")
+    });
     judge_case(world, data);
 }
 
-/// The implementation at `SNOMED_VCR_FUZZ_URL` (skipped when it is not set): no case breaks an oracle.
+/// The variable `http_target` reads its implementation's URL from.
+pub const FUZZ_URL: &str = "SNOMED_VCR_FUZZ_URL";
+
+/// The implementation at `SNOMED_VCR_FUZZ_URL`: no case breaks an oracle. Without a valid URL, or with one
+/// nothing answers at, the first input stops the run with the fix (a fuzz target that skips every input
+/// would report millions of runs of nothing).
 pub fn http_target(data: &[u8]) {
-    static WORLD: OnceLock<Option<InProcess>> = OnceLock::new();
-    let world = WORLD.get_or_init(|| {
-        let url = std::env::var("SNOMED_VCR_FUZZ_URL").ok()?;
-        let mut config = crate::client::ClientConfig::new(crate::client::Endpoint::parse(&url, "us-east-1").ok()?);
-        config.timeout = Duration::from_secs(5);
-        let client = crate::client::Client::with_config(config).ok()?;
-        Some(in_process(|| Endpoint::Http(client)))
+    static WORLD: OnceLock<InProcess> = OnceLock::new();
+    let world = WORLD.get_or_init(|| match http_world() {
+        Ok(world) => world,
+        Err(why) => {
+            eprintln!("http_target: {why}");
+            std::process::exit(2);
+        }
     });
-    if let Some(world) = world {
-        judge_case(world, data);
-    }
+    judge_case(world, data);
+}
+
+/// The world of `http_target`, or what is wrong and how to fix it.
+fn http_world() -> Result<InProcess, String> {
+    let url = std::env::var(FUZZ_URL).map_err(|_| {
+        format!("{FUZZ_URL} is not set: set it to the URL of the implementation to fuzz, e.g. {FUZZ_URL}=http://127.0.0.1:4566")
+    })?;
+    let endpoint = crate::client::Endpoint::parse(&url, "us-east-1").map_err(|e| format!("{FUZZ_URL}: {e}"))?;
+    let mut config = crate::client::ClientConfig::new(endpoint);
+    config.timeout = Duration::from_secs(5);
+    let client = crate::client::Client::with_config(config).map_err(|e| format!("{FUZZ_URL}: {e:#}"))?;
+    in_process(|| Target::http(client)).map_err(|f| format!("{FUZZ_URL}={url} cannot be fuzzed: {f}"))
 }
 
 /// Cassette loading: no panic; a cassette that loads writes canonical text that loads back equal.

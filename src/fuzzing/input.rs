@@ -331,7 +331,7 @@ pub fn class(case: &Case) -> &'static str {
             } else if any(&|s| s.change.is_some()) {
                 "changed mid-chain"
             } else if any(&|s| {
-                super::verdict::judge(&s.request.to_document(None), super::verdict::TokenOrigin::NoneOrLiteral)
+                super::verdict::judge(&s.request.to_document(None), super::verdict::TokenOrigin::Literal)
                     != super::verdict::Verdict::Accept
             }) {
                 "invalid or open input"

@@ -9,7 +9,7 @@
 //! 2. [`input`] builds each case from seeded bytes with boundary-biased [`arbitrary`] impls: a sequence of
 //!    requests (chains followed, filters or page sizes changed mid-chain, tokens reused and tampered) or a
 //!    metamorphic [`input::Relation`].
-//! 3. [`exec`] runs it against an [`exec::Endpoint`] (HTTP, or the reference in-process).
+//! 3. [`exec`] runs it against a [`Target`](crate::client::Target) (HTTP, or the reference in-process).
 //! 4. [`oracles`] judge the trace ([`verdict`] decides validity from the input sent); with `--cassette` or
 //!    `--against`, [`differential`] compares it with the expected side's answers as `diff` does.
 //! 5. [`campaign`] deduplicates by oracle and signature, [`shrink`] makes each finding small, [`repro`] saves
@@ -29,8 +29,7 @@ pub mod repro;
 pub mod shrink;
 pub mod verdict;
 
-pub use campaign::{Budget, Expected, Finding, FuzzConfig, Outcome, ProtocolChoice};
-pub use exec::Endpoint;
-pub use learn::Learned;
 pub use crate::model::oracle::{Basis, Oracle};
+pub use campaign::{Budget, Expected, Finding, FuzzConfig, Outcome, ProtocolChoice, Stability};
+pub use learn::Learned;
 pub use oracles::Judge;

@@ -28,9 +28,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::exec::{Fault, Listing, Trace};
+use super::exec::{Listing, Trace};
 use super::input::{Case, Relation};
 use super::verdict::{self, TokenOrigin, Verdict};
+use crate::client::{Deviation, Fault};
 use crate::doc::{JsonPath, Segment};
 use crate::model::oracle::{self as model_oracle, Basis, FilterSemantics, Oracle};
 use crate::model::{Chain, End, ListRequest, Page, Reply};
@@ -108,16 +109,21 @@ impl Judge {
             }
             let answer = match &s.outcome {
                 Ok(a) => a,
+                // A listing cut where its answers passed the byte budget is the harness's limit, not a fault
+                // of the target: only an answer too big by itself, as a listing's first, is judged.
+                Err(Fault::TooBig { .. }) if s.page > 0 => continue,
                 Err(f) => {
-                    let sig = match f {
-                        Fault::Timeout(_) => "no answer in time",
-                        Fault::Dropped(_) => "connection dropped",
-                        Fault::NotProtocol(_) => "answer not in the protocol",
-                    };
-                    bad(Oracle::Robustness, sig.into(), f.to_string());
+                    bad(Oracle::Robustness, f.name().into(), f.to_string());
                     continue;
                 }
             };
+            for d in &answer.deviations {
+                let (oracle, sig) = match d {
+                    Deviation::CodeNotInBody => (Oracle::Validation, "error without __type"),
+                    Deviation::UntaggedTimestamps(_) => (Oracle::OutputShape, "CBOR timestamp without tag 1"),
+                };
+                bad(oracle, sig.into(), d.to_string());
+            }
             let token = s.request.get("NextToken").is_some();
             let code = answer.error.as_ref().map(|e| e.code.clone()).unwrap_or_default();
             if answer.status >= 500 {
@@ -137,13 +143,6 @@ impl Judge {
                 continue; // throttling is modeled and may answer anything
             }
             let refused = (400..500).contains(&answer.status);
-            if refused && code.is_empty() {
-                bad(
-                    Oracle::Validation,
-                    "error without __type".into(),
-                    format!("HTTP {} without an error code (`__type`): not an AWS-shaped error", answer.status),
-                );
-            }
             match verdict::judge(&s.request, s.origin) {
                 Verdict::Accept if refused && s.origin == TokenOrigin::Fresh => bad(
                     Oracle::Pagination,
@@ -193,7 +192,9 @@ impl Judge {
             let page = v.page.unwrap_or(0);
             let origin = trace.sent.iter().find(|s| s.step == listing.step && s.page == page).map(|s| s.origin);
             let oracle = match v.oracle {
-                Oracle::Filter if origin == Some(TokenOrigin::Other) => Oracle::TokenSafety,
+                Oracle::Filter if origin.is_some_and(|o| o != TokenOrigin::Fresh && o != TokenOrigin::None) => {
+                    Oracle::TokenSafety
+                }
                 o => o,
             };
             let basis = if v.basis == Basis::Recording { Basis::Recording } else { oracle.basis() };

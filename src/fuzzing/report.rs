@@ -45,6 +45,16 @@ impl Progress {
         let _ = std::io::stderr().flush();
     }
 
+    /// Redraws the line while findings are re-checked and shrunk.
+    pub fn shrinking(&mut self, n: usize, of: usize, elapsed: Duration) {
+        if !self.on {
+            return;
+        }
+        self.last = Instant::now();
+        eprint!("\r\x1b[2Kfuzz: re-checking and shrinking finding {n} of {of}, {:.1} s", elapsed.as_secs_f64());
+        let _ = std::io::stderr().flush();
+    }
+
     /// Clears the line.
     pub fn finish(&mut self) {
         if self.on {
@@ -60,6 +70,11 @@ pub fn render(o: &Outcome, target: &str, commands: &[Option<Commands>], format: 
         Format::Json => serde_json::to_string_pretty(&document(o, target, commands)).expect("serializes") + "\n",
         Format::Junit => junit(o, target),
     }
+}
+
+/// Where a finding was first seen: its case, or the warm-up.
+fn first_case(f: &Finding) -> String {
+    f.case_index.map_or_else(|| "the warm-up".to_string(), |i| format!("case {i}"))
 }
 
 fn text(o: &Outcome, target: &str, commands: &[Option<Commands>]) -> String {
@@ -78,6 +93,39 @@ fn text(o: &Outcome, target: &str, commands: &[Option<Commands>]) -> String {
     }
     let names: Vec<&str> = o.oracles.iter().map(|o| o.name()).collect();
     s += &format!("oracles: {}\n", names.join(", "));
+    if let (spent, Some(most)) = o.shrinking {
+        s += &format!(
+            "re-checks and shrinking: {:.1} s (up to {:.1} s of the --seconds budget once a finding is in)\n",
+            spent.as_secs_f64(),
+            most.as_secs_f64()
+        );
+    }
+    if o.out_of_time {
+        s += "the --seconds budget ended work under way\n";
+    }
+    if o.cut > 0 {
+        s += &format!(
+            "limits: {} listing(s) cut where their answers passed the byte budget (--max-chain-bytes, --max-run-bytes): not judged as complete\n",
+            o.cut
+        );
+    }
+    if !o.unstable.is_empty() {
+        s += &format!("unstable: {} (did not survive a re-check; not failures)\n", o.unstable.len());
+        for f in &o.unstable {
+            let why = match &f.stability {
+                super::campaign::Stability::Unstable(why) => why.as_str(),
+                super::campaign::Stability::Stable => "",
+            };
+            s += &format!(
+                "  {} {}: {}\n     {} ({}): {why}\n",
+                f.violation.oracle,
+                f.violation.signature,
+                f.violation.message,
+                first_case(f),
+                f.protocol.name()
+            );
+        }
+    }
     if o.findings.is_empty() {
         s += "findings: none\n";
         return s;
@@ -89,8 +137,14 @@ fn text(o: &Outcome, target: &str, commands: &[Option<Commands>]) -> String {
         if mine.is_empty() {
             continue;
         }
-        let cases: u64 = mine.iter().map(|(_, f)| f.occurrences).sum();
-        s += &format!("\n{} ({}): {} finding(s) in {} case(s)\n", oracle.name(), oracle.basis(), mine.len(), cases);
+        let occurrences: u64 = mine.iter().map(|(_, f)| f.occurrences).sum();
+        let cases: u64 = mine.iter().map(|(_, f)| f.cases).sum();
+        s += &format!(
+            "\n{} ({}): {} finding(s), {occurrences} occurrence(s) in {cases} case(s)\n",
+            oracle.name(),
+            oracle.basis(),
+            mine.len()
+        );
         for (i, f) in mine {
             let v = &f.violation;
             s += &format!("  #{} {}\n", i + 1, v.signature);
@@ -99,10 +153,11 @@ fn text(o: &Outcome, target: &str, commands: &[Option<Commands>]) -> String {
                 s += &format!("     basis: {}\n", v.basis);
             }
             s += &format!(
-                "     case {} ({}), first after {:.2} s; shrunk from size {} to {} in {} run(s)\n",
-                f.case_index,
+                "     {} ({}), first after {:.2} s, in {} case(s); shrunk from size {} to {} in {} run(s)\n",
+                first_case(f),
                 f.protocol.name(),
                 f.after.as_secs_f64(),
+                f.cases,
                 f.sizes.0,
                 f.sizes.1,
                 f.shrink_runs
@@ -115,27 +170,31 @@ fn text(o: &Outcome, target: &str, commands: &[Option<Commands>]) -> String {
     s
 }
 
+fn finding_document(f: &Finding, replay: Option<Commands>) -> Value {
+    json!({
+        "oracle": f.violation.oracle.name(),
+        "basis": f.violation.basis,
+        "signature": f.violation.signature,
+        "message": f.violation.message,
+        "occurrences": f.occurrences,
+        "cases": f.cases,
+        "case": f.case_index,
+        "protocol": f.protocol.name(),
+        "first_after_seconds": f.after.as_secs_f64(),
+        "size": {"generated": f.sizes.0, "shrunk": f.sizes.1},
+        "shrink_runs": f.shrink_runs,
+        "unstable": match &f.stability {
+            super::campaign::Stability::Unstable(why) => Some(why.as_str()),
+            super::campaign::Stability::Stable => None,
+        },
+        "replay": replay,
+    })
+}
+
 fn document(o: &Outcome, target: &str, commands: &[Option<Commands>]) -> Value {
-    let findings: Vec<Value> = o
-        .findings
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            json!({
-                "oracle": f.violation.oracle.name(),
-                "basis": f.violation.basis,
-                "signature": f.violation.signature,
-                "message": f.violation.message,
-                "occurrences": f.occurrences,
-                "case": f.case_index,
-                "protocol": f.protocol.name(),
-                "first_after_seconds": f.after.as_secs_f64(),
-                "size": {"generated": f.sizes.0, "shrunk": f.sizes.1},
-                "shrink_runs": f.shrink_runs,
-                "replay": commands.get(i).cloned().flatten(),
-            })
-        })
-        .collect();
+    let findings: Vec<Value> =
+        o.findings.iter().enumerate().map(|(i, f)| finding_document(f, commands.get(i).cloned().flatten())).collect();
+    let unstable: Vec<Value> = o.unstable.iter().map(|f| finding_document(f, None)).collect();
     json!({
         "target": target,
         "seed": o.seed,
@@ -146,7 +205,11 @@ fn document(o: &Outcome, target: &str, commands: &[Option<Commands>]) -> Value {
         "inputs": o.classes,
         "learned": o.learned,
         "oracles": o.oracles.iter().map(|o| json!({"name": o.name(), "basis": o.basis()})).collect::<Vec<_>>(),
+        "shrinking_seconds": o.shrinking.0.as_secs_f64(),
+        "cut_listings": o.cut,
+        "out_of_time": o.out_of_time,
         "findings": findings,
+        "unstable": unstable,
     })
 }
 
@@ -171,17 +234,19 @@ fn junit(o: &Outcome, target: &str) -> String {
         o.elapsed.as_secs_f64()
     );
     for oracle in &o.oracles {
-        s += &format!(
-            "    <testcase classname=\"fuzz.{}\" name=\"{}\">\n",
-            oracle.basis().name(),
-            oracle.name()
-        );
+        s += &format!("    <testcase classname=\"fuzz.{}\" name=\"{}\">\n", oracle.basis().name(), oracle.name());
         for f in o.findings.iter().filter(|f| f.violation.oracle == *oracle) {
             s += &format!(
                 "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
                 xml(&f.violation.signature),
                 oracle.name(),
-                xml(&format!("{} (case {}, {} occurrence(s))", f.violation.message, f.case_index, f.occurrences))
+                xml(&format!(
+                    "{} ({}, {} occurrence(s) in {} case(s))",
+                    f.violation.message,
+                    first_case(f),
+                    f.occurrences,
+                    f.cases
+                ))
             );
         }
         s += "    </testcase>\n";

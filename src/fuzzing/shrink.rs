@@ -10,14 +10,16 @@ use serde_json::Value;
 
 use super::input::{Case, FilterInput, Mutation, Relation, RequestInput, Step, TokenInput};
 
-/// Shrinks `case` while `still` holds, in at most `budget` runs of it; returns the case, the runs taken and
-/// the requests they sent.
-pub async fn shrink<F, Fut>(case: &Case, budget: usize, mut still: F) -> (Case, usize, usize)
+/// Shrinks `case` while `still` holds, in at most `budget` runs of it. `still` says whether a candidate still
+/// fails, the requests it sent, and what the caller keeps of its run; returns the case with what was kept of
+/// the last candidate that held (none if none did), the runs taken and the requests they sent.
+pub async fn shrink<F, Fut, T>(case: &Case, budget: usize, mut still: F) -> ((Case, Option<T>), usize, usize)
 where
     F: FnMut(&Case) -> Fut,
-    Fut: Future<Output = (bool, usize)>,
+    Fut: Future<Output = (bool, usize, Option<T>)>,
 {
     let mut current = case.clone();
+    let mut kept = None;
     let (mut runs, mut requests) = (0, 0);
     'outer: while runs < budget {
         for candidate in candidates(&current) {
@@ -28,16 +30,17 @@ where
                 break 'outer;
             }
             runs += 1;
-            let (holds, sent) = still(&candidate).await;
+            let (holds, sent, keep) = still(&candidate).await;
             requests += sent;
             if holds {
                 current = candidate;
+                kept = keep;
                 continue 'outer;
             }
         }
         break;
     }
-    (current, runs, requests)
+    ((current, kept), runs, requests)
 }
 
 /// Smaller cases to try, most promising first.
@@ -231,11 +234,12 @@ mod tests {
         };
         let case = Case::Sequence(vec![step(0), step(7), step(9)]);
         // The "bug": any request with MaxResults 0.
-        let (small, runs, _) = shrink(&case, 500, |c| {
+        let ((small, kept), runs, _) = shrink(&case, 500, |c| {
             let holds = matches!(c, Case::Sequence(s) if s.iter().any(|s| s.request.max_results == Some(json!(0))));
-            async move { (holds, 1) }
+            async move { (holds, 1, Some(())) }
         })
         .await;
+        assert!(kept.is_some());
         let Case::Sequence(steps) = &small else { panic!() };
         assert_eq!(steps.len(), 1);
         assert_eq!(steps[0].request.to_document(None), json!({"MaxResults": 0}));

@@ -27,16 +27,35 @@ pub enum Verdict {
     Open(String),
 }
 
-/// Where a request's `NextToken` came from.
+/// Where a request's `NextToken` came from, which decides who may speak for the answer to it.
+///
+/// | origin | what it is | the verdict | the expected side (`--cassette`, `--against`) |
+/// |---|---|---|---|
+/// | `None` | no token | the model's | compares the whole listing |
+/// | `Fresh` | the token the previous page of this listing returned, same filter and page size | the model's | compares it as part of the listing |
+/// | `Reissued` | a token the target issued, sent as issued but elsewhere: another filter or page size, again, from another listing | open | never: it did not issue it (only the target's own consistency judges it) |
+/// | `Mutated` | a token the target issued, changed into one nobody issued | open | the recording's answer to a foreign token, if it showed one |
+/// | `Literal` | a value the generator made | the model's for `""`, open otherwise | the recording's answer to a foreign token, if it showed one |
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenOrigin {
-    /// No token, or a literal value (judged by the model's constraint alone when empty, open otherwise).
-    NoneOrLiteral,
+    /// No token.
+    None,
+    /// A literal value: empty, random, or of the wrong type.
+    Literal,
     /// The token the previous page of this same listing returned, sent unchanged with the same filter and
     /// page size.
     Fresh,
-    /// Any other: mutated, from another listing or filter, reused, or sent with another page size.
-    Other,
+    /// A token the target issued, sent unchanged anywhere but as the next page of its own listing.
+    Reissued,
+    /// A token the target issued, changed (cut, a bit flipped, extended) into one it did not issue.
+    Mutated,
+}
+
+impl TokenOrigin {
+    /// Whether neither the target nor an expected side issued the token: a literal or a mutation.
+    pub fn is_foreign(self) -> bool {
+        matches!(self, TokenOrigin::Literal | TokenOrigin::Mutated)
+    }
 }
 
 /// The earliest and latest plausible `SubmitTime` bound: 1970 to the end of year 9999.
@@ -55,8 +74,8 @@ pub fn judge(doc: &Value, origin: TokenOrigin) -> Verdict {
         Err(e) => return Verdict::Open(format!("not modeled: {}", e.message)),
     };
     let token_open = match (origin, &request.next_token) {
-        (TokenOrigin::Other, Some(_)) => true,
-        (TokenOrigin::NoneOrLiteral, Some(t)) => !t.is_empty(),
+        (TokenOrigin::Reissued | TokenOrigin::Mutated, Some(_)) => true,
+        (TokenOrigin::Literal | TokenOrigin::None, Some(t)) => !t.is_empty(),
         _ => false,
     };
     if let Err(e) = request.validate() {
@@ -88,7 +107,7 @@ mod tests {
     use serde_json::json;
 
     fn v(doc: Value) -> Verdict {
-        judge(&doc, TokenOrigin::NoneOrLiteral)
+        judge(&doc, TokenOrigin::Literal)
     }
 
     #[test]
@@ -120,7 +139,7 @@ mod tests {
         }
         assert_eq!(judge(&json!({"NextToken": "t"}), TokenOrigin::Fresh), Verdict::Accept);
         assert!(matches!(
-            judge(&json!({"NextToken": "t", "MaxResults": 0}), TokenOrigin::Other),
+            judge(&json!({"NextToken": "t", "MaxResults": 0}), TokenOrigin::Reissued),
             Verdict::Reject { modeled: None, .. }
         ));
     }

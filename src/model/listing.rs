@@ -92,10 +92,20 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// A chain of `pages` whose end is read from its last page (`Unfollowed` when that page returned a token).
+    /// A chain of `pages` whose end is read from its last page by the walker's rule (`Unfollowed` when that
+    /// page returned a new token).
     pub fn of_pages(start: Start, pages: Vec<Page>) -> Chain {
-        let end = end_of(&pages).unwrap_or(End::Unfollowed);
-        Chain { start, pages, end }
+        let first = pages.first().map_or(Value::Null, |p| p.request.clone());
+        let mut walker = Walker::new(first, usize::MAX);
+        for page in pages {
+            walker.take_page(page);
+        }
+        let end = match (walker.end(), walker.pages().is_empty()) {
+            (_, true) => End::Complete,
+            (Some(end), _) => end.clone(),
+            (None, _) => End::Unfollowed,
+        };
+        Chain { start, pages: walker.pages, end }
     }
 
     /// The first request.
@@ -124,60 +134,92 @@ impl Chain {
     }
 }
 
-/// How a chain of `pages` ends, judged by its last page; `None` while it is open (its last page returned a
-/// token not returned before). The one rule for walks and for chains rebuilt from recordings.
-fn end_of(pages: &[Page]) -> Option<End> {
-    let Some(last) = pages.last() else { return Some(End::Complete) };
-    if last.reply.error().is_some() {
-        return Some(End::Error);
-    }
-    match last.next_token() {
-        None => Some(End::Complete),
-        Some(t) if pages[..pages.len() - 1].iter().any(|p| p.next_token() == Some(t)) => {
-            Some(End::Loop { token: t.to_string() })
-        }
-        Some(_) => None,
-    }
-}
-
 /// Follows a listing from its first request: [`Walker::next_request`] says what to send, [`Walker::take`]
 /// takes the answer. It stops after an error, at an answer without `NextToken`, at a token it was given
-/// before (a loop), or at its page cap. The same logic for walks over HTTP (`Client::walk`) and in-process.
+/// before (a loop), or at its page cap; [`Walker::fail`] ends it where no answer came. The one rule for how a
+/// walk ends, for every walker of the crate: `Client::walk` over HTTP, `diff` replaying a recorded chain
+/// (which sends its own requests with [`Walker::token`]), `fuzz`'s steps, and tests in-process.
 #[derive(Debug)]
 pub struct Walker {
     first: Value,
     max_pages: usize,
     pages: Vec<Page>,
+    tokens: std::collections::HashSet<String>,
     end: Option<End>,
 }
 
 impl Walker {
     /// A walk from `first` (its `NextToken`, if any, is sent as given) of at most `max_pages` pages.
     pub fn new(first: Value, max_pages: usize) -> Walker {
-        Walker { first, max_pages: max_pages.max(1), pages: Vec::new(), end: None }
+        Walker { first, max_pages: max_pages.max(1), pages: Vec::new(), tokens: Default::default(), end: None }
     }
 
-    /// The next request to send, or `None` when the walk has ended.
+    /// The next request to send (the first request, with the token to follow), or `None` when it has ended.
     pub fn next_request(&self) -> Option<Value> {
         if self.end.is_some() {
             return None;
         }
-        match self.pages.last() {
-            None => Some(self.first.clone()),
-            Some(last) => {
+        match self.token() {
+            None if self.pages.is_empty() => Some(self.first.clone()),
+            None => None,
+            Some(t) => {
                 let mut next = self.first.clone();
                 if let Value::Object(m) = &mut next {
-                    m.insert("NextToken".into(), Value::String(last.next_token()?.to_string()));
+                    m.insert("NextToken".into(), Value::String(t.to_string()));
                 }
                 Some(next)
             }
         }
     }
 
-    /// Takes the answer to the request [`Walker::next_request`] gave.
+    /// The token the next page is asked for with, while the walk goes on.
+    pub fn token(&self) -> Option<&str> {
+        if self.end.is_some() {
+            return None;
+        }
+        self.pages.last().and_then(Page::next_token)
+    }
+
+    /// Takes the answer to the request sent for the next page.
     pub fn take(&mut self, request: Value, status: u16, reply: Reply) {
-        self.pages.push(Page::new(request, status, reply));
-        self.end = end_of(&self.pages).or((self.pages.len() >= self.max_pages).then_some(End::Capped));
+        self.take_page(Page::new(request, status, reply));
+    }
+
+    /// [`Walker::take`], for a page already built (one that replays a recorded interaction, say).
+    pub fn take_page(&mut self, page: Page) {
+        self.end = if page.reply.error().is_some() {
+            Some(End::Error)
+        } else {
+            match page.next_token() {
+                None => Some(End::Complete),
+                Some(t) if !self.tokens.insert(t.to_string()) => Some(End::Loop { token: t.to_string() }),
+                Some(_) => None,
+            }
+        };
+        self.pages.push(page);
+        if self.end.is_none() && self.pages.len() >= self.max_pages {
+            self.end = Some(End::Capped);
+        }
+    }
+
+    /// Ends the walk where no answer could be read.
+    pub fn fail(&mut self) {
+        self.end = Some(End::Error);
+    }
+
+    /// Ends the walk for the caller's own reason (a recording that stops here, say), unless it has ended.
+    pub fn stop(&mut self, end: End) {
+        self.end.get_or_insert(end);
+    }
+
+    /// How it ended, once it has.
+    pub fn end(&self) -> Option<&End> {
+        self.end.as_ref()
+    }
+
+    /// The pages so far.
+    pub fn pages(&self) -> &[Page] {
+        &self.pages
     }
 
     /// The chain walked so far.

@@ -145,9 +145,7 @@ impl Oracle {
     pub fn basis(self) -> Basis {
         match self {
             Oracle::Validation | Oracle::OutputShape | Oracle::PageSize | Oracle::Robustness => Basis::Model,
-            Oracle::Filter | Oracle::DocumentedOrder | Oracle::Pagination | Oracle::TokenSafety => {
-                Basis::Documentation
-            }
+            Oracle::Filter | Oracle::DocumentedOrder | Oracle::Pagination | Oracle::TokenSafety => Basis::Documentation,
             Oracle::NarrowerSubset | Oracle::Intersection | Oracle::PageSizeInvariance | Oracle::StatusPartition => {
                 Basis::Metamorphic
             }

@@ -23,6 +23,10 @@ pub const MAX_DEPTH: usize = 64;
 pub struct CborNotes {
     /// An indefinite-length map, array or string appeared (the Rust SDK sends `bf … ff` maps).
     pub indefinite_lengths: bool,
+    /// How many data items were decoded (the document's values; tags and breaks are not counted).
+    pub items: usize,
+    /// How many tag-1 timestamps were decoded.
+    pub timestamps: usize,
 }
 
 /// Why a body is not a CBOR document of this protocol.
@@ -37,9 +41,15 @@ pub struct CborError {
 
 /// Decodes one CBOR data item (and nothing after it) into a document.
 pub fn to_document(bytes: &[u8]) -> Result<(Value, CborNotes), CborError> {
+    to_document_within(bytes, usize::MAX)
+}
+
+/// [`to_document`], refusing a body of more than `max_items` data items before it has built them all (a
+/// byte of CBOR can be a whole value: the item count, not the length, bounds the document's memory).
+pub fn to_document_within(bytes: &[u8], max_items: usize) -> Result<(Value, CborNotes), CborError> {
     let mut d = Decoder::new(bytes);
     let mut notes = CborNotes::default();
-    let v = item(&mut d, &mut notes, 0)?;
+    let v = item(&mut d, &mut notes, 0, max_items)?;
     if d.position() != bytes.len() {
         return Err(CborError {
             message: format!("{} trailing bytes after the body", bytes.len() - d.position()),
@@ -61,9 +71,16 @@ macro_rules! wrap {
     }};
 }
 
-fn item(d: &mut Decoder<'_>, notes: &mut CborNotes, depth: usize) -> Result<Value, CborError> {
+/// The prefix of the error [`to_document_within`] gives for a body of too many items.
+pub const TOO_MANY_ITEMS: &str = "more data items than";
+
+fn item(d: &mut Decoder<'_>, notes: &mut CborNotes, depth: usize, max: usize) -> Result<Value, CborError> {
     if depth > MAX_DEPTH {
         return Err(err(d, format!("nested deeper than {MAX_DEPTH} levels")));
+    }
+    notes.items += 1;
+    if notes.items > max {
+        return Err(err(d, format!("{TOO_MANY_ITEMS} {max}")));
     }
     let ty = wrap!(d, d.datatype())?;
     Ok(match ty {
@@ -95,13 +112,13 @@ fn item(d: &mut Decoder<'_>, notes: &mut CborNotes, depth: usize) -> Result<Valu
             match len {
                 Some(n) => {
                     for _ in 0..n {
-                        items.push(item(d, notes, depth + 1)?);
+                        items.push(item(d, notes, depth + 1, max)?);
                     }
                 }
                 None => {
                     notes.indefinite_lengths = true;
                     while wrap!(d, d.datatype())? != Type::Break {
-                        items.push(item(d, notes, depth + 1)?);
+                        items.push(item(d, notes, depth + 1, max)?);
                     }
                     d.skip().map_err(|e| err(d, e.to_string()))?;
                 }
@@ -114,10 +131,10 @@ fn item(d: &mut Decoder<'_>, notes: &mut CborNotes, depth: usize) -> Result<Valu
             let mut entry = |d: &mut Decoder<'_>, notes: &mut CborNotes| -> Result<(), CborError> {
                 let key = match wrap!(d, d.datatype())? {
                     Type::String => wrap!(d, d.str())?.to_owned(),
-                    Type::StringIndef => item(d, notes, depth + 1)?.as_str().unwrap_or_default().to_owned(),
+                    Type::StringIndef => item(d, notes, depth + 1, max)?.as_str().unwrap_or_default().to_owned(),
                     other => return Err(err(d, format!("map key is {other}, expected a text string"))),
                 };
-                let value = item(d, notes, depth + 1)?;
+                let value = item(d, notes, depth + 1, max)?;
                 if map.insert(key.clone(), value).is_some() {
                     return Err(err(d, format!("duplicate map key '{key}'")));
                 }
@@ -141,14 +158,16 @@ fn item(d: &mut Decoder<'_>, notes: &mut CborNotes, depth: usize) -> Result<Valu
         }
         Type::Tag => {
             let tag = wrap!(d, d.tag())?;
+            notes.items -= 1; // the tagged number is the value
+            notes.timestamps += 1;
             if tag != Tag::from(IanaTag::Timestamp) {
                 return Err(err(d, format!("unsupported tag {} (only tag 1, epoch-seconds timestamps)", tag.as_u64())));
             }
             match wrap!(d, d.datatype())? {
                 Type::U8 | Type::U16 | Type::U32 | Type::U64 | Type::I8 | Type::I16 | Type::I32 | Type::I64 => {
-                    item(d, notes, depth + 1)?
+                    item(d, notes, depth + 1, max)?
                 }
-                Type::F16 | Type::F32 | Type::F64 => item(d, notes, depth + 1)?,
+                Type::F16 | Type::F32 | Type::F64 => item(d, notes, depth + 1, max)?,
                 other => return Err(err(d, format!("tag 1 over {other}, expected a number"))),
             }
         }

@@ -358,12 +358,102 @@ pub fn with_header_code(mut error: ServiceError, header: Option<&str>) -> Servic
 
 /// Parses a response the way the SDKs do. `Err` means the body could not be read at all.
 pub fn parse_reply(protocol: Protocol, status: u16, body: &[u8]) -> Result<Reply, String> {
-    if (200..300).contains(&status) {
-        return decode_document(protocol, body).map(Reply::Output);
+    match parse_reply_within(protocol, status, body, usize::MAX) {
+        Ok(d) => Ok(d.reply),
+        Err(ReplyError::Unreadable(e)) => Err(e),
+        Err(ReplyError::TooHeavy { .. }) => unreachable!("no limit"),
     }
-    let doc =
-        decode_document(protocol, body).map_err(|e| format!("HTTP {status} with an unreadable error body: {e}"))?;
-    Ok(Reply::Error(error_from_document(status, &doc)))
+}
+
+/// A response read within a memory limit: [`parse_reply_within`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    /// The output or error, read as the SDKs read it.
+    pub reply: Reply,
+    /// The estimated memory the document takes ([`crate::doc::weight`]).
+    pub weight: usize,
+    /// For CBOR, how many timestamp members of the output were not tag-1 timestamps, as the protocol
+    /// requires (the SDKs refuse such an answer).
+    pub untagged_timestamps: usize,
+}
+
+/// Why a response could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplyError {
+    /// The body is not a document of the protocol (for an error status, not an error document).
+    Unreadable(String),
+    /// Parsed, it would take more memory than allowed (its estimated weight is at least this).
+    TooHeavy {
+        /// The estimated weight, or the least it could be.
+        weight: usize,
+    },
+}
+
+/// [`parse_reply`], refusing, before it is built, a document whose estimated memory passes `max_weight`.
+pub fn parse_reply_within(
+    protocol: Protocol,
+    status: u16,
+    body: &[u8],
+    max_weight: usize,
+) -> Result<Decoded, ReplyError> {
+    let error_status = !(200..300).contains(&status);
+    let unreadable = |e: String| {
+        ReplyError::Unreadable(if error_status {
+            format!("HTTP {status} with an unreadable error body: {e}")
+        } else {
+            e
+        })
+    };
+    let (doc, weight, timestamps) = if body.is_empty() {
+        (json!({}), 0, 0)
+    } else {
+        match protocol {
+            Protocol::AwsJson11 => {
+                let weight = crate::doc::weight::json(body);
+                if weight > max_weight {
+                    return Err(ReplyError::TooHeavy { weight });
+                }
+                let doc =
+                    serde_json::from_slice(body).map_err(|e| unreadable(format!("Body is not valid JSON: {e}")))?;
+                (doc, weight, 0)
+            }
+            Protocol::RpcV2Cbor => {
+                let max_items = max_weight.saturating_sub(body.len()) / crate::doc::weight::PER_VALUE;
+                let (doc, notes) = cbor::to_document_within(body, max_items).map_err(|e| {
+                    if e.message.starts_with(cbor::TOO_MANY_ITEMS) {
+                        ReplyError::TooHeavy { weight: crate::doc::weight::items(body.len(), max_items + 1) }
+                    } else {
+                        unreadable(format!("Body is not valid CBOR: {e}"))
+                    }
+                })?;
+                (doc, crate::doc::weight::items(body.len(), notes.items), notes.timestamps)
+            }
+        }
+    };
+    if weight > max_weight {
+        return Err(ReplyError::TooHeavy { weight });
+    }
+    if error_status {
+        return Ok(Decoded { reply: Reply::Error(error_from_document(status, &doc)), weight, untagged_timestamps: 0 });
+    }
+    let untagged = match protocol {
+        Protocol::RpcV2Cbor => timestamp_members(&doc).saturating_sub(timestamps),
+        Protocol::AwsJson11 => 0,
+    };
+    Ok(Decoded { reply: Reply::Output(doc), weight, untagged_timestamps: untagged })
+}
+
+/// How many members of an output document are timestamps by the model and hold a number.
+fn timestamp_members(doc: &Value) -> usize {
+    let jobs = doc.get(model::JOBS_MEMBER).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    jobs.iter()
+        .map(|j| {
+            ["SubmitTime", "EndTime", "ExpirationTime"]
+                .iter()
+                .filter(|k| j.get(**k).is_some_and(Value::is_number))
+                .count()
+        })
+        .sum()
 }
 
 #[cfg(test)]

@@ -79,10 +79,12 @@ pub(super) async fn forward(
         }
         Err(e) => Err(gateway_error(match e {
             SendError::Request(e) => format!("cannot forward to upstream {origin}: {e}"),
-            SendError::Connect(e) => format!("cannot reach upstream {origin}: {e}"),
+            SendError::Unreachable(e) => format!("cannot reach upstream {origin}: {e}"),
             SendError::NoResponse(t) => format!("upstream {origin} sent no response within {t:?} (--upstream-timeout)"),
             SendError::SlowBody(t) => format!("upstream {origin} did not finish its response within {t:?}"),
-            SendError::Body(e) => format!("reading the response of upstream {origin}: {e}"),
+            e @ (SendError::Tls(_) | SendError::Closed(_) | SendError::TooLarge(_)) => {
+                format!("upstream {origin}: {e}")
+            }
         })),
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use serde_json::{Value, json};
-use snomed_vcr::diff::{self, DiffConfig, Difference, Kind, ProtocolChoice, Report, Target, View};
+use snomed_vcr::diff::{self, DiffConfig, Difference, Kind, ProtocolChoice, Report, Subject, Target, View};
 use snomed_vcr::model::oracle::Oracle;
 use snomed_vcr::reference::Defect;
 use snomed_vcr::server::Handler;
@@ -40,7 +40,7 @@ async fn reference(defect: Option<Defect>) -> Server {
 fn config(url: &str, cassettes: Vec<PathBuf>) -> DiffConfig {
     let mut client = ClientConfig::new(Endpoint::parse(url, "us-east-1").unwrap());
     client.timeout = Duration::from_secs(5);
-    DiffConfig::new(cassettes, Target::Http(Box::new(Client::with_config(client).unwrap())))
+    DiffConfig::new(cassettes, Subject::Service(Target::http(Client::with_config(client).unwrap())))
 }
 
 /// Every difference, with the cassette's file name and the chain's number.
@@ -322,19 +322,23 @@ async fn transport_faults_are_differences_that_name_the_cause() {
     ))
     .await;
     let garbage = raw_server(Some(b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\nhello world")).await;
-    for (url, cause) in [
-        (down, "the connection failed"),
-        (hangs, "no response within 300ms: the target hangs"),
-        (cut, "the connection closed mid-answer"),
-        (garbage, "the HTTP 200 answer is not awsJson1_1"),
-    ] {
-        let mut client = ClientConfig::new(Endpoint::parse(&url, "us-east-1").unwrap());
+    let diff_with = |url: &str| {
+        let mut client = ClientConfig::new(Endpoint::parse(url, "us-east-1").unwrap());
         client.timeout = Duration::from_millis(300);
-        let c = DiffConfig::new(
+        DiffConfig::new(
             vec![golden_file("boto3-walk.json")],
-            Target::Http(Box::new(Client::with_config(client).unwrap())),
-        );
-        let report = diff::diff(&c).await.unwrap();
+            Subject::Service(Target::http(Client::with_config(client).unwrap())),
+        )
+    };
+    // Nothing reached at all is no comparison: an error that names the target and the cause.
+    let e = diff::diff(&diff_with(&down)).await.unwrap_err().to_string();
+    assert!(e.starts_with(&format!("cannot reach the target {down}: cannot connect")), "{e}");
+    for (url, cause) in [
+        (hangs, "no whole answer within 300ms"),
+        (cut, "the connection closed before the answer was whole"),
+        (garbage, "the HTTP 200 answer is not the protocol's"),
+    ] {
+        let report = diff::diff(&diff_with(&url)).await.unwrap();
         let found = all(&report);
         assert_eq!(found.len(), 1, "{cause}: one difference for the one failed interaction: {found:#?}");
         let d = found[0].2;

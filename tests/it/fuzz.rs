@@ -8,9 +8,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use snomed_vcr::diff::{self, DiffConfig, Target};
+use snomed_vcr::diff::{self, DiffConfig, Subject, Target};
 use snomed_vcr::fuzzing::campaign::{self, Budget, Expected, FuzzConfig, Outcome};
-use snomed_vcr::fuzzing::{Endpoint, Learned, Oracle, repro};
+use snomed_vcr::fuzzing::{Learned, Oracle, repro};
 use snomed_vcr::reference::{Choices, Defect};
 use snomed_vcr::{Client, ClientConfig, Reference, ReferenceConfig, Server, ServerConfig};
 
@@ -32,7 +32,7 @@ fn client(url: &str) -> Client {
 }
 
 fn config(url: &str, runs: u64) -> FuzzConfig {
-    let mut c = FuzzConfig::new(Endpoint::Http(client(url)), url);
+    let mut c = FuzzConfig::new(Target::http(client(url)));
     c.budget = Budget::Runs(runs);
     c.seed = 1;
     c
@@ -124,7 +124,9 @@ async fn no_finding_against_the_reference_nor_a_variant_that_chooses_differently
 
 async fn diff_count(cassette: &Path, url: &str) -> usize {
     let report =
-        diff::diff(&DiffConfig::new(vec![cassette.to_path_buf()], Target::Http(Box::new(client(url))))).await.unwrap();
+        diff::diff(&DiffConfig::new(vec![cassette.to_path_buf()], Subject::Service(Target::http(client(url)))))
+            .await
+            .unwrap();
     report.totals.differences
 }
 
@@ -246,7 +248,8 @@ fn the_command_line_reports_in_junit_and_refuses_bad_options() {
     let o = Command::new(BIN).args(["fuzz", "--target", "http://127.0.0.1:9", "--runs", "5"]).output().unwrap();
     let err = String::from_utf8(o.stderr).unwrap();
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("no answer that could be read"), "{err}");
+    assert!(err.contains("the target cannot be fuzzed: cannot connect"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
     reference.terminate();
 }
 

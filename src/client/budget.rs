@@ -1,0 +1,105 @@
+//! Byte budgets: how much of a target's answers `diff` and `fuzz` hold in memory, per chain and for the
+//! whole run, whatever the target sends. An answer is charged what its document takes in memory (estimated
+//! from its text before it is parsed: [`crate::doc::weight`]); one that would pass either budget is not
+//! read, and its chain ends there with [`Fault::TooBig`], which names the budget.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::Fault;
+
+/// The two budgets, shared by every chain of a run. Cloning shares the run's.
+#[derive(Clone, Debug)]
+pub struct ByteBudget {
+    chain: usize,
+    run: usize,
+    held: Arc<AtomicUsize>,
+}
+
+impl ByteBudget {
+    /// The default budget of one chain (`--max-chain-bytes`): 8 MiB, some 4,000 jobs.
+    pub const CHAIN: usize = 8 << 20;
+    /// The default budget of all chains in flight together (`--max-run-bytes`): 64 MiB.
+    pub const RUN: usize = 64 << 20;
+
+    /// A budget of `chain` bytes per chain and `run` bytes for all chains held at once.
+    pub fn new(chain: usize, run: usize) -> ByteBudget {
+        ByteBudget { chain, run, held: Arc::new(AtomicUsize::new(0)) }
+    }
+
+    /// A new chain's holding.
+    pub fn hold(&self) -> Holding {
+        Holding { budget: self.clone(), held: 0 }
+    }
+
+    /// Bytes all chains hold now.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for ByteBudget {
+    fn default() -> Self {
+        ByteBudget::new(ByteBudget::CHAIN, ByteBudget::RUN)
+    }
+}
+
+/// What one chain holds of the budget; released when dropped.
+#[derive(Debug)]
+pub struct Holding {
+    budget: ByteBudget,
+    held: usize,
+}
+
+impl Holding {
+    /// How many bytes the chain's next answer may take.
+    pub fn room(&self) -> usize {
+        let run_room = self.budget.run.saturating_sub(self.budget.held());
+        self.budget.chain.saturating_sub(self.held).min(run_room)
+    }
+
+    /// Whether nothing is held yet (the chain's first answer is still to come).
+    pub fn is_empty(&self) -> bool {
+        self.held == 0
+    }
+
+    /// Charges `n` bytes to the chain and the run, or, past either budget, charges nothing and says which.
+    pub fn take(&mut self, n: usize) -> Result<(), Fault> {
+        if self.held + n > self.budget.chain {
+            return Err(Fault::TooBig { limit: self.budget.chain - self.held });
+        }
+        let before = self.budget.held.fetch_add(n, Ordering::Relaxed);
+        if before + n > self.budget.run {
+            self.budget.held.fetch_sub(n, Ordering::Relaxed);
+            return Err(Fault::TooBig { limit: self.budget.run.saturating_sub(before) });
+        }
+        self.held += n;
+        Ok(())
+    }
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        self.budget.held.fetch_sub(self.held, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chains_hold_within_their_own_budget_and_the_runs_and_give_it_back() {
+        let budget = ByteBudget::new(100, 150);
+        let mut a = budget.hold();
+        let mut b = budget.hold();
+        a.take(90).unwrap();
+        assert_eq!(a.room(), 10);
+        assert_eq!(a.take(11), Err(Fault::TooBig { limit: 10 }), "the chain's budget");
+        assert_eq!(b.room(), 60);
+        assert_eq!(b.take(61), Err(Fault::TooBig { limit: 60 }), "the run's budget");
+        b.take(60).unwrap();
+        drop(a);
+        assert_eq!(budget.held(), 60, "a dropped chain gives back what it held");
+    }
+}

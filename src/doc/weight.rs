@@ -1,0 +1,52 @@
+//! How much memory a document takes once parsed, estimated from its text before parsing it: what lets diff
+//! and fuzz hold a hostile target's answers to a byte budget. A parsed JSON value costs far more than its
+//! text when the text is dense (`[0,0,0,…]` is 2 bytes a value in text and 32 in a `serde_json::Value`),
+//! so the estimate charges every value, not only every byte.
+
+/// Bytes charged for each value of a document, beside its text: a `serde_json::Value` is 32 bytes, and a
+/// member of an object adds its key and the map's node overhead.
+pub const PER_VALUE: usize = 48;
+
+/// The estimated in-memory size of the JSON document `text`: its length plus [`PER_VALUE`] for each value,
+/// counted by the structural characters outside strings (`,` `:` `[` `{`), without parsing it.
+pub fn json(text: &[u8]) -> usize {
+    let (mut values, mut in_string, mut escaped) = (1usize, false, false);
+    for &b in text {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b':' | b'[' | b'{' => values += 1,
+                _ => {}
+            }
+        }
+    }
+    text.len().saturating_add(values.saturating_mul(PER_VALUE))
+}
+
+/// The estimated in-memory size of a document of `items` values decoded from `len` bytes (CBOR, which
+/// counts its items as it decodes).
+pub fn items(len: usize, items: usize) -> usize {
+    len.saturating_add(items.saturating_mul(PER_VALUE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_text_weighs_more_than_its_bytes_and_strings_hide_their_commas() {
+        let dense = format!("[{}0]", "0,".repeat(1000));
+        assert!(json(dense.as_bytes()) > 1000 * PER_VALUE, "{}", json(dense.as_bytes()));
+        let prose = format!("{{\"a\":\"{}\"}}", "x, [y] {z}: ".repeat(100));
+        assert!(json(prose.as_bytes()) < prose.len() + 4 * PER_VALUE, "commas inside a string are not values");
+        let escaped = r#"["a\",b", 1]"#;
+        assert_eq!(json(escaped.as_bytes()), escaped.len() + 3 * PER_VALUE);
+    }
+}
