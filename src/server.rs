@@ -54,6 +54,10 @@ pub trait Handler: Send + Sync + 'static {
 pub struct ServerConfig {
     /// Largest request body accepted; larger ones get 413. Default 8 MiB.
     pub max_body: usize,
+    /// The most bytes of large request bodies (over 64 KiB each) being read or handled at once, across all
+    /// connections; past it a request gets 503 `ServiceUnavailableException`. Default 64 MiB. (Small bodies,
+    /// every SDK request, are not counted: they cost the request path nothing.)
+    pub max_bodies_in_flight: usize,
     /// How long shutdown waits for in-flight requests before giving up on them. Default 10 s.
     pub drain: Duration,
     /// How long a request may take to arrive whole, head and body, from its first byte; a connection that
@@ -68,6 +72,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             max_body: 8 * 1024 * 1024,
+            max_bodies_in_flight: 64 * 1024 * 1024,
             drain: Duration::from_secs(10),
             header_read: Duration::from_secs(10),
             idle: Duration::from_secs(60),
@@ -169,6 +174,7 @@ pub async fn serve_with_tls<H: Handler>(
     builder.http1().writev(false);
     let graceful = GracefulShutdown::new();
     let (stopping_tx, stopping) = watch::channel(false);
+    let shared = Arc::new(Shared { handler, bodies: AtomicUsize::new(0), max_bodies: config.max_bodies_in_flight });
     let config = Arc::new(config);
     tokio::pin!(shutdown);
     loop {
@@ -185,7 +191,7 @@ pub async fn serve_with_tls<H: Handler>(
                 };
                 let _ = stream.set_nodelay(true);
                 let conn = Connection {
-                    handler: handler.clone(),
+                    shared: shared.clone(),
                     config: config.clone(),
                     builder: builder.clone(),
                     watcher: graceful.watcher(),
@@ -221,9 +227,45 @@ pub async fn serve_with_tls<H: Handler>(
     }
 }
 
+/// What every request of a server shares: the handler, and the bytes of large bodies in flight.
+struct Shared<H> {
+    handler: Arc<H>,
+    bodies: AtomicUsize,
+    max_bodies: usize,
+}
+
+/// The bytes of one large request body, charged to the server's count until dropped.
+struct BodyCharge<'a> {
+    count: &'a AtomicUsize,
+    bytes: usize,
+}
+
+impl BodyCharge<'_> {
+    /// Adds `n` bytes, unless the count would pass `max`.
+    fn add(&mut self, n: usize, max: usize) -> bool {
+        if self.count.fetch_add(n, Ordering::Relaxed) + n > max {
+            self.count.fetch_sub(n, Ordering::Relaxed);
+            return false;
+        }
+        self.bytes += n;
+        true
+    }
+}
+
+impl Drop for BodyCharge<'_> {
+    fn drop(&mut self) {
+        if self.bytes > 0 {
+            self.count.fetch_sub(self.bytes, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Bodies up to this size are not counted against [`ServerConfig::max_bodies_in_flight`].
+const SMALL_BODY: usize = 64 * 1024;
+
 /// One accepted connection, with what serving it needs.
 struct Connection<H> {
-    handler: Arc<H>,
+    shared: Arc<Shared<H>>,
     config: Arc<ServerConfig>,
     builder: auto::Builder<TokioExecutor>,
     watcher: hyper_util::server::graceful::Watcher,
@@ -235,14 +277,14 @@ impl<H: Handler> Connection<H> {
     /// Serves the connection (a task) until it ends, its watchdog (another) closes it, or shutdown finds it
     /// idle.
     fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, stream: S) {
-        let Connection { handler, config, builder, watcher, mut stopping, peer } = self;
+        let Connection { shared, config, builder, watcher, mut stopping, peer } = self;
         let activity = Arc::new(Activity::new());
         let io = TokioIo::new(Watched { inner: stream, activity: activity.clone() });
         let max_body = config.max_body;
         let on_request = activity.clone();
         let service = service_fn(move |req: Request<Incoming>| {
-            let (handler, activity) = (handler.clone(), on_request.clone());
-            async move { Ok::<_, Infallible>(answer(&*handler, req, max_body, activity).await.map(Full::new)) }
+            let (shared, activity) = (shared.clone(), on_request.clone());
+            async move { Ok::<_, Infallible>(answer(&shared, req, max_body, activity).await.map(Full::new)) }
         });
         let conn = watcher.watch(builder.serve_connection(io, service).into_owned());
         // The watchdog is a task of its own, not a second future polled beside the connection: that one was
@@ -395,15 +437,31 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
 
 /// Reads the body (the request is still arriving until then), then lets the handler answer.
 async fn answer<H: Handler>(
-    handler: &H,
+    shared: &Shared<H>,
     req: Request<Incoming>,
     max_body: usize,
     activity: Arc<Activity>,
 ) -> Response<Bytes> {
+    let handler = &*shared.handler;
     let (parts, body) = req.into_parts();
-    let read = read_body(body, max_body).await;
+    let mut charge = BodyCharge { count: &shared.bodies, bytes: 0 };
+    // A large body counts whole against the server's bytes in flight, from when it passes the small size.
+    let read =
+        read_body(body, max_body, &mut |len| len <= SMALL_BODY || charge.add(len - charge.bytes, shared.max_bodies))
+            .await;
     let _in_flight = InFlight::start(activity);
     match read {
+        Err(BodyError::Busy) => {
+            let err = ServiceError::new(
+                503,
+                "ServiceUnavailableException",
+                format!(
+                    "Too many request bytes in flight on this server (more than {} in large bodies); retry later",
+                    shared.max_bodies
+                ),
+            );
+            handler.body_error(&parts, err)
+        }
         Ok(body) => handler.handle(Request::from_parts(parts, body)).await,
         Err(BodyError::TooLarge) => {
             let err = ServiceError::new(
@@ -422,6 +480,7 @@ async fn answer<H: Handler>(
 #[derive(Debug)]
 enum BodyError {
     TooLarge,
+    Busy,
     Read(String),
 }
 
@@ -429,7 +488,8 @@ enum BodyError {
 /// always) is returned as it came, without the list of chunks `collect` allocates and walks for it.
 /// An announced length over the limit is not refused before reading: a client still sending its body when
 /// the answer comes would see a broken pipe instead of the 413.
-async fn read_body<B>(mut body: B, max: usize) -> Result<Bytes, BodyError>
+/// `room(len)` is asked whenever the body has grown to `len` bytes, and says whether it may grow.
+async fn read_body<B>(mut body: B, max: usize, room: &mut impl FnMut(usize) -> bool) -> Result<Bytes, BodyError>
 where
     B: hyper::body::Body<Data = Bytes> + Unpin,
     B::Error: std::fmt::Display,
@@ -442,6 +502,9 @@ where
         let len = first.len() + rest.as_ref().map_or(0, |r| r.len()) + data.len();
         if len > max {
             return Err(BodyError::TooLarge);
+        }
+        if !room(len) {
+            return Err(BodyError::Busy);
         }
         match &mut rest {
             Some(r) => r.extend_from_slice(&data),
@@ -572,7 +635,26 @@ mod tests {
     }
 
     fn read(body: Frames, max: usize) -> Result<Bytes, BodyError> {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(read_body(body, max))
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(read_body(body, max, &mut |_| true))
+    }
+
+    #[test]
+    fn large_bodies_in_flight_share_one_count_and_give_it_back() {
+        let count = AtomicUsize::new(0);
+        let mut a = BodyCharge { count: &count, bytes: 0 };
+        let mut b = BodyCharge { count: &count, bytes: 0 };
+        assert!(a.add(600, 1000) && b.add(400, 1000));
+        assert!(!b.add(1, 1000), "past the limit, nothing more is charged");
+        assert_eq!(count.load(Ordering::Relaxed), 1000);
+        drop(a);
+        assert_eq!(count.load(Ordering::Relaxed), 400);
+        // A body that may not grow is refused as busy, not as too large.
+        let busy = tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(read_body(
+            Frames::data(&[b"01234", b"56789"], false),
+            100,
+            &mut |len| len < 8,
+        ));
+        assert!(matches!(busy, Err(BodyError::Busy)), "{busy:?}");
     }
 
     #[test]

@@ -24,7 +24,9 @@ fn page_of_owned(index: usize, it: Interaction) -> Page {
     let reply = if (200..300).contains(&r.status) {
         Reply::Output(r.body)
     } else {
-        Reply::Error(protocol::error_from_document(r.status, &r.body))
+        // The code from the body's `__type`, or else the `x-amzn-ErrorType` header, as every judge reads it.
+        let header = r.headers.get(protocol::ERROR_TYPE_HEADER).map(String::as_str);
+        Reply::Error(protocol::error_of(r.status, &r.body, header))
     };
     Page { request: it.request.body, status: r.status, reply, interaction: Some(index) }
 }

@@ -29,7 +29,14 @@ impl ByteBudget {
 
     /// A new chain's holding.
     pub fn hold(&self) -> Holding {
-        Holding { budget: self.clone(), held: 0 }
+        self.hold_at_least(0)
+    }
+
+    /// A new chain's holding, whose own budget is at least `chain` bytes (a chain known to be long).
+    pub fn hold_at_least(&self, chain: usize) -> Holding {
+        let mut budget = self.clone();
+        budget.chain = budget.chain.max(chain);
+        Holding { budget, held: 0 }
     }
 
     /// Bytes all chains hold now.

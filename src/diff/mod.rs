@@ -163,10 +163,7 @@ pub(crate) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
                 } else {
                     let doc: Value = serde_json::from_str(text).unwrap_or(Value::Null);
                     let header = it.response.headers.get(crate::protocol::ERROR_TYPE_HEADER).map(String::as_str);
-                    Reply::Error(crate::protocol::with_header_code(
-                        crate::protocol::error_from_document(status, &doc),
-                        header,
-                    ))
+                    Reply::Error(crate::protocol::error_of(status, &doc, header))
                 };
                 protocols.push(it.request.protocol);
                 bodies.push(minify(text).into_boxed_str());
@@ -293,10 +290,18 @@ pub(crate) async fn run_all<T, W>(
                 tasks.spawn(async move {
                     let _permit = semaphore.acquire_owned().await.expect("the semaphore is never closed");
                     let chain = materialize(&bodies, &chain);
+                    // A chain may hold at least four times what its recording took.
+                    let recorded: usize = chain
+                        .pages
+                        .iter()
+                        .filter_map(|p| bodies.get(p.interaction?))
+                        .map(|b| crate::doc::weight::json(b.as_bytes()))
+                        .sum();
                     let cap = chain.pages.len() + extra_pages + if logical { chain.job_ids().len() } else { 0 };
                     let mut runs = Vec::with_capacity(protocols.len());
                     for (protocol, first) in protocols.into_iter().zip(first_tokens) {
-                        runs.push(run::run_chain(&target, &budget, &chain, protocol, first.as_deref(), cap).await);
+                        let held = budget.hold_at_least(recorded.saturating_mul(4));
+                        runs.push(run::run_chain(&target, held, &chain, protocol, first.as_deref(), cap).await);
                     }
                     let pairs = runs
                         .iter()
@@ -362,9 +367,28 @@ fn pair_recordings(a: &Loaded, b: &Loaded) -> (Vec<Vec<TargetRun>>, Vec<Arc<Chai
 
 /// A reply as the document reports show: the output, or the error's code and message.
 fn shown_document(page: Option<&Page>) -> Value {
+    /// The most jobs a report shows of a page.
+    const SHOWN_JOBS: usize = 20;
     match page.map(|p| (&p.reply, p.status)) {
         None => Value::Null,
-        Some((Reply::Output(o), _)) => o.clone(),
+        Some((Reply::Output(o), _)) => {
+            let mut o = o.clone();
+            if let Some(Value::Array(jobs)) = o.get_mut(crate::model::JOBS_MEMBER)
+                && jobs.len() > SHOWN_JOBS
+            {
+                let more = jobs.len() - SHOWN_JOBS;
+                jobs.truncate(SHOWN_JOBS);
+                jobs.push(Value::String(format!("… {more} more jobs, not shown")));
+            }
+            if let Value::Object(m) = &mut o {
+                for v in m.values_mut() {
+                    if !v.is_array() {
+                        *v = outcome::quote(std::mem::take(v));
+                    }
+                }
+            }
+            o
+        }
         Some((Reply::Error(e), status)) => json!({"__type": e.code, "message": e.message, "status": status}),
     }
 }
@@ -461,6 +485,20 @@ fn compare_run(config: &DiffConfig, rec: &Chain, run: &mut TargetRun) -> (Vec<Di
     let oracles = judge::judge(rec, &target, &chain_level);
     run.pages = target.pages;
     chain_level.extend(oracles);
+    if chain_level.len() > outcome::MAX_PER_CHAIN {
+        let more = chain_level.len() - outcome::MAX_PER_CHAIN;
+        let next = chain_level.swap_remove(outcome::MAX_PER_CHAIN);
+        chain_level.truncate(outcome::MAX_PER_CHAIN);
+        chain_level.push(Difference::new(
+            next.kind,
+            next.page,
+            next.interaction,
+            JsonPath::root(),
+            None,
+            None,
+            format!("{more} more difference(s) in this chain, not listed (the first {} are)", outcome::MAX_PER_CHAIN),
+        ));
+    }
     (chain_level, bindings)
 }
 

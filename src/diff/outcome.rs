@@ -122,6 +122,30 @@ pub struct Difference {
     pub accepted: bool,
 }
 
+/// The most characters of a value a difference quotes; longer ones are cut, saying how long they were.
+pub const QUOTE_CHARS: usize = 300;
+/// The most differences one chain's report lists; the rest are counted in a last one.
+pub const MAX_PER_CHAIN: usize = 100;
+
+/// A value as a report quotes it: as it is when short; otherwise cut, and saying so (a hostile target's
+/// megabyte value must not make a gigabyte report).
+pub fn quote(v: Value) -> Value {
+    let text = match &v {
+        Value::String(s) if s.chars().count() <= QUOTE_CHARS => return v,
+        Value::String(s) => s.clone(),
+        Value::Array(_) | Value::Object(_) => {
+            let t = v.to_string();
+            if t.len() <= 4 * QUOTE_CHARS {
+                return v;
+            }
+            t
+        }
+        _ => return v,
+    };
+    let cut: String = text.chars().take(QUOTE_CHARS).collect();
+    Value::String(format!("{cut}… ({} characters, cut)", text.chars().count()))
+}
+
 impl Difference {
     pub(crate) fn new(
         kind: Kind,
@@ -137,8 +161,8 @@ impl Difference {
             page,
             interaction,
             path,
-            recorded,
-            received,
+            recorded: recorded.map(quote),
+            received: received.map(quote),
             message,
             oracle: None,
             basis: None,

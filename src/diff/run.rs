@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::outcome::{Difference, Kind};
-use crate::client::{ByteBudget, Fault, Holding, Target};
+use crate::client::{Fault, Holding, Target};
 use crate::model::listing::Walker;
 use crate::model::{Chain, End, Page};
 use crate::protocol::Protocol;
@@ -81,13 +81,13 @@ fn with_token(request: &Value, token: Option<&str>) -> Value {
     req
 }
 
-/// Runs `recorded` against `target` in `protocol`, holding its answers within `budget`. The first request goes
+/// Runs `recorded` against `target` in `protocol`, holding its answers in `held`. The first request goes
 /// as recorded, with its token replaced by `first_token` when given (a reused token mapped to the target's
 /// own); follow-ups carry the target's token. Past the recording's last page, a target that keeps returning
 /// tokens is followed (only if the recorded listing was complete) until `max_pages`.
 pub async fn run_chain(
     target: &Target,
-    budget: &ByteBudget,
+    mut held: Holding,
     recorded: &Chain,
     protocol: Protocol,
     first_token: Option<&str>,
@@ -102,7 +102,6 @@ pub async fn run_chain(
     };
     let last = &recorded.pages[recorded.pages.len() - 1];
     let mut walker = Walker::new(first.clone(), max_pages);
-    let mut held = budget.hold();
     let mut failure = None;
     loop {
         let i = walker.pages().len();

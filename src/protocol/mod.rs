@@ -356,6 +356,12 @@ pub fn with_header_code(mut error: ServiceError, header: Option<&str>) -> Servic
     error
 }
 
+/// An error answer as every judge reads it: [`error_from_document`], with the code from the
+/// `x-amzn-ErrorType` header when the body names none ([`with_header_code`]).
+pub fn error_of(status: u16, doc: &Value, error_type_header: Option<&str>) -> ServiceError {
+    with_header_code(error_from_document(status, doc), error_type_header)
+}
+
 /// Parses a response the way the SDKs do. `Err` means the body could not be read at all.
 pub fn parse_reply(protocol: Protocol, status: u16, body: &[u8]) -> Result<Reply, String> {
     match parse_reply_within(protocol, status, body, usize::MAX) {
