@@ -382,6 +382,76 @@ pub struct ReferenceArgs {
     /// time bound, newest first with both, hex NextTokens, terse messages, ValidationException for a bad token.
     #[arg(long)]
     pub variant: bool,
+    /// Pages hold from 1 to MaxResults jobs, varying page by page (MaxResults is a maximum, so this is
+    /// correct).
+    #[arg(long)]
+    pub short_pages: bool,
+    /// A page as full as it may be always carries a NextToken, so a listing may end with an empty page
+    /// (correct: clients follow tokens until there is none).
+    #[arg(long)]
+    pub empty_last_page: bool,
+    /// NextTokens are random ids the service keeps, a new one on every call, even for the same page (tokens
+    /// are opaque).
+    #[arg(long)]
+    pub random_tokens: bool,
+    /// Word error messages tersely, the service's own way (the wording is the service's).
+    #[arg(long)]
+    pub terse_messages: bool,
+    /// The error code for a NextToken this service did not issue (any 4xx is correct).
+    #[arg(long, value_name = "CODE", value_parser = ["InvalidRequestException", "ValidationException"])]
+    pub bad_token_error: Option<String>,
+    /// Milliseconds every answer takes.
+    #[arg(long, value_name = "MS", default_value_t = 0.0)]
+    pub latency: f64,
+    /// Milliseconds more for each job on the page (big pages are slow, as they are on real services).
+    #[arg(long, value_name = "MS", default_value_t = 0.0)]
+    pub latency_per_job: f64,
+    /// A live account: a new job is submitted every MS milliseconds, and jobs move through their statuses
+    /// while you list them (with keyset tokens, so nothing is listed twice because of it).
+    #[arg(long, value_name = "MS")]
+    pub churn: Option<f64>,
+}
+
+impl ReferenceArgs {
+    /// The choices the flags make, on top of the reference's own (or the variant's).
+    fn choices(&self) -> crate::reference::Choices {
+        use crate::reference::choices::{Choices, Messages};
+        let mut c = if self.variant { Choices::variant() } else { Choices::REFERENCE };
+        c.short_pages |= self.short_pages;
+        c.empty_last_page |= self.empty_last_page;
+        c.random_tokens |= self.random_tokens;
+        if self.terse_messages {
+            c.messages = Messages::Terse;
+        }
+        if let Some(code) = &self.bad_token_error {
+            c.token_error = Some((400, code.clone()));
+        }
+        c
+    }
+
+    /// The latency and churn the flags ask for.
+    fn live(&self) -> anyhow::Result<(Option<crate::reference::Latency>, Option<std::time::Duration>)> {
+        let ms = |name: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(std::time::Duration::from_secs_f64(v / 1000.0))
+            } else {
+                Err(anyhow::anyhow!("{name}: expected milliseconds of at least 0, got {v}"))
+            }
+        };
+        let latency = crate::reference::Latency {
+            base: ms("--latency", self.latency)?,
+            per_job: ms("--latency-per-job", self.latency_per_job)?,
+        };
+        let latency = (latency != crate::reference::Latency::default()).then_some(latency);
+        let churn = match self.churn {
+            Some(v) if !(v.is_finite() && v >= 1.0) => {
+                anyhow::bail!("--churn: expected milliseconds of at least 1 between new jobs, got {v}")
+            }
+            Some(v) => Some(std::time::Duration::from_secs_f64(v / 1000.0)),
+            None => None,
+        };
+        Ok((latency, churn))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -664,15 +734,16 @@ pub fn reference_config(args: &ReferenceArgs) -> anyhow::Result<ReferenceConfig>
     if args.throttle_every == Some(0) {
         anyhow::bail!("--throttle-every: expected a whole number of requests of at least 1, got 0");
     }
-    let choices =
-        if args.variant { crate::reference::Choices::variant() } else { crate::reference::Choices::REFERENCE };
+    let (latency, churn) = args.live()?;
     Ok(ReferenceConfig {
         jobs,
         token_key,
         require_sigv4,
         throttle_every: args.throttle_every,
         defect: args.defect,
-        choices,
+        choices: args.choices(),
+        latency,
+        churn,
     })
 }
 

@@ -185,6 +185,8 @@ impl Learned {
             throttle_every: None,
             defect: None,
             choices,
+            latency: None,
+            churn: None,
         }
     }
 

@@ -2,7 +2,9 @@
 //!
 //! The reference's own choices ([`Choices::REFERENCE`]) are one correct service; [`Choices::variant`] is
 //! another, just as correct, that chooses differently wherever the documentation is silent (`reference
-//! --variant`). A judge that raises an alarm against either takes an undocumented choice as truth. A model
+//! --variant`); and each knob a real service turns is a flag of its own (`--short-pages`,
+//! `--empty-last-page`, `--random-tokens`, `--terse-messages`, `--bad-token-error`), every one correct by the
+//! documentation. A judge that raises an alarm against either takes an undocumented choice as truth. A model
 //! learned from a recording (`reference --from-cassette`) sets them to what the recording showed.
 
 use crate::model::{Order, ServiceError};
@@ -76,6 +78,13 @@ pub struct Choices {
     /// The status and code of the answer to a NextToken this service did not issue (or issued for another
     /// filter); `None`: 400 `InvalidRequestException`.
     pub token_error: Option<(u16, String)>,
+    /// Pages hold from one to `MaxResults` jobs, varying page by page (`MaxResults` is a maximum).
+    pub short_pages: bool,
+    /// A page as full as it may be always carries a `NextToken`, even when no job follows: the listing then
+    /// ends with an empty page.
+    pub empty_last_page: bool,
+    /// Tokens are random ids the service keeps, a new one on every call, even for the same page.
+    pub random_tokens: bool,
 }
 
 impl Choices {
@@ -90,6 +99,9 @@ impl Choices {
         tokens: TokenFormat::Base64Url,
         messages: Messages::Aws,
         token_error: None,
+        short_pages: false,
+        empty_last_page: false,
+        random_tokens: false,
     };
 
     /// Another correct service: oldest first with no time bound, newest first with both, hex tokens, terse
@@ -124,6 +136,14 @@ impl Choices {
             };
         }
         e
+    }
+
+    /// How many jobs the page after `cursor` (a hash of where it starts) holds, of at most `limit`.
+    pub fn page_size(&self, limit: usize, cursor: u64) -> usize {
+        if !self.short_pages || limit <= 1 {
+            return limit;
+        }
+        1 + (crate::rng::SplitMix64::new(cursor).next_u64() % limit as u64) as usize
     }
 
     /// A token error as this service answers it.

@@ -18,6 +18,7 @@
 //! name.
 
 pub mod choices;
+pub mod churn;
 pub mod defect;
 pub mod population;
 pub mod token;
@@ -52,6 +53,20 @@ pub struct ReferenceConfig {
     pub defect: Option<Defect>,
     /// What it chooses where the documentation is silent.
     pub choices: Choices,
+    /// How long it takes to answer: a base, plus so much per job on the page.
+    pub latency: Option<Latency>,
+    /// A live population: a new job every so often, and jobs moving through their statuses.
+    pub churn: Option<std::time::Duration>,
+}
+
+/// How long the reference takes to answer a page (`--latency`, `--latency-per-job`): real services take
+/// longer for bigger pages.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Latency {
+    /// For every answer.
+    pub base: std::time::Duration,
+    /// For each job on the page.
+    pub per_job: std::time::Duration,
 }
 
 impl ReferenceConfig {
@@ -64,6 +79,8 @@ impl ReferenceConfig {
             throttle_every: None,
             defect: None,
             choices: Choices::REFERENCE,
+            latency: None,
+            churn: None,
         }
     }
 }
@@ -94,7 +111,23 @@ pub struct Reference {
     defect: Option<Defect>,
     choices: Choices,
     requests: AtomicU64,
+    latency: Option<Latency>,
+    churn: Option<churn::Churn>,
+    /// The random tokens issued, when tokens are random: id → (filter digest, cursor), oldest first.
+    random: std::sync::Mutex<RandomTokens>,
 }
+
+/// Random tokens and what each stands for, the oldest forgotten past a bound (a token's lifetime is the
+/// service's to choose).
+#[derive(Default)]
+struct RandomTokens {
+    by_id: std::collections::HashMap<String, ([u8; 8], Cursor)>,
+    order: std::collections::VecDeque<String>,
+    issued: u64,
+}
+
+/// The most random tokens a service remembers.
+const RANDOM_TOKENS_KEPT: usize = 200_000;
 
 fn sort_key(job: &JobProperties) -> (f64, &str) {
     (job.submit_time.map_or(f64::NEG_INFINITY, |t| t.secs_f64()), job.job_id.as_deref().unwrap_or(""))
@@ -140,6 +173,7 @@ impl Reference {
     pub fn new(config: ReferenceConfig) -> Reference {
         let mut jobs = config.jobs;
         jobs.sort_by(|a, b| cmp_key(sort_key(a), sort_key(b)));
+        let churn = config.churn.map(|every| churn::Churn::new(every, &jobs, config.token_key.seed_hint()));
         Reference {
             jobs,
             key: config.token_key,
@@ -148,6 +182,41 @@ impl Reference {
             defect: config.defect,
             choices: config.choices,
             requests: AtomicU64::new(0),
+            latency: config.latency,
+            churn,
+            random: Default::default(),
+        }
+    }
+
+    /// A token for the page after `cursor`, in the service's spelling.
+    fn issue(&self, digest: [u8; 8], cursor: Cursor) -> String {
+        if !self.choices.random_tokens {
+            return token::issue(&self.key, self.choices.tokens, digest, &cursor);
+        }
+        let mut store = self.random.lock().expect("the token store is never poisoned");
+        store.issued += 1;
+        let mut rng = crate::rng::SplitMix64::new(self.key.seed_hint() ^ store.issued.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let id = format!("r{:016x}{:016x}", rng.next_u64(), rng.next_u64());
+        if store.order.len() >= RANDOM_TOKENS_KEPT
+            && let Some(old) = store.order.pop_front()
+        {
+            store.by_id.remove(&old);
+        }
+        store.order.push_back(id.clone());
+        store.by_id.insert(id.clone(), (digest, cursor));
+        id
+    }
+
+    /// What a token stands for, if this service issued it for this filter.
+    fn open(&self, t: &str, digest: [u8; 8]) -> Result<Cursor, ServiceError> {
+        if !self.choices.random_tokens {
+            return token::open(&self.key, self.choices.tokens, t, digest);
+        }
+        let store = self.random.lock().expect("the token store is never poisoned");
+        match store.by_id.get(t) {
+            None => Err(token::invalid()),
+            Some((d, _)) if *d != digest => Err(token::other_filter()),
+            Some((_, c)) => Ok(c.clone()),
         }
     }
 
@@ -158,6 +227,14 @@ impl Reference {
 
     /// Answers a validated request.
     pub fn list(&self, request: &ListRequest) -> Result<ListResponse, ServiceError> {
+        let live;
+        let all: &[JobProperties] = match &self.churn {
+            Some(c) => {
+                live = c.now(&self.jobs);
+                &live
+            }
+            None => &self.jobs,
+        };
         let defect = self.defect;
         let no_filter = Filter::default();
         let filter = request.filter.as_ref().unwrap_or(&no_filter);
@@ -171,7 +248,7 @@ impl Reference {
         }
         let digest = token::filter_digest(filter);
         let cursor = match &request.next_token {
-            Some(t) => Some(token::open(&self.key, self.choices.tokens, t, digest).map_err(|e| match defect {
+            Some(t) => Some(self.open(t, digest).map_err(|e| match defect {
                 Some(Defect::TokenServerError) if token::is_malformed(&e) => {
                     ServiceError::internal("An internal error occurred.")
                 }
@@ -182,7 +259,10 @@ impl Reference {
         if defect == Some(Defect::StatusFilterFirstPage) && cursor.is_some() {
             status = None;
         }
-        let page_size = request.page_size() + usize::from(defect == Some(Defect::PageOverflow));
+        let limit = request.page_size() + usize::from(defect == Some(Defect::PageOverflow));
+        let page_size = self.choices.page_size(limit, cursor.as_ref().map_or(u64::from_be_bytes(digest), |c| {
+            c.job_id.bytes().fold(c.submit_time.secs_f64().to_bits(), |h, b| h.rotate_left(5) ^ u64::from(b))
+        }));
         let widened;
         let filter = match (defect, filter.submit_time_before) {
             // The bound moved up to the next instant an f64 holds: a job at exactly the bound now matches.
@@ -200,27 +280,27 @@ impl Reference {
 
         // The jobs after the cursor, in listing order.
         let candidates: Box<dyn Iterator<Item = &JobProperties>> = match (order, &cursor) {
-            (Order::Ascending, None) => Box::new(self.jobs.iter()),
-            (Order::Descending, None) => Box::new(self.jobs.iter().rev()),
+            (Order::Ascending, None) => Box::new(all.iter()),
+            (Order::Descending, None) => Box::new(all.iter().rev()),
             (order, Some(c)) => {
                 let ck = (c.submit_time.secs_f64(), c.job_id.as_str());
-                let before = self.jobs.partition_point(|j| cmp_key(sort_key(j), ck) == Ordering::Less);
-                let through = self.jobs.partition_point(|j| cmp_key(sort_key(j), ck) != Ordering::Greater);
+                let before = all.partition_point(|j| cmp_key(sort_key(j), ck) == Ordering::Less);
+                let through = all.partition_point(|j| cmp_key(sort_key(j), ck) != Ordering::Greater);
                 match order {
-                    Order::Ascending => Box::new(self.jobs[if repeat { before } else { through }..].iter()),
-                    Order::Descending => Box::new(self.jobs[..if repeat { through } else { before }].iter().rev()),
+                    Order::Ascending => Box::new(all[if repeat { before } else { through }..].iter()),
+                    Order::Descending => Box::new(all[..if repeat { through } else { before }].iter().rev()),
                 }
             }
         };
         let mut matching = candidates.filter(|j| matches_with(&self.choices, filter, status, j));
         let mut page: Vec<JobProperties> = matching.by_ref().take(page_size).cloned().collect();
-        let next_token = match (page.last(), matching.next()) {
+        // More may follow: a job does, or (with an empty last page) the page is as full as it may be.
+        let more = (self.choices.empty_last_page && page.len() == page_size) || matching.next().is_some();
+        let next_token = match page.last() {
             _ if defect == Some(Defect::MissingMiddleToken) && cursor.is_some() => None,
-            (Some(last), Some(_)) => Some(token::issue(
-                &self.key,
-                self.choices.tokens,
+            Some(last) if more => Some(self.issue(
                 digest,
-                &Cursor {
+                Cursor {
                     submit_time: last.submit_time.unwrap_or(model::Timestamp::from_secs(i64::MIN / 2)),
                     job_id: last.job_id.clone().unwrap_or_default(),
                 },
@@ -233,8 +313,13 @@ impl Reference {
         Ok(ListResponse { jobs: Some(page), next_token })
     }
 
-    /// Everything before the listing itself: auth, throttling, operation, decoding, validation.
-    fn respond(&self, req: Request<Bytes>, request_id: &str) -> Result<Response<Bytes>, (Protocol, ServiceError)> {
+    /// Everything before the listing itself: auth, throttling, operation, decoding, validation. With the
+    /// answer, how many jobs it lists.
+    fn respond(
+        &self,
+        req: Request<Bytes>,
+        request_id: &str,
+    ) -> Result<(Response<Bytes>, usize), (Protocol, ServiceError)> {
         let (parts, body) = req.into_parts();
         let call =
             protocol::detect(&parts.method, parts.uri.path(), &parts.headers).map_err(|r| (r.protocol, r.error))?;
@@ -257,7 +342,8 @@ impl Reference {
             _ => (p, e),
         })?;
         let output = self.list(&request).map_err(|e| (p, e))?;
-        Ok(match p {
+        let listed = output.jobs.as_ref().map_or(0, Vec::len);
+        Ok((match p {
             // JSON straight from the typed response; CBOR through the document (timestamps need the shape).
             Protocol::AwsJson11 => protocol::output_response_bytes(
                 p,
@@ -265,7 +351,7 @@ impl Reference {
                 request_id,
             ),
             Protocol::RpcV2Cbor => protocol::output_response(p, &output.to_document(), request_id),
-        })
+        }, listed))
     }
 }
 
@@ -273,7 +359,12 @@ impl Handler for Reference {
     async fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
         let request_id = protocol::request_id();
         match self.respond(req, &request_id) {
-            Ok(resp) => resp,
+            Ok((resp, listed)) => {
+                if let Some(l) = self.latency {
+                    tokio::time::sleep(l.base + l.per_job * listed as u32).await;
+                }
+                resp
+            }
             Err((protocol, error)) => {
                 let error = self.choices.word(error);
                 tracing::debug!(%protocol, code = %error.code, message = %error.message, "request refused");

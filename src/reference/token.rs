@@ -37,6 +37,11 @@ impl TokenKey {
         TokenKey::from_secret(&format!("seed:{seed}"))
     }
 
+    /// A number derived from the key, to seed what else the service makes up (random tokens, new jobs).
+    pub fn seed_hint(&self) -> u64 {
+        u64::from_be_bytes(self.0[..8].try_into().expect("8 bytes"))
+    }
+
     fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
         let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC takes any key length");
         m.update(payload);
@@ -118,8 +123,16 @@ pub fn is_malformed(e: &ServiceError) -> bool {
     e.message == invalid().message
 }
 
-fn invalid() -> ServiceError {
+/// The refusal of a token this service did not issue, or that was modified.
+pub fn invalid() -> ServiceError {
     ServiceError::invalid_request("The NextToken is invalid: it was not issued by this service or has been modified.")
+}
+
+/// The refusal of a token issued for another filter.
+pub fn other_filter() -> ServiceError {
+    ServiceError::invalid_request(
+        "The NextToken was issued for a different filter. Send the same Filter with every page of a listing.",
+    )
 }
 
 /// Opens a token, checking its integrity and that it belongs to this filter.
@@ -139,9 +152,7 @@ pub fn open(
         return Err(invalid());
     }
     if payload[1..1 + DIGEST_LEN] != digest {
-        return Err(ServiceError::invalid_request(
-            "The NextToken was issued for a different filter. Send the same Filter with every page of a listing.",
-        ));
+        return Err(other_filter());
     }
     let rest = &payload[1 + DIGEST_LEN..];
     let secs = f64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
