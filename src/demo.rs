@@ -33,8 +33,12 @@ const MAX_PAGES: usize = 10_000;
 
 /// How the reference filters, which its own README documents; for judging the reference itself. (A judge of
 /// another implementation uses `FilterSemantics::DOCUMENTED`, or what a recording shows.)
-const REFERENCE_FILTERS: FilterSemantics =
-    FilterSemantics { bounds: Bounds::Strict, job_name: NameMatch::Exact, basis: Basis::Documentation };
+const REFERENCE_FILTERS: FilterSemantics = FilterSemantics {
+    before: Bounds::Strict,
+    after: Bounds::Strict,
+    job_name: NameMatch::EXACT,
+    basis: Basis::Documentation,
+};
 
 struct Report {
     failures: usize,

@@ -76,7 +76,7 @@ impl Side<'_> {
         match origin {
             TokenOrigin::Reissued | TokenOrigin::Fresh => return Err("a token the expected side did not issue"),
             TokenOrigin::Literal | TokenOrigin::Mutated => {
-                if learned.is_some_and(|l| l.known.token_error.is_none()) {
+                if learned.is_some_and(|l| l.known.foreign_tokens.refusal().is_none()) {
                     return Err("a foreign token, and the recording showed no answer to one");
                 }
                 // Which check a service makes first is its own: only an otherwise valid request is judged.
@@ -96,13 +96,13 @@ impl Side<'_> {
         }
         let Ok(req) = ListRequest::from_document(first) else { return Err("not decodable") };
         let f = req.filter.unwrap_or_default();
-        if f.job_name.is_some() && l.known.job_name.is_none() {
-            return Err("name matching not shown by the recording");
+        if f.job_name.is_some() && l.known.job_name.decided().is_none() {
+            return Err("name matching not decided by the recording");
         }
         let on_a_job =
             |t: Option<crate::model::Timestamp>| t.is_some_and(|t| l.jobs.iter().any(|j| j.submit_time == Some(t)));
-        if (on_a_job(f.submit_time_before) && l.known.before_inclusive.is_none())
-            || (on_a_job(f.submit_time_after) && l.known.after_inclusive.is_none())
+        if (on_a_job(f.submit_time_before) && l.known.before_inclusive.decided().is_none())
+            || (on_a_job(f.submit_time_after) && l.known.after_inclusive.decided().is_none())
         {
             return Err("a bound on a job's instant, whose inclusivity the recording did not show");
         }
@@ -142,11 +142,11 @@ pub fn compare(side: &Side, rules: &Rules, expected: &Trace, got: &Trace) -> Vec
             }
         }
     }
-    if let Side::Recording { learned, .. } = side
-        && let Some(order) = learned.known.unfiltered_order
-    {
+    if let Side::Recording { learned, .. } = side {
+        let k = &learned.known;
         for g in &got.listings {
-            out.extend(learned_order(order, g));
+            out.extend(k.unfiltered_order.decided().and_then(|o| learned_order(o, false, g)));
+            out.extend(k.both_bounds_order.decided().and_then(|o| learned_order(o, true, g)));
         }
     }
     out
@@ -166,7 +166,9 @@ fn foreign_token(side: &Side, expected: &Listing, got: &Listing) -> Option<Viola
         None => format!("HTTP {} with jobs", p.status),
     };
     let differs = match (side, want, have) {
-        (Side::Recording { .. }, Some(w), Some(h)) => (w.status, &w.code) != (h.status, &h.code),
+        (Side::Recording { learned, .. }, _, Some(h)) => {
+            !learned.known.foreign_tokens.refused.contains(&(h.status, h.code.clone()))
+        }
         (_, Some(_), Some(_)) | (_, None, None) => false,
         _ => g.status != 429 && e.status != 429,
     };
@@ -196,16 +198,16 @@ fn clip(s: &str) -> String {
     }
 }
 
-/// The order the recording showed with neither time bound, held against a complete listing of the target's
-/// (ties in SubmitTime may come either way).
-fn learned_order(order: crate::model::Order, g: &Listing) -> Option<Violation> {
+/// The order the recording showed with neither time bound (or, with `both`, with both), held against a
+/// complete listing of the target's (ties in SubmitTime may come either way).
+fn learned_order(order: crate::model::Order, both: bool, g: &Listing) -> Option<Violation> {
     use crate::model::Order;
     if g.chain.end != End::Complete || g.changed_at.is_some() {
         return None;
     }
     let req = ListRequest::from_document(g.chain.first_request()?).ok()?;
     let f = req.filter.unwrap_or_default();
-    if f.submit_time_before.is_some() || f.submit_time_after.is_some() {
+    if (f.submit_time_before.is_some(), f.submit_time_after.is_some()) != (both, both) {
         return None;
     }
     let times: Vec<f64> = g.chain.jobs().filter_map(|(_, j)| j.get("SubmitTime")?.as_f64()).collect();
@@ -220,14 +222,15 @@ fn learned_order(order: crate::model::Order, g: &Listing) -> Option<Violation> {
     Some(Violation {
         oracle: Oracle::Recording,
         basis: Basis::Recording,
-        signature: "order without time bounds".into(),
+        signature: format!("order with {} time bounds", if both { "both" } else { "no" }),
         step: Some(g.step),
         page: None,
         message: format!(
-            "job {} of the listing (submitted at {}) follows one submitted at {}: the recording lists {want} without time bounds",
+            "job {} of the listing (submitted at {}) follows one submitted at {}: the recording lists {want} with {} time bounds",
             bad + 2,
             times[bad + 1],
-            times[bad]
+            times[bad],
+            if both { "both" } else { "no" }
         ),
     })
 }

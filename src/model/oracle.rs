@@ -220,20 +220,99 @@ pub enum Bounds {
     Either,
 }
 
-/// How `Filter.JobName` matches: the documentation says only "filters on the name of the job".
+/// A way `Filter.JobName` may match a job's name (the documentation says only "filters on the name").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NameRule {
+    /// Equal, case-sensitive.
+    Exact,
+    /// The job's name starts with the filter's.
+    Prefix,
+    /// Equal ignoring case.
+    IgnoreCase,
+}
+
+impl NameRule {
+    /// Every rule a judge considers.
+    pub const ALL: [NameRule; 3] = [NameRule::Exact, NameRule::Prefix, NameRule::IgnoreCase];
+
+    /// Whether a job named `name` passes a filter on `filter`.
+    pub fn matches(self, filter: &str, name: &str) -> bool {
+        match self {
+            NameRule::Exact => name == filter,
+            NameRule::Prefix => name.starts_with(filter),
+            NameRule::IgnoreCase => name.to_lowercase() == filter.to_lowercase(),
+        }
+    }
+
+    /// `exact`, `prefix` or `ignore-case`.
+    pub fn name(self) -> &'static str {
+        match self {
+            NameRule::Exact => "exact",
+            NameRule::Prefix => "prefix",
+            NameRule::IgnoreCase => "ignore-case",
+        }
+    }
+}
+
+/// How `Filter.JobName` matches, as a judge may assume it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NameMatch {
-    /// The job's name equals the filter's, exactly.
-    Exact,
+    /// By one of these rules (a set, as a recording rules others out): a listed job whose name matches by
+    /// none of them is a violation.
+    AnyOf(NameRules),
     /// Unknown: names are not judged.
     Unchecked,
+}
+
+impl NameMatch {
+    /// Exactly, case-sensitive.
+    pub const EXACT: NameMatch = NameMatch::AnyOf(NameRules::of(&[NameRule::Exact]));
+}
+
+/// A set of [`NameRule`]s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NameRules(u8);
+
+impl NameRules {
+    /// The set of `rules`.
+    pub const fn of(rules: &[NameRule]) -> NameRules {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < rules.len() {
+            bits |= 1 << rules[i] as u8;
+            i += 1;
+        }
+        NameRules(bits)
+    }
+
+    /// Whether `rule` is in the set.
+    pub fn contains(self, rule: NameRule) -> bool {
+        self.0 & (1 << rule as u8) != 0
+    }
+
+    /// The rules in the set, in [`NameRule::ALL`] order.
+    pub fn rules(self) -> impl Iterator<Item = NameRule> {
+        NameRule::ALL.into_iter().filter(move |r| self.contains(*r))
+    }
+
+    /// Whether a job named `name` passes a filter on `filter` by some rule of the set.
+    pub fn matches(self, filter: &str, name: &str) -> bool {
+        self.rules().any(|r| r.matches(filter, name))
+    }
+
+    /// `exact or ignore-case`.
+    pub fn describe(self) -> String {
+        self.rules().map(NameRule::name).collect::<Vec<_>>().join(" or ")
+    }
 }
 
 /// The filter behaviours the documentation leaves open, as a judge should assume them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FilterSemantics {
-    /// Time bounds.
-    pub bounds: Bounds,
+    /// Whether `SubmitTimeBefore` includes its instant.
+    pub before: Bounds,
+    /// Whether `SubmitTimeAfter` includes its instant.
+    pub after: Bounds,
     /// Job names.
     pub job_name: NameMatch,
     /// Where these come from: [`Basis::Documentation`] for [`FilterSemantics::DOCUMENTED`], [`Basis::Recording`]
@@ -243,8 +322,12 @@ pub struct FilterSemantics {
 
 impl FilterSemantics {
     /// Only what the documentation says: a bound's own instant may go either way, names are not judged.
-    pub const DOCUMENTED: FilterSemantics =
-        FilterSemantics { bounds: Bounds::Either, job_name: NameMatch::Unchecked, basis: Basis::Documentation };
+    pub const DOCUMENTED: FilterSemantics = FilterSemantics {
+        before: Bounds::Either,
+        after: Bounds::Either,
+        job_name: NameMatch::Unchecked,
+        basis: Basis::Documentation,
+    };
 }
 
 impl Default for FilterSemantics {
@@ -316,27 +399,31 @@ fn check_filter(filter: &Filter, job: &Value, i: usize, semantics: &FilterSemant
             None => bad("JobStatus", Basis::Documentation, format!("absent, but the filter asks for \"{status}\"")),
         }
     }
-    if let (Some(name), NameMatch::Exact) = (&filter.job_name, semantics.job_name) {
+    if let (Some(name), NameMatch::AnyOf(rules)) = (&filter.job_name, semantics.job_name) {
         match job.get("JobName").and_then(Value::as_str) {
-            Some(n) if n == name => {}
-            Some(n) => bad("JobName", semantics.basis, format!("\"{n}\", but the filter asks for \"{name}\" exactly")),
+            Some(n) if rules.matches(name, n) => {}
+            Some(n) => bad(
+                "JobName",
+                semantics.basis,
+                format!("\"{n}\", but the filter asks for \"{name}\" ({})", rules.describe()),
+            ),
             None => bad("JobName", semantics.basis, format!("absent, but the filter asks for \"{name}\"")),
         }
     }
     // A job without a SubmitTime cannot be placed against a bound; nothing documented says it must be left out.
     if let Some(t) = submit_time(job) {
         let bounds = [
-            (filter.submit_time_before, "SubmitTimeBefore", true),
-            (filter.submit_time_after, "SubmitTimeAfter", false),
+            (filter.submit_time_before, "SubmitTimeBefore", true, semantics.before),
+            (filter.submit_time_after, "SubmitTimeAfter", false, semantics.after),
         ];
-        for (bound, member, before) in bounds {
+        for (bound, member, before, inclusivity) in bounds {
             let Some(b) = bound else { continue };
             let beyond = if before { t > b } else { t < b };
             let at_bound = t == b;
             if beyond {
                 let side = if before { "after" } else { "before" };
                 bad("SubmitTime", Basis::Documentation, format!("{t} is {side} {member} {b}"));
-            } else if at_bound && semantics.bounds == Bounds::Strict {
+            } else if at_bound && inclusivity == Bounds::Strict {
                 bad("SubmitTime", semantics.basis, format!("{t} is {member} itself, and the bound is exclusive"));
             }
         }
@@ -560,11 +647,16 @@ mod tests {
             vec![],
             "either way is documented-correct"
         );
-        let learned = FilterSemantics { bounds: Bounds::Strict, job_name: NameMatch::Exact, basis: Basis::Recording };
+        let learned = FilterSemantics {
+            before: Bounds::Strict,
+            after: Bounds::Strict,
+            job_name: NameMatch::EXACT,
+            basis: Basis::Recording,
+        };
         let v = check_page(&req, &at_bound, &learned);
         assert_eq!(v.len(), 2, "{v:?}");
         assert!(v.iter().all(|v| v.basis == Basis::Recording && v.oracle == Oracle::Filter), "{v:?}");
-        let inclusive = FilterSemantics { bounds: Bounds::Inclusive, ..learned };
+        let inclusive = FilterSemantics { before: Bounds::Inclusive, ..learned };
         assert_eq!(check_page(&req, &at_bound, &inclusive).len(), 1, "only the name");
     }
 

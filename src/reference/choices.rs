@@ -9,36 +9,7 @@
 
 use crate::model::{Order, ServiceError};
 
-/// How `Filter.JobName` matches a job's name (the documentation says only "filters on the name").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NameRule {
-    /// Equal, case-sensitive.
-    Exact,
-    /// The job's name starts with the filter's.
-    Prefix,
-    /// Equal ignoring case.
-    IgnoreCase,
-}
-
-impl NameRule {
-    /// Whether a job named `name` passes a filter on `filter`.
-    pub fn matches(self, filter: &str, name: &str) -> bool {
-        match self {
-            NameRule::Exact => name == filter,
-            NameRule::Prefix => name.starts_with(filter),
-            NameRule::IgnoreCase => name.to_lowercase() == filter.to_lowercase(),
-        }
-    }
-
-    /// `exact`, `prefix` or `ignore-case`.
-    pub fn name(self) -> &'static str {
-        match self {
-            NameRule::Exact => "exact",
-            NameRule::Prefix => "prefix",
-            NameRule::IgnoreCase => "ignore-case",
-        }
-    }
-}
+pub use crate::model::oracle::NameRule;
 
 /// How NextTokens are spelled (their content, a sealed cursor, is the same).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

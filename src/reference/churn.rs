@@ -58,7 +58,10 @@ impl Churn {
     /// When (in ticks from the start) an initial job takes its next step: its own time, from its id.
     fn step_of(&self, job: &JobProperties) -> u64 {
         let id = job.job_id.as_deref().unwrap_or("");
-        let mut h = SplitMix64::new(self.seed ^ id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)));
+        let mut h = SplitMix64::new(
+            self.seed
+                ^ id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)),
+        );
         1 + h.below(20)
     }
 

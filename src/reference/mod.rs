@@ -195,7 +195,8 @@ impl Reference {
         }
         let mut store = self.random.lock().expect("the token store is never poisoned");
         store.issued += 1;
-        let mut rng = crate::rng::SplitMix64::new(self.key.seed_hint() ^ store.issued.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng =
+            crate::rng::SplitMix64::new(self.key.seed_hint() ^ store.issued.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let id = format!("r{:016x}{:016x}", rng.next_u64(), rng.next_u64());
         if store.order.len() >= RANDOM_TOKENS_KEPT
             && let Some(old) = store.order.pop_front()
@@ -260,9 +261,12 @@ impl Reference {
             status = None;
         }
         let limit = request.page_size() + usize::from(defect == Some(Defect::PageOverflow));
-        let page_size = self.choices.page_size(limit, cursor.as_ref().map_or(u64::from_be_bytes(digest), |c| {
-            c.job_id.bytes().fold(c.submit_time.secs_f64().to_bits(), |h, b| h.rotate_left(5) ^ u64::from(b))
-        }));
+        let page_size = self.choices.page_size(
+            limit,
+            cursor.as_ref().map_or(u64::from_be_bytes(digest), |c| {
+                c.job_id.bytes().fold(c.submit_time.secs_f64().to_bits(), |h, b| h.rotate_left(5) ^ u64::from(b))
+            }),
+        );
         let widened;
         let filter = match (defect, filter.submit_time_before) {
             // The bound moved up to the next instant an f64 holds: a job at exactly the bound now matches.
@@ -343,15 +347,18 @@ impl Reference {
         })?;
         let output = self.list(&request).map_err(|e| (p, e))?;
         let listed = output.jobs.as_ref().map_or(0, Vec::len);
-        Ok((match p {
-            // JSON straight from the typed response; CBOR through the document (timestamps need the shape).
-            Protocol::AwsJson11 => protocol::output_response_bytes(
-                p,
-                Bytes::from(serde_json::to_vec(&output).expect("responses serialize")),
-                request_id,
-            ),
-            Protocol::RpcV2Cbor => protocol::output_response(p, &output.to_document(), request_id),
-        }, listed))
+        Ok((
+            match p {
+                // JSON straight from the typed response; CBOR through the document (timestamps need the shape).
+                Protocol::AwsJson11 => protocol::output_response_bytes(
+                    p,
+                    Bytes::from(serde_json::to_vec(&output).expect("responses serialize")),
+                    request_id,
+                ),
+                Protocol::RpcV2Cbor => protocol::output_response(p, &output.to_document(), request_id),
+            },
+            listed,
+        ))
     }
 }
 
