@@ -485,14 +485,26 @@ fn compare_run(config: &DiffConfig, rec: &Chain, run: &mut TargetRun) -> (Vec<Di
     let oracles = judge::judge(rec, &target, &chain_level);
     run.pages = target.pages;
     chain_level.extend(oracles);
+    for (page, d) in &run.deviations {
+        let interaction = run.pages.get(page - 1).and_then(|p| p.interaction);
+        chain_level.push(run::deviation_difference(*page, interaction, d));
+    }
     if chain_level.len() > outcome::MAX_PER_CHAIN {
-        let more = chain_level.len() - outcome::MAX_PER_CHAIN;
-        let next = chain_level.swap_remove(outcome::MAX_PER_CHAIN);
-        chain_level.truncate(outcome::MAX_PER_CHAIN);
+        // The chain's own faults and the oracles' findings first, then differences job by job.
+        let urgent = |d: &Difference| !matches!(d.kind, Kind::Body | Kind::Missing | Kind::Extra | Kind::Moved);
+        let mut kept: Vec<usize> = (0..chain_level.len()).filter(|i| urgent(&chain_level[*i])).collect();
+        kept.extend((0..chain_level.len()).filter(|i| !urgent(&chain_level[*i])));
+        kept.truncate(outcome::MAX_PER_CHAIN);
+        kept.sort_unstable();
+        let more = chain_level.len() - kept.len();
+        let dropped = (0..chain_level.len()).find(|i| kept.binary_search(i).is_err()).expect("some were dropped");
+        let (kind, page) = (chain_level[dropped].kind, chain_level[dropped].page);
+        let mut all = std::mem::take(&mut chain_level).into_iter().enumerate();
+        chain_level = kept.iter().map(|k| all.find(|(i, _)| i == k).expect("kept in order").1).collect();
         chain_level.push(Difference::new(
-            next.kind,
-            next.page,
-            next.interaction,
+            kind,
+            page,
+            None,
             JsonPath::root(),
             None,
             None,

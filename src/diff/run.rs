@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::outcome::{Difference, Kind};
-use crate::client::{Fault, Holding, Target};
+use crate::client::{Deviation, Fault, Holding, Target};
 use crate::model::listing::Walker;
 use crate::model::{Chain, End, Page};
 use crate::protocol::Protocol;
@@ -21,6 +21,19 @@ pub struct Failure {
     pub interaction: Option<usize>,
     /// The cause.
     pub fault: Fault,
+}
+
+/// What an answer's encoding got wrong, as the `oracle` difference reports show.
+pub fn deviation_difference(page: usize, interaction: Option<usize>, d: &Deviation) -> Difference {
+    use crate::model::oracle::Oracle;
+    let (oracle, path) = match d {
+        Deviation::CodeNotInBody => (Oracle::Validation, crate::doc::JsonPath::root().key("__type")),
+        Deviation::UntaggedTimestamps(_) => (Oracle::OutputShape, crate::doc::JsonPath::root()),
+    };
+    let mut diff = Difference::new(Kind::Oracle, Some(page), interaction, path, None, None, d.to_string());
+    diff.oracle = Some(oracle);
+    diff.basis = Some(oracle.basis());
+    diff
 }
 
 impl Failure {
@@ -49,6 +62,8 @@ pub struct TargetRun {
     pub end: End,
     /// The request that got no answer, if one did not.
     pub failure: Option<Failure>,
+    /// What the answers' encoding got wrong, by page (from 1).
+    pub deviations: Vec<(usize, Deviation)>,
     /// What the pages hold of the run's byte budget, given back when the run is dropped.
     pub held: Option<Holding>,
 }
@@ -56,7 +71,7 @@ pub struct TargetRun {
 impl TargetRun {
     /// A run made of pages that were not sent (the other recording's, for `diff A.json B.json`).
     pub fn recorded(protocol: Protocol, chain: Chain) -> TargetRun {
-        TargetRun { protocol, pages: chain.pages, end: chain.end, failure: None, held: None }
+        TargetRun { protocol, pages: chain.pages, end: chain.end, failure: None, deviations: Vec::new(), held: None }
     }
 
     /// The tokens of the recorded chain paired with the target's at the same page: what a later request that
@@ -94,7 +109,7 @@ pub async fn run_chain(
     max_pages: usize,
 ) -> TargetRun {
     let Some(first) = recorded.pages.first() else {
-        return TargetRun { protocol, pages: Vec::new(), end: End::Complete, failure: None, held: None };
+        return TargetRun::recorded(protocol, Chain { start: recorded.start, pages: Vec::new(), end: End::Complete });
     };
     let first = match first_token {
         Some(t) => with_token(&first.request, Some(t)),
@@ -102,7 +117,7 @@ pub async fn run_chain(
     };
     let last = &recorded.pages[recorded.pages.len() - 1];
     let mut walker = Walker::new(first.clone(), max_pages);
-    let mut failure = None;
+    let (mut failure, mut deviations) = (None, Vec::new());
     loop {
         let i = walker.pages().len();
         let request = match (i, walker.token()) {
@@ -112,7 +127,10 @@ pub async fn run_chain(
         };
         let interaction = recorded.pages.get(i).and_then(|p| p.interaction);
         match target.send(protocol, &request, &mut held).await {
-            Ok(a) => walker.take_page(Page { request, status: a.status, reply: a.reply, interaction }),
+            Ok(a) => {
+                deviations.extend(a.deviations.into_iter().map(|d| (i + 1, d)));
+                walker.take_page(Page { request, status: a.status, reply: a.reply, interaction });
+            }
             Err(fault) => {
                 failure = Some(Failure { page: i + 1, interaction, fault });
                 walker.fail();
@@ -125,5 +143,5 @@ pub async fn run_chain(
         }
     }
     let chain = walker.finish();
-    TargetRun { protocol, pages: chain.pages, end: chain.end, failure, held: Some(held) }
+    TargetRun { protocol, pages: chain.pages, end: chain.end, failure, deviations, held: Some(held) }
 }

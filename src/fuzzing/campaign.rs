@@ -32,7 +32,7 @@ use tokio::time::timeout_at;
 
 use super::differential::{self, Side};
 use super::exec::{self, Trace};
-use super::input::{self, Case, FilterInput, Pool, RequestInput, Step};
+use super::input::{self, Case, Pool, RequestInput, Step};
 use super::learn::Learned;
 use super::oracles::{Judge, Violation};
 use super::shrink;
@@ -326,9 +326,10 @@ impl Walking<'_> {
             let mut doc = first.clone();
             doc["MaxResults"] = json!(size);
             let c = self.walk(doc, max_pages).await;
-            let timed_out = c.pages.is_empty() && matches!(self.faults.last(), Some((_, Fault::Timeout(_))));
+            // Big pages that did not come back (in time, or at all, or without an error): smaller ones may.
+            let failed = c.pages.first().is_none_or(|p| p.reply.error().is_some_and(|e| e.status != 429));
             chain = Some(c);
-            if !timed_out {
+            if !failed {
                 break;
             }
         }
@@ -515,8 +516,12 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
         let c = counts.entry(key.clone()).or_default();
         (c.0, c.1) = (c.0 + 1, c.1 + 1);
         if config.judge.enabled.contains(&Oracle::Robustness) && !first_seen.contains_key(&key) {
-            let case =
-                Case::Sequence(vec![Step { request: request_input(request), follow: 0, change: None, repeat: false }]);
+            let case = Case::Sequence(vec![Step {
+                request: RequestInput::from_document(request),
+                follow: 0,
+                change: None,
+                repeat: false,
+            }]);
             order.push(key.clone());
             first_seen.insert(key, Seen { index: None, violation, case, protocol, after: began.elapsed(), run: None });
         }
@@ -754,21 +759,6 @@ fn local_model(learned: &Arc<Learned>, seed: u64) -> Target {
 
 fn empty_trace(protocol: Protocol) -> Trace {
     Trace { protocol, sent: Vec::new(), listings: Vec::new(), held: Default::default() }
-}
-
-/// A request document as a generated request (for a warm-up finding's one-request case).
-fn request_input(doc: &Value) -> RequestInput {
-    let filter = doc.get("Filter").and_then(Value::as_object).map(|f| FilterInput {
-        job_name: f.get("JobName").cloned(),
-        job_status: f.get("JobStatus").cloned(),
-        before: f.get("SubmitTimeBefore").cloned(),
-        after: f.get("SubmitTimeAfter").cloned(),
-    });
-    let token = match doc.get("NextToken") {
-        Some(t) => input::TokenInput::Literal(t.clone()),
-        None => input::TokenInput::Absent,
-    };
-    RequestInput { filter, filter_confused: None, max_results: doc.get("MaxResults").cloned(), token, unknown: None }
 }
 
 /// Listings of a run cut where their answers passed the byte budget.

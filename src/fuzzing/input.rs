@@ -185,6 +185,27 @@ impl RequestInput {
         }
     }
 
+    /// A request as generated from the document it sends (a `NextToken` in it becomes a literal).
+    pub fn from_document(doc: &Value) -> RequestInput {
+        let filter = doc.get("Filter").and_then(Value::as_object).map(|f| FilterInput {
+            job_name: f.get("JobName").cloned(),
+            job_status: f.get("JobStatus").cloned(),
+            before: f.get("SubmitTimeBefore").cloned(),
+            after: f.get("SubmitTimeAfter").cloned(),
+        });
+        let filter_confused = doc.get("Filter").filter(|f| !f.is_object()).cloned();
+        let token = match doc.get("NextToken") {
+            Some(t) => TokenInput::Literal(t.clone()),
+            None => TokenInput::Absent,
+        };
+        let unknown = doc.as_object().and_then(|m| {
+            m.iter()
+                .find(|(k, _)| !matches!(k.as_str(), "Filter" | "NextToken" | "MaxResults"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+        });
+        RequestInput { filter, filter_confused, max_results: doc.get("MaxResults").cloned(), token, unknown }
+    }
+
     /// The document, with `token` for an issued one (already resolved and mutated).
     pub fn to_document(&self, token: Option<&str>) -> Value {
         let mut m = Map::new();
@@ -373,7 +394,10 @@ impl Case {
                         + usize::from(s.repeat) * 20
                 })
                 .sum(),
-            Case::Relation(r) => r.listings().iter().map(|d| 1000 + d.to_string().len()).sum(),
+            // Each listing of a relation is walked to its end: it weighs as a step following every page.
+            Case::Relation(r) => {
+                r.listings().iter().map(|d| 1000 + 10 * (super::exec::MAX_PAGES - 1) + d.to_string().len()).sum()
+            }
         }
     }
 }

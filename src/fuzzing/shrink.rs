@@ -1,6 +1,7 @@
 //! Shrinking: the smallest case (by [`Case::size`]) that still shows the same violation (oracle and
-//! signature), found greedily. A sequence loses steps from the back first, then any step, then each step's
-//! input shrinks: members dropped, pages followed cut, strings halved, tokens sent unmutated. Each candidate
+//! signature), found greedily until no candidate one step smaller shows it. A relation first becomes each of
+//! its listings alone; a sequence loses steps from the back first, then any step, then each step's input
+//! shrinks: pages followed cut, members dropped, strings halved, tokens sent unmutated. Each candidate
 //! is run against the target again and judged afresh, so the verdict on the final input is its own, never
 //! one remembered from a bigger input.
 
@@ -66,7 +67,21 @@ pub fn candidates(case: &Case) -> Vec<Case> {
             }
             out
         }
-        Case::Relation(r) => relation_candidates(r).into_iter().map(Case::Relation).collect(),
+        Case::Relation(r) => {
+            // Each listing alone, as a step walked to its end (a bug one listing shows needs no relation), then
+            // smaller relations.
+            let mut out: Vec<Case> = r
+                .listings()
+                .iter()
+                .map(|first| {
+                    let request = RequestInput::from_document(first);
+                    let follow = (super::exec::MAX_PAGES - 1) as u8;
+                    Case::Sequence(vec![Step { request, follow, change: None, repeat: false }])
+                })
+                .collect();
+            out.extend(relation_candidates(r).into_iter().map(Case::Relation));
+            out
+        }
     }
 }
 

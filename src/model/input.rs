@@ -204,6 +204,14 @@ pub enum Order {
 }
 
 impl Order {
+    /// The other way round.
+    pub fn reversed(self) -> Order {
+        match self {
+            Order::Ascending => Order::Descending,
+            Order::Descending => Order::Ascending,
+        }
+    }
+
     /// The order the API reference documents for a filter: ascending ("oldest to newest") with
     /// `SubmitTimeBefore` alone, descending ("newest to oldest") with `SubmitTimeAfter` alone. `None` where it
     /// documents nothing, or two orders at once: with neither time filter, and with both. A judge of another

@@ -9,7 +9,7 @@
 //!
 //! | oracle | asserts | basis |
 //! |---|---|---|
-//! | `output-shape` | types, lengths, patterns and enums of the output | model |
+//! | `output-shape` | types, lengths, patterns and enums of the output; no job ends before it was submitted | model (the times: documentation) |
 //! | `page-size` | at most `MaxResults` jobs a page, 100 without it | model |
 //! | `filter` | every job satisfies the filter: exact `JobStatus`, time bounds (at the bound only if known) | documentation (bounds and names: recording, when learned) |
 //! | `documented-order` | `SubmitTimeBefore` alone: oldest first; `SubmitTimeAfter` alone: newest first, across pages | documentation |
@@ -363,6 +363,21 @@ pub fn check_page(request: &ListRequest, output: &Value, semantics: &FilterSeman
         })
         .collect();
     let jobs = output.get(JOBS_MEMBER).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    // Data that contradicts itself: a job cannot end before it was submitted.
+    for (i, job) in jobs.iter().enumerate() {
+        let end = job.get("EndTime").and_then(Value::as_f64).and_then(Timestamp::from_secs_f64);
+        if let (Some(s), Some(e)) = (submit_time(job), end)
+            && e < s
+        {
+            out.push(Violation {
+                oracle: Oracle::OutputShape,
+                basis: Basis::Documentation,
+                page: None,
+                path: job_path(job, i).key("EndTime"),
+                message: format!("{e} is before the job's SubmitTime {s}: a job ends after it is submitted"),
+            });
+        }
+    }
     let limit = request.page_size();
     if jobs.len() > limit {
         let why = match request.max_results {

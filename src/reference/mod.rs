@@ -240,13 +240,30 @@ impl Reference {
         let no_filter = Filter::default();
         let filter = request.filter.as_ref().unwrap_or(&no_filter);
         let mut status = filter.job_status.as_deref().and_then(JobStatus::parse);
-        let mut order = self.choices.order(filter);
-        if defect == Some(Defect::ReversedBefore)
-            && filter.submit_time_before.is_some()
-            && filter.submit_time_after.is_none()
-        {
-            order = Order::Descending;
+        if defect == Some(Defect::LowercaseStatusAccepted) {
+            status = filter.job_status.as_deref().and_then(|s| JobStatus::parse(&s.to_uppercase()));
         }
+        if defect == Some(Defect::StatusIgnoredWithName) && filter.job_name.is_some() {
+            status = None;
+        }
+        let mut order = self.choices.order(filter);
+        let (before_only, after_only) = (
+            filter.submit_time_before.is_some() && filter.submit_time_after.is_none(),
+            filter.submit_time_after.is_some() && filter.submit_time_before.is_none(),
+        );
+        if (defect == Some(Defect::ReversedBefore) && before_only)
+            || (defect == Some(Defect::AfterOldestFirst) && after_only)
+        {
+            order = order.reversed();
+        }
+        let prefix_names;
+        let choices = match defect {
+            Some(Defect::NamePrefix) => {
+                prefix_names = Choices { job_name: choices::NameRule::Prefix, ..self.choices.clone() };
+                &prefix_names
+            }
+            _ => &self.choices,
+        };
         let digest = token::filter_digest(filter);
         let cursor = match &request.next_token {
             Some(t) => Some(self.open(t, digest).map_err(|e| match defect {
@@ -277,6 +294,10 @@ impl Reference {
                 };
                 &widened
             }
+            (Some(Defect::AfterIgnoredWithBefore), Some(_)) => {
+                widened = Filter { submit_time_after: None, ..filter.clone() };
+                &widened
+            }
             _ => filter,
         };
         // Whether a follow-up page starts at the cursor's own job again (planted) rather than after it.
@@ -296,7 +317,7 @@ impl Reference {
                 }
             }
         };
-        let mut matching = candidates.filter(|j| matches_with(&self.choices, filter, status, j));
+        let mut matching = candidates.filter(|j| matches_with(choices, filter, status, j));
         let mut page: Vec<JobProperties> = matching.by_ref().take(page_size).cloned().collect();
         // More may follow: a job does, or (with an empty last page) the page is as full as it may be.
         let more = (self.choices.empty_last_page && page.len() == page_size) || matching.next().is_some();
@@ -311,7 +332,10 @@ impl Reference {
             )),
             _ => None,
         };
-        if let Some(d @ (Defect::MillisTimestamps | Defect::UnknownStatus)) = defect {
+        if defect == Some(Defect::DropsLastPage) && cursor.is_some() && next_token.is_none() {
+            page.clear();
+        }
+        if let Some(d @ (Defect::MillisTimestamps | Defect::UnknownStatus | Defect::EndBeforeSubmit)) = defect {
             page.iter_mut().for_each(|job| defect::garble(d, job));
         }
         Ok(ListResponse { jobs: Some(page), next_token })
@@ -340,7 +364,8 @@ impl Reference {
         if call.operation != model::OPERATION {
             return Err((p, protocol::unknown_operation(p, call.operation, "The reference service serves")));
         }
-        let (_, request) = protocol::decode_request(p, &body).map_err(|e| (p, e))?;
+        let (_, mut request) = protocol::decode_request(p, &body).map_err(|e| (p, e))?;
+        self.plant_in_validation(&mut request).map_err(|e| (p, e))?;
         request.validate().map_err(|e| match self.defect {
             Some(Defect::WrongErrorType) => (p, ServiceError::invalid_request(e.message)),
             _ => (p, e),
@@ -355,10 +380,70 @@ impl Reference {
                     Bytes::from(serde_json::to_vec(&output).expect("responses serialize")),
                     request_id,
                 ),
+                Protocol::RpcV2Cbor if self.defect == Some(Defect::CborUntaggedTimestamps) => {
+                    // Encoded against a shape with no timestamp member: every time a plain number.
+                    static UNTAGGED: model::Shape = model::Shape::Structure(&[]);
+                    let body = protocol::encode_document(p, &output.to_document(), &UNTAGGED);
+                    protocol::output_response_bytes(p, body, request_id)
+                }
                 Protocol::RpcV2Cbor => protocol::output_response(p, &output.to_document(), request_id),
             },
             listed,
         ))
+    }
+
+    /// The defects that change what validation sees: a request they wrongly let through is made valid
+    /// first, and one they wrongly refuse is refused here.
+    fn plant_in_validation(&self, request: &mut ListRequest) -> Result<(), ServiceError> {
+        let filter = request.filter.as_mut();
+        match self.defect {
+            Some(Defect::MaxResults500Refused) if request.max_results == Some(500) => Err(ServiceError::validation(
+                "1 validation error detected: Value '500' at 'maxResults' failed to satisfy constraint: Member must have value less than 500",
+            )),
+            Some(Defect::LongNameAccepted) => {
+                if let Some(name) = filter.and_then(|f| f.job_name.as_mut())
+                    && (model::JOB_NAME_MAX..=300).contains(&name.chars().count())
+                {
+                    *name = name.chars().take(model::JOB_NAME_MAX).collect();
+                }
+                Ok(())
+            }
+            Some(Defect::EmptyTokenAccepted) if request.next_token.as_deref() == Some("") => {
+                request.next_token = None;
+                Ok(())
+            }
+            Some(Defect::LowercaseStatusAccepted) => {
+                // Checked upper-cased; the listing filters the same way.
+                if let Some(f) = filter
+                    && let Some(s) = &f.job_status
+                    && JobStatus::parse(&s.to_uppercase()).is_some()
+                {
+                    f.job_status = Some(s.to_uppercase());
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// An error answer, with the defects that garble its encoding.
+    fn error_answer(&self, protocol: Protocol, error: &ServiceError, request_id: &str) -> Response<Bytes> {
+        let mut resp = match (self.defect, protocol) {
+            (Some(Defect::CborErrorAsJson), Protocol::RpcV2Cbor) => {
+                let mut r = protocol::error_response(Protocol::AwsJson11, error, request_id);
+                r.headers_mut().insert(protocol::SMITHY_PROTOCOL_HEADER, http::HeaderValue::from_static("rpc-v2-cbor"));
+                r
+            }
+            _ => protocol::error_response(protocol, error, request_id),
+        };
+        if self.defect == Some(Defect::ErrorTypeHeaderOnly) {
+            let mut doc = protocol::error_document(protocol, error);
+            if let Some(m) = doc.as_object_mut() {
+                m.remove("__type");
+            }
+            *resp.body_mut() = protocol::encode_document(protocol, &doc, &model::ERROR_SHAPE);
+        }
+        resp
     }
 }
 
@@ -375,7 +460,7 @@ impl Handler for Reference {
             Err((protocol, error)) => {
                 let error = self.choices.word(error);
                 tracing::debug!(%protocol, code = %error.code, message = %error.message, "request refused");
-                protocol::error_response(protocol, &error, &request_id)
+                self.error_answer(protocol, &error, &request_id)
             }
         }
     }

@@ -78,13 +78,59 @@ async fn the_reference_has_no_difference_with_its_own_cassettes_in_any_protocol(
 /// Whether a difference (in the named cassette) is the one expected.
 type Wanted = Box<dyn Fn(&str, &Difference) -> bool>;
 
-fn expectation(defect: Defect) -> (&'static [&'static str], Wanted) {
+/// `None`: the golden traffic does not exercise the defect (no request of it reaches the planted code), so
+/// diff has nothing to compare; `fuzz` finds it (tests/it/fuzz.rs).
+fn expectation(defect: Defect) -> Option<(&'static [&'static str], Wanted)> {
     let list = "$.ComprehendMedicalAsyncJobPropertiesList";
     let field = move |d: &Difference, f: &str| {
         let p = d.path.to_string();
         p.starts_with(&format!("{list}[JobId=")) && p.ends_with(&format!("].{f}"))
     };
-    match defect {
+    Some(match defect {
+        Defect::NamePrefix
+        | Defect::StatusIgnoredWithName
+        | Defect::MaxResults500Refused
+        | Defect::LongNameAccepted
+        | Defect::EmptyTokenAccepted
+        | Defect::LowercaseStatusAccepted => return None,
+        Defect::AfterOldestFirst => (
+            &["moved", "oracle"],
+            Box::new(move |c, d| {
+                c == "boto3-bounds.json"
+                    && d.kind == Kind::Oracle
+                    && d.oracle == Some(Oracle::DocumentedOrder)
+                    && field(d, "SubmitTime")
+            }),
+        ),
+        Defect::AfterIgnoredWithBefore => (
+            &["extra", "oracle"],
+            Box::new(move |_, d| d.kind == Kind::Oracle && d.oracle == Some(Oracle::Filter) && field(d, "SubmitTime")),
+        ),
+        Defect::CborUntaggedTimestamps => (
+            &["oracle"],
+            Box::new(|c, d| {
+                c == "rust-sdk-cbor.json" && d.oracle == Some(Oracle::OutputShape) && d.message.contains("tag-1")
+            }),
+        ),
+        Defect::ErrorTypeHeaderOnly => (
+            &["oracle"],
+            Box::new(|c, d| {
+                c == "boto3-errors.json" && d.oracle == Some(Oracle::Validation) && d.message.contains("`__type`")
+            }),
+        ),
+        Defect::DropsLastPage => (
+            &["missing"],
+            Box::new(move |_, d| d.kind == Kind::Missing && d.path.to_string().starts_with(&format!("{list}[JobId="))),
+        ),
+        Defect::EndBeforeSubmit => (
+            &["body", "oracle"],
+            Box::new(move |_, d| {
+                d.kind == Kind::Oracle && d.oracle == Some(Oracle::OutputShape) && field(d, "EndTime")
+            }),
+        ),
+        Defect::CborErrorAsJson => {
+            (&["transport"], Box::new(|c, d| c == "rust-sdk-cbor.json" && d.message.contains("not the protocol's")))
+        }
         Defect::PageOverflow => (
             &["oracle"],
             Box::new(move |_, d| d.kind == Kind::Oracle && d.oracle == Some(Oracle::PageSize) && d.path == list),
@@ -151,7 +197,7 @@ fn expectation(defect: Defect) -> (&'static [&'static str], Wanted) {
                     && d.received == Some(json!("InvalidRequestException"))
             }),
         ),
-    }
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,7 +205,10 @@ async fn each_planted_defect_is_caught_with_its_kind_and_path() {
     for defect in Defect::ALL {
         let server = reference(Some(defect)).await;
         let report = diff::diff(&config(&server.uri(), vec![golden()])).await.unwrap();
-        let (allowed, wanted) = expectation(defect);
+        let Some((allowed, wanted)) = expectation(defect) else {
+            server.shutdown().await;
+            continue;
+        };
         let found = all(&report);
         assert!(report.failed(), "{defect}: not caught");
         assert!(found.iter().any(|(c, _, d)| wanted(c, d)), "{defect}: the expected difference is missing: {found:#?}");
@@ -223,8 +272,12 @@ async fn noise_is_learned_then_ignored_and_over_broad_noise_is_refused() {
     let cassette = golden_file("boto3-filters.json");
     let before = diff::diff(&config(&noisy.uri(), vec![cassette.clone()])).await.unwrap();
     let found = all(&before);
+    // A chain lists at most 100 differences and counts the rest in one more.
+    let counted = |d: &Difference| d.path == "$" && d.message.contains("more difference(s) in this chain");
     assert!(
-        !found.is_empty() && found.iter().all(|(_, _, d)| d.path.to_string().ends_with(".ModelVersion")),
+        !found.is_empty()
+            && found.iter().all(|(_, _, d)| d.path.to_string().ends_with(".ModelVersion") || counted(d))
+            && found.iter().filter(|(_, _, d)| counted(d)).count() < found.len() / 50,
         "{found:#?}"
     );
 
@@ -672,7 +725,12 @@ async fn an_error_code_given_only_in_x_amzn_errortype_is_read_from_there() {
     let report = diff::diff(&config(&url, vec![golden_file("boto3-errors.json")])).await.unwrap();
     let chains = &report.cassettes[0].chains;
     let max_results_501 = chains.iter().find(|c| c.request == json!({"MaxResults": 501})).unwrap();
-    assert_eq!(max_results_501.differences, vec![], "400 ValidationException, from the header");
+    // The code is read from the header (no error-code difference), and that it is not in the body, where the
+    // SDKs read it, is the one difference: an oracle's.
+    let d = &max_results_501.differences;
+    assert_eq!(d.len(), 1, "400 ValidationException, from the header: {d:#?}");
+    assert_eq!((d[0].kind, d[0].oracle), (Kind::Oracle, Some(Oracle::Validation)), "{d:#?}");
+    assert!(d[0].message.contains("no `__type`"), "{}", d[0].message);
     let walk = chains.iter().find(|c| c.request == json!({"MaxResults": 5})).unwrap();
     assert!(walk.differences.iter().any(|d| d.kind == Kind::ErrorCode && d.message.contains("ValidationException")));
 }

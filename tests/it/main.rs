@@ -8,4 +8,5 @@ mod fuzz_corpus;
 mod record;
 mod replay;
 mod rust_sdk;
+mod trust;
 mod util;

@@ -135,3 +135,69 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("a scratch directory");
     dir
 }
+
+/// Records, through the recording proxy in-process, the kind of traffic the golden cassettes hold
+/// (`tests/python/golden_traffic.py`: a walk, filters, bounds at the instants jobs were submitted at, errors
+/// with a tampered and a cross-filter token), plus a listing by a name that is a prefix of other jobs' names,
+/// from `upstream` into `cassette`. What a user would record from their own implementation.
+pub async fn record_traffic(upstream: &str, cassette: &Path) {
+    use serde_json::json;
+    use snomed_vcr::Protocol::{AwsJson11 as Json, RpcV2Cbor as Cbor};
+    use snomed_vcr::record::{Endpoint, Mode, RecordConfig, Recorder};
+    let config = RecordConfig {
+        upstream: Endpoint::parse(upstream, "us-east-1").unwrap(),
+        region: "us-east-1".into(),
+        cassette: cassette.to_path_buf(),
+        mode: Mode::All,
+        // The upstream checks no signature; the proxy re-signs as it would for AWS.
+        resign: Some(snomed_vcr::sigv4::Credentials::new("AKIDRECORDTRAFFIC", "record-traffic-secret")),
+        redact: vec![],
+        record_errors: false,
+        upstream_timeout: Duration::from_secs(10),
+        upstream_ca_file: None,
+        max_body: 8 << 20,
+        reproducible: true,
+    };
+    let recorder = std::sync::Arc::new(Recorder::open(config).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = snomed_vcr::Server::spawn(listener, recorder.clone(), snomed_vcr::ServerConfig::default()).unwrap();
+    let client = snomed_vcr::Client::new(&proxy.uri()).unwrap();
+    let walks = [
+        (Json, json!({"MaxResults": 37})),
+        (Cbor, json!({"MaxResults": 45})),
+        (Json, json!({"MaxResults": 50, "Filter": {"JobStatus": "COMPLETED"}})),
+        (Json, json!({"Filter": {"JobStatus": "STOP_REQUESTED"}})),
+        (Json, json!({"MaxResults": 25, "Filter": {"JobName": "病歴-抽出"}})),
+        (Json, json!({"MaxResults": 25, "Filter": {"JobName": "ed-notes"}})),
+        (Json, json!({"MaxResults": 40, "Filter": {"SubmitTimeBefore": 1704500000.25}})),
+        (Json, json!({"MaxResults": 40, "Filter": {"SubmitTimeAfter": 1705000000.123456}})),
+        (
+            Json,
+            json!({"MaxResults": 10, "Filter": {"SubmitTimeAfter": 1704200000, "SubmitTimeBefore": 1704600000, "JobStatus": "FAILED"}}),
+        ),
+        (Json, json!({"MaxResults": 30, "Filter": {"SubmitTimeBefore": 1704434496}})),
+        (Json, json!({"MaxResults": 30, "Filter": {"SubmitTimeAfter": 1704434496}})),
+        (Json, json!({"MaxResults": 20, "Filter": {"SubmitTimeAfter": 1704080462.25, "SubmitTimeBefore": 1704434496}})),
+    ];
+    for (protocol, first) in walks {
+        let chain = client.walk(protocol, &first, 1000).await.unwrap();
+        assert!(chain.is_complete(), "{first}: {:?}", chain.pages.last().map(|p| &p.reply));
+    }
+    let first = client.call(Json, &json!({"MaxResults": 5})).await.unwrap();
+    let token = first.reply.output().and_then(|o| o["NextToken"].as_str()).unwrap_or_else(|| panic!("{first:?}"));
+    let token = token.to_string();
+    let tampered = format!("{}{}", &token[..token.len() - 2], if token.ends_with("AA") { "BB" } else { "AA" });
+    for bad in [
+        json!({"MaxResults": 501}),
+        json!({"Filter": {"JobStatus": "BOGUS"}}),
+        json!({"Filter": {"JobName": "!!$"}}),
+        json!({"MaxResults": 5, "NextToken": tampered}),
+        json!({"MaxResults": 5, "NextToken": token, "Filter": {"JobStatus": "FAILED"}}),
+        json!({"MaxResults": 0}),
+        json!({"MaxResults": "5"}),
+    ] {
+        client.call(Json, &bad).await.unwrap();
+    }
+    proxy.shutdown().await;
+    recorder.finish().unwrap();
+}
