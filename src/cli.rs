@@ -138,7 +138,7 @@ pub struct ByteArgs {
     #[arg(long, value_name = "BYTES", default_value = "8M", value_parser = byte_size)]
     pub max_chain_bytes: usize,
     /// The most memory the answers of all listings in flight may take together.
-    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = byte_size)]
+    #[arg(long, value_name = "BYTES", default_value = "32M", value_parser = byte_size)]
     pub max_run_bytes: usize,
 }
 

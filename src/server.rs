@@ -488,7 +488,7 @@ enum BodyError {
 /// always) is returned as it came, without the list of chunks `collect` allocates and walks for it.
 /// An announced length over the limit is not refused before reading: a client still sending its body when
 /// the answer comes would see a broken pipe instead of the 413.
-/// `room(len)` is asked whenever the body has grown to `len` bytes, and says whether it may grow.
+/// `room(held)` is asked before the body's buffer grows to hold `held` bytes, and says whether it may.
 async fn read_body<B>(mut body: B, max: usize, room: &mut impl FnMut(usize) -> bool) -> Result<Bytes, BodyError>
 where
     B: hyper::body::Body<Data = Bytes> + Unpin,
@@ -503,15 +503,30 @@ where
         if len > max {
             return Err(BodyError::TooLarge);
         }
-        if !room(len) {
-            return Err(BodyError::Busy);
-        }
         match &mut rest {
-            Some(r) => r.extend_from_slice(&data),
-            None if first.is_empty() => first = data,
+            None if first.is_empty() => {
+                if !room(data.len()) {
+                    return Err(BodyError::Busy);
+                }
+                first = data;
+            }
+            Some(r) => {
+                // What the buffer holds once it has grown (the room is asked before it grows).
+                if !room(r.capacity().max(len)) {
+                    return Err(BodyError::Busy);
+                }
+                r.extend_from_slice(&data);
+            }
             None => {
-                let mut r = bytes::BytesMut::with_capacity(len);
-                r.extend_from_slice(&first);
+                // The whole body's room at once when its length is announced: growing by doubling would hold
+                // up to twice what the body is.
+                let announced = usize::try_from(body.size_hint().lower()).unwrap_or(max).min(max);
+                let capacity = len.max(announced);
+                if !room(capacity) {
+                    return Err(BodyError::Busy);
+                }
+                let mut r = bytes::BytesMut::with_capacity(capacity);
+                r.extend_from_slice(&std::mem::take(&mut first));
                 r.extend_from_slice(&data);
                 rest = Some(r);
             }
@@ -678,6 +693,8 @@ mod tests {
         assert!(matches!(read(Frames::data(&[b"0123456789"], true), 9), Err(BodyError::TooLarge)));
         assert!(matches!(read(Frames::data(&[b"01234", b"56789"], false), 9), Err(BodyError::TooLarge)));
         assert_eq!(read(Frames::data(&[b"01234", b"56789"], false), 10).unwrap(), &b"0123456789"[..]);
+        // A body of exactly the limit in three pieces is whole, not counted twice in part.
+        assert_eq!(read(Frames::data(&[b"0123", b"456", b"789"], false), 10).unwrap(), &b"0123456789"[..]);
     }
 
     #[test]

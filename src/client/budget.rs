@@ -19,8 +19,8 @@ pub struct ByteBudget {
 impl ByteBudget {
     /// The default budget of one chain (`--max-chain-bytes`): 8 MiB, some 4,000 jobs.
     pub const CHAIN: usize = 8 << 20;
-    /// The default budget of all chains in flight together (`--max-run-bytes`): 64 MiB.
-    pub const RUN: usize = 64 << 20;
+    /// The default budget of all chains in flight together (`--max-run-bytes`): 32 MiB.
+    pub const RUN: usize = 32 << 20;
 
     /// A budget of `chain` bytes per chain and `run` bytes for all chains held at once.
     pub fn new(chain: usize, run: usize) -> ByteBudget {
@@ -63,6 +63,11 @@ impl Holding {
     pub fn room(&self) -> usize {
         let run_room = self.budget.run.saturating_sub(self.budget.held());
         self.budget.chain.saturating_sub(self.held).min(run_room)
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.held
     }
 
     /// Whether nothing is held yet (the chain's first answer is still to come).

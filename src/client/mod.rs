@@ -29,7 +29,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -348,14 +348,41 @@ impl Client {
             Ok(Ok(r)) => r,
         };
         let (parts, body) = resp.into_parts();
-        let bytes = match tokio::time::timeout(c.timeout, Limited::new(body, max_body).collect()).await {
+        let bytes = match tokio::time::timeout(c.timeout, read_body(body, max_body)).await {
             Err(_) => return Err(SendError::SlowBody(c.timeout)),
-            Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-                return Err(SendError::TooLarge(max_body));
-            }
-            Ok(Err(e)) => return Err(SendError::Closed(chain_of(&*e))),
-            Ok(Ok(b)) => b.to_bytes(),
+            Ok(r) => r?,
         };
         Ok(Response::from_parts(parts, bytes))
     }
+}
+
+/// A response body of at most `max` bytes, read into one buffer of its announced length (a body in one
+/// piece is kept as it came; one in several is not gathered first and copied after).
+async fn read_body(mut body: hyper::body::Incoming, max: usize) -> Result<Bytes, SendError> {
+    use hyper::body::Body;
+    let announced = usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX);
+    if announced > max {
+        return Err(SendError::TooLarge(max));
+    }
+    let mut first: Option<Bytes> = None;
+    let mut rest: Option<bytes::BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| SendError::Closed(chain_of(&e)))?;
+        let Ok(data) = frame.into_data() else { continue };
+        let len = first.as_ref().map_or(0, Bytes::len) + rest.as_ref().map_or(0, |r| r.len()) + data.len();
+        if len > max {
+            return Err(SendError::TooLarge(max));
+        }
+        match (&mut rest, first.take()) {
+            (Some(r), _) => r.extend_from_slice(&data),
+            (None, None) => first = Some(data),
+            (None, Some(f)) => {
+                let mut r = bytes::BytesMut::with_capacity(len.max(announced.min(max)));
+                r.extend_from_slice(&f);
+                r.extend_from_slice(&data);
+                rest = Some(r);
+            }
+        }
+    }
+    Ok(rest.map_or_else(|| first.unwrap_or_default(), bytes::BytesMut::freeze))
 }

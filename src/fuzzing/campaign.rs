@@ -54,6 +54,9 @@ pub enum Budget {
     Time(Duration),
 }
 
+/// The most bytes of a case's answers kept for a finding's reproducer until shrinking runs it again.
+const KEPT_TRACE: usize = 1 << 20;
+
 /// The share of a `--seconds` budget kept for re-checking and shrinking once a finding is in.
 pub const SHRINK_SHARE: f64 = 0.2;
 
@@ -259,6 +262,8 @@ pub struct WarmUp {
     pub faults: Vec<(Value, Fault)>,
     /// Requests sent.
     pub requests: u64,
+    /// The biggest page size that came back in time.
+    pub page_size: i64,
 }
 
 impl WarmUp {
@@ -285,7 +290,7 @@ const FALLBACK_SIZES: [i64; 4] = [500, 100, 20, 5];
 
 /// The warm-up. `Err` when the one-job probe gets no answer that can be read: the target cannot be fuzzed.
 pub async fn warm_up(target: &Target, protocol: Protocol, bytes: &ByteBudget) -> Result<WarmUp, Fault> {
-    let mut w = Walking { target, protocol, bytes, faults: Vec::new(), requests: 0 };
+    let mut w = Walking { target, protocol, bytes, faults: Vec::new(), requests: 0, size: 0 };
     let probe = json!({"MaxResults": 1});
     let mut held = bytes.hold();
     w.requests += 1;
@@ -306,7 +311,17 @@ pub async fn warm_up(target: &Target, protocol: Protocol, bytes: &ByteBudget) ->
         }
     }
     let foreign = w.walk(json!({"NextToken": "snomed-vcr-probe-not-a-token"}), 1).await;
-    Ok(WarmUp { population, by_status, token_walks, bounds, foreign, faults: w.faults, requests: w.requests })
+    let page_size = FALLBACK_SIZES[w.size];
+    Ok(WarmUp {
+        population,
+        by_status,
+        token_walks,
+        bounds,
+        foreign,
+        faults: w.faults,
+        requests: w.requests,
+        page_size,
+    })
 }
 
 /// The warm-up's walks and what went wrong on the way.
@@ -316,13 +331,15 @@ struct Walking<'a> {
     bytes: &'a ByteBudget,
     faults: Vec<(Value, Fault)>,
     requests: u64,
+    /// The first of [`FALLBACK_SIZES`] to try: the biggest that answered last time.
+    size: usize,
 }
 
 impl Walking<'_> {
-    /// Walks `first` at the biggest page size that answers in time.
+    /// Walks `first` at the biggest page size that answers in time (starting from the one that did last).
     async fn walk_down(&mut self, first: Value, max_pages: usize) -> Chain {
         let mut chain = None;
-        for size in FALLBACK_SIZES {
+        for (i, size) in FALLBACK_SIZES.into_iter().enumerate().skip(self.size) {
             let mut doc = first.clone();
             doc["MaxResults"] = json!(size);
             let c = self.walk(doc, max_pages).await;
@@ -330,6 +347,7 @@ impl Walking<'_> {
             let failed = c.pages.first().is_none_or(|p| p.reply.error().is_some_and(|e| e.status != 429));
             chain = Some(c);
             if !failed {
+                self.size = i;
                 break;
             }
         }
@@ -355,7 +373,7 @@ impl Walking<'_> {
 
 /// The two short walks whose tokens become the pool's: unfiltered and by one status, five jobs a page.
 pub async fn token_walks(target: &Target, protocol: Protocol, bytes: &ByteBudget) -> Vec<Chain> {
-    let mut w = Walking { target, protocol, bytes, faults: Vec::new(), requests: 0 };
+    let mut w = Walking { target, protocol, bytes, faults: Vec::new(), requests: 0, size: 0 };
     let mut out = Vec::new();
     for first in [json!({"MaxResults": 5}), json!({"MaxResults": 5, "Filter": {"JobStatus": "COMPLETED"}})] {
         out.push(w.walk(first, 4).await);
@@ -375,10 +393,10 @@ pub fn pool_tokens(walks: &[Chain]) -> Vec<(String, Value)> {
 }
 
 /// A fingerprint of the population a target lists now (its jobs' identities, names, statuses and times),
-/// or `None` when the listing did not run to its end.
-pub async fn fingerprint(target: &Target, protocol: Protocol, bytes: &ByteBudget) -> Option<u64> {
-    let mut w = Walking { target, protocol, bytes, faults: Vec::new(), requests: 0 };
-    let chain = w.walk(json!({"MaxResults": 500}), exec::MAX_PAGES).await;
+/// in pages of `size`, or `None` when the listing did not run to its end.
+pub async fn fingerprint(target: &Target, protocol: Protocol, bytes: &ByteBudget, size: i64) -> Option<u64> {
+    let mut w = Walking { target, protocol, bytes, faults: Vec::new(), requests: 0, size: 0 };
+    let chain = w.walk(json!({"MaxResults": size}), exec::MAX_PAGES).await;
     chain.is_complete().then(|| population_key(&Learned::from_chains(&[chain])))
 }
 
@@ -580,7 +598,10 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
             *classes.entry(input::class(&case)).or_default() += 1;
             let mut in_case = BTreeSet::new();
             let CaseRun { got, theirs, violations } = run;
-            let mut traces = Some((got, theirs));
+            // A first finding's traces are kept for its reproducer when small; a big one is run again later.
+            // Kept, they no longer count against the cases in flight.
+            let small = got.held.bytes() + theirs.as_ref().map_or(0, |t| t.held.bytes()) <= KEPT_TRACE;
+            let mut traces = small.then(|| (got.clone(), theirs.clone()));
             for v in violations {
                 let key = (v.oracle, v.signature.clone());
                 let c = counts.entry(key.clone()).or_default();
@@ -624,10 +645,10 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
         if key.0.needs_stable_population() && config.rechecks > 0 && seen.index.is_some() {
             let check = async {
                 for _ in 0..config.rechecks {
-                    let before = fingerprint(&config.target, seen.protocol, &config.bytes).await;
+                    let before = fingerprint(&config.target, seen.protocol, &config.bytes, warm.page_size).await;
                     let (again, got, _) = holds(&seen.case, seen.protocol).await;
                     requests += got.requests() as u64 + 2;
-                    let after = fingerprint(&config.target, seen.protocol, &config.bytes).await;
+                    let after = fingerprint(&config.target, seen.protocol, &config.bytes, warm.page_size).await;
                     if again.is_none() {
                         return Stability::Unstable("it did not happen again when the case was re-run".into());
                     }
@@ -666,7 +687,8 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
             (Some(l), _) => l,
             (None, Some((got, theirs))) => (seen.violation, got, theirs),
             (None, None) => {
-                // A warm-up finding: run its one request for the reproducer, if time allows.
+                // A warm-up finding, or one whose traces were too big to keep: run it again for the
+                // reproducer, if time allows.
                 match within(deadline, holds(&shrunk, seen.protocol)).await {
                     Some((found, got, theirs)) => (found.unwrap_or(seen.violation), got, theirs),
                     None => (seen.violation, empty_trace(seen.protocol), None),
@@ -680,6 +702,9 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
                 .await
                 .unwrap_or_else(|| empty_trace(seen.protocol)),
         };
+        // Kept for the report, the traces no longer count against the byte budget.
+        let (mut actual, mut expected_trace) = (actual, expected_trace);
+        (actual.held, expected_trace.held) = Default::default();
         // A pool token in the reproducer needs the walk that issued it, so diff can map it to the target's.
         let uses_pool = expected_trace.sent.iter().any(|s| {
             s.request

@@ -75,6 +75,13 @@ impl Clone for Held {
     }
 }
 
+impl Held {
+    /// The bytes held.
+    pub fn bytes(&self) -> usize {
+        self.0.iter().map(Holding::bytes).sum()
+    }
+}
+
 /// Everything a case did.
 #[derive(Clone, Debug)]
 pub struct Trace {

@@ -34,7 +34,7 @@ use super::verdict::{self, TokenOrigin, Verdict};
 use crate::client::{Deviation, Fault};
 use crate::doc::{JsonPath, Segment};
 use crate::model::oracle::{self as model_oracle, Basis, FilterSemantics, Oracle};
-use crate::model::{Chain, End, ListRequest, Page, Reply};
+use crate::model::{End, ListRequest, Page, Reply};
 
 /// One broken expectation in one run of a case.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -172,12 +172,7 @@ impl Judge {
     fn listing(&self, listing: &Listing, trace: &Trace, out: &mut Vec<Violation>) {
         let chain = &listing.chain;
         let until = listing.changed_at.unwrap_or(chain.pages.len()).min(chain.pages.len());
-        let mut found = if until == chain.pages.len() {
-            model_oracle::check_chain(chain, &self.semantics)
-        } else {
-            let head = Chain { start: chain.start, pages: chain.pages[..until].to_vec(), end: chain.end.clone() };
-            model_oracle::check_chain(&head, &self.semantics)
-        };
+        let mut found = model_oracle::check_pages(&chain.pages[..until], &chain.end, &self.semantics);
         for (p, page) in chain.pages.iter().enumerate().skip(until) {
             let (Some(output), Ok(request)) = (page.output(), ListRequest::from_document(&page.request)) else {
                 continue;

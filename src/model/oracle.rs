@@ -21,7 +21,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::{Chain, End, Filter, JOBS_MEMBER, JobStatus, ListRequest, Order, Timestamp, check_response};
+use super::{Chain, End, Filter, JOBS_MEMBER, JobStatus, ListRequest, Order, Page, Timestamp, check_response};
 use crate::doc::JsonPath;
 
 /// Where an oracle's expectation comes from.
@@ -349,11 +349,18 @@ fn submit_time(job: &Value) -> Option<Timestamp> {
     job.get("SubmitTime").and_then(Value::as_f64).and_then(Timestamp::from_secs_f64)
 }
 
+/// The most violations of one check a page reports: a hostile page of thousands of wrong jobs says no more
+/// than its first ones, which name the fault.
+pub const PER_PAGE: usize = 25;
+/// The most jobs of a page checked for contradicting times.
+const MAX_SCAN: usize = 10_000;
+
 /// Checks one page's output against the request that asked for it: shape, page size, and the filter. (Order
 /// is a property of a chain: see [`check_chain`].)
 pub fn check_page(request: &ListRequest, output: &Value, semantics: &FilterSemantics) -> Vec<Violation> {
     let mut out: Vec<Violation> = check_response(output)
         .into_iter()
+        .take(PER_PAGE)
         .map(|v| Violation {
             oracle: Oracle::OutputShape,
             basis: Basis::Model,
@@ -364,7 +371,7 @@ pub fn check_page(request: &ListRequest, output: &Value, semantics: &FilterSeman
         .collect();
     let jobs = output.get(JOBS_MEMBER).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
     // Data that contradicts itself: a job cannot end before it was submitted.
-    for (i, job) in jobs.iter().enumerate() {
+    for (i, job) in jobs.iter().enumerate().take(MAX_SCAN) {
         let end = job.get("EndTime").and_then(Value::as_f64).and_then(Timestamp::from_secs_f64);
         if let (Some(s), Some(e)) = (submit_time(job), end)
             && e < s
@@ -393,8 +400,14 @@ pub fn check_page(request: &ListRequest, output: &Value, semantics: &FilterSeman
         });
     }
     if let Some(filter) = &request.filter {
+        let mut found = 0;
         for (i, job) in jobs.iter().enumerate() {
-            out.extend(check_filter(filter, job, i, semantics));
+            let v = check_filter(filter, job, i, semantics);
+            found += v.len();
+            out.extend(v);
+            if found >= PER_PAGE {
+                break;
+            }
         }
     }
     out
@@ -449,19 +462,24 @@ fn check_filter(filter: &Filter, job: &Value, i: usize, semantics: &FilterSemant
 /// Checks a whole chain: every page ([`check_page`], against the request that page answered), the documented
 /// order across pages, each `JobId` once, and that no token came back twice.
 pub fn check_chain(chain: &Chain, semantics: &FilterSemantics) -> Vec<Violation> {
+    check_pages(&chain.pages, &chain.end, semantics)
+}
+
+/// [`check_chain`] for the first pages of a chain (`pages`), which ended as `end` says.
+pub fn check_pages(pages: &[Page], end: &End, semantics: &FilterSemantics) -> Vec<Violation> {
     let mut out = Vec::new();
-    for (p, page) in chain.pages.iter().enumerate() {
+    for (p, page) in pages.iter().enumerate() {
         let (Some(output), Ok(request)) = (page.output(), ListRequest::from_document(&page.request)) else { continue };
         out.extend(check_page(&request, output, semantics).into_iter().map(|v| Violation { page: Some(p), ..v }));
     }
-    out.extend(check_order(chain));
-    out.extend(check_unique(chain));
-    if let End::Loop { token } = &chain.end {
-        let first = chain.pages.iter().position(|p| p.next_token() == Some(token)).unwrap_or(0);
+    out.extend(check_order(pages));
+    out.extend(check_unique(pages));
+    if let (End::Loop { token }, false) = (end, pages.is_empty()) {
+        let first = pages.iter().position(|p| p.next_token() == Some(token)).unwrap_or(0);
         out.push(Violation {
             oracle: Oracle::Pagination,
             basis: Basis::Documentation,
-            page: Some(chain.pages.len() - 1),
+            page: Some(pages.len() - 1),
             path: JsonPath::root().key("NextToken"),
             message: format!(
                 "\"{token}\" was already returned on page {}: following it would never end the listing",
@@ -473,16 +491,16 @@ pub fn check_chain(chain: &Chain, semantics: &FilterSemantics) -> Vec<Violation>
 }
 
 /// The documented order across a chain's pages, judged against its first request's filter.
-fn check_order(chain: &Chain) -> Vec<Violation> {
-    let filter = chain
-        .first_request()
-        .and_then(|r| ListRequest::from_document(r).ok())
+fn check_order(pages: &[Page]) -> Vec<Violation> {
+    let filter = pages
+        .first()
+        .and_then(|p| ListRequest::from_document(&p.request).ok())
         .and_then(|r| r.filter)
         .unwrap_or_default();
     let Some(order) = Order::documented(&filter) else { return Vec::new() };
     let mut out = Vec::new();
     let mut last: Option<(Timestamp, usize, String)> = None;
-    for (p, page) in chain.pages.iter().enumerate() {
+    for (p, page) in pages.iter().enumerate() {
         for (i, job) in page.jobs().iter().enumerate() {
             let Some(t) = submit_time(job) else { continue };
             if let Some((prev, prev_page, prev_id)) = &last {
@@ -515,10 +533,10 @@ fn check_order(chain: &Chain) -> Vec<Violation> {
 }
 
 /// Each `JobId` at most once in a chain.
-fn check_unique(chain: &Chain) -> Vec<Violation> {
+fn check_unique(pages: &[Page]) -> Vec<Violation> {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut out = Vec::new();
-    for (p, page) in chain.pages.iter().enumerate() {
+    for (p, page) in pages.iter().enumerate() {
         for (i, job) in page.jobs().iter().enumerate() {
             let Some(id) = job.get("JobId").and_then(Value::as_str) else { continue };
             if let Some(first) = seen.insert(id, p) {

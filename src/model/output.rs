@@ -200,14 +200,14 @@ pub fn check_job_plausibility(job: &JobProperties, at: &JsonPath) -> Vec<ShapeVi
     out
 }
 
-/// Checks a whole response document: types first, then every job.
+/// Checks a whole response document: types first, then every job, one at a time (a page is never copied
+/// whole into typed form).
 pub fn check_response(doc: &Value) -> Vec<ShapeViolation> {
-    let resp = match ListResponse::from_document(doc) {
-        Ok(r) => r,
-        Err(problem) => return vec![ShapeViolation { path: JsonPath::root(), problem }],
-    };
+    if let Err(e) = check_types(doc, &RESPONSE_SHAPE) {
+        return vec![ShapeViolation { path: JsonPath::root(), problem: e.to_string() }];
+    }
     let mut out = Vec::new();
-    if let Some(t) = &resp.next_token
+    if let Some(t) = doc.get("NextToken").and_then(Value::as_str)
         && t.is_empty()
     {
         out.push(ShapeViolation {
@@ -215,8 +215,13 @@ pub fn check_response(doc: &Value) -> Vec<ShapeViolation> {
             problem: "empty (the model's minimum length is 1)".into(),
         });
     }
-    for (i, job) in resp.jobs.iter().flatten().enumerate() {
-        out.extend(check_job(job, &JsonPath::root().key(JOBS_MEMBER).index(i)));
+    let jobs = doc.get(JOBS_MEMBER).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    for (i, job) in jobs.iter().enumerate() {
+        let at = JsonPath::root().key(JOBS_MEMBER).index(i);
+        match JobProperties::deserialize(job) {
+            Ok(j) => out.extend(check_job(&j, &at)),
+            Err(e) => out.push(ShapeViolation { path: at, problem: e.to_string() }),
+        }
     }
     out
 }

@@ -5,6 +5,7 @@ mod cli;
 mod diff;
 mod fuzz;
 mod fuzz_corpus;
+mod hostile;
 mod record;
 mod replay;
 mod rust_sdk;
