@@ -857,6 +857,9 @@ async fn run_diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
         print!("{}", rules.to_toml());
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(out) = &args.out {
+        refuse_input_as_output(out, &args)?;
+    }
     let config = diff_config(&args, &|k| std::env::var(k).ok())?;
     if let Some(runs) = args.learn_noise {
         let path = args.rules.as_ref().expect("clap requires --rules with --learn-noise");
@@ -865,6 +868,7 @@ async fn run_diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let report = crate::diff::diff(&config).await?;
+    let mut unaccepted = 0;
     if args.baseline_update {
         let path = args.baseline.as_ref().expect("clap requires --baseline with --baseline-update");
         let baseline = crate::diff::baseline::Baseline::from_report(&report);
@@ -875,6 +879,18 @@ async fn run_diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
             path.display(),
             report.stale.len()
         );
+        unaccepted = report
+            .cassettes
+            .iter()
+            .flat_map(|c| &c.chains)
+            .flat_map(|ch| &ch.differences)
+            .filter(|d| !crate::diff::baseline::acceptable(d))
+            .count();
+        if unaccepted > 0 {
+            eprintln!(
+                "baseline: {unaccepted} transport failure(s) not accepted: a target that did not answer is no behaviour to accept"
+            );
+        }
     }
     let color = args.out.is_none()
         && std::io::IsTerminal::is_terminal(&std::io::stdout())
@@ -894,7 +910,29 @@ async fn run_diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
         }
         None => print!("{text}"),
     }
-    Ok(if report.failed() && !args.baseline_update { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if (report.failed() && !args.baseline_update) || unaccepted > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `diff --out` must not overwrite what the diff reads: a cassette, the other recording, the rules or the
+/// baseline.
+fn refuse_input_as_output(out: &std::path::Path, args: &DiffArgs) -> anyhow::Result<()> {
+    let Ok(out) = out.canonicalize() else { return Ok(()) }; // a new file is no input
+    let mut inputs: Vec<(&str, PathBuf)> = Vec::new();
+    for p in crate::cassette::expand_paths(&args.cassettes).unwrap_or_default() {
+        inputs.push(("--cassette", p));
+    }
+    inputs.extend(args.pair.iter().map(|p| ("A.json B.json", p.clone())));
+    inputs.extend(args.rules.iter().map(|p| ("--rules", p.clone())));
+    inputs.extend(args.baseline.iter().map(|p| ("--baseline", p.clone())));
+    for (what, p) in inputs {
+        if p.canonicalize().is_ok_and(|p| p == out) {
+            anyhow::bail!(
+                "--out: '{}' is one of diff's inputs ({what}); writing the report there would overwrite it. Choose another file",
+                out.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Builds the fuzz configuration from its flags and the environment.

@@ -5,7 +5,8 @@
 //! earliest such chain, when two answers returned the same T), or retries the chain whose last request sent T
 //! and failed. A request with a token that an earlier answer issued but whose chain has moved on starts a
 //! chain of its own ([`Start::ReusedToken`]); a token no answer in the cassette issued starts nothing but a
-//! chain of that one request ([`Start::ForeignToken`]): a tampered or foreign token, sent as it was.
+//! chain of that one request ([`Start::ForeignToken`]): a tampered or foreign token, sent as it was. An
+//! answer kept verbatim (not the protocol's) is no page of any listing.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -34,12 +35,24 @@ fn page_of_owned(index: usize, it: Interaction) -> Page {
 impl Cassette {
     /// The chains of this recording, in the order their first requests were recorded (see the module docs).
     pub fn chains(&self) -> Vec<Chain> {
-        link(self.interactions.iter().enumerate().map(|(i, it)| page_of(i, it)))
+        link(
+            self.interactions
+                .iter()
+                .enumerate()
+                .filter(|(_, it)| !it.response.is_verbatim())
+                .map(|(i, it)| page_of(i, it)),
+        )
     }
 
     /// [`Cassette::chains`], taking the interactions' documents instead of copying them.
     pub fn into_chains(self) -> Vec<Chain> {
-        link(self.interactions.into_iter().enumerate().map(|(i, it)| page_of_owned(i, it)))
+        link(
+            self.interactions
+                .into_iter()
+                .enumerate()
+                .filter(|(_, it)| !it.response.is_verbatim())
+                .map(|(i, it)| page_of_owned(i, it)),
+        )
     }
 }
 

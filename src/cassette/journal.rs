@@ -586,8 +586,14 @@ pub fn line_with_json_body(
         text.iter_mut().filter(|c| matches!(**c, b'\n' | b'\r')).for_each(|c| *c = b' ');
     }
     redact(text)?;
-    // Checked as journaled, once (redaction writes digits and hex over digits and hex).
-    if !is_json(text) {
+    // Checked as journaled, once (redaction writes digits and hex over digits and hex): a 2xx body must be an
+    // output document, or the cassette would not load (such an answer is kept verbatim instead).
+    let ok = match head.response.status {
+        200..=299 => std::str::from_utf8(text)
+            .is_ok_and(|t| crate::model::check_types_text(t, &crate::model::RESPONSE_SHAPE).is_ok()),
+        _ => is_json(text),
+    };
+    if !ok {
         return None;
     }
     line.extend_from_slice(b"}}");

@@ -3,7 +3,9 @@
 //! The scan reads the file as text, line by line, so each finding carries `file:line:field`. It looks for AWS
 //! access key ids (`AKIA…`, `ASIA…`), strings shaped like secret access keys (40 characters of base64 with
 //! mixed classes and high entropy), STS session tokens (by their well-known prefixes), headers that must never
-//! be stored, and 12-digit account ids in ARNs that are not redaction placeholders.
+//! be stored, 12-digit account ids in ARNs that are not redaction placeholders, credentials in URLs
+//! (`user:password@host`), security tokens and signatures in query strings, PEM private keys, and values of
+//! any length under keys that name a secret (`aws_secret_access_key = …`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -38,6 +40,10 @@ struct Patterns {
     session_token: Regex,
     account: Regex,
     key: Regex,
+    userinfo: Regex,
+    query_token: Regex,
+    pem: Regex,
+    named_secret: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -49,6 +55,18 @@ fn patterns() -> &'static Patterns {
         session_token: Regex::new(r"(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]*").expect("valid"),
         account: Regex::new(r"arn:aws[a-zA-Z-]*:[a-zA-Z0-9-]*:[a-zA-Z0-9-]*:([0-9]{12}):").expect("valid"),
         key: Regex::new(r#"^\s*"([^"]+)"\s*:"#).expect("valid"),
+        // Credentials in a URL: scheme://USER:PASSWORD@host.
+        userinfo: Regex::new(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s@\x22]*:[^/\s@\x22]+@").expect("valid"),
+        // A signed URL's token or signature in a query string, whatever its length.
+        // (Matched against the line in lower case, as are the names of secrets below.)
+        query_token: Regex::new(r"[?&](x-amz-security-token|x-amz-signature|x-amz-credential)=([^&\s\x22]+)")
+            .expect("valid"),
+        pem: Regex::new(r"-----BEGIN [A-Z ]*PRIVATE KEY-----").expect("valid"),
+        // A value under a key that names a secret, as a credentials file or an environment would write it.
+        named_secret: Regex::new(
+            r#"\b(aws_secret_access_key|aws_session_token|secret_?access_?key|secretkey)\b\x22?\s*[:=]\s*\x22?([^\s\x22,}]+)"#,
+        )
+        .expect("valid"),
     })
 }
 
@@ -96,6 +114,20 @@ pub fn scan(file: &Path, text: &str) -> Vec<Finding> {
             if bounded_end && looks_like_secret_key(s) {
                 add(format!("string shaped like a secret access key '{}…'", &s[..4]));
             }
+        }
+        if p.userinfo.is_match(line) {
+            add("credentials in a URL (user:password@host)".into());
+        }
+        let lower = line.to_ascii_lowercase();
+        for cap in p.query_token.captures_iter(&lower) {
+            let name = &line[cap.get(1).expect("a group").range()];
+            add(format!("'{name}' in a query string"));
+        }
+        if p.pem.is_match(line) {
+            add("a PEM private key".into());
+        }
+        for cap in p.named_secret.captures_iter(&lower) {
+            add(format!("a value for '{}' ({} characters)", &cap[1], cap[2].chars().count()));
         }
         for cap in p.account.captures_iter(line) {
             if !redact::is_account_placeholder(&cap[1]) {
@@ -151,6 +183,10 @@ mod tests {
                 "DataAccessRoleArn",
                 "unredacted account id '123456789012'",
             ),
+            ("\"upstream\": \"http://admin:hunter2@10.0.0.1:4566\"", "upstream", "credentials in a URL"),
+            ("\"path\": \"/?X-Amz-Security-Token=FwoX&a=1\"", "path", "'X-Amz-Security-Token' in a query string"),
+            ("\"Message\": \"-----BEGIN RSA PRIVATE KEY-----\\nMIIE\"", "Message", "a PEM private key"),
+            ("\"Message\": \"aws_secret_access_key = abc\"", "Message", "'aws_secret_access_key' (3 characters)"),
         ];
         for (plant, field, what) in plants {
             let text = clean.replacen("\"method\": \"POST\",", &format!("\"method\": \"POST\",\n      {plant},"), 1);

@@ -124,23 +124,74 @@ pub struct RecordedResponse {
     pub encoding: Option<Encoding>,
 }
 
-/// Notes on a CBOR body's encoding.
+/// How a body is kept, where the document does not show it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Encoding {
-    /// `cbor`.
+    /// `cbor`, `text` or `base64`.
     pub format: EncodingFormat,
     /// The body used indefinite-length items (as the Rust SDK's requests do).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub indefinite_lengths: bool,
 }
 
-/// The binary format of a body.
+/// The format of a body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EncodingFormat {
-    /// CBOR (RPC v2).
+    /// CBOR (RPC v2), stored as its JSON-equivalent document.
     Cbor,
+    /// A response that is not the protocol's (an HTML page, JSON that is no output): its UTF-8 text,
+    /// verbatim, as a string. Replay serves it unchanged.
+    Text,
+    /// A response that is not the protocol's and not UTF-8: its bytes in base64, as a string.
+    Base64,
+}
+
+impl EncodingFormat {
+    /// Whether the body is kept verbatim rather than as a document of the protocol.
+    pub fn is_verbatim(self) -> bool {
+        matches!(self, EncodingFormat::Text | EncodingFormat::Base64)
+    }
+}
+
+impl RecordedResponse {
+    /// Whether the body is kept verbatim: an answer that is not the protocol's, which replay serves
+    /// unchanged and which is no page of a listing.
+    pub fn is_verbatim(&self) -> bool {
+        self.encoding.is_some_and(|e| e.format.is_verbatim())
+    }
+
+    /// A verbatim body's bytes.
+    pub fn verbatim_bytes(&self) -> Option<Vec<u8>> {
+        verbatim_bytes(self.encoding, &self.body)
+    }
+}
+
+/// The bytes of a verbatim body (`text` or `base64`), if `encoding` says it is one and it decodes.
+pub fn verbatim_bytes(encoding: Option<Encoding>, body: &Value) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let text = body.as_str()?;
+    match encoding?.format {
+        EncodingFormat::Text => Some(text.as_bytes().to_vec()),
+        EncodingFormat::Base64 => base64::engine::general_purpose::STANDARD.decode(text).ok(),
+        EncodingFormat::Cbor => None,
+    }
+}
+
+/// A response body as a cassette keeps one that is not a document of the protocol: UTF-8 as text, anything
+/// else in base64.
+pub fn verbatim(body: &[u8]) -> (Value, Encoding) {
+    use base64::Engine;
+    match std::str::from_utf8(body) {
+        Ok(text) => {
+            (Value::String(text.to_string()), Encoding { format: EncodingFormat::Text, indefinite_lengths: false })
+        }
+        Err(_) => (
+            Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
+            Encoding { format: EncodingFormat::Base64, indefinite_lengths: false },
+        ),
+    }
 }
 
 impl Cassette {
@@ -265,11 +316,38 @@ pub(crate) fn interaction_field(i: usize, rest: &str) -> JsonPath {
 /// Checks one interaction at position `i`: sequence number, status, body shapes.
 pub fn check_interaction(i: usize, it: &Interaction) -> Result<(), LoadError> {
     check_head(i, it.seq, &it.request, it.response.status)?;
+    if it.response.is_verbatim() {
+        return check_verbatim(i, it.response.encoding, &it.response.body);
+    }
     if (200..300).contains(&it.response.status) {
         model::check_types(&it.response.body, &model::RESPONSE_SHAPE)
-            .map_err(|e| LoadError::at_field(interaction_field(i, "response.body"), e.to_string()))?;
+            .map_err(|e| LoadError::at_field(interaction_field(i, "response.body"), response_mismatch(&e)))?;
     }
     Ok(())
+}
+
+/// A response body of the wrong type, in words that say it is the response's output document.
+pub(crate) fn response_mismatch(e: &model::types::TypeMismatch) -> String {
+    if e.path.is_root() {
+        format!("expected the output document (a {}), found {}", e.expected, e.found)
+    } else {
+        format!("the output document: expected {} at '{}', found {}", e.expected, e.path.member_path(), e.found)
+    }
+}
+
+/// A verbatim body: a string that decodes as its encoding says.
+pub(crate) fn check_verbatim(i: usize, encoding: Option<Encoding>, body: &Value) -> Result<(), LoadError> {
+    match verbatim_bytes(encoding, body) {
+        Some(_) => Ok(()),
+        None => Err(LoadError::at_field(
+            interaction_field(i, "response.body"),
+            format!(
+                "the response is kept verbatim (encoding {:?}), so its body must be a string of that encoding, found {}",
+                encoding.map(|e| e.format),
+                model::json_type(body)
+            ),
+        )),
+    }
 }
 
 /// The checks of [`check_interaction`] that do not need the response body.

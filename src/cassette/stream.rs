@@ -78,8 +78,15 @@ impl StreamedInteraction<'_> {
     pub fn check(&self, i: usize) -> Result<(), LoadError> {
         check_head(i, self.seq, &self.request, self.response.status)?;
         let body = self.response.body.get();
+        if self.response.encoding.is_some_and(|e| e.format.is_verbatim()) {
+            let doc: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+            return super::check_verbatim(i, self.response.encoding, &doc);
+        }
         let checked = if (200..300).contains(&self.response.status) {
-            model::check_types_text(body, &model::RESPONSE_SHAPE).map_err(|e| e.to_string())
+            model::check_types_text(body, &model::RESPONSE_SHAPE).map_err(|e| match e {
+                model::types::TextCheckError::Type(t) => super::response_mismatch(&t),
+                other => other.to_string(),
+            })
         } else {
             // Error bodies are parsed into documents when loaded; JSON text can still hold a number no
             // document can (1e400).

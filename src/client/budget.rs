@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::Fault;
+use super::{Budgeted, Fault};
 
 /// The two budgets, shared by every chain of a run. Cloning shares the run's.
 #[derive(Clone, Debug)]
@@ -77,16 +77,30 @@ impl Holding {
 
     /// Charges `n` bytes to the chain and the run, or, past either budget, charges nothing and says which.
     pub fn take(&mut self, n: usize) -> Result<(), Fault> {
+        if n > self.budget.chain {
+            return Err(Fault::TooBig { limit: self.budget.chain, by: Budgeted::Answer });
+        }
         if self.held + n > self.budget.chain {
-            return Err(Fault::TooBig { limit: self.budget.chain - self.held });
+            return Err(Fault::TooBig { limit: self.budget.chain - self.held, by: Budgeted::Chain });
         }
         let before = self.budget.held.fetch_add(n, Ordering::Relaxed);
         if before + n > self.budget.run {
             self.budget.held.fetch_sub(n, Ordering::Relaxed);
-            return Err(Fault::TooBig { limit: self.budget.run.saturating_sub(before) });
+            return Err(Fault::TooBig { limit: self.budget.run.saturating_sub(before), by: Budgeted::Run });
         }
         self.held += n;
         Ok(())
+    }
+
+    /// The refusal of an answer bigger than `room`, the [`Holding::room`] it was read with: by the chain's
+    /// budget when that was all the room (the run's may have changed since), else by the run's.
+    pub fn refusal(&self, room: usize) -> Fault {
+        let chain_room = self.budget.chain.saturating_sub(self.held);
+        match (room >= chain_room, self.held == 0) {
+            (true, true) => Fault::TooBig { limit: chain_room, by: Budgeted::Answer },
+            (true, false) => Fault::TooBig { limit: chain_room, by: Budgeted::Chain },
+            (false, _) => Fault::TooBig { limit: room, by: Budgeted::Run },
+        }
     }
 }
 
@@ -107,9 +121,10 @@ mod tests {
         let mut b = budget.hold();
         a.take(90).unwrap();
         assert_eq!(a.room(), 10);
-        assert_eq!(a.take(11), Err(Fault::TooBig { limit: 10 }), "the chain's budget");
+        assert_eq!(a.take(11), Err(Fault::TooBig { limit: 10, by: Budgeted::Chain }), "the chain's budget");
         assert_eq!(b.room(), 60);
-        assert_eq!(b.take(61), Err(Fault::TooBig { limit: 60 }), "the run's budget");
+        assert_eq!(b.take(61), Err(Fault::TooBig { limit: 60, by: Budgeted::Run }), "the run's budget");
+        assert_eq!(b.take(101), Err(Fault::TooBig { limit: 100, by: Budgeted::Answer }), "bigger than a chain");
         b.take(60).unwrap();
         drop(a);
         assert_eq!(budget.held(), 60, "a dropped chain gives back what it held");

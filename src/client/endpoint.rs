@@ -31,6 +31,16 @@ impl Endpoint {
             _ => return Err(ParseError::new(s, "an http:// or https:// URL, or 'aws'")),
         };
         let authority = uri.authority().ok_or_else(|| ParseError::new(s, expected))?;
+        if let Some((_, host)) = authority.as_str().rsplit_once('@') {
+            // Never echoed: what is before the '@' is a secret.
+            let shown = url.replacen(&authority.as_str()[..authority.as_str().len() - host.len() - 1], "***", 1);
+            return Err(ParseError::new(
+                shown,
+                "an endpoint without credentials (they would be stored with every request that names it): write \
+                 it as http(s)://HOST[:PORT], and give credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or \
+                 AWS_PROFILE",
+            ));
+        }
         Ok(Endpoint {
             origin: format!("{}://{authority}", if https { "https" } else { "http" }),
             host: authority.host().to_string(),
@@ -75,5 +85,8 @@ mod tests {
         assert_eq!(local.url(), "http://127.0.0.1:8080/prefix");
         assert!(Endpoint::parse("ftp://x", "r").unwrap_err().to_string().contains("http:// or https://"));
         assert!(Endpoint::parse("not a url", "r").is_err());
+        let e = Endpoint::parse("http://AKIDSECRET:s3cr3t@127.0.0.1:4566", "r").unwrap_err().to_string();
+        assert!(e.starts_with("'http://***@127.0.0.1:4566' is not an endpoint without credentials"), "{e}");
+        assert!(!e.contains("s3cr3t") && !e.contains("AKIDSECRET"), "{e}");
     }
 }

@@ -20,7 +20,7 @@ mod target;
 
 pub use budget::{ByteBudget, Holding};
 pub use endpoint::Endpoint;
-pub use target::{Answer, Deviation, Fault, Target, local_request};
+pub use target::{Answer, Budgeted, Deviation, Fault, Target, local_request};
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};

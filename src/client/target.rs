@@ -94,6 +94,18 @@ impl std::fmt::Display for Deviation {
     }
 }
 
+/// Which byte budget refused an answer ([`Fault::TooBig`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budgeted {
+    /// The answer alone is bigger than a whole chain's budget: the target's page is too big.
+    Answer,
+    /// The chain's answers together passed its budget: a listing longer than the harness follows.
+    Chain,
+    /// Other chains in flight held the run's budget: the harness's limit at that moment, no fault of the
+    /// target's (the chain may run again alone).
+    Run,
+}
+
 /// No answer that could be read, by cause.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
@@ -109,8 +121,10 @@ pub enum Fault {
     Closed(String),
     /// The answer is larger than the byte budget allows (its body, or its document's estimated memory).
     TooBig {
-        /// The budget, in bytes.
+        /// The bytes that were left, which it passed.
         limit: usize,
+        /// Which budget refused it.
+        by: Budgeted,
     },
     /// An informational (1xx) or redirect (3xx) status instead of an answer.
     NotFinal {
@@ -137,7 +151,9 @@ impl Fault {
             Fault::Tls(_) => "TLS failure",
             Fault::Timeout(_) => "no answer in time",
             Fault::Closed(_) => "connection closed mid-answer",
-            Fault::TooBig { .. } => "answer over the byte budget",
+            Fault::TooBig { by: Budgeted::Answer, .. } => "answer over the byte budget",
+            Fault::TooBig { by: Budgeted::Chain, .. } => "listing over the byte budget",
+            Fault::TooBig { by: Budgeted::Run, .. } => "run over the byte budget",
             Fault::NotFinal { status, .. } if *status < 200 => "informational status instead of an answer",
             Fault::NotFinal { .. } => "redirect instead of an answer",
             Fault::NotProtocol { .. } => "answer not in the protocol",
@@ -159,9 +175,19 @@ impl std::fmt::Display for Fault {
             Fault::Tls(e) => write!(f, "the TLS handshake failed: {e} (for a private CA, pass --ca-file)"),
             Fault::Timeout(t) => write!(f, "no whole answer within {t:?} (--timeout)"),
             Fault::Closed(e) => write!(f, "the connection closed before the answer was whole: {e}"),
-            Fault::TooBig { limit } => write!(
+            Fault::TooBig { limit, by: Budgeted::Answer } => {
+                write!(
+                    f,
+                    "the answer alone is larger than a listing's whole byte budget, {limit} bytes (--max-chain-bytes)"
+                )
+            }
+            Fault::TooBig { limit, by: Budgeted::Chain } => write!(
                 f,
-                "the answer is larger than the {limit} bytes left of the byte budget (--max-chain-bytes, --max-run-bytes)"
+                "the listing's answers passed its byte budget: {limit} bytes were left for this one (--max-chain-bytes)"
+            ),
+            Fault::TooBig { limit, by: Budgeted::Run } => write!(
+                f,
+                "the listings in flight held the run's byte budget: {limit} bytes were left for this answer (--max-run-bytes)"
             ),
             Fault::NotFinal { status, location: Some(l) } => {
                 write!(f, "HTTP {status} (a redirect to {l}) instead of an answer of the protocol")
@@ -184,7 +210,8 @@ impl From<SendError> for Fault {
             SendError::Tls(e) => Fault::Tls(e),
             SendError::Closed(e) => Fault::Closed(e),
             SendError::NoResponse(t) | SendError::SlowBody(t) => Fault::Timeout(t),
-            SendError::TooLarge(limit) => Fault::TooBig { limit },
+            // Read without a holding (a plain client): the answer alone was too big.
+            SendError::TooLarge(limit) => Fault::TooBig { limit, by: Budgeted::Answer },
         }
     }
 }
@@ -248,12 +275,15 @@ impl Target {
                         req = req.header(k, v);
                     }
                     let req = req.body(body).map_err(|e| Fault::Request(e.to_string()))?;
-                    client.forward_within(req, budget).await?
+                    match client.forward_within(req, budget).await {
+                        Err(SendError::TooLarge(_)) => return Err(held.refusal(budget)),
+                        r => r?,
+                    }
                 }
                 Via::Local(handler) => {
                     let resp = handler.call(local_request(protocol, body)).await;
                     if resp.body().len() > budget {
-                        return Err(Fault::TooBig { limit: budget });
+                        return Err(held.refusal(budget));
                     }
                     resp
                 }
@@ -284,7 +314,7 @@ fn read(protocol: Protocol, resp: &Response<Bytes>, held: &mut Holding) -> Resul
         held.take(w)?;
     }
     let decoded = protocol::parse_reply_within(protocol, status, resp.body(), room).map_err(|e| match e {
-        ReplyError::TooHeavy { .. } => Fault::TooBig { limit: room },
+        ReplyError::TooHeavy { .. } => held.refusal(room),
         ReplyError::Unreadable(why) => Fault::NotProtocol { status, why },
     })?;
     if weighed.is_none() {
@@ -340,7 +370,8 @@ mod tests {
         assert!(matches!(html, Fault::NotProtocol { status: 200, .. }), "{html:?}");
         let dense = format!("[{}0]", "0,".repeat(10_000));
         let big = Fixed(200, vec![], Box::leak(dense.into_bytes().into_boxed_slice()));
-        assert_eq!(send(big, 100_000).await.unwrap_err(), Fault::TooBig { limit: 100_000 }, "weighed, not parsed");
+        let refused = send(big, 100_000).await.unwrap_err();
+        assert_eq!(refused, Fault::TooBig { limit: 100_000, by: Budgeted::Answer }, "weighed, not parsed");
         assert!(Fault::Unreachable("refused".into()).to_string().contains("cannot connect"));
         assert!(!Fault::Tls("x".into()).reached() && Fault::Timeout(Duration::from_secs(1)).reached());
     }

@@ -33,6 +33,36 @@ impl Entry {
     }
 }
 
+/// Whether a baseline may accept a difference: every kind but `transport`.
+pub fn acceptable(d: &super::outcome::Difference) -> bool {
+    d.kind != super::outcome::Kind::Transport
+}
+
+fn entry(
+    c: &super::outcome::CassetteReport,
+    ch: &super::outcome::ChainReport,
+    d: &super::outcome::Difference,
+) -> Entry {
+    entry_of(&c.name(), ch.chain, ch.protocol, d)
+}
+
+fn entry_of(
+    cassette: &str,
+    chain: usize,
+    protocol: crate::protocol::Protocol,
+    d: &super::outcome::Difference,
+) -> Entry {
+    Entry {
+        cassette: cassette.to_string(),
+        chain,
+        protocol: protocol.name().to_string(),
+        kind: d.kind.name().to_string(),
+        path: d.path.to_string(),
+        recorded: d.recorded.clone(),
+        received: d.received.clone(),
+    }
+}
+
 /// A baseline file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -65,22 +95,14 @@ impl Baseline {
         Ok(b)
     }
 
-    /// Every difference of `report`, as a baseline.
+    /// Every difference of `report` a baseline may accept, as a baseline: all but `transport` ones (a
+    /// target that did not answer is no behaviour to accept, and the next run against a dead target must
+    /// fail).
     pub fn from_report(report: &Report) -> Baseline {
         let mut accepted = Vec::new();
         for c in &report.cassettes {
             for ch in &c.chains {
-                for d in &ch.differences {
-                    accepted.push(Entry {
-                        cassette: c.name(),
-                        chain: ch.chain,
-                        protocol: ch.protocol.name().to_string(),
-                        kind: d.kind.name().to_string(),
-                        path: d.path.to_string(),
-                        recorded: d.recorded.clone(),
-                        received: d.received.clone(),
-                    });
-                }
+                accepted.extend(ch.differences.iter().filter(|d| acceptable(d)).map(|d| entry(c, ch, d)));
             }
         }
         Baseline { format: FORMAT.into(), version: 1, accepted }
@@ -104,16 +126,19 @@ impl Baseline {
         for e in &self.accepted {
             left.entry(e.key()).or_insert((0, e)).0 += 1;
         }
-        let now = Baseline::from_report(report);
-        let mut i = 0;
         for c in &mut report.cassettes {
+            let name = c.name();
             for ch in &mut c.chains {
-                for d in &mut ch.differences {
-                    if let Some((n, _)) = left.get_mut(&now.accepted[i].key()).filter(|(n, _)| *n > 0) {
+                let keys: Vec<Option<String>> = ch
+                    .differences
+                    .iter()
+                    .map(|d| acceptable(d).then(|| entry_of(&name, ch.chain, ch.protocol, d).key()))
+                    .collect();
+                for (d, key) in ch.differences.iter_mut().zip(keys) {
+                    if let Some((n, _)) = key.and_then(|k| left.get_mut(&k)).filter(|(n, _)| *n > 0) {
                         *n -= 1;
                         d.accepted = true;
                     }
-                    i += 1;
                 }
                 if !ch.differences.is_empty() && ch.differences.iter().all(|d| d.accepted) {
                     ch.verdict = Verdict::Accepted;

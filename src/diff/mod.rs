@@ -156,6 +156,12 @@ pub(crate) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
             cassette::stream(&path, |i, it, _| {
                 let status = it.response.status;
                 let text = it.response.body.get();
+                protocols.push(it.request.protocol);
+                if it.response.encoding.is_some_and(|e| e.format.is_verbatim()) {
+                    // Not the protocol's answer: no page of a listing (replay serves it as recorded).
+                    bodies.push(Box::from(""));
+                    return Ok(());
+                }
                 let reply = if (200..300).contains(&status) {
                     // Checked as a response document when it was read; only its token is needed now.
                     let token = serde_json::from_str::<TokenOnly>(text).ok().and_then(|t| t.next_token);
@@ -165,7 +171,6 @@ pub(crate) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
                     let header = it.response.headers.get(crate::protocol::ERROR_TYPE_HEADER).map(String::as_str);
                     Reply::Error(crate::protocol::error_of(status, &doc, header))
                 };
-                protocols.push(it.request.protocol);
                 bodies.push(minify(text).into_boxed_str());
                 pages.push(Page { request: it.request.body, status, reply, interaction: Some(i) });
                 Ok(())
@@ -249,6 +254,9 @@ pub(crate) async fn run_all<T, W>(
     W: Fn(usize, &Chain, Vec<TargetRun>) -> T + Send + Sync + 'static,
 {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
+    // Chains run sharing the run's byte budget; one cut because the others held it runs again alone (no other
+    // chain in flight, or holding what it read), so that a moment's crowding is never a difference.
+    let alone = Arc::new(tokio::sync::RwLock::new(()));
     let window = config.concurrency.max(1) * 4 + 16;
     let total = loaded.iter().map(|l| l.chains.len()).sum();
     let mut progress = Progress { on: config.progress, done: 0, total };
@@ -286,9 +294,10 @@ pub(crate) async fn run_all<T, W>(
                     })
                     .collect();
                 let (target, budget) = (target.clone(), config.budget.clone());
-                let (semaphore, work, slot) = (semaphore.clone(), work.clone(), spawned);
+                let (semaphore, work, slot, alone) = (semaphore.clone(), work.clone(), spawned, alone.clone());
                 tasks.spawn(async move {
                     let _permit = semaphore.acquire_owned().await.expect("the semaphore is never closed");
+                    let mut shared = Some(alone.read().await);
                     let chain = materialize(&bodies, &chain);
                     // A chain may hold at least four times what its recording took.
                     let recorded: usize = chain
@@ -301,13 +310,23 @@ pub(crate) async fn run_all<T, W>(
                     let mut runs = Vec::with_capacity(protocols.len());
                     for (protocol, first) in protocols.into_iter().zip(first_tokens) {
                         let held = budget.hold_at_least(recorded.saturating_mul(4));
-                        runs.push(run::run_chain(&target, held, &chain, protocol, first.as_deref(), cap).await);
+                        let mut run = run::run_chain(&target, held, &chain, protocol, first.as_deref(), cap).await;
+                        if run.crowded_out() {
+                            drop(run);
+                            shared = None;
+                            let _alone = alone.write().await;
+                            let held = budget.hold_at_least(recorded.saturating_mul(4));
+                            run = run::run_chain(&target, held, &chain, protocol, first.as_deref(), cap).await;
+                        }
+                        runs.push(run);
                     }
                     let pairs = runs
                         .iter()
                         .map(|r| r.token_pairs(&chain).map(|(a, b)| (a.to_string(), b.to_string())).collect())
                         .collect();
-                    (slot, pairs, work(k + 1, &chain, runs))
+                    let kept = work(k + 1, &chain, runs);
+                    drop(shared);
+                    (slot, pairs, kept)
                 });
                 spawned += 1;
             }

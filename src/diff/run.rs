@@ -74,6 +74,12 @@ impl TargetRun {
         TargetRun { protocol, pages: chain.pages, end: chain.end, failure: None, deviations: Vec::new(), held: None }
     }
 
+    /// Whether the run was cut because other chains in flight held the run's byte budget (it may run again
+    /// alone).
+    pub fn crowded_out(&self) -> bool {
+        matches!(&self.failure, Some(Failure { fault: Fault::TooBig { by: crate::client::Budgeted::Run, .. }, .. }))
+    }
+
     /// The tokens of the recorded chain paired with the target's at the same page: what a later request that
     /// reuses a recorded token should send instead.
     pub fn token_pairs<'a>(&'a self, recorded: &'a Chain) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {

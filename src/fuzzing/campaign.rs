@@ -36,7 +36,7 @@ use super::input::{self, Case, Pool, RequestInput, Step};
 use super::learn::Learned;
 use super::oracles::{Judge, Violation};
 use super::shrink;
-use crate::client::{ByteBudget, Fault, Target};
+use crate::client::{Budgeted, ByteBudget, Fault, Target};
 use crate::diff::Rules;
 use crate::model::listing::Walker;
 use crate::model::oracle::Oracle;
@@ -518,7 +518,7 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
     let mut cut = 0u64;
     // The warm-up's faults are findings of the robustness oracle, with a one-request case each.
     for (request, fault) in &warm.faults {
-        if matches!(fault, Fault::TooBig { .. }) {
+        if matches!(fault, Fault::TooBig { by: Budgeted::Chain | Budgeted::Run, .. }) {
             cut += 1;
             continue;
         }
@@ -788,7 +788,11 @@ fn empty_trace(protocol: Protocol) -> Trace {
 
 /// Listings of a run cut where their answers passed the byte budget.
 fn cut_listings(trace: &Trace) -> u64 {
-    trace.sent.iter().filter(|s| s.page > 0 && matches!(s.outcome, Err(Fault::TooBig { .. }))).count() as u64
+    trace
+        .sent
+        .iter()
+        .filter(|s| matches!(s.outcome, Err(Fault::TooBig { by: Budgeted::Chain | Budgeted::Run, .. })))
+        .count() as u64
 }
 
 /// A bare request loop for the benchmark: the same client, window and protocol, each request the empty one.

@@ -3,8 +3,9 @@
 //! [`run`] sends a case's requests to a [`Target`] in order, resolving `NextToken`s from earlier answers, and
 //! returns a [`Trace`]: every exchange with the origin of its token ([`TokenOrigin`]), and each step's
 //! listing as a [`Chain`] for the oracles. Listings are walked by the crate's one [`Walker`], and each holds
-//! the target's answers within the campaign's [`ByteBudget`]: an answer past it ends the listing with a
-//! [`Fault::TooBig`].
+//! the target's answers within the campaign's [`ByteBudget`]: a listing whose answers pass it is cut there
+//! (and judged as one that did not run to its end); only an answer bigger than a whole listing's budget is a
+//! fault of the target's.
 
 use std::time::{Duration, Instant};
 
@@ -12,9 +13,9 @@ use serde_json::{Value, json};
 
 use super::input::{Case, Change, Pool, RequestInput, Step, TokenInput};
 use super::verdict::TokenOrigin;
-use crate::client::{Answer, ByteBudget, Deviation, Fault, Holding, Target};
+use crate::client::{Answer, Budgeted, ByteBudget, Deviation, Fault, Holding, Target};
 use crate::model::listing::Walker;
-use crate::model::{Chain, ServiceError};
+use crate::model::{Chain, End, ServiceError};
 use crate::protocol::Protocol;
 
 /// What an answer said, without its output document (which the listing's page keeps).
@@ -185,9 +186,17 @@ async fn walk(
     let (mut next, mut next_origin) = (first.clone(), origin);
     loop {
         let p = walker.pages().len();
-        let Ok(answer) = logged_send(target, &mut held, protocol, (i, p), &next, next_origin, sent).await else {
-            walker.fail();
-            break;
+        let answer = match logged_send(target, &mut held, protocol, (i, p), &next, next_origin, sent).await {
+            Ok(a) => a,
+            // Longer than the harness holds: cut, and judged as a listing that did not run to its end.
+            Err(Fault::TooBig { by: Budgeted::Chain | Budgeted::Run, .. }) => {
+                walker.stop(End::Capped);
+                break;
+            }
+            Err(_) => {
+                walker.fail();
+                break;
+            }
         };
         if p == 1
             && step.repeat

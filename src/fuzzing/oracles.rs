@@ -31,7 +31,7 @@ use serde_json::Value;
 use super::exec::{Listing, Trace};
 use super::input::{Case, Relation};
 use super::verdict::{self, TokenOrigin, Verdict};
-use crate::client::{Deviation, Fault};
+use crate::client::{Budgeted, Deviation, Fault};
 use crate::doc::{JsonPath, Segment};
 use crate::model::oracle::{self as model_oracle, Basis, FilterSemantics, Oracle};
 use crate::model::{End, ListRequest, Page, Reply};
@@ -110,8 +110,8 @@ impl Judge {
             let answer = match &s.outcome {
                 Ok(a) => a,
                 // A listing cut where its answers passed the byte budget is the harness's limit, not a fault
-                // of the target: only an answer too big by itself, as a listing's first, is judged.
-                Err(Fault::TooBig { .. }) if s.page > 0 => continue,
+                // of the target: only an answer bigger than a whole listing's budget is judged.
+                Err(Fault::TooBig { by: Budgeted::Chain | Budgeted::Run, .. }) => continue,
                 Err(f) => {
                     bad(Oracle::Robustness, f.name().into(), f.to_string());
                     continue;

@@ -47,18 +47,29 @@ struct Answer {
     status: StatusCode,
     body: Body,
     error_type: Option<HeaderValue>,
+    /// For an answer that was not the protocol's (kept verbatim): its content type. It is served as recorded,
+    /// whatever the caller speaks.
+    verbatim: Option<HeaderValue>,
 }
 
 impl Answer {
     fn of(resp: Response<Bytes>) -> Answer {
         let error_type = resp.headers().get(protocol::ERROR_TYPE_HEADER).cloned();
-        Answer { status: resp.status(), body: Body::Resident(resp.body().clone()), error_type }
+        Answer { status: resp.status(), body: Body::Resident(resp.body().clone()), error_type, verbatim: None }
     }
 
     /// The JSON 1.1 answer to a recorded response whose body is at `offset` in its cassette file: a 2xx body
     /// made compact and held while `budget` (bytes) lasts, else left in the file; an error rebuilt in the
     /// protocol's shape and held. `compact` is scratch space.
     fn load(resp: &cassette::StreamedResponse<'_>, offset: u64, budget: &mut usize, compact: &mut Vec<u8>) -> Answer {
+        let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::OK);
+        if resp.encoding.is_some_and(|e| e.format.is_verbatim()) {
+            let doc: Value = serde_json::from_str(resp.body.get()).unwrap_or(Value::Null);
+            let bytes = cassette::verbatim_bytes(resp.encoding, &doc).unwrap_or_default();
+            let content_type = resp.headers.get("content-type").and_then(|v| HeaderValue::from_str(v).ok());
+            let verbatim = Some(content_type.unwrap_or(HeaderValue::from_static("application/octet-stream")));
+            return Answer { status, body: Body::Resident(Bytes::from(bytes)), error_type: None, verbatim };
+        }
         if !(200..300).contains(&resp.status) {
             return Answer::of(respond(Protocol::AwsJson11, &resp.to_recorded(), ""));
         }
@@ -72,7 +83,7 @@ impl Answer {
             Body::InFile { offset, len: raw.len(), sum: answers::checksum(raw) }
         };
         let error_type = resp.headers.get("x-amzn-errortype").and_then(|v| HeaderValue::from_str(v).ok());
-        Answer { status: StatusCode::from_u16(resp.status).unwrap_or(StatusCode::OK), body, error_type }
+        Answer { status, body, error_type, verbatim: None }
     }
 
     /// The CBOR body with the same content as this JSON 1.1 answer, whose body text is `json`.
@@ -208,6 +219,12 @@ impl Library {
     /// Entry `idx`'s answer, encoded for a caller speaking `p`.
     pub fn response(&self, idx: usize, p: Protocol, request_id: &str) -> Response<Bytes> {
         let e = &self.entries[idx];
+        if let (Some(content_type), Body::Resident(body)) = (&e.json.verbatim, &e.json.body) {
+            let mut resp = Response::new(body.clone());
+            *resp.status_mut() = e.json.status;
+            resp.headers_mut().insert(http::header::CONTENT_TYPE, content_type.clone());
+            return resp;
+        }
         let body = match (&e.json.body, p) {
             (Body::Resident(json), Protocol::AwsJson11) => json.clone(),
             (Body::Resident(json), Protocol::RpcV2Cbor) => e.cbor.get_or_init(|| e.json.to_cbor(json)).clone(),

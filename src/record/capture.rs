@@ -54,14 +54,22 @@ fn request_document(protocol: Protocol, body: &[u8]) -> Option<(Value, Option<En
     }
 }
 
-/// The response as a document (a body that is neither JSON nor CBOR, such as a load balancer's HTML page,
-/// is kept as text).
-fn response_document(headers: &HeaderMap, body: &[u8]) -> (Value, Option<Encoding>) {
+/// The response as a document; one that is not the protocol's (a load balancer's HTML page, a 2xx whose
+/// body is no output document) is kept verbatim, so that the cassette loads and replay serves it unchanged.
+fn response_document(status: u16, headers: &HeaderMap, body: &[u8]) -> (Value, Option<Encoding>) {
     let cbor = is_cbor(headers);
     let protocol = if cbor { Protocol::RpcV2Cbor } else { Protocol::AwsJson11 };
     match protocol::decode_document(protocol, body) {
-        Ok(doc) => (doc, cbor.then_some(Encoding { format: EncodingFormat::Cbor, indefinite_lengths: false })),
-        Err(_) => (Value::String(String::from_utf8_lossy(body).into_owned()), None),
+        Ok(doc)
+            if !(200..300).contains(&status)
+                || crate::model::check_types(&doc, &crate::model::RESPONSE_SHAPE).is_ok() =>
+        {
+            (doc, cbor.then_some(Encoding { format: EncodingFormat::Cbor, indefinite_lengths: false }))
+        }
+        _ => {
+            let (doc, encoding) = crate::cassette::verbatim(body);
+            (doc, Some(encoding))
+        }
     }
 }
 
@@ -94,7 +102,7 @@ impl Capture<'_> {
                 return Ok(Some(self.journal.append_object(&line)?));
             }
         }
-        let (mut body, encoding) = response_document(x.headers, x.answer);
+        let (mut body, encoding) = response_document(x.status, x.headers, x.answer);
         self.redactor.document(&mut body);
         let mut interaction = Interaction {
             seq: 0,

@@ -715,6 +715,36 @@ fn an_https_target_that_requires_sigv4_is_diffed_with_sign_and_a_ca_file() {
     assert!(out.contains("HTTP status 200 → 403") && out.contains("MissingAuthenticationTokenException"), "{out}");
 }
 
+#[test]
+fn the_report_never_overwrites_an_input_and_a_baseline_never_accepts_a_transport_failure() {
+    let dir = scratch_dir("diff-inputs");
+    let cassette = dir.join("walk.json");
+    std::fs::copy(golden_file("boto3-walk.json"), &cassette).unwrap();
+    let before = std::fs::read(&cassette).unwrap();
+    let reference = Proc::start(&["reference"]);
+    let c = cassette.to_str().unwrap();
+    let (code, _, err) = run_cli(&["diff", "--cassette", c, "--target", &reference.url, "--out", c]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is one of diff's inputs (--cassette)"), "{err}");
+    assert_eq!(std::fs::read(&cassette).unwrap(), before, "the cassette is untouched");
+    // A target that accepts connections and never answers: every chain is a transport failure, which
+    // --baseline-update does not accept, so the next run against it still fails.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let hangs = rt.block_on(raw_server(None));
+    let baseline = dir.join("baseline.json");
+    let b = baseline.to_str().unwrap();
+    let args = ["diff", "--cassette", c, "--target", &hangs, "--timeout", "0.3", "--baseline", b];
+    let (code, _, err) = run_cli(&[&args[..], &["--baseline-update"]].concat());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("transport failure(s) not accepted"), "{err}");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    assert_eq!(written["accepted"], json!([]), "{written:#}");
+    let (code, out, _) = run_cli(&args);
+    assert_eq!(code, 1, "{out}");
+    drop(rt);
+    reference.terminate();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_code_given_only_in_x_amzn_errortype_is_read_from_there() {
     let url = raw_server(Some(

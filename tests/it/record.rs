@@ -310,11 +310,15 @@ fn sigkill_loses_nothing_the_journal_held() {
     proxy.child.wait().unwrap();
     assert!(!cassette.exists());
     assert!(journal::journal_path(&cassette).exists());
+    // A fold killed the same way leaves its temporary file (its process gone: no PID that high runs).
+    let stale = dir.join(".k.json.tmp-4194999");
+    std::fs::write(&stale, b"{\"format\": \"snomed-vcr/cass").unwrap();
     let out = std::process::Command::new(BIN)
         .args(["record", "--recover", "--upstream", &upstream.url, "--cassette", cassette.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!stale.exists(), "--recover removes what a killed fold left");
     let c = Cassette::load(&cassette).unwrap();
     assert_eq!(
         c.interactions.iter().map(|i| i.request.body["MaxResults"].as_u64().unwrap()).collect::<Vec<_>>(),
@@ -540,6 +544,23 @@ async fn upstream_failures_are_502s_that_name_the_cause_and_are_not_recorded() {
     assert_eq!(recorder.recorded(), 0);
 }
 
+#[test]
+fn credentials_in_the_upstream_url_are_refused_with_the_fix_and_never_echoed() {
+    let cassette = temp_dir("record-userinfo").join("u.json");
+    let out = std::process::Command::new(BIN)
+        .args(["record", "--upstream", "http://AKIDINURL:secretInUrl@127.0.0.1:9", "--cassette"])
+        .arg(&cassette)
+        .env("AWS_ACCESS_KEY_ID", CANARY_AK)
+        .env("AWS_SECRET_ACCESS_KEY", CANARY_SK)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--upstream: 'http://***@127.0.0.1:9' is not an endpoint without credentials"), "{err}");
+    assert!(err.contains("AWS_ACCESS_KEY_ID") && !err.contains("secretInUrl") && !err.contains("AKIDINURL"), "{err}");
+    assert!(!cassette.exists() && !journal::journal_path(&cassette).exists(), "nothing written");
+}
+
 #[tokio::test]
 async fn the_proxy_is_not_an_open_relay() {
     let dir = temp_dir("record-relay");
@@ -683,7 +704,6 @@ async fn awkward_upstream_answers_are_recorded_whole_and_answered_unchanged() {
     let journal = std::fs::read_to_string(journal::journal_path(&cassette)).unwrap();
     assert_eq!(journal.lines().count(), 1 + AWKWARD_BODIES.len(), "{journal}");
     recorder.finish().unwrap();
-    // Read as plain JSON: `Cassette::load` would (rightly) refuse the two 200s whose bodies became text.
     let text = std::fs::read_to_string(&cassette).unwrap();
     let c: Value = serde_json::from_str(&text).unwrap();
     let bodies: Vec<&Value> = c["interactions"].as_array().unwrap().iter().map(|i| &i["response"]["body"]).collect();
@@ -693,9 +713,36 @@ async fn awkward_upstream_answers_are_recorded_whole_and_answered_unchanged() {
     assert_eq!(bodies[1]["NextToken"], "t\n2");
     assert_eq!(bodies[2]["ComprehendMedicalAsyncJobPropertiesList"][0]["JobName"], "Ångström \"q\" \\ / / Ångström ✓");
     assert!(text.contains("1704164645.678"), "the number as received");
-    // Text that no document holds is kept as text, as the non-JSON page is (a journal line it had broken
-    // would have lost the whole recording when folded into the cassette).
+    // Answers that are not the protocol's (JSON no document holds, a load balancer's page) are kept verbatim,
+    // marked so, in a form the cassette's own checks accept.
     for i in 3..=5 {
         assert_eq!(*bodies[i], Value::String(AWKWARD_BODIES[i].to_string()));
+        assert_eq!(c["interactions"][i]["response"]["encoding"]["format"], "text", "{i}");
     }
+    let loaded = Cassette::load(&cassette).unwrap();
+    assert_eq!(loaded.interactions.len(), AWKWARD_BODIES.len());
+    assert!(snomed_vcr::cassette::lint::lint_file(&cassette).is_empty(), "lint accepts it");
+    // Replay serves every answer as recorded: the verbatim ones byte for byte, with their content type.
+    let replay = snomed_vcr::ReplayServer::start(&cassette).await.unwrap();
+    for (i, body) in AWKWARD_BODIES.iter().enumerate().skip(3) {
+        let req = http::Request::post(replay.uri())
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", "ComprehendMedical_20181030.ListSNOMEDCTInferenceJobs")
+            .body(http_body_util::Full::new(bytes::Bytes::from(format!("{{\"MaxResults\": {}}}", i + 1))))
+            .unwrap();
+        let resp = client.request(req).await.unwrap();
+        assert_eq!(resp.status(), 200, "{i}");
+        assert_eq!(resp.headers()["content-type"], "application/x-amz-json-1.1", "{i}");
+        let got = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+        assert_eq!(got, body.as_bytes(), "replayed unchanged, body {i}");
+    }
+    // And diff reads it: the verbatim answers are no page of a listing, the others are compared.
+    let reference = reference_server(false).await;
+    let report = snomed_vcr::diff::diff(&snomed_vcr::diff::DiffConfig::new(
+        vec![cassette.clone()],
+        snomed_vcr::diff::Subject::Service(snomed_vcr::client::Target::http(Client::new(&reference.uri()).unwrap())),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(report.totals.chains, 3, "{:#?}", report.cassettes);
 }

@@ -35,6 +35,29 @@ pub fn journal_path(cassette: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// Removes the temporary files a killed process left beside `dest` (`.NAME.tmp-PID`, PID no longer
+/// running): what [`AtomicFile`] removes itself unless the process dies first. The paths removed.
+pub fn remove_stale_temporaries(dest: &Path) -> Vec<PathBuf> {
+    let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Some(name) = dest.file_name().map(|n| n.to_string_lossy().into_owned()) else { return Vec::new() };
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut removed = Vec::new();
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file.strip_prefix(&prefix).and_then(|p| p.parse::<i32>().ok()) else { continue };
+        // kill(pid, 0) fails with ESRCH when no such process runs: the file's writer is gone.
+        // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
+        let alive = pid == std::process::id() as i32
+            || unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);
+        if !alive && std::fs::remove_file(e.path()).is_ok() {
+            removed.push(e.path());
+        }
+    }
+    removed
+}
+
 /// A file written beside its destination and renamed onto it once complete and synced: a crash leaves the
 /// old file or the new one, never a torn one. Dropped without [`AtomicFile::commit`], it removes itself.
 pub struct AtomicFile {
@@ -278,6 +301,9 @@ const DEADLINE_EVERY: usize = 256;
 /// `deadline`, a fold not done by then stops, leaves the journal as it was, and says [`Outcome::Deferred`].
 pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Outcome> {
     let jpath = journal_path(cassette);
+    for stale in remove_stale_temporaries(cassette) {
+        tracing::info!(file = %stale.display(), "removed a temporary file a killed fold left");
+    }
     let mut reader = journal::Reader::open(&jpath)?;
     let Some(Entry::Session(first)) = reader.next_entry()? else {
         bail!("{}:1: not a journal header", jpath.display());
@@ -345,6 +371,21 @@ pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Outcom
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_killed_writers_temporary_files_are_removed_and_a_live_ones_kept() {
+        let dir = crate::testing::scratch_dir("stale-tmp").unwrap();
+        let dest = dir.join("c.json");
+        // A PID above the kernel's limit (4194304) runs nowhere.
+        let dead = dir.join(".c.json.tmp-4194999");
+        let mine = dir.join(format!(".c.json.tmp-{}", std::process::id()));
+        let other = dir.join(".d.json.tmp-4194999");
+        for f in [&dead, &mine, &other] {
+            std::fs::write(f, b"partial").unwrap();
+        }
+        assert_eq!(remove_stale_temporaries(&dest), vec![dead.clone()]);
+        assert!(!dead.exists() && mine.exists() && other.exists());
+    }
+
     use super::*;
     use crate::cassette::journal::{Journal, JournalHeader};
 
