@@ -256,3 +256,24 @@ pub fn check_types_text_agrees(data: &[u8]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_target_without_a_fuzzable_url_says_how_to_fix_it() {
+        // SAFETY: the only test of this binary that reads or writes the variable.
+        unsafe { std::env::remove_var(FUZZ_URL) };
+        let unset = http_world().err().unwrap();
+        assert!(unset.contains("is not set") && unset.contains("SNOMED_VCR_FUZZ_URL=http://"), "{unset}");
+        unsafe { std::env::set_var(FUZZ_URL, "ftp://nowhere") };
+        let bad = http_world().err().unwrap();
+        assert!(bad.contains("an http:// or https:// URL"), "{bad}");
+        let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        unsafe { std::env::set_var(FUZZ_URL, format!("http://{down}")) };
+        let dead = http_world().err().unwrap();
+        assert!(dead.contains("cannot be fuzzed: cannot connect"), "{dead}");
+        unsafe { std::env::remove_var(FUZZ_URL) };
+    }
+}

@@ -3,17 +3,20 @@
 //!
 //! The pipeline, and where each step lives:
 //!
-//! 1. [`campaign::warm_up`] walks the target (unfiltered, by each status, at a job's instant, with a token
-//!    no one issued): the population and behaviour it shows become the generators' [`input::Pool`] and, through
-//!    [`learn`], the model that answers for reproducers.
+//! 1. [`campaign::warm_up`] probes the target with one small request, then walks it (unfiltered, by each
+//!    status, at a job's instant, with a token no one issued, falling back to smaller pages): the population
+//!    and behaviour it shows become the generators' [`input::Pool`] and, through [`learn`], the model that
+//!    answers for reproducers.
 //! 2. [`input`] builds each case from seeded bytes with boundary-biased [`arbitrary`] impls: a sequence of
 //!    requests (chains followed, filters or page sizes changed mid-chain, tokens reused and tampered) or a
 //!    metamorphic [`input::Relation`].
 //! 3. [`exec`] runs it against a [`Target`](crate::client::Target) (HTTP, or the reference in-process).
-//! 4. [`oracles`] judge the trace ([`verdict`] decides validity from the input sent); with `--cassette` or
-//!    `--against`, [`differential`] compares it with the expected side's answers as `diff` does.
-//! 5. [`campaign`] deduplicates by oracle and signature, [`shrink`] makes each finding small, [`repro`] saves
-//!    it as cassettes `diff` replays, and [`report`] summarizes.
+//! 4. [`oracles`] judge the trace ([`verdict`] decides validity from the input sent and who issued its token);
+//!    with `--cassette` or `--against`, [`differential`] compares it with the expected side's answers as
+//!    `diff` does, only where that side can speak.
+//! 5. [`campaign`] deduplicates by oracle and signature and re-checks what depends on the population,
+//!    [`shrink`] makes each finding small, [`repro`] saves it as cassettes `diff` replays, and [`report`]
+//!    summarizes (unstable findings apart).
 //!
 //! [`harness`] holds the bodies of the cargo-fuzz targets in `fuzz/`, which stable `cargo test` replays.
 

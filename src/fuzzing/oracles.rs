@@ -1,27 +1,30 @@
-//! The fuzzer's oracles: each with a stable name, the basis of its expectation, and a switch
-//! (`--oracle`/`--skip-oracle`). None assumes what its basis does not say: the documentation leaves bound
-//! inclusivity, name matching, the order with both or neither time bound, token format and lifetime, and
-//! message wording to the service, so no oracle here judges them unless a recording showed them.
+//! The fuzzer's judges: each oracle ([`Oracle`], the vocabulary `diff` shares) with a stable name, the basis
+//! of its expectation, and a switch (`--oracle`/`--skip-oracle`). None assumes what its basis does not say:
+//! the documentation leaves bound inclusivity, name matching, the order with both or neither time bound,
+//! token format, page fill and lifetime, and message wording to the service, so no oracle here judges them
+//! unless a recording showed them.
 //!
 //! | oracle | asserts | basis |
 //! |---|---|---|
-//! | `validation` | invalid input (the model's constraints) → 4xx `ValidationException` in AWS shape; valid → 200; recomputed from the input sent | model |
-//! | `output-shape` | types, lengths, patterns, enums of every output | model |
+//! | `validation` | invalid input (the model's constraints) → 4xx `ValidationException` in AWS shape (its code in the body's `__type`); valid → 200; recomputed from the input sent | model |
+//! | `output-shape` | types, lengths, patterns, enums of every output, CBOR timestamps as tag 1; no job ends before it was submitted | model (the times: documentation) |
 //! | `filter` | every listed job satisfies the filter (bounds and names only as learned) | documentation (recording) |
 //! | `documented-order` | `SubmitTimeBefore` alone oldest first, `SubmitTimeAfter` alone newest first, across pages | documentation |
 //! | `page-size` | at most `MaxResults` (or 100) jobs a page | model |
 //! | `pagination` | a listing terminates, lists each job once, and accepts the token it just issued | documentation |
 //! | `token-safety` | a token the listing was not just given never yields a 5xx, nor jobs outside the filter; the same token twice gives the same page | documentation |
-//! | `robustness` | no 5xx, no answer slower than `--timeout`, no dropped connection, always the protocol | model |
+//! | `robustness` | no 5xx, no answer slower than `--timeout`, no dropped connection, no 1xx or 3xx, always the protocol, no answer bigger than a whole listing's byte budget | model |
 //! | `narrower-subset` | adding a filter member lists a subset | metamorphic |
 //! | `intersection` | filters on separate members together list the intersection | metamorphic |
 //! | `page-size-invariance` | a listing's jobs do not depend on `MaxResults` | metamorphic |
 //! | `status-partition` | the seven `JobStatus` filters partition the listing without one | metamorphic |
-//! | `recording` | the answers of the model learned from `--cassette` (population, bounds, names, token errors) | recording |
-//! | `against` | the answers of the `--against` implementation, compared as `diff` compares | the other implementation |
+//! | `recording` | the answers of the model learned from `--cassette` ([`super::differential`] says which it speaks for) | recording |
+//! | `against` | the answers of the `--against` implementation, compared as `diff` compares | other-implementation |
 //!
-//! The metamorphic relations and the same-token check assume the population does not change during a
-//! campaign (true of a test deployment, not of a busy production account).
+//! The relations, `recording`, `against`, `pagination` and the same-token check hold only while the
+//! population stays the same: their findings are re-checked before they are reported
+//! ([`Oracle::needs_stable_population`], `campaign`). A listing cut where its answers passed the byte budget
+//! is the harness's limit: judged as one that did not run to its end, never as a fault.
 
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
