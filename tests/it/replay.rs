@@ -130,7 +130,7 @@ fn chains(cassette: &Path) -> Vec<(Value, Vec<Vec<String>>)> {
 async fn sixty_four_parallel_clients_each_get_their_own_chain() {
     let path = golden("boto3-filters.json");
     let chains = chains(&path);
-    assert_eq!(chains.len(), 6);
+    assert_eq!(chains.len(), 7);
     let server = ReplayServer::start(&path).await.unwrap();
     let client = Client::new(&server.uri()).unwrap();
     let mut tasks = Vec::new();

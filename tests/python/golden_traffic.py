@@ -49,6 +49,8 @@ def filters(endpoint):
     walk_all(c, MaxResults=50, Filter={"JobStatus": "COMPLETED"})
     walk_all(c, Filter={"JobStatus": "STOP_REQUESTED"})
     walk_all(c, MaxResults=25, Filter={"JobName": "病歴-抽出"})
+    # A prefix of other jobs' names (ed-notes-2024): the recording shows whether names match by prefix.
+    walk_all(c, MaxResults=25, Filter={"JobName": "ed-notes"})
     walk_all(c, MaxResults=40, Filter={"SubmitTimeBefore": utc(1704500000.25)})
     walk_all(c, MaxResults=40, Filter={"SubmitTimeAfter": utc(1705000000.123456)})
     walk_all(c, MaxResults=10, Filter={"SubmitTimeAfter": utc(1704200000), "SubmitTimeBefore": utc(1704600000), "JobStatus": "FAILED"})
