@@ -14,11 +14,6 @@ use super::{Cassette, Interaction};
 use crate::model::{Chain, Page, Reply, Start};
 use crate::protocol;
 
-/// The page an interaction records.
-pub(super) fn page_of(index: usize, it: &Interaction) -> Page {
-    page_of_owned(index, it.clone())
-}
-
 /// The page an interaction records, taking its documents.
 fn page_of_owned(index: usize, it: Interaction) -> Page {
     let r = it.response;
@@ -35,13 +30,7 @@ fn page_of_owned(index: usize, it: Interaction) -> Page {
 impl Cassette {
     /// The chains of this recording, in the order their first requests were recorded (see the module docs).
     pub fn chains(&self) -> Vec<Chain> {
-        link(
-            self.interactions
-                .iter()
-                .enumerate()
-                .filter(|(_, it)| !it.response.is_verbatim())
-                .map(|(i, it)| page_of(i, it)),
-        )
+        self.clone().into_chains()
     }
 
     /// [`Cassette::chains`], taking the interactions' documents instead of copying them.

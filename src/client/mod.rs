@@ -100,13 +100,12 @@ pub enum SendError {
 impl std::fmt::Display for SendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SendError::Request(e) => write!(f, "cannot build the request: {e}"),
+            SendError::Request(e) => write!(f, "the request could not be sent: {e}"),
             SendError::Unreachable(e) => write!(f, "cannot connect: {e}"),
             SendError::Tls(e) => write!(f, "the TLS handshake failed: {e}"),
             SendError::Closed(e) => write!(f, "the connection closed before the answer was whole: {e}"),
-            SendError::NoResponse(t) => write!(f, "no response within {t:?}"),
-            SendError::SlowBody(t) => write!(f, "the response did not finish within {t:?}"),
-            SendError::TooLarge(n) => write!(f, "the response body is larger than {n} bytes"),
+            SendError::NoResponse(t) | SendError::SlowBody(t) => write!(f, "no whole answer within {t:?}"),
+            SendError::TooLarge(n) => write!(f, "the answer is larger than {n} bytes"),
         }
     }
 }

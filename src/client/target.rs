@@ -10,8 +10,9 @@
 //!   `x-amzn-ErrorType` header (which the SDKs do not read: that is noted as a [`Deviation`]);
 //! - what the protocol's own encoding got wrong ([`Deviation`]), for the oracles to judge.
 //!
-//! Whatever else went wrong is a [`Fault`], each cause named once: unreachable, TLS, timeout, closed
-//! mid-answer, too big, not a final answer (1xx, 3xx), not the protocol.
+//! Whatever else went wrong is a [`Fault`]: nothing whole came back (the client's [`SendError`] names the
+//! cause once: unreachable, TLS, out of time, closed mid-answer), too big for the byte budget, not a final
+//! answer (1xx, 3xx), or not the protocol.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -109,16 +110,9 @@ pub enum Budgeted {
 /// No answer that could be read, by cause.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
-    /// The request could not be built or signed.
-    Request(String),
-    /// No connection: refused, no route, no such host.
-    Unreachable(String),
-    /// The TLS handshake failed.
-    Tls(String),
-    /// Nothing whole within the timeout.
-    Timeout(Duration),
-    /// The connection closed or broke before the answer was whole.
-    Closed(String),
+    /// Nothing whole came back: not sent, unreachable, TLS, closed mid-answer, or out of time
+    /// ([`SendError`] names which).
+    Send(SendError),
     /// The answer is larger than the byte budget allows (its body, or its document's estimated memory).
     TooBig {
         /// The bytes that were left, which it passed.
@@ -146,12 +140,14 @@ impl Fault {
     /// A short stable name for the cause: what reports and finding signatures group by.
     pub fn name(&self) -> &'static str {
         match self {
-            Fault::Request(_) => "request not sent",
-            Fault::Unreachable(_) => "unreachable",
-            Fault::Tls(_) => "TLS failure",
-            Fault::Timeout(_) => "no answer in time",
-            Fault::Closed(_) => "connection closed mid-answer",
-            Fault::TooBig { by: Budgeted::Answer, .. } => "answer over the byte budget",
+            Fault::Send(SendError::Request(_)) => "request not sent",
+            Fault::Send(SendError::Unreachable(_)) => "unreachable",
+            Fault::Send(SendError::Tls(_)) => "TLS failure",
+            Fault::Send(SendError::NoResponse(_) | SendError::SlowBody(_)) => "no answer in time",
+            Fault::Send(SendError::Closed(_)) => "connection closed mid-answer",
+            Fault::Send(SendError::TooLarge(_)) | Fault::TooBig { by: Budgeted::Answer, .. } => {
+                "answer over the byte budget"
+            }
             Fault::TooBig { by: Budgeted::Chain, .. } => "listing over the byte budget",
             Fault::TooBig { by: Budgeted::Run, .. } => "run over the byte budget",
             Fault::NotFinal { status, .. } if *status < 200 => "informational status instead of an answer",
@@ -163,18 +159,16 @@ impl Fault {
     /// Whether the target was reached at all (a connection was made and something came back, or time ran out
     /// waiting): false for an unreachable address, a failed TLS handshake, or a request that was never sent.
     pub fn reached(&self) -> bool {
-        !matches!(self, Fault::Request(_) | Fault::Unreachable(_) | Fault::Tls(_))
+        !matches!(self, Fault::Send(SendError::Request(_) | SendError::Unreachable(_) | SendError::Tls(_)))
     }
 }
 
 impl std::fmt::Display for Fault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Fault::Request(e) => write!(f, "the request could not be sent: {e}"),
-            Fault::Unreachable(e) => write!(f, "cannot connect: {e}"),
-            Fault::Tls(e) => write!(f, "the TLS handshake failed: {e} (for a private CA, pass --ca-file)"),
-            Fault::Timeout(t) => write!(f, "no whole answer within {t:?} (--timeout)"),
-            Fault::Closed(e) => write!(f, "the connection closed before the answer was whole: {e}"),
+            Fault::Send(e @ SendError::Tls(_)) => write!(f, "{e} (for a private CA, pass --ca-file)"),
+            Fault::Send(e @ (SendError::NoResponse(_) | SendError::SlowBody(_))) => write!(f, "{e} (--timeout)"),
+            Fault::Send(e) => e.fmt(f),
             Fault::TooBig { limit, by: Budgeted::Answer } => {
                 write!(
                     f,
@@ -205,13 +199,9 @@ impl std::error::Error for Fault {}
 impl From<SendError> for Fault {
     fn from(e: SendError) -> Fault {
         match e {
-            SendError::Request(e) => Fault::Request(e),
-            SendError::Unreachable(e) => Fault::Unreachable(e),
-            SendError::Tls(e) => Fault::Tls(e),
-            SendError::Closed(e) => Fault::Closed(e),
-            SendError::NoResponse(t) | SendError::SlowBody(t) => Fault::Timeout(t),
             // Read without a holding (a plain client): the answer alone was too big.
             SendError::TooLarge(limit) => Fault::TooBig { limit, by: Budgeted::Answer },
+            e => Fault::Send(e),
         }
     }
 }
@@ -274,7 +264,7 @@ impl Target {
                     for (k, v) in protocol::request_headers(protocol, model::OPERATION) {
                         req = req.header(k, v);
                     }
-                    let req = req.body(body).map_err(|e| Fault::Request(e.to_string()))?;
+                    let req = req.body(body).map_err(|e| Fault::Send(SendError::Request(e.to_string())))?;
                     match client.forward_within(req, budget).await {
                         Err(SendError::TooLarge(_)) => return Err(held.refusal(budget)),
                         r => r?,
@@ -292,7 +282,7 @@ impl Target {
         };
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(answer) => answer,
-            Err(_) => Err(Fault::Timeout(self.timeout)),
+            Err(_) => Err(Fault::Send(SendError::NoResponse(self.timeout))),
         }
     }
 }
@@ -372,8 +362,10 @@ mod tests {
         let big = Fixed(200, vec![], Box::leak(dense.into_bytes().into_boxed_slice()));
         let refused = send(big, 100_000).await.unwrap_err();
         assert_eq!(refused, Fault::TooBig { limit: 100_000, by: Budgeted::Answer }, "weighed, not parsed");
-        assert!(Fault::Unreachable("refused".into()).to_string().contains("cannot connect"));
-        assert!(!Fault::Tls("x".into()).reached() && Fault::Timeout(Duration::from_secs(1)).reached());
+        assert!(Fault::Send(SendError::Unreachable("refused".into())).to_string().contains("cannot connect"));
+        let timeout = Fault::Send(SendError::NoResponse(Duration::from_secs(1)));
+        assert!(!Fault::Send(SendError::Tls("x".into())).reached() && timeout.reached());
+        assert_eq!(timeout.to_string(), "no whole answer within 1s (--timeout)");
     }
 
     #[tokio::test]

@@ -41,6 +41,12 @@ fn fuzz_config(url: &str, budget: Budget, timeout: Duration) -> FuzzConfig {
     c
 }
 
+/// The campaign found a `robustness` finding with this signature.
+fn assert_robustness(o: &Outcome, signature: &str) {
+    let hit = o.findings.iter().any(|f| f.violation.oracle == Oracle::Robustness && f.violation.signature == signature);
+    assert!(hit, "no robustness finding '{signature}': {:?}", named(o));
+}
+
 fn named(o: &Outcome) -> Vec<String> {
     o.findings.iter().map(|f| format!("{}: {}", f.violation.oracle, f.violation.signature)).collect()
 }
@@ -53,13 +59,7 @@ async fn a_target_that_hangs_after_forty_answers_is_a_finding_and_seconds_bound_
     let o = campaign::run(&fuzz_config(&url, Budget::Time(Duration::from_secs(10)), timeout)).await.unwrap();
     let took = began.elapsed();
     assert!(took <= Duration::from_secs(10) + timeout + Duration::from_millis(500), "--seconds 10 took {took:?}");
-    assert!(
-        o.findings
-            .iter()
-            .any(|f| f.violation.oracle == Oracle::Robustness && f.violation.signature == "no answer in time"),
-        "{:?}",
-        named(&o)
-    );
+    assert_robustness(&o, "no answer in time");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,9 +71,7 @@ async fn each_misbehaviour_after_the_warm_up_is_a_named_robustness_finding() {
     ] {
         let url = start(mode, PAST_WARM_UP).await;
         let o = campaign::run(&fuzz_config(&url, Budget::Runs(30), Duration::from_secs(2))).await.unwrap();
-        let hit =
-            o.findings.iter().find(|f| f.violation.oracle == Oracle::Robustness && f.violation.signature == signature);
-        assert!(hit.is_some(), "{mode:?}: {:?}", named(&o));
+        assert_robustness(&o, signature);
     }
 }
 
@@ -96,13 +94,7 @@ async fn big_pages_that_take_fifteen_seconds_are_findings_and_the_warm_up_falls_
     let o = campaign::run(&fuzz_config(&url, Budget::Time(Duration::from_secs(8)), Duration::from_secs(1))).await;
     let o = o.expect("a slow target is fuzzed, not abandoned");
     assert!(o.learned.iter().any(|l| l.starts_with("population: 240 job(s), complete")), "{:?}", o.learned);
-    assert!(
-        o.findings
-            .iter()
-            .any(|f| f.violation.oracle == Oracle::Robustness && f.violation.signature == "no answer in time"),
-        "{:?}",
-        named(&o)
-    );
+    assert_robustness(&o, "no answer in time");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
