@@ -321,11 +321,37 @@ impl Client {
     /// the `Host` becomes the endpoint's and the request is signed; its other headers go as they are. The
     /// response's body is read whole (up to the size limit) within the timeout.
     pub async fn forward(&self, req: Request<Bytes>) -> Result<Response<Bytes>, SendError> {
-        self.forward_within(req, self.config.max_body).await
+        self.forward_phases(req, self.config.max_body).await
     }
 
-    /// [`Client::forward`], reading at most `max_body` bytes of the response body.
+    /// [`Client::forward`], reading at most `max_body` bytes of the response body, with one timeout for the
+    /// whole exchange (headers and body) instead of one for each.
     pub async fn forward_within(&self, req: Request<Bytes>, max_body: usize) -> Result<Response<Bytes>, SendError> {
+        let timeout = self.config.timeout;
+        let exchange = async {
+            let resp = self.request(req).await?;
+            let (parts, body) = resp.into_parts();
+            Ok(Response::from_parts(parts, read_body(body, max_body).await?))
+        };
+        tokio::time::timeout(timeout, exchange).await.unwrap_or(Err(SendError::NoResponse(timeout)))
+    }
+
+    async fn forward_phases(&self, req: Request<Bytes>, max_body: usize) -> Result<Response<Bytes>, SendError> {
+        let c = &*self.config;
+        let resp = match tokio::time::timeout(c.timeout, self.request(req)).await {
+            Err(_) => return Err(SendError::NoResponse(c.timeout)),
+            Ok(r) => r?,
+        };
+        let (parts, body) = resp.into_parts();
+        let bytes = match tokio::time::timeout(c.timeout, read_body(body, max_body)).await {
+            Err(_) => return Err(SendError::SlowBody(c.timeout)),
+            Ok(r) => r?,
+        };
+        Ok(Response::from_parts(parts, bytes))
+    }
+
+    /// Sends `req` below the endpoint (signed when the client signs) and waits for the response's head.
+    async fn request(&self, req: Request<Bytes>) -> Result<Response<hyper::body::Incoming>, SendError> {
         let c = &*self.config;
         let (mut parts, body) = req.into_parts();
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
@@ -339,19 +365,12 @@ impl Client {
             sigv4::sign_request(&mut req, creds, region, SystemTime::now())
                 .map_err(|e| SendError::Request(format!("cannot sign: {e}")))?;
         }
-        let resp = match tokio::time::timeout(c.timeout, self.http.request(req.map(Full::new))).await {
-            Err(_) => return Err(SendError::NoResponse(c.timeout)),
-            Ok(Err(e)) if is_tls(&e) => return Err(SendError::Tls(chain_of(&e))),
-            Ok(Err(e)) if e.is_connect() => return Err(SendError::Unreachable(chain_of(&e))),
-            Ok(Err(e)) => return Err(SendError::Closed(chain_of(&e))),
-            Ok(Ok(r)) => r,
-        };
-        let (parts, body) = resp.into_parts();
-        let bytes = match tokio::time::timeout(c.timeout, read_body(body, max_body)).await {
-            Err(_) => return Err(SendError::SlowBody(c.timeout)),
-            Ok(r) => r?,
-        };
-        Ok(Response::from_parts(parts, bytes))
+        match self.http.request(req.map(Full::new)).await {
+            Err(e) if is_tls(&e) => Err(SendError::Tls(chain_of(&e))),
+            Err(e) if e.is_connect() => Err(SendError::Unreachable(chain_of(&e))),
+            Err(e) => Err(SendError::Closed(chain_of(&e))),
+            Ok(r) => Ok(r),
+        }
     }
 }
 

@@ -227,7 +227,7 @@ impl Target {
         Target { via: Via::Local(handler), name: name.into(), timeout: Duration::from_secs(30) }
     }
 
-    /// The same target with another timeout for each whole exchange.
+    /// The same in-process target with another timeout for each exchange (an HTTP target's is its client's).
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Target {
         self.timeout = timeout;
@@ -257,33 +257,30 @@ impl Target {
     pub async fn send(&self, protocol: Protocol, doc: &Value, held: &mut Holding) -> Result<Answer, Fault> {
         let budget = held.room();
         let body = protocol::encode_request(protocol, doc);
-        let exchange = async {
-            let resp = match &self.via {
-                Via::Http(client) => {
-                    let mut req = Request::post(protocol.path("", model::OPERATION));
-                    for (k, v) in protocol::request_headers(protocol, model::OPERATION) {
-                        req = req.header(k, v);
-                    }
-                    let req = req.body(body).map_err(|e| Fault::Send(SendError::Request(e.to_string())))?;
-                    match client.forward_within(req, budget).await {
-                        Err(SendError::TooLarge(_)) => return Err(held.refusal(budget)),
-                        r => r?,
-                    }
+        let resp = match &self.via {
+            Via::Http(client) => {
+                let mut req = Request::post(protocol.path("", model::OPERATION));
+                for (k, v) in protocol::request_headers(protocol, model::OPERATION) {
+                    req = req.header(k, v);
                 }
-                Via::Local(handler) => {
-                    let resp = handler.call(local_request(protocol, body)).await;
-                    if resp.body().len() > budget {
-                        return Err(held.refusal(budget));
-                    }
-                    resp
+                let req = req.body(body).map_err(|e| Fault::Send(SendError::Request(e.to_string())))?;
+                // The client's one timeout bounds the whole exchange.
+                match client.forward_within(req, budget).await {
+                    Err(SendError::TooLarge(_)) => return Err(held.refusal(budget)),
+                    r => r?,
                 }
-            };
-            read(protocol, &resp, held)
+            }
+            Via::Local(handler) => {
+                let resp = tokio::time::timeout(self.timeout, handler.call(local_request(protocol, body)))
+                    .await
+                    .map_err(|_| Fault::Send(SendError::NoResponse(self.timeout)))?;
+                if resp.body().len() > budget {
+                    return Err(held.refusal(budget));
+                }
+                resp
+            }
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(answer) => answer,
-            Err(_) => Err(Fault::Send(SendError::NoResponse(self.timeout))),
-        }
+        read(protocol, &resp, held)
     }
 }
 
@@ -303,7 +300,7 @@ fn read(protocol: Protocol, resp: &Response<Bytes>, held: &mut Holding) -> Resul
     if let Some(w) = weighed {
         held.take(w)?;
     }
-    let decoded = protocol::parse_reply_within(protocol, status, resp.body(), room).map_err(|e| match e {
+    let decoded = protocol::parse_reply_within(protocol, status, resp.body(), room, weighed).map_err(|e| match e {
         ReplyError::TooHeavy { .. } => held.refusal(room),
         ReplyError::Unreadable(why) => Fault::NotProtocol { status, why },
     })?;

@@ -14,28 +14,38 @@ pub const PER_OBJECT: usize = 576;
 /// and [`PER_OBJECT`] for each object, counted by the structural characters outside strings (`,` `:` `[`
 /// `{`), without parsing it. Measured against a page of the reference's jobs it errs high, never low.
 pub fn json(text: &[u8]) -> usize {
-    let (mut values, mut objects, mut in_string, mut escaped) = (1usize, 0usize, false, false);
-    for &b in text {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-        } else {
-            match b {
-                b'"' => in_string = true,
-                b'{' => {
-                    values += 1;
-                    objects += 1;
+    let (mut values, mut objects, mut i) = (1usize, 0usize, 0);
+    while i < text.len() {
+        match text[i] {
+            // A string: skip to its closing quote (past escapes) with a vectorized search.
+            b'"' => {
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &text[i..]) {
+                        Some(k) if text[i + k] == b'\\' => i += k + 2,
+                        Some(k) => {
+                            i += k + 1;
+                            break;
+                        }
+                        None => return estimate(text.len(), values, objects),
+                    }
                 }
-                b',' | b':' | b'[' => values += 1,
-                _ => {}
+                continue;
             }
+            b'{' => {
+                values += 1;
+                objects += 1;
+            }
+            b',' | b':' | b'[' => values += 1,
+            _ => {}
         }
+        i += 1;
     }
-    text.len().saturating_add(values.saturating_mul(PER_VALUE)).saturating_add(objects.saturating_mul(PER_OBJECT))
+    estimate(text.len(), values, objects)
+}
+
+fn estimate(len: usize, values: usize, objects: usize) -> usize {
+    len.saturating_add(values.saturating_mul(PER_VALUE)).saturating_add(objects.saturating_mul(PER_OBJECT))
 }
 
 /// The estimated in-memory size of a document of `items` values decoded from `len` bytes (CBOR, which

@@ -427,6 +427,33 @@ struct CaseRun {
     violations: Vec<Violation>,
 }
 
+/// What the campaign keeps of a case run in its own task: the requests it sent, its violations, and, when it
+/// has some and its traces are small, the traces for a first finding's reproducer (the rest is dropped where
+/// it was made, on that task's thread).
+struct Taken {
+    requests: u64,
+    cut: u64,
+    violations: Vec<Violation>,
+    traces: Option<(Trace, Option<Trace>)>,
+}
+
+impl CaseRun {
+    fn taken(self) -> Taken {
+        let CaseRun { mut got, mut theirs, violations } = self;
+        let (requests, cut) = (got.requests() as u64, cut_listings(&got));
+        // Kept, the traces no longer count against the cases in flight.
+        let small = got.held.bytes() + theirs.as_ref().map_or(0, |t| t.held.bytes()) <= KEPT_TRACE;
+        let traces = (small && !violations.is_empty()).then(|| {
+            got.held = Default::default();
+            if let Some(t) = &mut theirs {
+                t.held = Default::default();
+            }
+            (got, theirs)
+        });
+        Taken { requests, cut, violations, traces }
+    }
+}
+
 /// Runs a case on the target (and the expected side, when it judges) and judges it.
 async fn run_case(config: &FuzzConfig, pool: &Pool, x: &ExpectedSide, case: &Case, protocol: Protocol) -> CaseRun {
     let got = exec::run(&config.target, &config.bytes, protocol, case, pool).await;
@@ -546,8 +573,8 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
     }
 
     // Up to `concurrency` cases in flight; results are taken in case order, whichever finishes first.
-    let mut running: tokio::task::JoinSet<(u64, Protocol, Case, CaseRun)> = tokio::task::JoinSet::new();
-    let mut done: BTreeMap<u64, (Protocol, Case, CaseRun)> = BTreeMap::new();
+    let mut running: tokio::task::JoinSet<(u64, Protocol, Case, Taken)> = tokio::task::JoinSet::new();
+    let mut done: BTreeMap<u64, (Protocol, Case, Taken)> = BTreeMap::new();
     let (mut next, mut taken, mut cases, mut case_requests) = (0u64, 0u64, 0u64, 0u64);
     let mut classes: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut out_of_time = false;
@@ -570,7 +597,7 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
             running.spawn(async move {
                 let protocol = c.protocol.of_case(index);
                 let case = case(c.seed, index, &p);
-                let run = run_case(&c, &p, &x, &case, protocol).await;
+                let run = run_case(&c, &p, &x, &case, protocol).await.taken();
                 (index, protocol, case, run)
             });
             next += 1;
@@ -593,15 +620,11 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
             let index = taken;
             taken += 1;
             cases += 1;
-            case_requests += run.got.requests() as u64;
-            cut += cut_listings(&run.got);
+            case_requests += run.requests;
+            cut += run.cut;
             *classes.entry(input::class(&case)).or_default() += 1;
             let mut in_case = BTreeSet::new();
-            let CaseRun { got, theirs, violations } = run;
-            // A first finding's traces are kept for its reproducer when small; a big one is run again later.
-            // Kept, they no longer count against the cases in flight.
-            let small = got.held.bytes() + theirs.as_ref().map_or(0, |t| t.held.bytes()) <= KEPT_TRACE;
-            let mut traces = small.then(|| (got.clone(), theirs.clone()));
+            let Taken { violations, mut traces, .. } = run;
             for v in violations {
                 let key = (v.oracle, v.signature.clone());
                 let c = counts.entry(key.clone()).or_default();

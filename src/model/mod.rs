@@ -29,7 +29,7 @@ pub use input::{Filter, JobStatus, ListRequest, Order, job_name_valid};
 pub use listing::{Chain, End, Page, Start};
 pub use output::{
     JobProperties, ListResponse, PLAUSIBLE_FROM, PLAUSIBLE_UNTIL, S3Location, ShapeViolation, check_job,
-    check_job_plausibility, check_response,
+    check_job_plausibility, check_response, check_response_each,
 };
 pub use shapes::{ERROR_SHAPE, JOB_SHAPE, REQUEST_SHAPE, RESPONSE_SHAPE, Shape};
 pub use timestamp::Timestamp;

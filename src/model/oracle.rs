@@ -21,7 +21,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::{Chain, End, Filter, JOBS_MEMBER, JobStatus, ListRequest, Order, Page, Timestamp, check_response};
+use super::{Chain, End, Filter, JOBS_MEMBER, JobStatus, ListRequest, Order, Page, Timestamp, check_response_each};
 use crate::doc::JsonPath;
 
 /// Where an oracle's expectation comes from.
@@ -352,13 +352,31 @@ fn submit_time(job: &Value) -> Option<Timestamp> {
 /// The most violations of one check a page reports: a hostile page of thousands of wrong jobs says no more
 /// than its first ones, which name the fault.
 pub const PER_PAGE: usize = 25;
-/// The most jobs of a page checked for contradicting times.
-const MAX_SCAN: usize = 10_000;
-
 /// Checks one page's output against the request that asked for it: shape, page size, and the filter. (Order
 /// is a property of a chain: see [`check_chain`].)
 pub fn check_page(request: &ListRequest, output: &Value, semantics: &FilterSemantics) -> Vec<Violation> {
-    let mut out: Vec<Violation> = check_response(output)
+    // Data that contradicts itself, seen on each job as it is checked: a job cannot end before it was
+    // submitted.
+    let mut contradictions = Vec::new();
+    let shapes = check_response_each(output, |i, job| {
+        if let (Some(s), Some(e)) = (job.submit_time, job.end_time)
+            && e < s
+            && contradictions.len() < PER_PAGE
+        {
+            let at = match &job.job_id {
+                Some(id) => JsonPath::root().key(JOBS_MEMBER).keyed("JobId", id),
+                None => JsonPath::root().key(JOBS_MEMBER).index(i),
+            };
+            contradictions.push(Violation {
+                oracle: Oracle::OutputShape,
+                basis: Basis::Documentation,
+                page: None,
+                path: at.key("EndTime"),
+                message: format!("{e} is before the job's SubmitTime {s}: a job ends after it is submitted"),
+            });
+        }
+    });
+    let mut out: Vec<Violation> = shapes
         .into_iter()
         .take(PER_PAGE)
         .map(|v| Violation {
@@ -369,22 +387,8 @@ pub fn check_page(request: &ListRequest, output: &Value, semantics: &FilterSeman
             message: v.problem,
         })
         .collect();
+    out.append(&mut contradictions);
     let jobs = output.get(JOBS_MEMBER).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
-    // Data that contradicts itself: a job cannot end before it was submitted.
-    for (i, job) in jobs.iter().enumerate().take(MAX_SCAN) {
-        let end = job.get("EndTime").and_then(Value::as_f64).and_then(Timestamp::from_secs_f64);
-        if let (Some(s), Some(e)) = (submit_time(job), end)
-            && e < s
-        {
-            out.push(Violation {
-                oracle: Oracle::OutputShape,
-                basis: Basis::Documentation,
-                page: None,
-                path: job_path(job, i).key("EndTime"),
-                message: format!("{e} is before the job's SubmitTime {s}: a job ends after it is submitted"),
-            });
-        }
-    }
     let limit = request.page_size();
     if jobs.len() > limit {
         let why = match request.max_results {

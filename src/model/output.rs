@@ -203,6 +203,11 @@ pub fn check_job_plausibility(job: &JobProperties, at: &JsonPath) -> Vec<ShapeVi
 /// Checks a whole response document: types first, then every job, one at a time (a page is never copied
 /// whole into typed form).
 pub fn check_response(doc: &Value) -> Vec<ShapeViolation> {
+    check_response_each(doc, |_, _| {})
+}
+
+/// [`check_response`], handing each job, typed, to `each` with its index.
+pub fn check_response_each(doc: &Value, mut each: impl FnMut(usize, &JobProperties)) -> Vec<ShapeViolation> {
     if let Err(e) = check_types(doc, &RESPONSE_SHAPE) {
         return vec![ShapeViolation { path: JsonPath::root(), problem: e.to_string() }];
     }
@@ -219,7 +224,10 @@ pub fn check_response(doc: &Value) -> Vec<ShapeViolation> {
     for (i, job) in jobs.iter().enumerate() {
         let at = JsonPath::root().key(JOBS_MEMBER).index(i);
         match JobProperties::deserialize(job) {
-            Ok(j) => out.extend(check_job(&j, &at)),
+            Ok(j) => {
+                out.extend(check_job(&j, &at));
+                each(i, &j);
+            }
             Err(e) => out.push(ShapeViolation { path: at, problem: e.to_string() }),
         }
     }

@@ -364,7 +364,7 @@ pub fn error_of(status: u16, doc: &Value, error_type_header: Option<&str>) -> Se
 
 /// Parses a response the way the SDKs do. `Err` means the body could not be read at all.
 pub fn parse_reply(protocol: Protocol, status: u16, body: &[u8]) -> Result<Reply, String> {
-    match parse_reply_within(protocol, status, body, usize::MAX) {
+    match parse_reply_within(protocol, status, body, usize::MAX, None) {
         Ok(d) => Ok(d.reply),
         Err(ReplyError::Unreadable(e)) => Err(e),
         Err(ReplyError::TooHeavy { .. }) => unreachable!("no limit"),
@@ -396,11 +396,13 @@ pub enum ReplyError {
 }
 
 /// [`parse_reply`], refusing, before it is built, a document whose estimated memory passes `max_weight`.
+/// `weighed`: a JSON body's weight ([`crate::doc::weight::json`]), when the caller has it already.
 pub fn parse_reply_within(
     protocol: Protocol,
     status: u16,
     body: &[u8],
     max_weight: usize,
+    weighed: Option<usize>,
 ) -> Result<Decoded, ReplyError> {
     let error_status = !(200..300).contains(&status);
     let unreadable = |e: String| {
@@ -415,7 +417,7 @@ pub fn parse_reply_within(
     } else {
         match protocol {
             Protocol::AwsJson11 => {
-                let weight = crate::doc::weight::json(body);
+                let weight = weighed.unwrap_or_else(|| crate::doc::weight::json(body));
                 if weight > max_weight {
                     return Err(ReplyError::TooHeavy { weight });
                 }
