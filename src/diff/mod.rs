@@ -249,14 +249,15 @@ pub(crate) async fn run_all<T, W>(
     config: &DiffConfig,
     work: Arc<W>,
     mut each: impl FnMut(usize, usize, T),
-) where
+) -> usize
+where
     T: Send + 'static,
     W: Fn(usize, &Chain, Vec<TargetRun>) -> T + Send + Sync + 'static,
 {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
-    // Chains run sharing the run's byte budget; one cut because the others held it runs again alone (no other
-    // chain in flight, or holding what it read), so that a moment's crowding is never a difference.
-    let alone = Arc::new(tokio::sync::RwLock::new(()));
+    // Chains run sharing the run's byte budget; one cut because the others held it runs again alone, so that a
+    // moment's crowding is never a difference.
+    let alone = Arc::new(Alone::default());
     let window = config.concurrency.max(1) * 4 + 16;
     let total = loaded.iter().map(|l| l.chains.len()).sum();
     let mut progress = Progress { on: config.progress, done: 0, total };
@@ -297,15 +298,12 @@ pub(crate) async fn run_all<T, W>(
                 let (semaphore, work, slot, alone) = (semaphore.clone(), work.clone(), spawned, alone.clone());
                 tasks.spawn(async move {
                     let _permit = semaphore.acquire_owned().await.expect("the semaphore is never closed");
-                    let mut shared = Some(alone.read().await);
+                    alone.wait_turn().await;
                     let chain = materialize(&bodies, &chain);
-                    // A chain may hold at least four times what its recording took.
-                    let recorded: usize = chain
-                        .pages
-                        .iter()
-                        .filter_map(|p| bodies.get(p.interaction?))
-                        .map(|b| crate::doc::weight::json(b.as_bytes()))
-                        .sum();
+                    // A chain may hold at least four times what its recording took in memory (some eight times
+                    // its compact text).
+                    let recorded: usize =
+                        chain.pages.iter().filter_map(|p| bodies.get(p.interaction?)).map(|b| 8 * b.len()).sum();
                     let cap = chain.pages.len() + extra_pages + if logical { chain.job_ids().len() } else { 0 };
                     let mut runs = Vec::with_capacity(protocols.len());
                     for (protocol, first) in protocols.into_iter().zip(first_tokens) {
@@ -313,10 +311,12 @@ pub(crate) async fn run_all<T, W>(
                         let mut run = run::run_chain(&target, held, &chain, protocol, first.as_deref(), cap).await;
                         if run.crowded_out() {
                             drop(run);
-                            shared = None;
-                            let _alone = alone.write().await;
-                            let held = budget.hold_at_least(recorded.saturating_mul(4));
-                            run = run::run_chain(&target, held, &chain, protocol, first.as_deref(), cap).await;
+                            let mine = runs.iter().filter_map(|r: &TargetRun| r.held.as_ref()).map(|h| h.bytes()).sum();
+                            let again = || {
+                                let held = budget.hold_at_least(recorded.saturating_mul(4));
+                                run::run_chain(&target, held, &chain, protocol, first.as_deref(), cap)
+                            };
+                            run = alone.run(&budget, mine, again).await;
                         }
                         runs.push(run);
                     }
@@ -325,7 +325,6 @@ pub(crate) async fn run_all<T, W>(
                         .map(|r| r.token_pairs(&chain).map(|(a, b)| (a.to_string(), b.to_string())).collect())
                         .collect();
                     let kept = work(k + 1, &chain, runs);
-                    drop(shared);
                     (slot, pairs, kept)
                 });
                 spawned += 1;
@@ -346,6 +345,62 @@ pub(crate) async fn run_all<T, W>(
                 next += 1;
             }
         }
+    }
+    alone.runs.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// One chain at a time run alone: with nothing else holding the run's byte budget (chains already under way
+/// finish, new ones wait). The chains' own path reads one flag that is written only around such a run.
+#[derive(Default)]
+struct Alone {
+    runs: std::sync::atomic::AtomicUsize,
+    wanted: std::sync::atomic::AtomicBool,
+    done: tokio::sync::Notify,
+    one: tokio::sync::Mutex<()>,
+}
+
+impl Alone {
+    /// Waits while a chain runs alone.
+    async fn wait_turn(&self) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let notified = self.done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if !self.wanted.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Runs `chain` once no other chain holds the run's budget (`mine`: what the caller's own earlier runs
+    /// hold), again if one that had already started when it began crowds it out (at most a few times: new
+    /// chains wait meanwhile, so those are few and finish).
+    async fn run<F: std::future::Future<Output = TargetRun>>(
+        &self,
+        budget: &ByteBudget,
+        mine: usize,
+        chain: impl Fn() -> F,
+    ) -> TargetRun {
+        use std::sync::atomic::Ordering;
+        let _one = self.one.lock().await;
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        self.wanted.store(true, Ordering::Release);
+        let mut tries = 0;
+        let out = loop {
+            while budget.held() > mine {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            let run = chain().await;
+            tries += 1;
+            if !run.crowded_out() || tries == 5 {
+                break run;
+            }
+        };
+        self.wanted.store(false, Ordering::Release);
+        self.done.notify_waiters();
+        out
     }
 }
 
@@ -663,6 +718,7 @@ pub async fn diff(config: &DiffConfig) -> anyhow::Result<Report> {
     let loaded = load(&config.cassettes)?;
     let mut judging: Vec<Judging> = loaded.iter().map(|_| Judging::default()).collect();
     let shared = Arc::new((config.clone(), Redactor::new(config.redact.clone())));
+    let mut alone = 0;
     let target_name = match &config.subject {
         Subject::Service(target) => {
             let work = move |chain_no: usize, rec: &Chain, runs: Vec<TargetRun>| {
@@ -672,7 +728,7 @@ pub async fn diff(config: &DiffConfig) -> anyhow::Result<Report> {
             };
             // The target reached by no chain at all: that is no comparison, and says so in one line.
             let (mut chains, mut unreachable) = (0, None);
-            run_all(target, &loaded, config, Arc::new(work), |c, _, (judged, unreached)| {
+            alone = run_all(target, &loaded, config, Arc::new(work), |c, _, (judged, unreached)| {
                 chains += 1;
                 unreachable = match (unreachable.take(), unreached) {
                     (Some(None), _) | (_, None) => Some(None),
@@ -733,6 +789,7 @@ pub async fn diff(config: &DiffConfig) -> anyhow::Result<Report> {
         report.stale = b.apply(&mut report);
     }
     report.totals = totals(&report);
+    report.totals.run_alone = alone;
     report.summary = summary::summarize(&report);
     Ok(report)
 }

@@ -249,6 +249,8 @@ pub struct Totals {
     pub differences: usize,
     /// Differences the baseline accepts.
     pub accepted: usize,
+    /// Chains cut because the others in flight held the run's byte budget, and run again alone.
+    pub run_alone: usize,
 }
 
 /// The whole outcome of a diff.

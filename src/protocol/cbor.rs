@@ -27,6 +27,9 @@ pub struct CborNotes {
     pub items: usize,
     /// How many tag-1 timestamps were decoded.
     pub timestamps: usize,
+    /// How many numbers were decoded as members named as the model's timestamps are (`SubmitTime`,
+    /// `EndTime`, `ExpirationTime`), tagged or not.
+    pub timestamp_members: usize,
 }
 
 /// Why a body is not a CBOR document of this protocol.
@@ -135,6 +138,9 @@ fn item(d: &mut Decoder<'_>, notes: &mut CborNotes, depth: usize, max: usize) ->
                     other => return Err(err(d, format!("map key is {other}, expected a text string"))),
                 };
                 let value = item(d, notes, depth + 1, max)?;
+                if value.is_number() && matches!(key.as_str(), "SubmitTime" | "EndTime" | "ExpirationTime") {
+                    notes.timestamp_members += 1;
+                }
                 if map.insert(key.clone(), value).is_some() {
                     return Err(err(d, format!("duplicate map key '{key}'")));
                 }

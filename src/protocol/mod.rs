@@ -412,7 +412,7 @@ pub fn parse_reply_within(
             e
         })
     };
-    let (doc, weight, timestamps) = if body.is_empty() {
+    let (doc, weight, untagged) = if body.is_empty() {
         (json!({}), 0, 0)
     } else {
         match protocol {
@@ -434,7 +434,8 @@ pub fn parse_reply_within(
                         unreadable(format!("Body is not valid CBOR: {e}"))
                     }
                 })?;
-                (doc, crate::doc::weight::items(body.len(), notes.items), notes.timestamps)
+                let untagged = notes.timestamp_members.saturating_sub(notes.timestamps);
+                (doc, crate::doc::weight::items(body.len(), notes.items), untagged)
             }
         }
     };
@@ -444,24 +445,7 @@ pub fn parse_reply_within(
     if error_status {
         return Ok(Decoded { reply: Reply::Error(error_from_document(status, &doc)), weight, untagged_timestamps: 0 });
     }
-    let untagged = match protocol {
-        Protocol::RpcV2Cbor => timestamp_members(&doc).saturating_sub(timestamps),
-        Protocol::AwsJson11 => 0,
-    };
     Ok(Decoded { reply: Reply::Output(doc), weight, untagged_timestamps: untagged })
-}
-
-/// How many members of an output document are timestamps by the model and hold a number.
-fn timestamp_members(doc: &Value) -> usize {
-    let jobs = doc.get(model::JOBS_MEMBER).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
-    jobs.iter()
-        .map(|j| {
-            ["SubmitTime", "EndTime", "ExpirationTime"]
-                .iter()
-                .filter(|k| j.get(**k).is_some_and(Value::is_number))
-                .count()
-        })
-        .sum()
 }
 
 #[cfg(test)]

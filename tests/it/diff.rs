@@ -209,6 +209,19 @@ fn expectation(defect: Defect) -> Option<(&'static [&'static str], Wanted)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_budget_that_fits_one_chain_at_a_time_is_crowding_never_a_difference() {
+    let server = reference(None).await;
+    let mut c = config(&server.uri(), vec![golden()]);
+    c.concurrency = 8;
+    // Room for about one of the biggest chains (the 240-job walks) at a time: those crowded out run again alone.
+    c.budget = snomed_vcr::client::ByteBudget::new(8 << 20, 1 << 20);
+    let report = diff::diff(&c).await.unwrap();
+    assert_eq!(all(&report).len(), 0, "{:#?}", all(&report));
+    assert_eq!(report.totals.chains, 22);
+    assert!(report.totals.run_alone > 0, "some chain was crowded out: {:?}", report.totals);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_planted_defect_is_caught_with_its_kind_and_path() {
     for defect in Defect::ALL {
         let server = reference(Some(defect)).await;
