@@ -496,10 +496,22 @@ impl Reader {
     }
 }
 
-/// One interaction line (without its newline), with a response body that no document holds kept as text.
+/// One interaction line (without its newline). A response that is not the protocol's (JSON no document holds,
+/// or a 2xx whose body is no output document, journaled as its text on the proxy's fast path) is kept
+/// verbatim, as its text, so that the cassette loads and replay serves it as it came.
 pub(crate) fn parse_line(line: &[u8]) -> Result<Interaction, serde_json::Error> {
-    serde_json::from_slice::<Interaction>(line)
-        .or_else(|e| std::str::from_utf8(line).ok().and_then(with_body_as_text).ok_or(e))
+    let verbatim = |e| std::str::from_utf8(line).ok().and_then(with_body_as_text).ok_or(e);
+    match serde_json::from_slice::<Interaction>(line) {
+        Ok(it)
+            if (200..300).contains(&it.response.status)
+                && !it.response.is_verbatim()
+                && crate::model::check_types(&it.response.body, &crate::model::RESPONSE_SHAPE).is_err() =>
+        {
+            verbatim(serde::de::Error::custom("not an output document"))
+        }
+        Ok(it) => Ok(it),
+        Err(e) => verbatim(e),
+    }
 }
 
 /// Reads a whole journal: its first header and every complete interaction of every session, renumbered in
@@ -586,23 +598,18 @@ pub fn line_with_json_body(
         text.iter_mut().filter(|c| matches!(**c, b'\n' | b'\r')).for_each(|c| *c = b' ');
     }
     redact(text)?;
-    // Checked as journaled, once (redaction writes digits and hex over digits and hex): a 2xx body must be an
-    // output document, or the cassette would not load (such an answer is kept verbatim instead).
-    let ok = match head.response.status {
-        200..=299 => std::str::from_utf8(text)
-            .is_ok_and(|t| crate::model::check_types_text(t, &crate::model::RESPONSE_SHAPE).is_ok()),
-        _ => is_json(text),
-    };
-    if !ok {
+    // Checked as journaled, once (redaction writes digits and hex over digits and hex).
+    if !is_json(text) {
         return None;
     }
     line.extend_from_slice(b"}}");
     Some(line)
 }
 
-/// A line whose response body is JSON that no document holds (`1e400`, a lone surrogate escape): the proxy
-/// journals an answer's JSON text as it came, so here the body is kept as that text, as a body that is not
-/// JSON at all is. Nothing the journal holds is lost.
+/// A line whose response body is not the protocol's (JSON no document holds, `1e400` or a lone surrogate
+/// escape; a 2xx that is no output document): the proxy journals an answer's JSON text as it came, so here
+/// the body is kept verbatim as that text, as a body that is not JSON at all is. Nothing the journal holds is
+/// lost.
 fn with_body_as_text(line: &str) -> Option<Interaction> {
     use super::{Encoding, RecordedResponse};
     use serde_json::value::RawValue;
@@ -625,14 +632,15 @@ fn with_body_as_text(line: &str) -> Option<Interaction> {
         headers: std::collections::BTreeMap<String, String>,
         #[serde(borrow)]
         body: &'a RawValue,
-        #[serde(default)]
-        encoding: Option<Encoding>,
+        // A CBOR body that decoded is a document; what is kept here verbatim is the journaled text.
+        #[serde(default, rename = "encoding")]
+        _encoding: Option<Encoding>,
     }
     let Line { seq, recorded_at, elapsed_ms, request, response } = serde_json::from_str(line).ok()?;
-    tracing::warn!(seq, "a recorded answer is JSON that no document holds; kept as text");
+    tracing::warn!(seq, "a recorded answer is not the protocol's; kept verbatim");
     let body = serde_json::Value::String(response.body.get().to_string());
-    let response =
-        RecordedResponse { status: response.status, headers: response.headers, body, encoding: response.encoding };
+    let encoding = Some(Encoding { format: super::EncodingFormat::Text, indefinite_lengths: false });
+    let response = RecordedResponse { status: response.status, headers: response.headers, body, encoding };
     Some(Interaction { seq, recorded_at, elapsed_ms, request, response })
 }
 
