@@ -135,7 +135,7 @@ pub struct FuzzArgs {
 pub struct ByteArgs {
     /// The most memory one listing's answers may take (an estimate of their parsed size; K, M, G suffixes):
     /// past it the listing ends, named as the budget (diff: at least 4 times what the recorded chain took).
-    #[arg(long, value_name = "BYTES", default_value = "8M", value_parser = byte_size)]
+    #[arg(long, value_name = "BYTES", default_value = "4M", value_parser = byte_size)]
     pub max_chain_bytes: usize,
     /// The most memory the answers of all listings in flight may take together.
     #[arg(long, value_name = "BYTES", default_value = "32M", value_parser = byte_size)]

@@ -17,8 +17,9 @@ pub struct ByteBudget {
 }
 
 impl ByteBudget {
-    /// The default budget of one chain (`--max-chain-bytes`): 8 MiB, some 4,000 jobs.
-    pub const CHAIN: usize = 8 << 20;
+    /// The default budget of one chain (`--max-chain-bytes`): 4 MiB, some 1,000 jobs as the reference's are
+    /// weighed.
+    pub const CHAIN: usize = 4 << 20;
     /// The default budget of all chains in flight together (`--max-run-bytes`): 32 MiB.
     pub const RUN: usize = 32 << 20;
 

@@ -503,8 +503,9 @@ fn check_order(pages: &[Page]) -> Vec<Violation> {
         .unwrap_or_default();
     let Some(order) = Order::documented(&filter) else { return Vec::new() };
     let mut out = Vec::new();
-    let mut last: Option<(Timestamp, usize, String)> = None;
+    let mut last: Option<(Timestamp, usize, &str)> = None;
     for (p, page) in pages.iter().enumerate() {
+        let on_page = out.len();
         for (i, job) in page.jobs().iter().enumerate() {
             let Some(t) = submit_time(job) else { continue };
             if let Some((prev, prev_page, prev_id)) = &last {
@@ -512,7 +513,7 @@ fn check_order(pages: &[Page]) -> Vec<Violation> {
                     Order::Ascending => t < *prev,
                     Order::Descending => t > *prev,
                 };
-                if wrong {
+                if wrong && out.len() - on_page < PER_PAGE {
                     let (rule, want) = match order {
                         Order::Ascending => ("SubmitTimeBefore lists oldest first", "earlier than"),
                         Order::Descending => ("SubmitTimeAfter lists newest first", "later than"),
@@ -529,7 +530,7 @@ fn check_order(pages: &[Page]) -> Vec<Violation> {
                     });
                 }
             }
-            let id = job.get("JobId").and_then(Value::as_str).unwrap_or("the job").to_string();
+            let id = job.get("JobId").and_then(Value::as_str).unwrap_or("the job");
             last = Some((t, p, id));
         }
     }
@@ -541,9 +542,12 @@ fn check_unique(pages: &[Page]) -> Vec<Violation> {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut out = Vec::new();
     for (p, page) in pages.iter().enumerate() {
+        let on_page = out.len();
         for (i, job) in page.jobs().iter().enumerate() {
             let Some(id) = job.get("JobId").and_then(Value::as_str) else { continue };
-            if let Some(first) = seen.insert(id, p) {
+            if let Some(first) = seen.insert(id, p)
+                && out.len() - on_page < PER_PAGE
+            {
                 out.push(Violation {
                     oracle: Oracle::Pagination,
                     basis: Basis::Documentation,
