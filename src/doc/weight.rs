@@ -17,19 +17,8 @@ pub fn json(text: &[u8]) -> usize {
     let (mut values, mut objects, mut i) = (1usize, 0usize, 0);
     while i < text.len() {
         match text[i] {
-            // A string: skip to its closing quote (past escapes) with a vectorized search.
             b'"' => {
-                i += 1;
-                loop {
-                    match memchr::memchr2(b'"', b'\\', &text[i..]) {
-                        Some(k) if text[i + k] == b'\\' => i += k + 2,
-                        Some(k) => {
-                            i += k + 1;
-                            break;
-                        }
-                        None => return estimate(text.len(), values, objects),
-                    }
-                }
+                i = string_end(text, i + 1);
                 continue;
             }
             b'{' => {
@@ -42,6 +31,18 @@ pub fn json(text: &[u8]) -> usize {
         i += 1;
     }
     estimate(text.len(), values, objects)
+}
+
+/// In JSON text whose string opened just before `from`, the index just past its closing quote (or the text's
+/// end): found with a vectorized search for the quote, past escapes.
+pub fn string_end(text: &[u8], mut from: usize) -> usize {
+    loop {
+        match memchr::memchr2(b'"', b'\\', text.get(from..).unwrap_or_default()) {
+            Some(k) if text[from + k] == b'\\' => from += k + 2,
+            Some(k) => return from + k + 1,
+            None => return text.len(),
+        }
+    }
 }
 
 fn estimate(len: usize, values: usize, objects: usize) -> usize {

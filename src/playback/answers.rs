@@ -30,21 +30,7 @@ pub fn minify(raw: &[u8], out: &mut Vec<u8>) {
         let b = raw[i];
         if b == b'"' {
             // Copy through the closing quote: the next '"' not escaped by an odd run of backslashes.
-            let mut end = i + 1;
-            loop {
-                match memchr::memchr2(b'"', b'\\', &raw[end..]) {
-                    Some(k) if raw[end + k] == b'\\' => end += k + 2,
-                    Some(k) => {
-                        end += k + 1;
-                        break;
-                    }
-                    None => {
-                        end = raw.len();
-                        break;
-                    }
-                }
-            }
-            let end = end.min(raw.len());
+            let end = crate::doc::weight::string_end(raw, i + 1).min(raw.len());
             out.extend_from_slice(&raw[i..end]);
             i = end;
         } else {
