@@ -108,8 +108,7 @@ impl Trace {
     }
 }
 
-/// The most pages followed in one listing (a relation's walks; a sequence step follows at most 50).
-pub const MAX_PAGES: usize = 120;
+pub use super::input::MAX_PAGES;
 
 /// Runs a case against a target, holding its answers within `budget`.
 pub async fn run(target: &Target, budget: &ByteBudget, protocol: Protocol, case: &Case, pool: &Pool) -> Trace {

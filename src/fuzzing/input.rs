@@ -11,6 +11,9 @@ use serde_json::{Map, Value, json};
 
 use crate::model::{JOB_NAME_MAX, JobStatus, MAX_RESULTS_MAX};
 
+/// The most pages followed in one listing (a relation's walks; a sequence step follows at most 50).
+pub const MAX_PAGES: usize = 120;
+
 /// Values seen in the target's answers, kept for generation.
 #[derive(Clone, Debug, Default)]
 pub struct Pool {
@@ -395,9 +398,7 @@ impl Case {
                 })
                 .sum(),
             // Each listing of a relation is walked to its end: it weighs as a step following every page.
-            Case::Relation(r) => {
-                r.listings().iter().map(|d| 1000 + 10 * (super::exec::MAX_PAGES - 1) + d.to_string().len()).sum()
-            }
+            Case::Relation(r) => r.listings().iter().map(|d| 1000 + 10 * (MAX_PAGES - 1) + d.to_string().len()).sum(),
         }
     }
 }

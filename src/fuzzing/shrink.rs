@@ -75,7 +75,7 @@ pub fn candidates(case: &Case) -> Vec<Case> {
                 .iter()
                 .map(|first| {
                     let request = RequestInput::from_document(first);
-                    let follow = (super::exec::MAX_PAGES - 1) as u8;
+                    let follow = (super::input::MAX_PAGES - 1) as u8;
                     Case::Sequence(vec![Step { request, follow, change: None, repeat: false }])
                 })
                 .collect();
