@@ -639,7 +639,7 @@ async fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(
         %addr,
         cassettes = library.paths.len(),
-        interactions = library.entries.len(),
+        interactions = library.len(),
         answers_in_memory = in_memory,
         answers_read_back = read_back,
         "replay server up"
@@ -656,7 +656,7 @@ async fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     } else {
-        tracing::info!(served = report.served, unmatched = report.misses.len(), "replay server stopped");
+        tracing::info!(served = report.served, unmatched = report.unmatched, "replay server stopped");
     }
     Ok(ExitCode::SUCCESS)
 }

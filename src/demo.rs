@@ -148,7 +148,7 @@ async fn record_then_replay(
     );
     let summary = replay.shutdown().await;
     report.check(
-        summary.unplayed.is_empty() && summary.misses.len() == 1,
+        summary.unplayed.is_empty() && summary.unmatched == 1,
         format!("strict report: {}", summary.to_string().lines().next().unwrap_or("")),
     );
 

@@ -28,6 +28,7 @@ pub mod lint;
 pub mod redact;
 pub mod store;
 mod stream;
+mod window;
 
 pub use chains::link as link_chains;
 pub use error::{LoadError, Location};

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use super::window::{Stop, Window, one};
 use super::{
     Encoding, Header, Interaction, LoadError, RecordedRequest, RecordedResponse, check_head, check_interaction,
     interaction_field,
@@ -125,6 +126,25 @@ impl HeaderFields {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// Reads header field `key` from its value's JSON text; `false` if `key` is not one.
+    fn set(&mut self, key: &str, value: &[u8]) -> Result<bool, serde_json::Error> {
+        /// A map whose next value is one JSON text.
+        struct One<'de>(&'de [u8]);
+        impl<'de> MapAccess<'de> for One<'de> {
+            type Error = serde_json::Error;
+            fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, _: K) -> Result<Option<K::Value>, Self::Error> {
+                Ok(None)
+            }
+            fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Self::Error> {
+                let mut de = serde_json::Deserializer::from_slice(self.0);
+                let value = seed.deserialize(&mut de)?;
+                de.end()?;
+                Ok(value)
+            }
+        }
+        self.read(key, &mut One(value))
     }
 
     fn complete(&self) -> bool {
@@ -251,27 +271,106 @@ where
 }
 
 /// Reads a cassette one interaction at a time, handing each (checked) to `each` with the byte offset of its
-/// response body in the file, and never holding them all. Returns the header and the file, still open, for
-/// reading bodies back by offset. Errors name the file and the line and column, or the field.
+/// response body in the file, and never holding them all: the file is read through a window (see
+/// [`super::window`]). Returns the header and the file, still open, for reading bodies back by offset. Errors
+/// name the file and the line and column, or the field.
 pub fn stream(
     path: &Path,
     mut each: impl for<'a> FnMut(usize, StreamedInteraction<'a>, u64) -> Result<(), LoadError>,
 ) -> Result<(Header, std::fs::File), LoadError> {
+    let cannot =
+        |e: std::io::Error| LoadError::of_file(path, format!("cannot read cassette '{}': {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let header = match scan(Window::new(&file), &mut each) {
+        Ok(header) => header,
+        Err(Stop::Stopped(e)) => return Err(e.in_file(path)),
+        Err(Stop::Io(e)) => return Err(cannot(e)),
+        Err(Stop::Syntax) => return Err(explain(path)),
+    };
+    header.check().map_err(|e| e.in_file(path))?;
+    Ok((header, file))
+}
+
+/// The cassette object through a window: the header fields, and each interaction parsed, checked and handed to
+/// `each` with its response body's offset.
+fn scan<R: std::io::Read>(
+    mut w: Window<R>,
+    each: &mut impl for<'a> FnMut(usize, StreamedInteraction<'a>, u64) -> Result<(), LoadError>,
+) -> Result<Header, Stop<LoadError>> {
+    let mut header = HeaderFields::default();
+    let mut interactions = false;
+    w.expect(b'{')?;
+    if w.peek()? == Some(b'}') {
+        return Err(Stop::Syntax);
+    }
+    loop {
+        let key: String = w.read(|text, _| one(text))?;
+        w.expect(b':')?;
+        if key == "interactions" && !interactions {
+            interactions = true;
+            items(&mut w, each)?;
+        } else {
+            let known = w.read(|text, _| {
+                let (value, used) = one::<&serde_json::value::RawValue>(text)?;
+                Ok((header.set(&key, value.get().as_bytes()), used))
+            })?;
+            if !known.map_err(|_| Stop::Syntax)? {
+                return Err(Stop::Syntax);
+            }
+        }
+        match w.peek()? {
+            Some(b',') => w.expect(b',')?,
+            Some(b'}') => break,
+            _ => return Err(Stop::Syntax),
+        }
+    }
+    w.expect(b'}')?;
+    if !interactions || w.peek()?.is_some() {
+        return Err(Stop::Syntax);
+    }
+    header.finish::<serde_json::Error>().map_err(|_| Stop::Syntax)
+}
+
+/// The interactions array, each one parsed from its own bytes.
+fn items<R: std::io::Read>(
+    w: &mut Window<R>,
+    each: &mut impl for<'a> FnMut(usize, StreamedInteraction<'a>, u64) -> Result<(), LoadError>,
+) -> Result<(), Stop<LoadError>> {
+    w.expect(b'[')?;
+    if w.peek()? == Some(b']') {
+        return w.expect(b']');
+    }
+    for i in 0.. {
+        w.read(|text, at| {
+            let (it, used) = one::<StreamedInteraction<'_>>(text)?;
+            let offset = at + (it.response.body.get().as_ptr() as usize - text.as_ptr() as usize) as u64;
+            Ok((it.check(i).and_then(|()| each(i, it, offset)), used))
+        })?
+        .map_err(Stop::Stopped)?;
+        match w.peek()? {
+            Some(b',') => w.expect(b',')?,
+            _ => break,
+        }
+    }
+    w.expect(b']')
+}
+
+/// The error of a cassette the window's scan stopped at: the file read and parsed whole, which names the line
+/// and column (or the field) of the first thing wrong. Only a file that is not a cassette pays for it.
+fn explain(path: &Path) -> LoadError {
     use std::io::Read;
     let cannot =
         |e: std::io::Error| LoadError::of_file(path, format!("cannot read cassette '{}': {e}", path.display()));
-    let mut file = std::fs::File::open(path).map_err(cannot)?;
-    let size = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
-    let mut bytes = Vec::with_capacity(size + 1);
-    advise_huge_pages(&mut bytes);
-    file.read_to_end(&mut bytes).map_err(cannot)?;
-    let base = bytes.as_ptr() as usize;
+    let mut bytes = Vec::new();
+    if let Err(e) = std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)) {
+        return cannot(e);
+    }
     let mut de = serde_json::Deserializer::from_slice(&bytes);
-    let header = read_cassette(&mut de, path, |i, it: StreamedInteraction<'_>| {
-        let offset = (it.response.body.get().as_ptr() as usize - base) as u64;
-        each(i, it, offset)
-    })?;
-    Ok((header, file))
+    match read_cassette(&mut de, path, |_, _: StreamedInteraction<'_>| Ok(())) {
+        Err(e) => e,
+        // The scan and serde disagree on a well-formed cassette: say so rather than load it half-read.
+        Ok(_) => LoadError::of_file(path, "the cassette could not be read one interaction at a time"),
+    }
 }
 
 /// Reads a cassette one parsed interaction at a time from a buffered reader, in memory independent of the
@@ -359,24 +458,6 @@ pub fn peek_match_rules(path: &Path) -> Option<Vec<String>> {
     found
 }
 
-/// Asks the kernel to back a large, empty buffer with transparent huge pages: reading a 150 MB cassette then
-/// takes a few hundred page faults instead of tens of thousands (measured: 0.21 s to 0.13 s). Only advice;
-/// without it, or on a kernel that ignores it, nothing changes but the time.
-fn advise_huge_pages(buf: &mut Vec<u8>) {
-    const HUGE: usize = 2 << 20;
-    let (start, len) = (buf.as_mut_ptr() as usize, buf.capacity());
-    let aligned = start.next_multiple_of(HUGE);
-    if len < 4 * HUGE || aligned >= start + len {
-        return;
-    }
-    let span = (start + len - aligned) / HUGE * HUGE;
-    // SAFETY: madvise only advises about pages of memory this buffer owns (the aligned span lies inside its
-    // allocation); MADV_HUGEPAGE changes no contents, and its result is not needed.
-    unsafe {
-        libc::madvise(aligned as *mut libc::c_void, span, libc::MADV_HUGEPAGE);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,6 +495,26 @@ mod tests {
         let late = dir.join("late.json");
         std::fs::write(&late, serde_json::to_string(&doc).unwrap()).unwrap();
         assert_eq!(read_header(&late).unwrap(), c.header());
+        assert_eq!(stream(&late, |_, _, _| Ok(())).unwrap().0, c.header(), "streamed with the header last");
+        // Text that is not a cassette: the error is serde's on the whole text, line and column.
+        for (what, broken) in [
+            ("a missing comma", text.replacen("    },\n", "    }\n", 1)),
+            ("a stray character", text.replacen("\"status\"", "x\"status\"", 1)),
+            ("a cut-off file", text[..text.len() - 20].to_string()),
+            ("trailing text", format!("{text}{{}}")),
+            ("an unknown field", text.replacen("\"region\"", "\"regio\"", 1)),
+        ] {
+            let bad = dir.join("broken.json");
+            std::fs::write(&bad, &broken).unwrap();
+            let want = serde_json::from_str::<Cassette>(&broken).unwrap_err();
+            let e = stream(&bad, |_, _, _| Ok(())).unwrap_err();
+            assert_eq!(e.line(), Some(want.line()), "{what}: {e} (serde: {want})");
+            assert_eq!(
+                e.location(),
+                &crate::cassette::Location::Text { line: want.line(), column: want.column() },
+                "{what}"
+            );
+        }
         // A bad field stops the read, naming the file and the field.
         let bad = dir.join("bad.json");
         std::fs::write(&bad, text.replacen("\"seq\": 1", "\"seq\": 7", 1)).unwrap();

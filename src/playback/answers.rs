@@ -10,17 +10,6 @@
 //! loading answers with an error that says so instead of with the wrong bytes. (Editors and `record` replace
 //! files by renaming, which leaves the open file as it was; `--watch` then loads the new one.)
 
-use bytes::Bytes;
-
-/// Where an answer's body is.
-#[derive(Debug)]
-pub(super) enum Body {
-    /// Encoded and held.
-    Resident(Bytes),
-    /// The recorded JSON text at `offset` in the cassette file, `len` bytes, with its checksum.
-    InFile { offset: u64, len: usize, sum: u64 },
-}
-
 /// Appends `raw` (valid JSON) to `out` without the whitespace outside strings. Strings are found with a
 /// vectorized search and copied whole.
 pub fn minify(raw: &[u8], out: &mut Vec<u8>) {
@@ -57,7 +46,7 @@ pub fn checksum(bytes: &[u8]) -> u64 {
     h ^ (h >> 32)
 }
 
-/// Reads an [`Body::InFile`] answer's recorded text back, checking it is what was loaded.
+/// Reads an answer left in the cassette file back, checking it is what was loaded.
 pub(super) fn read_back(file: &std::fs::File, offset: u64, len: usize, sum: u64) -> Result<Vec<u8>, String> {
     use std::os::unix::fs::FileExt;
     let mut buf = vec![0; len];

@@ -61,21 +61,22 @@ impl Guide {
     /// at the fewest paths (the first recorded, on a tie).
     pub fn unmatched(library: &Library, protocol: Protocol, input: &Value) -> Guide {
         let closest = library
-            .entries
+            .entries()
             .iter()
-            .map(|e| {
-                let recorded: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
+            .filter_map(|e| {
+                // The arena holds what serde_json wrote: it always reads back.
+                let recorded: Value = serde_json::from_str(library.request_text(e)).ok()?;
                 let diffs = doc::diff_paths(&recorded, input);
-                (e, recorded, diffs)
+                Some((e, recorded, diffs))
             })
             .min_by_key(|(e, _, d)| (d.len(), e.cassette, e.index))
             .map(|(e, request, diffs)| Closest {
-                cassette: library.paths[e.cassette].clone(),
-                index: e.index,
+                cassette: library.paths[e.cassette as usize].clone(),
+                index: e.index as usize,
                 protocol: e.protocol,
                 request,
                 diffs,
-                matchers: library.rules_of(e.cassette).to_vec(),
+                matchers: library.rules_of(e.cassette as usize).to_vec(),
             });
         Guide::Unmatched { protocol, input: input.clone(), closest }
     }

@@ -1,11 +1,13 @@
 //! The [`Library`]: the loaded cassettes, each interaction an [`Entry`] ready to answer in either protocol,
 //! indexed by match key. Identical requests recorded several times form a group, in recorded order.
 //!
-//! JSON 1.1 answers are made compact at load and CBOR ones on first use, so answering is a lookup and a
-//! reference-count bump; past a memory budget, answers are read back from the cassette file (see
-//! [`super::answers`]).
+//! Sized by what it must remember: an entry is a few dozen bytes (its request's compact JSON in one shared
+//! arena, its answer held or left in the cassette file), a match key is 128 bits, and the groups are two
+//! arrays. A 1,000,000-interaction cassette is held in some 160 MB. JSON 1.1 answers are made compact at load
+//! and CBOR ones on first use, so answering a held answer is a lookup and a reference-count bump; past a memory
+//! budget, answers are read back from the cassette file (see [`super::answers`]).
 
-use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
@@ -14,7 +16,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use serde_json::Value;
 
-use super::answers::{self, Body};
+use super::answers;
 use super::encode::respond;
 use crate::cassette::{self, LoadError};
 use crate::matching::{self, Rule};
@@ -25,89 +27,124 @@ use crate::protocol::{self, Protocol};
 #[derive(Debug)]
 pub struct Entry {
     /// Which cassette of the library (an index into [`Library::paths`]).
-    pub cassette: usize,
+    pub cassette: u32,
     /// Its position in that cassette.
-    pub index: usize,
-    /// The recorded input document as compact JSON: parsed again only to explain a miss.
-    pub body: Box<str>,
+    pub index: u32,
     /// The protocol it was recorded over.
     pub protocol: Protocol,
-    /// How long the upstream took, as recorded.
-    pub elapsed: Duration,
-    /// The answer for JSON 1.1 callers, made at load.
-    json: Answer,
-    /// The body for RPC v2 CBOR callers (status and error type are `json`'s), made from `json` the first time
-    /// a CBOR caller needs it; kept only when `json` is resident.
-    cbor: OnceLock<Bytes>,
+    /// How long the upstream took, as recorded, in milliseconds.
+    elapsed_ms: u32,
+    /// Its input document as compact JSON, at `start` in the library's request arena, `len` bytes: parsed
+    /// again only to explain a miss.
+    request: (usize, u32),
+    answer: Stored,
 }
 
-/// An answer: status, body, and `x-amzn-ErrorType` for errors.
+/// Where an entry's answer is.
 #[derive(Debug)]
-struct Answer {
+enum Stored {
+    /// A 2xx whose recorded JSON text is at `offset` in the cassette file, `len` bytes, with its checksum.
+    InFile { offset: u64, len: u32, sum: u64, status: u16 },
+    /// Held in memory: an index into [`Library::held`].
+    Held(u32),
+}
+
+/// An answer held in memory: status, the JSON 1.1 body, and `x-amzn-ErrorType` for errors.
+#[derive(Debug)]
+struct Held {
     status: StatusCode,
-    body: Body,
+    body: Bytes,
     error_type: Option<HeaderValue>,
     /// For an answer that was not the protocol's (kept verbatim): its content type. It is served as recorded,
     /// whatever the caller speaks.
     verbatim: Option<HeaderValue>,
+    /// The body for RPC v2 CBOR callers, made from `body` the first time one needs it.
+    cbor: OnceLock<Bytes>,
 }
 
-impl Answer {
-    fn of(resp: Response<Bytes>) -> Answer {
+impl Held {
+    fn of(resp: Response<Bytes>) -> Held {
         let error_type = resp.headers().get(protocol::ERROR_TYPE_HEADER).cloned();
-        Answer { status: resp.status(), body: Body::Resident(resp.body().clone()), error_type, verbatim: None }
+        Held { status: resp.status(), body: resp.body().clone(), error_type, verbatim: None, cbor: OnceLock::new() }
+    }
+}
+
+/// The CBOR body with the same content as a JSON 1.1 answer whose body text is `json`.
+fn cbor_body(status: StatusCode, error_type: Option<&HeaderValue>, json: &[u8]) -> Bytes {
+    let recorded = cassette::RecordedResponse {
+        status: status.as_u16(),
+        headers: error_type
+            .iter()
+            .filter_map(|v| Some(("x-amzn-errortype".to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        body: serde_json::from_slice(json).unwrap_or(Value::Null),
+        encoding: None,
+    };
+    respond(Protocol::RpcV2Cbor, &recorded, "").into_body()
+}
+
+/// A request's match key: the canonical text [`matching::request_key`] builds, hashed to 128 bits with two
+/// SipHash keys drawn when the process starts. Two different requests share a key with a chance of about
+/// n²/2¹²⁹ for n recorded ones (10⁻²⁶ for a million), and nobody can aim for it without the keys; in exchange a
+/// million keys take 24 bytes each instead of the text's hundred and more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Key(u64, u64);
+
+impl Key {
+    fn of(text: &str) -> Key {
+        static SEEDS: OnceLock<(RandomState, RandomState)> = OnceLock::new();
+        let (a, b) = SEEDS.get_or_init(|| (RandomState::new(), RandomState::new()));
+        Key(a.hash_one(text), b.hash_one(text))
     }
 
-    /// The JSON 1.1 answer to a recorded response whose body is at `offset` in its cassette file: a 2xx body
-    /// made compact and held while `budget` (bytes) lasts, else left in the file; an error rebuilt in the
-    /// protocol's shape and held. `compact` is scratch space.
-    fn load(resp: &cassette::StreamedResponse<'_>, offset: u64, budget: &mut usize, compact: &mut Vec<u8>) -> Answer {
-        let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::OK);
-        if resp.encoding.is_some_and(|e| e.format.is_verbatim()) {
-            let doc: Value = serde_json::from_str(resp.body.get()).unwrap_or(Value::Null);
-            let bytes = cassette::verbatim_bytes(resp.encoding, &doc).unwrap_or_default();
-            let content_type = resp.headers.get("content-type").and_then(|v| HeaderValue::from_str(v).ok());
-            let verbatim = Some(content_type.unwrap_or(HeaderValue::from_static("application/octet-stream")));
-            return Answer { status, body: Body::Resident(Bytes::from(bytes)), error_type: None, verbatim };
-        }
-        if !(200..300).contains(&resp.status) {
-            return Answer::of(respond(Protocol::AwsJson11, &resp.to_recorded(), ""));
-        }
-        let raw = resp.body.get().as_bytes();
-        let body = if raw.len() <= *budget {
-            compact.clear();
-            answers::minify(raw, compact);
-            *budget -= compact.len();
-            Body::Resident(Bytes::copy_from_slice(compact))
-        } else {
-            Body::InFile { offset, len: raw.len(), sum: answers::checksum(raw) }
-        };
-        let error_type = resp.headers.get("x-amzn-errortype").and_then(|v| HeaderValue::from_str(v).ok());
-        Answer { status, body, error_type, verbatim: None }
+    fn of_request(rules: &[Rule], protocol: Protocol, input: &Value) -> Key {
+        Key::of(&matching::request_key(rules, protocol, model::OPERATION, input))
     }
+}
 
-    /// The CBOR body with the same content as this JSON 1.1 answer, whose body text is `json`.
-    fn to_cbor(&self, json: &[u8]) -> Bytes {
-        let recorded = cassette::RecordedResponse {
-            status: self.status.as_u16(),
-            headers: self
-                .error_type
-                .iter()
-                .filter_map(|v| Some(("x-amzn-errortype".to_string(), v.to_str().ok()?.to_string())))
-                .collect(),
-            body: serde_json::from_slice(json).unwrap_or(Value::Null),
-            encoding: None,
-        };
-        respond(Protocol::RpcV2Cbor, &recorded, "").into_body()
-    }
+/// The keys of one matcher set, sorted: the group of the key at position `i` is `first + i`. Sixteen bytes a
+/// key, found by interpolation (the keys are uniform hashes: two or three probes for a million of them).
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct KeyIndex {
+    keys: Vec<Key>,
+    first: u32,
+}
 
-    fn response(&self, p: Protocol, body: Bytes, request_id: &str) -> Response<Bytes> {
-        let mut resp = protocol::output_response_bytes(p, body, request_id);
-        *resp.status_mut() = self.status;
-        if let Some(v) = &self.error_type {
-            resp.headers_mut().insert(protocol::ERROR_TYPE_HEADER, v.clone());
+impl KeyIndex {
+    fn get(&self, key: &Key) -> Option<u32> {
+        let keys = &self.keys;
+        let (mut lo, mut hi) = (0usize, keys.len());
+        // Interpolate while the range is wide, then halve: a few probes in all, whatever the keys.
+        for _ in 0..4 {
+            if hi - lo <= 16 {
+                break;
+            }
+            let (a, b) = (keys[lo].0, keys[hi - 1].0);
+            if key.0 < a || key.0 > b {
+                return None;
+            }
+            let span = (b - a).max(1);
+            let at = lo + ((u128::from(key.0 - a) * (hi - lo - 1) as u128) / u128::from(span)) as usize;
+            match keys[at].cmp(key) {
+                std::cmp::Ordering::Equal => return Some(self.first + at as u32),
+                std::cmp::Ordering::Less => lo = at + 1,
+                std::cmp::Ordering::Greater => hi = at,
+            }
         }
-        resp
+        let at = lo + keys[lo..hi].binary_search(key).ok()?;
+        Some(self.first + at as u32)
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
+        (self.0, self.1).cmp(&(other.0, other.1))
     }
 }
 
@@ -119,16 +156,67 @@ pub struct Library {
     /// The cassette files, open, for answers read back from them.
     files: Vec<std::fs::File>,
     /// Every interaction, cassette after cassette.
-    pub entries: Vec<Entry>,
+    entries: Vec<Entry>,
+    /// The entries' request documents, compact JSON one after another.
+    requests: String,
+    /// The answers held in memory.
+    held: Vec<Held>,
     /// The distinct matcher sets in use, each with its key → group.
-    pub(super) by_rules: Vec<(Vec<Rule>, HashMap<String, usize>)>,
+    pub(super) by_rules: Vec<(Vec<Rule>, KeyIndex)>,
     /// Per cassette, which of `by_rules` it is matched by.
     rules_of: Vec<usize>,
-    /// Groups of entries answering the same request, in recorded order.
-    pub(super) groups: Vec<Vec<usize>>,
+    /// The entries of group `g`, in recorded order, are `members[starts[g]..starts[g + 1]]`.
+    starts: Vec<u32>,
+    members: Vec<u32>,
     /// The cassettes' file stamps, taken before reading them: `--watch` reloads when they change, so an
     /// edit made while the files were being read is not missed.
     stamps: Vec<Option<FileStamp>>,
+}
+
+/// What loading one interaction's answer needs: the budget of bytes still to hold, and scratch space.
+struct Holding<'a> {
+    budget: usize,
+    compact: Vec<u8>,
+    held: &'a mut Vec<Held>,
+}
+
+impl Holding<'_> {
+    fn hold(&mut self, held: Held) -> Stored {
+        self.held.push(held);
+        Stored::Held((self.held.len() - 1) as u32)
+    }
+
+    /// Where the answer to a recorded response whose body is at `offset` in its cassette file goes: a plain
+    /// 2xx body made compact and held while the budget lasts, else left in the file; an error rebuilt in the
+    /// protocol's shape and held; an answer kept verbatim held as recorded.
+    fn store(&mut self, resp: &cassette::StreamedResponse<'_>, offset: u64) -> Stored {
+        let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::OK);
+        if resp.encoding.is_some_and(|e| e.format.is_verbatim()) {
+            let doc: Value = serde_json::from_str(resp.body.get()).unwrap_or(Value::Null);
+            let bytes = cassette::verbatim_bytes(resp.encoding, &doc).unwrap_or_default();
+            let content_type = resp.headers.get("content-type").and_then(|v| HeaderValue::from_str(v).ok());
+            let verbatim = Some(content_type.unwrap_or(HeaderValue::from_static("application/octet-stream")));
+            let body = Bytes::from(bytes);
+            return self.hold(Held { status, body, error_type: None, verbatim, cbor: OnceLock::new() });
+        }
+        if !(200..300).contains(&resp.status) {
+            return self.hold(Held::of(respond(Protocol::AwsJson11, &resp.to_recorded(), "")));
+        }
+        let raw = resp.body.get().as_bytes();
+        let error_type = resp.headers.get("x-amzn-errortype").and_then(|v| HeaderValue::from_str(v).ok());
+        match u32::try_from(raw.len()) {
+            Ok(len) if raw.len() > self.budget && error_type.is_none() => {
+                Stored::InFile { offset, len, sum: answers::checksum(raw), status: resp.status }
+            }
+            _ => {
+                self.compact.clear();
+                answers::minify(raw, &mut self.compact);
+                self.budget = self.budget.saturating_sub(self.compact.len());
+                let body = Bytes::copy_from_slice(&self.compact);
+                self.hold(Held { status, body, error_type, verbatim: None, cbor: OnceLock::new() })
+            }
+        }
+    }
 }
 
 impl Library {
@@ -142,12 +230,14 @@ impl Library {
         }
         let stamps = paths.iter().map(|p| FileStamp::of(p)).collect();
         let mut entries = Vec::new();
+        let mut requests = String::new();
+        let mut held = Vec::new();
         let mut files = Vec::new();
-        let mut by_rules: Vec<(Vec<Rule>, HashMap<String, usize>)> = Vec::new();
+        let mut by_rules: Vec<(Vec<Rule>, KeyIndex)> = Vec::new();
         let mut rules_of = Vec::new();
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        let mut budget = resident;
-        let mut compact = Vec::new();
+        // Per matcher set, each entry's key beside the entry.
+        let mut keyed: Vec<Vec<(Key, u32)>> = Vec::new();
+        let mut holding = Holding { budget: resident, compact: Vec::new(), held: &mut held };
         for (ci, path) in paths.iter().enumerate() {
             // Interactions become compact entries as they stream past, and their match keys are built then
             // too when the matchers are known before the interactions (always, in canonical cassettes).
@@ -158,18 +248,19 @@ impl Library {
             };
             let mut keys = Vec::new();
             let (header, file) = cassette::stream(path, |index, it, offset| {
-                let json = Answer::load(&it.response, offset, &mut budget, &mut compact);
+                let answer = holding.store(&it.response, offset);
                 if let Some(rules) = &early_rules {
-                    keys.push(matching::request_key(rules, it.request.protocol, model::OPERATION, &it.request.body));
+                    keys.push(Key::of_request(rules, it.request.protocol, &it.request.body));
                 }
+                let start = requests.len();
+                requests.push_str(&it.request.body.to_string());
                 entries.push(Entry {
-                    cassette: ci,
-                    index,
-                    json,
-                    cbor: OnceLock::new(),
-                    body: it.request.body.to_string().into_boxed_str(),
+                    cassette: ci as u32,
+                    index: index as u32,
                     protocol: it.request.protocol,
-                    elapsed: Duration::from_millis(it.elapsed_ms.unwrap_or(0)),
+                    elapsed_ms: u32::try_from(it.elapsed_ms.unwrap_or(0)).unwrap_or(u32::MAX),
+                    request: (start, (requests.len() - start) as u32),
+                    answer,
                 });
                 Ok(())
             })?;
@@ -184,82 +275,155 @@ impl Library {
                 keys = entries[first..]
                     .iter()
                     .map(|e| {
-                        let body: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
-                        matching::request_key(&rules, e.protocol, model::OPERATION, &body)
+                        let body: Value = serde_json::from_str(request_text(&requests, e)).unwrap_or(Value::Null);
+                        Key::of_request(&rules, e.protocol, &body)
                     })
                     .collect();
             }
             let slot = match by_rules.iter().position(|(r, _)| *r == rules) {
                 Some(i) => i,
                 None => {
-                    by_rules.push((rules.clone(), HashMap::new()));
+                    by_rules.push((rules.clone(), KeyIndex::default()));
+                    keyed.push(Vec::new());
                     by_rules.len() - 1
                 }
             };
             rules_of.push(slot);
-            let index = &mut by_rules[slot].1;
-            index.reserve(keys.len());
-            for (n, key) in (first..).zip(keys) {
-                let group = *index.entry(key).or_insert_with(|| {
-                    groups.push(Vec::new());
-                    groups.len() - 1
-                });
-                groups[group].push(n);
-            }
+            keyed[slot].extend(keys.into_iter().zip(first as u32..));
         }
-        Ok(Library { paths, files, entries, by_rules, rules_of, groups, stamps })
+        // Groups: per matcher set, the distinct keys in order; each group's entries side by side, in recorded
+        // order.
+        let mut starts = vec![0u32];
+        let mut members = Vec::with_capacity(entries.len());
+        for ((_, index), mut pairs) in by_rules.iter_mut().zip(keyed) {
+            pairs.sort_unstable();
+            index.first = (starts.len() - 1) as u32;
+            for (n, (key, entry)) in pairs.iter().enumerate() {
+                if n > 0 && pairs[n - 1].0 != *key {
+                    starts.push(members.len() as u32);
+                }
+                if n == 0 || pairs[n - 1].0 != *key {
+                    index.keys.push(*key);
+                }
+                members.push(*entry);
+            }
+            if !pairs.is_empty() {
+                starts.push(members.len() as u32);
+            }
+            index.keys.shrink_to_fit();
+        }
+        entries.shrink_to_fit();
+        requests.shrink_to_fit();
+        held.shrink_to_fit();
+        Ok(Library { paths, files, entries, requests, held, by_rules, rules_of, starts, members, stamps })
+    }
+
+    /// How many interactions it holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every interaction, cassette after cassette.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The recorded input document of `entry`, as compact JSON.
+    pub fn request_text(&self, entry: &Entry) -> &str {
+        request_text(&self.requests, entry)
+    }
+
+    /// The latency recorded with entry `idx`.
+    pub fn elapsed(&self, idx: usize) -> Duration {
+        Duration::from_millis(self.entries[idx].elapsed_ms.into())
+    }
+
+    /// `(cassette path, position there)` of entry `idx`.
+    pub fn place(&self, idx: usize) -> (&Path, usize) {
+        let e = &self.entries[idx];
+        (&self.paths[e.cassette as usize], e.index as usize)
+    }
+
+    /// How many groups of identical requests it holds.
+    pub(super) fn groups(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// The entries of group `g`, in recorded order.
+    pub(super) fn group_members(&self, g: usize) -> &[u32] {
+        &self.members[self.starts[g] as usize..self.starts[g + 1] as usize]
     }
 
     /// How many JSON answers are held in memory, and how many are read back from cassette files.
     pub fn residency(&self) -> (usize, usize) {
-        let resident = self.entries.iter().filter(|e| matches!(e.json.body, Body::Resident(_))).count();
+        let resident = self.entries.iter().filter(|e| matches!(e.answer, Stored::Held(_))).count();
         (resident, self.entries.len() - resident)
     }
 
     /// Entry `idx`'s answer, encoded for a caller speaking `p`.
     pub fn response(&self, idx: usize, p: Protocol, request_id: &str) -> Response<Bytes> {
         let e = &self.entries[idx];
-        if let (Some(content_type), Body::Resident(body)) = (&e.json.verbatim, &e.json.body) {
-            let mut resp = Response::new(body.clone());
-            *resp.status_mut() = e.json.status;
-            resp.headers_mut().insert(http::header::CONTENT_TYPE, content_type.clone());
-            return resp;
-        }
-        let body = match (&e.json.body, p) {
-            (Body::Resident(json), Protocol::AwsJson11) => json.clone(),
-            (Body::Resident(json), Protocol::RpcV2Cbor) => e.cbor.get_or_init(|| e.json.to_cbor(json)).clone(),
-            (&Body::InFile { offset, len, sum }, _) => {
-                let raw = match answers::read_back(&self.files[e.cassette], offset, len, sum) {
+        let (status, body, error_type) = match e.answer {
+            Stored::Held(h) => {
+                let h = &self.held[h as usize];
+                if let Some(content_type) = &h.verbatim {
+                    let mut resp = Response::new(h.body.clone());
+                    *resp.status_mut() = h.status;
+                    resp.headers_mut().insert(http::header::CONTENT_TYPE, content_type.clone());
+                    return resp;
+                }
+                let body = match p {
+                    Protocol::AwsJson11 => h.body.clone(),
+                    Protocol::RpcV2Cbor => {
+                        h.cbor.get_or_init(|| cbor_body(h.status, h.error_type.as_ref(), &h.body)).clone()
+                    }
+                };
+                (h.status, body, h.error_type.as_ref())
+            }
+            Stored::InFile { offset, len, sum, status } => {
+                let raw = match answers::read_back(&self.files[e.cassette as usize], offset, len as usize, sum) {
                     Ok(raw) => raw,
                     Err(why) => {
                         let message = format!(
                             "snomed-vcr cannot answer from '{}' interaction {}: {why}. The cassette changed on \
                              disk since it was loaded; restart replay, or run it with --watch.",
-                            self.paths[e.cassette].display(),
+                            self.paths[e.cassette as usize].display(),
                             e.index
                         );
                         eprintln!("replay: {message}");
                         return protocol::error_response(p, &ServiceError::internal(message), request_id);
                     }
                 };
-                match p {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                let body = match p {
                     Protocol::AwsJson11 => {
                         let mut compact = Vec::with_capacity(raw.len());
                         answers::minify(&raw, &mut compact);
                         Bytes::from(compact)
                     }
-                    Protocol::RpcV2Cbor => e.json.to_cbor(&raw),
-                }
+                    Protocol::RpcV2Cbor => cbor_body(status, None, &raw),
+                };
+                (status, body, None)
             }
         };
-        e.json.response(p, body, request_id)
+        let mut resp = protocol::output_response_bytes(p, body, request_id);
+        *resp.status_mut() = status;
+        if let Some(v) = error_type {
+            resp.headers_mut().insert(protocol::ERROR_TYPE_HEADER, v.clone());
+        }
+        resp
     }
 
     /// The group of recorded answers for a request (see `groups`).
     pub(super) fn group(&self, protocol: Protocol, input: &Value) -> Option<usize> {
-        self.by_rules.iter().find_map(|(rules, index)| {
-            index.get(&matching::request_key(rules, protocol, model::OPERATION, input)).copied()
-        })
+        self.by_rules
+            .iter()
+            .find_map(|(rules, index)| index.get(&Key::of_request(rules, protocol, input)).map(|g| g as usize))
     }
 
     /// The matchers cassette `cassette` (an index into [`Library::paths`]) is matched by.
@@ -271,6 +435,10 @@ impl Library {
     pub fn stamps(&self) -> &[Option<FileStamp>] {
         &self.stamps
     }
+}
+
+fn request_text<'a>(requests: &'a str, e: &Entry) -> &'a str {
+    &requests[e.request.0..e.request.0 + e.request.1 as usize]
 }
 
 /// What the watcher compares to see that a cassette changed: modification time, length and, on Unix, the
@@ -332,26 +500,46 @@ mod tests {
         let held = Library::load(&paths, None, RESIDENT_ANSWERS_DEFAULT).unwrap();
         let read_back = Library::load(&paths, None, 0).unwrap();
         assert_eq!(held.residency().1, 0);
-        let ok = held.entries.iter().filter(|e| e.json.status.is_success()).count();
+        let ok = (0..held.len()).filter(|i| held.response(*i, Protocol::AwsJson11, "").status().is_success()).count();
         assert!(ok > 5);
-        assert_eq!(read_back.residency(), (held.entries.len() - ok, ok), "only 2xx answers leave memory");
-        for idx in 0..held.entries.len() {
+        assert_eq!(read_back.residency(), (held.len() - ok, ok), "only 2xx answers leave memory");
+        for idx in 0..held.len() {
             for p in Protocol::ALL {
                 let (a, b) = (held.response(idx, p, "rid"), read_back.response(idx, p, "rid"));
                 assert_eq!((a.status(), a.headers(), a.body()), (b.status(), b.headers(), b.body()), "{idx} {p:?}");
             }
         }
         // A budget between the two keeps some answers and reads the rest back.
-        let total: usize = held
-            .entries
-            .iter()
-            .filter_map(|e| match &e.json.body {
-                Body::Resident(b) if e.json.status.is_success() => Some(b.len()),
-                _ => None,
-            })
+        let total: usize = (0..held.len())
+            .map(|i| held.response(i, Protocol::AwsJson11, ""))
+            .filter(|r| r.status().is_success())
+            .map(|r| r.body().len())
             .sum();
         let (kept, in_file) = Library::load(&paths, None, total / 2).unwrap().residency();
-        assert!(in_file > 0 && in_file < ok && kept + in_file == held.entries.len(), "{kept} {in_file}");
+        assert!(in_file > 0 && in_file < ok && kept + in_file == held.len(), "{kept} {in_file}");
+    }
+
+    #[test]
+    fn every_key_is_found_at_its_group_and_no_other_key_is() {
+        for n in [0usize, 1, 2, 17, 1000, 100_000] {
+            let mut keys: Vec<Key> = (0..n).map(|i| Key::of(&format!("k{i}"))).collect();
+            keys.sort_unstable();
+            let index = KeyIndex { keys: keys.clone(), first: 7 };
+            for (i, k) in keys.iter().enumerate() {
+                assert_eq!(index.get(k), Some(7 + i as u32), "{n}: key {i}");
+            }
+            for i in 0..1000 {
+                let other = Key::of(&format!("other{i}"));
+                assert_eq!(index.get(&other), None, "{n}");
+                // Same first word, other second word: still not found.
+                assert_eq!(keys.first().and_then(|k| index.get(&Key(k.0, k.1 ^ 1))), None);
+            }
+        }
+        // The extremes of the hash space.
+        let index = KeyIndex { keys: vec![Key(0, 0), Key(0, 5), Key(u64::MAX, 0), Key(u64::MAX, u64::MAX)], first: 0 };
+        assert_eq!(index.get(&Key(u64::MAX, u64::MAX)), Some(3));
+        assert_eq!(index.get(&Key(0, 5)), Some(1));
+        assert_eq!(index.get(&Key(1, 0)), None);
     }
 
     #[test]
@@ -374,9 +562,9 @@ mod tests {
             Library::load(&[golden("boto3-filters.json")], None, 0).unwrap(),
             Library::load(&[last], None, 0).unwrap(),
         );
-        assert!(a.by_rules[0].1.len() > 3);
+        assert!(a.by_rules[0].1.keys.len() > 3);
         assert_eq!(a.by_rules, b.by_rules);
-        assert_eq!(a.groups, b.groups);
+        assert_eq!((&a.starts, &a.members), (&b.starts, &b.members));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -20,6 +20,8 @@ pub mod guide;
 pub mod library;
 mod state;
 
+pub use state::{MEMO_BYTES, MISSES_KEPT};
+
 pub use guide::{Closest, Guide};
 pub use library::{Entry, FileStamp, Library};
 
@@ -89,6 +91,8 @@ pub struct Report {
     /// Requests answered from a recording.
     pub served: u64,
     /// Requests nothing answered.
+    pub unmatched: u64,
+    /// The first [`MISSES_KEPT`] of them, with their guides.
     pub misses: Vec<Miss>,
     /// `(cassette path, interaction index)` of interactions never played.
     pub unplayed: Vec<(PathBuf, usize)>,
@@ -97,7 +101,7 @@ pub struct Report {
 impl Report {
     /// Nothing missed and everything played.
     pub fn is_clean(&self) -> bool {
-        self.misses.is_empty() && self.unplayed.is_empty()
+        self.unmatched == 0 && self.unplayed.is_empty()
     }
 }
 
@@ -107,11 +111,14 @@ impl std::fmt::Display for Report {
             f,
             "{} requests answered, {} unmatched, {} interactions never played",
             self.served,
-            self.misses.len(),
+            self.unmatched,
             self.unplayed.len()
         )?;
         for (i, m) in self.misses.iter().enumerate() {
             writeln!(f, "unmatched #{}: {} {}", i + 1, m.protocol, m.body)?;
+        }
+        if self.unmatched > self.misses.len() as u64 {
+            writeln!(f, "(and {} more unmatched, not kept)", self.unmatched - self.misses.len() as u64)?;
         }
         for (p, i) in &self.unplayed {
             writeln!(f, "never played: {} interaction {i}", p.display())?;
@@ -138,7 +145,7 @@ pub struct Found {
 impl Found {
     /// The latency recorded with it.
     pub fn elapsed(&self) -> Duration {
-        self.library.entries[self.idx].elapsed
+        self.library.elapsed(self.idx)
     }
 
     /// The answer, encoded for a caller speaking `p`.
@@ -160,7 +167,12 @@ impl Playback {
     /// session's one redactor.
     pub fn new(config: PlaybackConfig, redactor: Arc<Redactor>) -> anyhow::Result<Playback> {
         let library = Arc::new(Library::load(&config.cassettes, config.match_on.as_deref(), config.resident_answers)?);
-        Ok(Playback { play: Mutex::new(State::new(library, Vec::new())), served: AtomicU64::new(0), config, redactor })
+        Ok(Playback {
+            play: Mutex::new(State::new(library, Vec::new(), 0)),
+            served: AtomicU64::new(0),
+            config,
+            redactor,
+        })
     }
 
     /// What it answers from.
@@ -183,24 +195,26 @@ impl Playback {
         let library = Arc::new(Library::load(&c.cassettes, c.match_on.as_deref(), c.resident_answers)?);
         let mut play = self.lock();
         let misses = std::mem::take(&mut play.misses);
-        *play = State::new(library, misses);
+        *play = State::new(library, misses, play.unmatched);
         Ok(())
     }
 
     /// What was served, missed, and never played so far.
     pub fn report(&self) -> Report {
         let play = self.lock();
-        let unplayed = play
-            .played
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| !**p)
-            .map(|(i, _)| {
-                let e = &play.library.entries[i];
-                (play.library.paths[e.cassette].clone(), e.index)
+        let unplayed = (0..play.library.len())
+            .filter(|i| !play.was_played(*i))
+            .map(|i| {
+                let (path, index) = play.library.place(i);
+                (path.to_path_buf(), index)
             })
             .collect();
-        Report { served: self.served.load(Ordering::Relaxed), misses: play.misses.clone(), unplayed }
+        Report {
+            served: self.served.load(Ordering::Relaxed),
+            unmatched: play.unmatched,
+            misses: play.misses.clone(),
+            unplayed,
+        }
     }
 
     /// Finds the next recorded answer for a request body in a protocol, moving play positions on.
@@ -218,28 +232,32 @@ impl Playback {
         Ok(found)
     }
 
-    /// The entry for a request whose exact bytes matched before, if they did.
+    /// The entry for a request whose exact bytes matched before, if they did and it has one left to play
+    /// (else [`Playback::pick`] explains, from the decoded request).
     fn pick_seen(&self, protocol: Protocol, raw: &[u8]) -> Option<Result<Found, Box<Guide>>> {
         let mut play = self.lock();
         let group = play.seen(protocol, raw)?;
-        Some(
-            self.play_group(&mut play, group, protocol, || {
-                protocol::decode_document(protocol, raw).unwrap_or(Value::Null)
-            }),
-        )
+        match play.advance(group, self.config.repeat) {
+            Played::Entry(idx) => Some(Ok(Found { library: play.library.clone(), idx })),
+            Played::Exhausted { .. } => None,
+        }
     }
 
-    /// Picks the entry that answers this request, or explains why none does.
+    /// Picks the entry that answers this request, or explains why none does. The explanation reads every
+    /// recorded request, so it is written without the lock: other requests go on being answered meanwhile.
     fn pick(&self, protocol: Protocol, raw: &Bytes, input: &Value) -> Result<Found, Box<Guide>> {
-        let mut play = self.lock();
-        let library = play.library.clone();
-        let Some(group) = library.group(protocol, input) else {
-            let guide = Guide::unmatched(&library, protocol, input);
-            play.misses.push(Miss { protocol, body: input.clone(), guide: guide.clone() });
-            return Err(Box::new(guide));
+        let library = {
+            let mut play = self.lock();
+            let library = play.library.clone();
+            if let Some(group) = library.group(protocol, input) {
+                play.remember(protocol, raw, group);
+                return self.play_group(&mut play, group, protocol, input);
+            }
+            library
         };
-        play.remember(protocol, raw, group);
-        self.play_group(&mut play, group, protocol, || input.clone())
+        let guide = Guide::unmatched(&library, protocol, input);
+        self.lock().missed(|| Miss { protocol, body: input.clone(), guide: guide.clone() });
+        Err(Box::new(guide))
     }
 
     fn play_group(
@@ -247,15 +265,14 @@ impl Playback {
         play: &mut State,
         group: usize,
         protocol: Protocol,
-        input: impl FnOnce() -> Value,
+        input: &Value,
     ) -> Result<Found, Box<Guide>> {
         match play.advance(group, self.config.repeat) {
             Played::Entry(idx) => Ok(Found { library: play.library.clone(), idx }),
             Played::Exhausted { answers, first } => {
-                let e = &play.library.entries[first];
-                let guide =
-                    Guide::Exhausted { answers, cassette: play.library.paths[e.cassette].clone(), index: e.index };
-                play.misses.push(Miss { protocol, body: input(), guide: guide.clone() });
+                let (cassette, index) = play.library.place(first);
+                let guide = Guide::Exhausted { answers, cassette: cassette.to_path_buf(), index };
+                play.missed(|| Miss { protocol, body: input.clone(), guide: guide.clone() });
                 Err(Box::new(guide))
             }
         }

@@ -1,5 +1,8 @@
 //! The play state: how far each group of identical requests has been played, which interactions were, the
 //! misses, and the memo of request bytes already matched. One [`State`] per library; a reload starts it over.
+//!
+//! Sized by what it must remember, whatever the requests: four bytes a group and a bit an interaction for
+//! the positions, the first [`MISSES_KEPT`] misses (and a count of all), and a memo of at most [`MEMO_BYTES`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,17 +13,32 @@ use super::library::Library;
 use super::{Miss, Repeat};
 use crate::protocol::Protocol;
 
+/// How many misses a session keeps for its report (with their guides); past them it counts.
+pub const MISSES_KEPT: usize = 100;
+
+/// The bytes the memo of matched requests may hold, its bookkeeping counted: some 25,000 requests of SDK size.
+pub const MEMO_BYTES: usize = 4 << 20;
+
+/// What a memo entry costs besides its bytes: the map's slot and the allocation's header.
+const MEMO_OVERHEAD: usize = 64;
+
 pub(super) struct State {
     pub(super) library: Arc<Library>,
     /// Per group: how many of its answers have been played.
-    cursors: Vec<usize>,
-    pub(super) played: Vec<bool>,
+    cursors: Vec<u32>,
+    /// One bit per interaction: played yet?
+    played: Vec<u64>,
+    /// The first misses.
     pub(super) misses: Vec<Miss>,
+    /// Every miss.
+    pub(super) unmatched: u64,
     /// Request bytes already matched, one map per protocol (`Protocol as usize`), to their group: a repeated
     /// request (SDKs send identical bytes for identical requests) skips parsing, redaction and key building.
-    /// Looked up by the bytes themselves, so a lookup clones nothing. Filled only on matches, and bounded;
-    /// rebuilt with the state on reload.
-    seen: [HashMap<Bytes, usize, FxBuildHasher>; Protocol::ALL.len()],
+    /// Looked up by the bytes themselves, so a lookup clones nothing. Filled only on matches, with copies (a
+    /// request's bytes may share a buffer far larger than they are), up to [`MEMO_BYTES`]; then it starts
+    /// over, so it follows the requests that repeat now. Rebuilt with the state on reload.
+    seen: [HashMap<Bytes, u32, FxBuildHasher>; Protocol::ALL.len()],
+    seen_bytes: usize,
 }
 
 /// What playing a group gave: the entry to answer with, or, past the recorded answers under
@@ -32,45 +50,70 @@ pub(super) enum Played {
 
 impl State {
     /// Fresh play positions over a library; misses carry over a reload.
-    pub(super) fn new(library: Arc<Library>, misses: Vec<Miss>) -> State {
+    pub(super) fn new(library: Arc<Library>, misses: Vec<Miss>, unmatched: u64) -> State {
         State {
-            cursors: vec![0; library.groups.len()],
-            played: vec![false; library.entries.len()],
+            cursors: vec![0; library.groups()],
+            played: vec![0; library.len().div_ceil(64)],
             misses,
+            unmatched,
             seen: Default::default(),
+            seen_bytes: 0,
             library,
         }
     }
 
     /// The group whose request had exactly these bytes before, if one did.
     pub(super) fn seen(&self, protocol: Protocol, raw: &[u8]) -> Option<usize> {
-        self.seen[protocol as usize].get(raw).copied()
+        self.seen[protocol as usize].get(raw).map(|g| *g as usize)
     }
 
-    /// Remembers that these bytes matched `group`, while the memo is under its bound.
-    pub(super) fn remember(&mut self, protocol: Protocol, raw: &Bytes, group: usize) {
-        let memo_len: usize = self.seen.iter().map(HashMap::len).sum();
-        if memo_len < 4 * self.library.entries.len() + 1024 {
-            self.seen[protocol as usize].insert(raw.clone(), group);
+    /// Remembers that these bytes matched `group`.
+    pub(super) fn remember(&mut self, protocol: Protocol, raw: &[u8], group: usize) {
+        let cost = raw.len() + MEMO_OVERHEAD;
+        if cost > MEMO_BYTES / 16 {
+            return;
         }
+        if self.seen_bytes + cost > MEMO_BYTES {
+            self.seen = Default::default();
+            self.seen_bytes = 0;
+        }
+        if self.seen[protocol as usize].insert(Bytes::copy_from_slice(raw), group as u32).is_none() {
+            self.seen_bytes += cost;
+        }
+    }
+
+    /// Keeps a miss, while fewer than [`MISSES_KEPT`] are kept, and counts it.
+    pub(super) fn missed(&mut self, miss: impl FnOnce() -> Miss) {
+        self.unmatched += 1;
+        if self.misses.len() < MISSES_KEPT {
+            self.misses.push(miss());
+        }
+    }
+
+    /// Whether interaction `idx` has been played.
+    pub(super) fn was_played(&self, idx: usize) -> bool {
+        self.played[idx / 64] & (1 << (idx % 64)) != 0
     }
 
     /// Plays the next answer of a group, by the repeat policy once its recorded answers are used up.
     pub(super) fn advance(&mut self, group: usize, repeat: Repeat) -> Played {
-        let list = &self.library.groups[group];
+        let list = self.library.group_members(group);
         let n = &mut self.cursors[group];
-        let slot = if *n < list.len() {
-            *n
+        let at = *n as usize;
+        let slot = if at < list.len() {
+            at
         } else {
             match repeat {
                 Repeat::Last => list.len() - 1,
-                Repeat::Cycle => *n % list.len(),
-                Repeat::Error => return Played::Exhausted { answers: list.len(), first: list[0] },
+                Repeat::Cycle => at % list.len(),
+                Repeat::Error => return Played::Exhausted { answers: list.len(), first: list[0] as usize },
             }
         };
-        *n += 1;
-        let idx = list[slot];
-        self.played[idx] = true;
+        // Past the first pass the count stays within [len, 2 len), which plays the same slots.
+        let next = at + 1;
+        *n = (if next >= 2 * list.len() { list.len() } else { next }) as u32;
+        let idx = list[slot] as usize;
+        self.played[idx / 64] |= 1 << (idx % 64);
         Played::Entry(idx)
     }
 }
@@ -117,6 +160,56 @@ pub(crate) type FxBuildHasher = std::hash::BuildHasherDefault<FxHasher>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn golden_library() -> Arc<Library> {
+        let path = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes/boto3-walk.json"));
+        Arc::new(Library::load(&[path], None, 0).unwrap())
+    }
+
+    #[test]
+    fn the_memo_and_the_misses_stay_within_their_bounds_whatever_arrives() {
+        let mut state = State::new(golden_library(), Vec::new(), 0);
+        // A million distinct requests, each a kilobyte-sized slice of one big buffer (as a connection's read
+        // buffer may hand them over): the memo holds copies, within its budget, and keeps the latest.
+        let buffer = Bytes::from(vec![b'x'; 1 << 20]);
+        let request = |i: usize| {
+            let mut body = buffer.slice(i % 1000..i % 1000 + 200 + i % 7).to_vec();
+            body[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            body
+        };
+        let mut held = 0;
+        for i in 0..1_000_000usize {
+            state.remember(Protocol::AwsJson11, &request(i), 0);
+            assert!(state.seen_bytes <= MEMO_BYTES, "{i}");
+            held = held.max(state.seen.iter().map(HashMap::len).sum::<usize>());
+        }
+        assert!(held > 10_000, "the memo remembers many: {held}");
+        let last = request(999_999);
+        assert_eq!(state.seen(Protocol::AwsJson11, &last), Some(0), "the latest request is remembered");
+        assert_eq!(state.seen(Protocol::RpcV2Cbor, &last), None, "per protocol");
+        // Misses: the first ones kept, every one counted.
+        let guide = super::super::Guide::Exhausted { answers: 1, cassette: "c.json".into(), index: 0 };
+        let miss = || Miss { protocol: Protocol::AwsJson11, body: serde_json::Value::Null, guide: guide.clone() };
+        for _ in 0..10_000 {
+            state.missed(miss);
+        }
+        assert_eq!((state.misses.len(), state.unmatched), (MISSES_KEPT, 10_000));
+    }
+
+    #[test]
+    fn repeat_policies_play_the_recorded_order_then_last_cycle_or_none() {
+        let library = golden_library();
+        let g = (0..library.groups()).find(|g| library.group_members(*g).len() == 1).unwrap();
+        let only = library.group_members(g)[0] as usize;
+        let mut state = State::new(library.clone(), Vec::new(), 0);
+        assert!(!state.was_played(only));
+        for _ in 0..5 {
+            assert!(matches!(state.advance(g, Repeat::Cycle), Played::Entry(i) if i == only));
+        }
+        assert!(state.was_played(only));
+        assert!(matches!(state.advance(g, Repeat::Last), Played::Entry(i) if i == only));
+        assert!(matches!(state.advance(g, Repeat::Error), Played::Exhausted { answers: 1, first } if first == only));
+    }
 
     #[test]
     fn fx_hashes_tell_apart_bodies_that_differ_in_a_byte_or_in_length() {

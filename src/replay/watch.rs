@@ -25,7 +25,7 @@ pub fn spawn_watcher(replayer: Arc<Replayer>, every: Duration) -> tokio::task::J
             }
             last = now;
             match playback.reload() {
-                Ok(()) => tracing::info!(entries = playback.library().entries.len(), "cassettes reloaded"),
+                Ok(()) => tracing::info!(entries = playback.library().len(), "cassettes reloaded"),
                 Err(e) => {
                     tracing::error!("{e:#}; keeping the last good version");
                     eprintln!("snomed-vcr replay: {e:#}; keeping the last good version");
@@ -51,7 +51,7 @@ mod tests {
         let path = dir.join("c.json");
         std::fs::copy(golden("boto3-walk.json"), &path).unwrap();
         let replayer = Arc::new(Replayer::new(ReplayConfig::new(vec![path.clone()])).unwrap());
-        let loaded = replayer.playback().library().entries.len();
+        let loaded = replayer.playback().library().len();
         // The edit lands after the load and before the watcher's first look.
         let mut c = cassette::Cassette::load(&path).unwrap();
         c.interactions.truncate(1);
@@ -60,7 +60,7 @@ mod tests {
         let mut now = loaded;
         for _ in 0..100 {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            now = replayer.playback().library().entries.len();
+            now = replayer.playback().library().len();
             if now != loaded {
                 break;
             }
