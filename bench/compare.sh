@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Two builds side by side in one interleaved run: replay throughput (bench/replay.sh's request and cassette)
-# and proxy overhead (bench/proxy.sh's own-core layout: `record --mode all` on core 0, its upstream and wrk on
+# Two builds side by side in one interleaved run: replay throughput (bench/replay.sh's request and cassette),
+# beside the minimal hyper server answering the same bytes (examples/fixed_server.rs, the limit replay is
+# held to), and proxy overhead (bench/proxy.sh's own-core layout: `record --mode all` on core 0, its upstream and wrk on
 # core 1). 64 connections, wrk on core 1. Per round: req/s and CPU per request of the server under load; at
 # the end, NEW over OLD for each, over all rounds.
 # Usage: bench/compare.sh OLD_BINARY NEW_BINARY [seconds per round] [rounds]   (needs wrk, curl)
@@ -25,6 +26,9 @@ start 1 ref "$new" reference; ref=$url
 curl -s -o /dev/null -H 'Content-Type: application/x-amz-json-1.1' -H "X-Amz-Target: $target" --data '{"MaxResults": 4}' "$(sed -n 's/^listening on //p' "$work/rec.out")/"
 kill -TERM $rec; wait $rec
 declare -A url_of pid_of lua
+cargo build --release --quiet --example fixed_server
+curl -s -o "$work/body.json" -H 'Content-Type: application/x-amz-json-1.1' -H "X-Amz-Target: $target" --data '{"MaxResults": 4}' "$ref/"
+start 0 fixed target/release/examples/fixed_server "$work/body.json"; url_of[fixed]=$url; pid_of[fixed]=$pid; lua[fixed]=bench/list-json-small.lua
 for b in old new; do
   bin=${!b}
   start 0 "replay-$b" "$bin" replay --cassette "$work/bench.json"; url_of[replay-$b]=$url; pid_of[replay-$b]=$pid
@@ -34,7 +38,7 @@ done
 ticks() { awk '{print $14+$15}' /proc/$1/stat; }
 hz=$(getconf CLK_TCK)
 for r in $(seq "$rounds"); do
-  for s in replay-old replay-new record-old record-new; do
+  for s in fixed replay-old replay-new record-old record-new; do
     t0=$(ticks "${pid_of[$s]}")
     out=$(taskset -c 1 wrk -t1 -c64 -d"${secs}s" --latency -s "${lua[$s]}" "${url_of[$s]}")
     t1=$(ticks "${pid_of[$s]}")
@@ -46,4 +50,6 @@ done | tee "$work/rounds.txt"
 awk '{n[$1] += $4; c[$1] += $9 * $4} END {
   printf "all rounds, new/old: replay %.1f%% of the requests (CPU per request %.1f vs %.1f us), record %.1f%% (%.1f vs %.1f us)\n",
     100*n["replay-new"]/n["replay-old"], c["replay-new"]/n["replay-new"], c["replay-old"]/n["replay-old"],
-    100*n["record-new"]/n["record-old"], c["record-new"]/n["record-new"], c["record-old"]/n["record-old"]}' "$work/rounds.txt"
+    100*n["record-new"]/n["record-old"], c["record-new"]/n["record-new"], c["record-old"]/n["record-old"]
+  printf "replay beside the minimal hyper server (fixed, %.1f us/req): new %.1f%% of its requests, old %.1f%%\n",
+    c["fixed"]/n["fixed"], 100*n["replay-new"]/n["fixed"], 100*n["replay-old"]/n["fixed"]}' "$work/rounds.txt"

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use snomed_vcr::Client;
 use snomed_vcr::client::{ByteBudget, Target};
-use snomed_vcr::fuzzing::campaign::{self, Budget, FuzzConfig};
+use snomed_vcr::fuzzing::{self, Budget, FuzzConfig};
 use snomed_vcr::fuzzing::exec;
 use snomed_vcr::protocol::Protocol;
 
@@ -30,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
             config.seed = 1;
             config.concurrency = c;
             config.shrink_runs = 0;
-            let o = campaign::run(&config).await?;
+            let o = fuzzing::run(&config).await?;
             println!(
                 "fuzz: {} requests in {:.2} s: {:.0} requests/s ({} findings)",
                 o.case_requests,
@@ -41,8 +41,8 @@ async fn main() -> anyhow::Result<()> {
         }
         "loop" => {
             let bytes = ByteBudget::default();
-            let pool = Arc::new(campaign::warm_up(&target, Protocol::AwsJson11, &bytes).await?.pool());
-            let all: Vec<_> = (0..cases).map(|i| campaign::case(1, i, &pool)).collect();
+            let pool = Arc::new(fuzzing::warm_up(&target, Protocol::AwsJson11, &bytes).await?.pool());
+            let all: Vec<_> = (0..cases).map(|i| fuzzing::case(1, i, &pool)).collect();
             let all = Arc::new(all);
             let began = Instant::now();
             let mut tasks = Vec::new();

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use crate::reporting::Format;
 use crate::reference::{Reference, ReferenceConfig, population, token::TokenKey};
 use crate::server::{self, ServerConfig};
 use crate::sigv4::Credentials;
@@ -89,8 +90,8 @@ pub struct FuzzArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// The protocol cases speak.
-    #[arg(long, value_enum, default_value_t = crate::fuzzing::ProtocolChoice::Both)]
-    pub protocol: crate::fuzzing::ProtocolChoice,
+    #[arg(long, value_enum, default_value_t = crate::fuzzing::CaseProtocol::Alternate)]
+    pub protocol: crate::fuzzing::CaseProtocol,
     /// Seconds an answer may take before it is a robustness finding (and the request gives up).
     #[arg(long, value_name = "S", default_value_t = 5.0)]
     pub timeout: f64,
@@ -104,8 +105,8 @@ pub struct FuzzArgs {
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
     /// Report format.
-    #[arg(long, value_enum, default_value_t = crate::fuzzing::report::Format::Text)]
-    pub format: crate::fuzzing::report::Format,
+    #[arg(long, default_value = "text", value_parser = Format::parser(&[Format::Text, Format::Json, Format::Junit]))]
+    pub format: Format,
     /// Sign requests with SigV4, with the credentials `record` uses (environment, AWS_PROFILE).
     #[arg(long)]
     pub sign: bool,
@@ -195,8 +196,8 @@ pub struct DiffArgs {
     #[arg(long, requires = "baseline")]
     pub baseline_update: bool,
     /// Report format.
-    #[arg(long, value_enum, default_value_t = crate::diff::report::Format::Text)]
-    pub format: crate::diff::report::Format,
+    #[arg(long, default_value = "text", value_parser = Format::parser(&Format::ALL))]
+    pub format: Format,
     /// Write the report to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -996,17 +997,11 @@ pub fn fuzz_config(
 
 async fn run_fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     let config = fuzz_config(&args, &|k| std::env::var(k).ok())?;
-    let outcome = crate::fuzzing::campaign::run(&config).await?;
-    let mut commands = Vec::new();
-    for (i, f) in outcome.findings.iter().enumerate() {
-        commands.push(match &args.out {
-            Some(out) => {
-                let dir = crate::fuzzing::campaign::finding_dir(out, i, f);
-                Some(crate::fuzzing::repro::write(f, &dir, config.target.name())?)
-            }
-            None => None,
-        });
-    }
+    let outcome = crate::fuzzing::run(&config).await?;
+    let commands: Vec<Option<_>> = match &args.out {
+        Some(out) => crate::fuzzing::save(&outcome, out, config.target.name())?.into_iter().map(Some).collect(),
+        None => vec![None; outcome.findings.len()],
+    };
     print!("{}", crate::fuzzing::report::render(&outcome, config.target.name(), &commands, args.format));
     Ok(if outcome.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -96,9 +96,7 @@ async fn record_then_replay(
     use crate::record::{Endpoint, Mode, RecordConfig, Recorder};
     use crate::replay::ReplayServer;
     println!("record -> replay:");
-    let dir = std::env::temp_dir().join(format!("snomed-vcr-demo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    let dir = crate::scratch::dir("demo")?;
     let cassette = dir.join("demo.json");
     let recorder = Arc::new(
         Recorder::open(RecordConfig {
@@ -196,7 +194,7 @@ async fn record_then_replay(
         let mut fuzz = crate::fuzzing::FuzzConfig::new(crate::client::Target::http(Client::new(&url)?));
         fuzz.budget = crate::fuzzing::Budget::Runs(500);
         fuzz.seed = seed;
-        let outcome = crate::fuzzing::campaign::run(&fuzz).await?;
+        let outcome = crate::fuzzing::run(&fuzz).await?;
         target.shutdown().await;
         anyhow::Ok(outcome)
     };

@@ -42,11 +42,12 @@ pub mod record;
 pub mod reference;
 pub mod replay;
 pub mod review;
+pub mod reporting;
 mod rng;
+#[doc(hidden)]
+pub mod scratch;
 pub mod server;
 pub mod sigv4;
-#[cfg(test)]
-mod testing;
 mod time;
 
 pub use cassette::{Cassette, LoadError};

@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn accept_and_reject() {
-        let dir = crate::testing::scratch_dir("review").unwrap();
+        let dir = crate::scratch::dir("review").unwrap();
         let c = dir.join("c.json");
         std::fs::write(&c, "old\n").unwrap();
         std::fs::write(dir.join("c.json.new"), "new\n").unwrap();

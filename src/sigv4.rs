@@ -671,7 +671,7 @@ mod tests {
 
     #[test]
     fn credential_chain_prefers_environment_then_files() {
-        let dir = crate::testing::scratch_dir("creds").unwrap();
+        let dir = crate::scratch::dir("creds").unwrap();
         let creds = dir.join("credentials");
         std::fs::write(&creds, "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = s1\n\n[work]\naws_access_key_id=AKIDWORK\naws_secret_access_key=s2\naws_session_token=t2\n").unwrap();
         let config = dir.join("config");

@@ -654,7 +654,7 @@ mod tests {
 
     /// A fresh journal in a scratch directory named `name`, and an interaction to append to it.
     fn fresh(name: &str) -> (PathBuf, PathBuf, Journal, Interaction) {
-        let dir = crate::testing::scratch_dir(name).unwrap();
+        let dir = crate::scratch::dir(name).unwrap();
         let path = dir.join("c.json.journal");
         let j = Journal::create(&path, &test_header()).unwrap();
         (dir, path, j, crate::cassette::tests::sample().interactions.remove(0))
@@ -662,7 +662,7 @@ mod tests {
 
     #[test]
     fn appends_number_in_order_and_torn_lines_are_dropped() {
-        let dir = crate::testing::scratch_dir("journal").unwrap();
+        let dir = crate::scratch::dir("journal").unwrap();
         let path = dir.join("not-yet-made").join("c.json.journal"); // the directory is created
         let header = test_header();
         let j = Journal::create(&path, &header).unwrap();
@@ -750,7 +750,7 @@ mod tests {
     }
 
     fn group_commit(name: &str, builder: &mut tokio::runtime::Builder, create_inside: bool) {
-        let dir = crate::testing::scratch_dir(name).unwrap();
+        let dir = crate::scratch::dir(name).unwrap();
         let path = dir.join("c.json.journal");
         let header = test_header();
         let rt = builder.enable_all().build().unwrap();

@@ -216,7 +216,7 @@ mod tests {
 
     #[test]
     fn an_invalid_cassette_is_a_finding_with_its_line_or_its_field() {
-        let dir = crate::testing::scratch_dir("lint-invalid").unwrap();
+        let dir = crate::scratch::dir("lint-invalid").unwrap();
         let path = dir.join("c.json");
         let text = crate::cassette::tests::sample().to_canonical();
         std::fs::write(&path, text.replacen("\"seq\": 0", "\"seq\": 4", 1)).unwrap();

@@ -457,7 +457,7 @@ pub(crate) mod tests {
 
     #[test]
     fn atomic_save_replaces_and_leaves_no_temp_files() {
-        let dir = crate::testing::scratch_dir("cassette").unwrap();
+        let dir = crate::scratch::dir("cassette").unwrap();
         let path = dir.join("a.json");
         sample().save(&path).unwrap();
         let mut c = sample();

@@ -465,7 +465,7 @@ mod tests {
 
     #[test]
     fn streamed_parsed_and_whole_loads_agree() {
-        let dir = crate::testing::scratch_dir("stream").unwrap();
+        let dir = crate::scratch::dir("stream").unwrap();
         let path = dir.join("c.json");
         let mut c = crate::cassette::tests::sample();
         let mut second = c.interactions[0].clone();

@@ -214,26 +214,11 @@ impl Loaded {
     }
 }
 
-/// Live progress on stderr: chains done of all.
-struct Progress {
-    on: bool,
-    done: usize,
-    total: usize,
-}
-
-impl Progress {
-    fn tick(&mut self) {
-        self.done += 1;
-        let n = self.done;
-        if self.on && (n == self.total || n.is_multiple_of(8)) {
-            let width = 30;
-            let filled = n * width / self.total.max(1);
-            eprint!("\rdiff [{}{}] {n}/{} chains", "#".repeat(filled), ".".repeat(width - filled), self.total);
-            if n == self.total {
-                eprintln!();
-            }
-        }
-    }
+/// The progress line: chains done of all, as a bar.
+fn progress_bar(done: usize, total: usize) -> String {
+    let width = 30;
+    let filled = done * width / total.max(1);
+    format!("diff [{}{}] {done}/{total} chains", "#".repeat(filled), ".".repeat(width - filled))
 }
 
 /// Runs every chain of `loaded` against `client` (in each protocol the choice names), at most `concurrency`
@@ -260,7 +245,7 @@ where
     let alone = Arc::new(Alone::default());
     let window = config.concurrency.max(1) * 4 + 16;
     let total = loaded.iter().map(|l| l.chains.len()).sum();
-    let mut progress = Progress { on: config.progress, done: 0, total };
+    let (mut progress, mut finished) = (crate::reporting::Progress::new(config.progress), 0);
     // (cassette, protocol index) → recorded token → the target's token at the same page
     let mut tokens: HashMap<(usize, usize), HashMap<String, String>> = HashMap::new();
     for reused in [false, true] {
@@ -340,7 +325,11 @@ where
                         map.entry(rec).or_insert(got);
                     }
                 }
-                progress.tick();
+                finished += 1;
+                progress.show(finished == total, || progress_bar(finished, total));
+                if finished == total {
+                    progress.finish(true);
+                }
                 each(c, k, kept);
                 next += 1;
             }

@@ -22,16 +22,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arbitrary::Unstructured;
 use serde_json::{Value, json};
 use tokio::time::timeout_at;
 
 use super::differential::{self, Side};
 use super::exec::{self, Trace};
+use super::finding::{Finding, Outcome, Stability};
+use super::generate::case;
 use super::input::{self, Case, Pool, RequestInput, Step};
 use super::learn::Learned;
 use super::oracles::{Judge, Violation};
@@ -43,7 +43,6 @@ use crate::model::oracle::Oracle;
 use crate::model::{Chain, JobStatus, Page};
 use crate::protocol::Protocol;
 use crate::reference::Reference;
-use crate::rng::SplitMix64;
 
 /// How long a campaign runs.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -60,25 +59,27 @@ const KEPT_TRACE: usize = 1 << 20;
 /// The share of a `--seconds` budget kept for re-checking and shrinking once a finding is in.
 pub const SHRINK_SHARE: f64 = 0.2;
 
-/// Which protocol cases speak.
+/// Which protocol each case speaks. (Diff's [`crate::diff::ProtocolChoice`] is another choice: there `both`
+/// sends each chain in both protocols.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ProtocolChoice {
+pub enum CaseProtocol {
     /// AWS JSON 1.1.
     Json,
     /// Smithy RPC v2 CBOR.
     Cbor,
-    /// Alternating, case by case.
-    Both,
+    /// JSON and CBOR, alternating case by case (`both` is its old name).
+    #[value(alias = "both")]
+    Alternate,
 }
 
-impl ProtocolChoice {
+impl CaseProtocol {
     fn of_case(self, i: u64) -> Protocol {
         match self {
-            ProtocolChoice::Json => Protocol::AwsJson11,
-            ProtocolChoice::Cbor => Protocol::RpcV2Cbor,
-            ProtocolChoice::Both if i.is_multiple_of(2) => Protocol::AwsJson11,
-            ProtocolChoice::Both => Protocol::RpcV2Cbor,
+            CaseProtocol::Json => Protocol::AwsJson11,
+            CaseProtocol::Cbor => Protocol::RpcV2Cbor,
+            CaseProtocol::Alternate if i.is_multiple_of(2) => Protocol::AwsJson11,
+            CaseProtocol::Alternate => Protocol::RpcV2Cbor,
         }
     }
 }
@@ -108,7 +109,7 @@ pub struct FuzzConfig {
     /// Cases at once.
     pub concurrency: usize,
     /// Which protocol.
-    pub protocol: ProtocolChoice,
+    pub protocol: CaseProtocol,
     /// The oracles.
     pub judge: Judge,
     /// Comparison rules for the differential oracles.
@@ -135,7 +136,7 @@ impl FuzzConfig {
             budget: Budget::Runs(1000),
             seed: 0,
             concurrency: 4,
-            protocol: ProtocolChoice::Both,
+            protocol: CaseProtocol::Alternate,
             judge: Judge::new(),
             rules: Rules::defaults(),
             shrink_runs: 300,
@@ -145,104 +146,6 @@ impl FuzzConfig {
             progress: false,
         }
     }
-}
-
-/// Whether a finding held when it was checked again.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Stability {
-    /// Its oracle does not depend on the population, or it reproduced on a population that did not move.
-    Stable,
-    /// It did not reproduce, or the population moved: not reported as a bug (why).
-    Unstable(String),
-}
-
-/// One deduplicated finding.
-#[derive(Clone, Debug)]
-pub struct Finding {
-    /// The oracle and its basis, signature and message (of the shrunk case).
-    pub violation: Violation,
-    /// How many times it was seen (a case may show it more than once).
-    pub occurrences: u64,
-    /// How many cases showed it.
-    pub cases: u64,
-    /// The first case that showed it; `None` for the warm-up.
-    pub case_index: Option<u64>,
-    /// Its protocol.
-    pub protocol: Protocol,
-    /// The case as generated.
-    pub original: Case,
-    /// The case shrunk.
-    pub shrunk: Case,
-    /// Sizes before and after shrinking ([`Case::size`]).
-    pub sizes: (usize, usize),
-    /// Runs shrinking took.
-    pub shrink_runs: usize,
-    /// Wall time from the campaign's start to the first case showing it.
-    pub after: Duration,
-    /// What the re-check said.
-    pub stability: Stability,
-    /// The shrunk case's exchanges with the target.
-    pub actual: Trace,
-    /// The same case's answers from the expected side (for the reproducer).
-    pub expected: Trace,
-    /// The expected side's pages that issued the pool tokens the case uses (the reproducer starts with them).
-    pub prelude: Vec<Page>,
-}
-
-/// What a campaign did.
-#[derive(Clone, Debug)]
-pub struct Outcome {
-    /// Cases run.
-    pub cases: u64,
-    /// Requests sent to the target (warm-up, re-checks and shrinking included).
-    pub requests: u64,
-    /// Wall time of the cases (warm-up and shrinking excluded).
-    pub elapsed: Duration,
-    /// Requests of the cases alone.
-    pub case_requests: u64,
-    /// Cases per input class.
-    pub classes: BTreeMap<&'static str, u64>,
-    /// Findings, in order of first occurrence.
-    pub findings: Vec<Finding>,
-    /// Findings that did not survive their re-check: reported apart, not failures.
-    pub unstable: Vec<Finding>,
-    /// The seed.
-    pub seed: u64,
-    /// What the warm-up learned of the target (or the recording showed), one line each.
-    pub learned: Vec<String>,
-    /// The oracles that were on.
-    pub oracles: Vec<Oracle>,
-    /// Wall time of re-checks and shrinking, and the most a `--seconds` budget allowed them.
-    pub shrinking: (Duration, Option<Duration>),
-    /// Listings cut where their answers passed the byte budget (not findings: the harness's limit).
-    pub cut: u64,
-    /// Whether the `--seconds` deadline stopped work under way.
-    pub out_of_time: bool,
-}
-
-impl Outcome {
-    /// Requests a second during the cases.
-    pub fn exec_per_sec(&self) -> f64 {
-        self.case_requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-}
-
-/// The bytes case `i` of a seed is generated from.
-pub fn case_bytes(seed: u64, i: u64) -> Vec<u8> {
-    let mut rng = SplitMix64::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i.wrapping_mul(0xD1B5_4A32_D192_ED03));
-    let n = 64 + rng.below(448) as usize;
-    let mut out = Vec::with_capacity(n + 8);
-    while out.len() < n {
-        out.extend_from_slice(&rng.next_u64().to_le_bytes());
-    }
-    out.truncate(n);
-    out
-}
-
-/// Case `i` of a seed.
-pub fn case(seed: u64, i: u64, pool: &Pool) -> Case {
-    let bytes = case_bytes(seed, i);
-    Case::generate(&mut Unstructured::new(&bytes), pool).expect("generation never fails: it falls back to defaults")
 }
 
 /// What the warm-up walked, by purpose.
@@ -581,7 +484,7 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
     let case_deadline = |found: bool| -> Option<Instant> {
         deadline.map(|d| if found { d - shrink_reserve.unwrap_or_default() } else { d })
     };
-    let mut progress = super::report::Progress::new(config.progress);
+    let mut progress = crate::reporting::Progress::new(config.progress);
     loop {
         let found = !order.is_empty();
         let open = |next: u64| {
@@ -640,11 +543,18 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
                 }
             }
         }
-        progress.update(cases, case_requests, cases_began.elapsed(), order.len());
+        let (elapsed, findings) = (cases_began.elapsed(), order.len());
+        progress.show(false, || {
+            let rate = case_requests as f64 / elapsed.as_secs_f64().max(1e-9);
+            format!(
+                "fuzz: {cases} cases, {case_requests} requests, {rate:.0} exec/s, {findings} finding(s), {:.1} s",
+                elapsed.as_secs_f64()
+            )
+        });
     }
     drop(running);
     let elapsed = cases_began.elapsed();
-    progress.finish();
+    progress.finish(false);
     requests += case_requests;
 
     // Re-check, shrink and run again each finding, in order of first occurrence, by the deadline.
@@ -654,7 +564,13 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
     for (n, key) in order.into_iter().enumerate() {
         let seen = first_seen.remove(&key).expect("kept");
         let (occurrences, in_cases) = counts[&key];
-        progress.shrinking(n + 1, total, shrink_began.elapsed());
+        progress.show(true, || {
+            format!(
+                "fuzz: re-checking and shrinking finding {} of {total}, {:.1} s",
+                n + 1,
+                shrink_began.elapsed().as_secs_f64()
+            )
+        });
         let holds = |c: &Case, protocol: Protocol| {
             let (c, x, key, pool) = (c.clone(), &*expected_arc, &key, &pool);
             async move {
@@ -754,7 +670,7 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
         };
         if stable { findings.push(finding) } else { unstable.push(finding) }
     }
-    progress.finish();
+    progress.finish(false);
     out_of_time |= deadline.is_some_and(|d| Instant::now() >= d);
     let mut oracles: Vec<Oracle> = config.judge.enabled.iter().copied().collect();
     oracles.retain(|o| match o {
@@ -838,7 +754,3 @@ pub async fn bare_loop(target: &Target, protocol: Protocol, requests: u64, concu
     began.elapsed()
 }
 
-/// Where a reproducer goes.
-pub fn finding_dir(out: &std::path::Path, n: usize, f: &Finding) -> PathBuf {
-    out.join(format!("{:02}-{}", n + 1, f.violation.oracle.name()))
-}

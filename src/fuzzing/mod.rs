@@ -23,6 +23,8 @@
 pub mod campaign;
 pub mod differential;
 pub mod exec;
+pub mod finding;
+pub mod generate;
 pub mod harness;
 pub mod input;
 pub mod learn;
@@ -33,6 +35,9 @@ pub mod shrink;
 pub mod verdict;
 
 pub use crate::model::oracle::{Basis, Oracle};
-pub use campaign::{Budget, Expected, Finding, FuzzConfig, Outcome, ProtocolChoice, Stability};
+pub use campaign::{Budget, CaseProtocol, Expected, FuzzConfig, run, warm_up};
+pub use generate::case;
+pub use finding::{Finding, Outcome, Stability};
+pub use repro::save;
 pub use learn::Learned;
 pub use oracles::Judge;

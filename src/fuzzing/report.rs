@@ -1,67 +1,13 @@
 //! What a campaign says: live progress on a terminal, and the summary as text, JSON or JUnit.
 
-use std::io::Write;
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::campaign::{Finding, Outcome};
+use super::finding::{Finding, Outcome};
 use super::repro::Commands;
+use crate::reporting::junit::{Failure, Suite, Suites, TestCase};
 
-/// Report formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// For people.
-    Text,
-    /// For programs.
-    Json,
-    /// For CI test reports: one test case per oracle.
-    Junit,
-}
-
-/// A one-line progress display on stderr, redrawn at most ten times a second.
-pub struct Progress {
-    on: bool,
-    last: Instant,
-}
-
-impl Progress {
-    /// Progress shown only when `on`.
-    pub fn new(on: bool) -> Progress {
-        Progress { on, last: Instant::now() }
-    }
-
-    /// Redraws the line.
-    pub fn update(&mut self, cases: u64, requests: u64, elapsed: Duration, findings: usize) {
-        if !self.on || self.last.elapsed() < Duration::from_millis(100) {
-            return;
-        }
-        self.last = Instant::now();
-        let rate = requests as f64 / elapsed.as_secs_f64().max(1e-9);
-        eprint!(
-            "\r\x1b[2Kfuzz: {cases} cases, {requests} requests, {rate:.0} exec/s, {findings} finding(s), {:.1} s",
-            elapsed.as_secs_f64()
-        );
-        let _ = std::io::stderr().flush();
-    }
-
-    /// Redraws the line while findings are re-checked and shrunk.
-    pub fn shrinking(&mut self, n: usize, of: usize, elapsed: Duration) {
-        if !self.on {
-            return;
-        }
-        self.last = Instant::now();
-        eprint!("\r\x1b[2Kfuzz: re-checking and shrinking finding {n} of {of}, {:.1} s", elapsed.as_secs_f64());
-        let _ = std::io::stderr().flush();
-    }
-
-    /// Clears the line.
-    pub fn finish(&mut self) {
-        if self.on {
-            eprint!("\r\x1b[2K");
-        }
-    }
-}
+pub use crate::reporting::{Format, Progress};
 
 /// Renders a campaign's outcome; `commands` holds each finding's replay commands, when saved.
 pub fn render(o: &Outcome, target: &str, commands: &[Option<Commands>], format: Format) -> String {
@@ -69,6 +15,11 @@ pub fn render(o: &Outcome, target: &str, commands: &[Option<Commands>], format: 
         Format::Text => text(o, target, commands),
         Format::Json => serde_json::to_string_pretty(&document(o, target, commands)).expect("serializes") + "\n",
         Format::Junit => junit(o, target),
+        // The command line offers no HTML for fuzz; a library caller gets the text report as a page.
+        Format::Html => format!(
+            "<!DOCTYPE html>\n<meta charset=\"utf-8\"><title>snomed-vcr fuzz</title>\n<pre>{}</pre>\n",
+            crate::reporting::escape(&text(o, target, commands))
+        ),
     }
 }
 
@@ -113,8 +64,8 @@ fn text(o: &Outcome, target: &str, commands: &[Option<Commands>]) -> String {
         s += &format!("unstable: {} (did not survive a re-check; not failures)\n", o.unstable.len());
         for f in &o.unstable {
             let why = match &f.stability {
-                super::campaign::Stability::Unstable(why) => why.as_str(),
-                super::campaign::Stability::Stable => "",
+                super::finding::Stability::Unstable(why) => why.as_str(),
+                super::finding::Stability::Stable => "",
             };
             s += &format!(
                 "  {} {}: {}\n     {} ({}): {why}\n",
@@ -184,8 +135,8 @@ fn finding_document(f: &Finding, replay: Option<Commands>) -> Value {
         "size": {"generated": f.sizes.0, "shrunk": f.sizes.1},
         "shrink_runs": f.shrink_runs,
         "unstable": match &f.stability {
-            super::campaign::Stability::Unstable(why) => Some(why.as_str()),
-            super::campaign::Stability::Stable => None,
+            super::finding::Stability::Unstable(why) => Some(why.as_str()),
+            super::finding::Stability::Stable => None,
         },
         "replay": replay,
     })
@@ -213,44 +164,33 @@ fn document(o: &Outcome, target: &str, commands: &[Option<Commands>]) -> Value {
     })
 }
 
-fn xml(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
-        .collect::<String>()
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 fn junit(o: &Outcome, target: &str) -> String {
-    let failures = o.oracles.iter().filter(|or| o.findings.iter().any(|f| f.violation.oracle == **or)).count();
-    let mut s = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"snomed-vcr fuzz\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">\n",
-        o.oracles.len(),
-        o.elapsed.as_secs_f64(),
-        xml(target),
-        o.oracles.len(),
-        o.elapsed.as_secs_f64()
-    );
-    for oracle in &o.oracles {
-        s += &format!("    <testcase classname=\"fuzz.{}\" name=\"{}\">\n", oracle.basis().name(), oracle.name());
-        for f in o.findings.iter().filter(|f| f.violation.oracle == *oracle) {
-            s += &format!(
-                "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
-                xml(&f.violation.signature),
-                oracle.name(),
-                xml(&format!(
-                    "{} ({}, {} occurrence(s) in {} case(s))",
-                    f.violation.message,
-                    first_case(f),
-                    f.occurrences,
-                    f.cases
-                ))
-            );
-        }
-        s += "    </testcase>\n";
-    }
-    s += "  </testsuite>\n</testsuites>\n";
-    s
+    let cases = o
+        .oracles
+        .iter()
+        .map(|oracle| TestCase {
+            classname: format!("fuzz.{}", oracle.basis().name()),
+            name: oracle.name().to_string(),
+            failures: o
+                .findings
+                .iter()
+                .filter(|f| f.violation.oracle == *oracle)
+                .map(|f| Failure {
+                    message: f.violation.signature.clone(),
+                    kind: oracle.name().to_string(),
+                    text: format!(
+                        "{} ({}, {} occurrence(s) in {} case(s))",
+                        f.violation.message,
+                        first_case(f),
+                        f.occurrences,
+                        f.cases
+                    ),
+                })
+                .collect(),
+            system_out: None,
+        })
+        .collect();
+    let time = Some(o.elapsed.as_secs_f64());
+    Suites { name: "snomed-vcr fuzz".into(), time, suites: vec![Suite { name: target.to_string(), time, cases }] }
+        .render()
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use super::campaign::Finding;
+use super::finding::{Finding, Outcome};
 use super::exec::{Sent, Trace};
 use crate::cassette::{Cassette, Encoding, EncodingFormat, Interaction, RecordedRequest, RecordedResponse};
 use crate::model::{self, Page, Reply};
@@ -21,6 +21,9 @@ use crate::protocol::{self, Protocol};
 /// The commands that replay a finding.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Commands {
+    /// The reproducer's folder.
+    #[serde(skip)]
+    pub dir: std::path::PathBuf,
     /// `snomed-vcr diff --cassette … --target …`.
     pub diff: String,
     /// The failing request, as curl sends it.
@@ -112,7 +115,7 @@ pub fn commands(f: &Finding, dir: &Path, url: &str) -> Commands {
         ),
         (None, _) => String::new(),
     };
-    Commands { diff, curl }
+    Commands { dir: dir.to_path_buf(), diff, curl }
 }
 
 /// What `finding.json` holds: nothing that depends on timing, so the same seed writes the same file.
@@ -149,8 +152,24 @@ pub fn finding_document(f: &Finding, commands: &Commands) -> Value {
     })
 }
 
+/// Saves each finding of a campaign as a reproducer under `out` (`01-ORACLE/`, `02-ORACLE/`, …: the cassettes
+/// of both sides, the finding, and for CBOR the failing request's bytes), and returns each one's replay
+/// commands, in the order of `outcome.findings`.
+pub fn save(outcome: &Outcome, out: &Path, url: &str) -> anyhow::Result<Vec<Commands>> {
+    let mut all = Vec::with_capacity(outcome.findings.len());
+    for (i, f) in outcome.findings.iter().enumerate() {
+        all.push(write(f, &finding_dir(out, i, f), url)?);
+    }
+    Ok(all)
+}
+
+/// Where the reproducer of the `n`th finding (from 0) goes.
+fn finding_dir(out: &Path, n: usize, f: &Finding) -> std::path::PathBuf {
+    out.join(format!("{:02}-{}", n + 1, f.violation.oracle.name()))
+}
+
 /// Writes a finding's reproducer into `dir`.
-pub fn write(f: &Finding, dir: &Path, url: &str) -> anyhow::Result<Commands> {
+fn write(f: &Finding, dir: &Path, url: &str) -> anyhow::Result<Commands> {
     std::fs::create_dir_all(dir).with_context(|| format!("--out: cannot create '{}'", dir.display()))?;
     let commands = commands(f, dir, url);
     cassette(&f.expected, &f.prelude, "expected").save(&dir.join("expected.json"))?;

@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn the_guide_names_the_closest_interaction_and_the_paths() {
-        let dir = crate::testing::scratch_dir("guide").unwrap();
+        let dir = crate::scratch::dir("guide").unwrap();
         let path = dir.join("g.json");
         let mut c = crate::cassette::Cassette::new("http://x", "us-east-1");
         for (i, max) in [10, 37, 50].iter().enumerate() {
@@ -237,7 +237,7 @@ mod tests {
     #[test]
     fn the_matchers_named_are_the_closest_entrys_own() {
         // Two cassettes that disagree on their matchers: the guide names the one its closest entry is in.
-        let dir = crate::testing::scratch_dir("guide-rules").unwrap();
+        let dir = crate::scratch::dir("guide-rules").unwrap();
         let (a, b) = (dir.join("a.json"), dir.join("b.json"));
         let mut ca = crate::cassette::tests::sample();
         ca.interactions[0].request.body = json!({"MaxResults": 5});

@@ -476,7 +476,7 @@ mod tests {
 
     #[test]
     fn a_save_in_the_same_clock_tick_with_the_same_length_is_still_a_change() {
-        let dir = crate::testing::scratch_dir("replay-stamp").unwrap();
+        let dir = crate::scratch::dir("replay-stamp").unwrap();
         let (path, next) = (dir.join("c.json"), dir.join(".c.json.tmp"));
         std::fs::write(&path, "{\"JobId\": \"aaaa\"}").unwrap();
         let before = FileStamp::of(&path).unwrap();
@@ -546,7 +546,7 @@ mod tests {
     fn match_keys_do_not_depend_on_where_the_matchers_are_written() {
         // Canonical cassettes name their matchers before the interactions, and keys are built while they
         // stream past; a hand-edited cassette naming them after gets the same keys, built afterwards.
-        let dir = crate::testing::scratch_dir("matchers-last").unwrap();
+        let dir = crate::scratch::dir("matchers-last").unwrap();
         let mut doc: serde_json::Map<String, Value> =
             serde_json::from_str(&std::fs::read_to_string(golden("boto3-filters.json")).unwrap()).unwrap();
         assert_eq!(
@@ -571,7 +571,7 @@ mod tests {
     #[test]
     fn a_recorded_number_no_document_can_hold_is_a_load_error_naming_it() {
         // 1e400 is valid JSON text but no f64: a 2xx answer fails its type check, an error body its parse.
-        let dir = crate::testing::scratch_dir("huge-number").unwrap();
+        let dir = crate::scratch::dir("huge-number").unwrap();
         let text = std::fs::read_to_string(golden("boto3-errors.json")).unwrap();
         for (status, needle) in [("400", "\"__type\""), ("200", "\"__type\"")] {
             let mut doc: Value = serde_json::from_str(&text).unwrap();
@@ -589,7 +589,7 @@ mod tests {
 
     #[test]
     fn an_empty_directory_is_named_in_the_error() {
-        let dir = crate::testing::scratch_dir("no-cassettes").unwrap();
+        let dir = crate::scratch::dir("no-cassettes").unwrap();
         let err = Library::load(std::slice::from_ref(&dir), None, 0).unwrap_err().to_string();
         assert!(err.contains("no cassettes found") && err.contains("no-cassettes"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
@@ -597,7 +597,7 @@ mod tests {
 
     #[test]
     fn a_cassette_changed_in_place_after_loading_answers_an_error_that_says_so() {
-        let dir = crate::testing::scratch_dir("changed-in-place").unwrap();
+        let dir = crate::scratch::dir("changed-in-place").unwrap();
         let path = dir.join("walk.json");
         let text = std::fs::read_to_string(golden("boto3-walk.json")).unwrap();
         std::fs::write(&path, &text).unwrap();

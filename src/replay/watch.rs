@@ -47,7 +47,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_edit_between_loading_and_watching_is_picked_up() {
-        let dir = crate::testing::scratch_dir("replay-watch-race").unwrap();
+        let dir = crate::scratch::dir("replay-watch-race").unwrap();
         let path = dir.join("c.json");
         std::fs::copy(golden("boto3-walk.json"), &path).unwrap();
         let replayer = Arc::new(Replayer::new(ReplayConfig::new(vec![path.clone()])).unwrap());

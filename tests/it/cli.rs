@@ -22,7 +22,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 /// reliably hit the microseconds-wide window that existed before, it exercises the contract.)
 #[test]
 fn every_server_exits_0_on_sigterm_sent_right_after_its_first_line() {
-    let dir = crate::record::temp_dir("cli-sigterm");
+    let dir = crate::util::scratch_dir("cli-sigterm");
     let cassette = manifest_dir().join("cassettes/boto3-walk.json");
     let upstream = Proc::start(&["reference"]);
     for round in 0..5 {
@@ -96,7 +96,7 @@ fn usage_and_input_errors_exit_2_naming_the_input() {
 async fn reference_serves_a_jobs_file() {
     let (code, jobs, _) = run(&["jobs", "--generate", "12", "--seed", "5"]);
     assert_eq!(code, 0);
-    let path = std::env::temp_dir().join(format!("snomed-vcr-jobs-{}.json", std::process::id()));
+    let path = crate::util::scratch_dir("cli-jobs").join("jobs.json");
     std::fs::write(&path, &jobs).unwrap();
     let server = Proc::start(&["reference", "--jobs", path.to_str().unwrap()]);
     let client = Client::new(&server.url).unwrap();

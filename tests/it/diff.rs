@@ -700,7 +700,7 @@ async fn a_reused_token_is_sent_as_the_targets_own_and_the_report_does_not_depen
 #[test]
 fn an_https_target_that_requires_sigv4_is_diffed_with_sign_and_a_ca_file() {
     let dir = scratch_dir("diff-https");
-    let (ca, cert, key) = crate::record::tls_files(&dir);
+    let (ca, cert, key) = crate::util::tls_files(&dir);
     let target = Proc::start(&[
         "reference",
         "--require-sigv4",

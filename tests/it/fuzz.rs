@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use snomed_vcr::diff::{self, DiffConfig, Subject, Target};
-use snomed_vcr::fuzzing::campaign::{self, Budget, Expected, FuzzConfig, Outcome};
-use snomed_vcr::fuzzing::{Learned, Oracle, repro};
+use snomed_vcr::fuzzing::{self, Budget, Expected, FuzzConfig, Outcome};
+use snomed_vcr::fuzzing::{Learned, Oracle};
 use snomed_vcr::reference::{Choices, Defect};
 use snomed_vcr::{Client, ClientConfig, Reference, ReferenceConfig, Server, ServerConfig};
 
@@ -93,7 +93,7 @@ async fn each_planted_defect_is_found_under_its_oracle() {
             c.judge.semantics = l.semantics();
             c.expected = Expected::Recording(l.clone());
         }
-        let o = campaign::run(&c).await.unwrap();
+        let o = fuzzing::run(&c).await.unwrap();
         let want = expected_oracle(d);
         let hit = o.findings.iter().find(|f| f.violation.oracle == want);
         assert!(hit.is_some(), "{d}: no {want} finding in {}:\n{}", o.cases, describe(&o));
@@ -112,7 +112,7 @@ async fn no_finding_against_the_reference_nor_a_variant_that_chooses_differently
         for seed in [1, 2] {
             let mut c = config(&url(&server), 1000);
             c.seed = seed;
-            let o = campaign::run(&c).await.unwrap();
+            let o = fuzzing::run(&c).await.unwrap();
             assert!(o.findings.is_empty(), "{name}, seed {seed}: false alarms:\n{}", describe(&o));
             assert!(
                 o.cases == 1000 && o.case_requests > 3000,
@@ -133,7 +133,7 @@ async fn no_finding_against_the_reference_nor_a_variant_that_chooses_differently
     let mut c = config(&url(&server), 1000);
     c.judge.semantics = learned.semantics();
     c.expected = Expected::Recording(learned);
-    let o = campaign::run(&c).await.unwrap();
+    let o = fuzzing::run(&c).await.unwrap();
     assert!(o.findings.is_empty(), "against the recording: false alarms:\n{}", describe(&o));
     server.shutdown().await;
 }
@@ -152,7 +152,7 @@ async fn a_shrunk_reproducer_fails_diff_against_the_defect_and_passes_against_th
     let dir = scratch_dir("fuzz-repro");
     for d in [Defect::StatusFilterFirstPage, Defect::PageOverflow, Defect::WrongErrorType, Defect::TokenServerError] {
         let defective = serve(ReferenceConfig { defect: Some(d), ..ReferenceConfig::default() }).await;
-        let o = campaign::run(&config(&url(&defective), 400)).await.unwrap();
+        let o = fuzzing::run(&config(&url(&defective), 400)).await.unwrap();
         let f = o
             .findings
             .iter()
@@ -162,10 +162,10 @@ async fn a_shrunk_reproducer_fails_diff_against_the_defect_and_passes_against_th
         if matches!(f.original, snomed_vcr::fuzzing::input::Case::Sequence(_)) {
             assert!(f.sizes.1 < f.sizes.0, "{d}: a generated sequence did not shrink: {:?}", f.sizes);
         }
-        let at = dir.join(d.name());
-        let commands = repro::write(f, &at, &url(&defective)).unwrap();
+        let n = o.findings.iter().position(|g| std::ptr::eq(f, g)).unwrap();
+        let commands = fuzzing::save(&o, &dir.join(d.name()), &url(&defective)).unwrap().swap_remove(n);
         assert!(commands.diff.contains("expected.json") && commands.curl.starts_with("curl "), "{commands:?}");
-        let cassette = at.join("expected.json");
+        let cassette = commands.dir.join("expected.json");
         assert!(diff_count(&cassette, &url(&defective)).await > 0, "{d}: the reproducer passes against the defect");
         assert_eq!(diff_count(&cassette, &url(&reference)).await, 0, "{d}: the reproducer fails against the reference");
         defective.shutdown().await;

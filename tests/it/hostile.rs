@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use snomed_vcr::client::Target;
 use snomed_vcr::diff::{self, DiffConfig, Kind, Subject};
 use snomed_vcr::fuzzing::Oracle;
-use snomed_vcr::fuzzing::campaign::{self, Budget, Expected, FuzzConfig, Outcome};
+use snomed_vcr::fuzzing::{self, Budget, Expected, FuzzConfig, Outcome};
 use snomed_vcr::{Client, ClientConfig};
 
 use crate::util::{BIN, manifest_dir};
@@ -56,7 +56,7 @@ async fn a_target_that_hangs_after_forty_answers_is_a_finding_and_seconds_bound_
     let url = start(Mode::Hang, PAST_WARM_UP).await;
     let timeout = Duration::from_secs(2);
     let began = Instant::now();
-    let o = campaign::run(&fuzz_config(&url, Budget::Time(Duration::from_secs(10)), timeout)).await.unwrap();
+    let o = fuzzing::run(&fuzz_config(&url, Budget::Time(Duration::from_secs(10)), timeout)).await.unwrap();
     let took = began.elapsed();
     assert!(took <= Duration::from_secs(10) + timeout + Duration::from_millis(500), "--seconds 10 took {took:?}");
     assert_robustness(&o, "no answer in time");
@@ -70,7 +70,7 @@ async fn each_misbehaviour_after_the_warm_up_is_a_named_robustness_finding() {
         (Mode::Close, "connection closed mid-answer"),
     ] {
         let url = start(mode, PAST_WARM_UP).await;
-        let o = campaign::run(&fuzz_config(&url, Budget::Runs(30), Duration::from_secs(2))).await.unwrap();
+        let o = fuzzing::run(&fuzz_config(&url, Budget::Runs(30), Duration::from_secs(2))).await.unwrap();
         assert_robustness(&o, signature);
     }
 }
@@ -78,7 +78,7 @@ async fn each_misbehaviour_after_the_warm_up_is_a_named_robustness_finding() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listing_that_never_ends_with_megabyte_pages_is_cut_at_the_byte_budget() {
     let url = start(Mode::Forever, PAST_WARM_UP).await;
-    let o = campaign::run(&fuzz_config(&url, Budget::Runs(20), Duration::from_secs(5))).await.unwrap();
+    let o = fuzzing::run(&fuzz_config(&url, Budget::Runs(20), Duration::from_secs(5))).await.unwrap();
     let names = named(&o);
     assert!(names.iter().any(|n| n.starts_with("page-size")), "more jobs than MaxResults: {names:?}");
     assert!(
@@ -91,7 +91,7 @@ async fn a_listing_that_never_ends_with_megabyte_pages_is_cut_at_the_byte_budget
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn big_pages_that_take_fifteen_seconds_are_findings_and_the_warm_up_falls_back_to_smaller_ones() {
     let url = start(Mode::SlowBig, 0).await;
-    let o = campaign::run(&fuzz_config(&url, Budget::Time(Duration::from_secs(8)), Duration::from_secs(1))).await;
+    let o = fuzzing::run(&fuzz_config(&url, Budget::Time(Duration::from_secs(8)), Duration::from_secs(1))).await;
     let o = o.expect("a slow target is fuzzed, not abandoned");
     assert!(o.learned.iter().any(|l| l.starts_with("population: 240 job(s), complete")), "{:?}", o.learned);
     assert_robustness(&o, "no answer in time");
@@ -108,7 +108,7 @@ async fn a_target_nothing_can_be_read_from_stops_fuzz_after_one_timeout_with_the
     ] {
         let url = start(mode, 0).await;
         let began = Instant::now();
-        let e = campaign::run(&fuzz_config(&url, Budget::Runs(10), timeout)).await.unwrap_err().to_string();
+        let e = fuzzing::run(&fuzz_config(&url, Budget::Runs(10), timeout)).await.unwrap_err().to_string();
         assert!(e.contains("the target cannot be fuzzed") && e.contains(cause), "{mode:?}: {e}");
         assert!(began.elapsed() < timeout * 2, "{mode:?}: {:?}, not one timeout", began.elapsed());
     }
@@ -117,7 +117,7 @@ async fn a_target_nothing_can_be_read_from_stops_fuzz_after_one_timeout_with_the
     for (against, cause) in [(start(Mode::Html, 0).await, "not the protocol's"), (dead(), "cannot connect")] {
         let mut c = fuzz_config(&reference, Budget::Runs(10), timeout);
         c.expected = Expected::Against(target(&against, timeout));
-        let e = campaign::run(&c).await.unwrap_err().to_string();
+        let e = fuzzing::run(&c).await.unwrap_err().to_string();
         assert!(e.starts_with(&format!("--against {against}")) && e.contains(cause), "{e}");
     }
 }

@@ -1,7 +1,7 @@
 //! The recording proxy: re-signing (HTTP and HTTPS), both protocols, nothing secret and nothing lost, record
 //! modes, upstream failures, and the open-relay refusal.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use snomed_vcr::server::{Server, ServerConfig};
 use snomed_vcr::sigv4::Credentials;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::util::{BIN, Proc, python, run_python};
+use crate::util::{BIN, Proc, python, run_python, scratch_dir, tls_files};
 
 /// The proxy's own credentials: planted so the tests can prove they never reach a file.
 const CANARY_AK: &str = "AKIACANARY0000000001";
@@ -24,9 +24,6 @@ const CANARY_SK: &str = "canarySecretKey/DoNotStore+0123456789abcd";
 const CLIENT_AK: &str = "AKIDCLIENTONLY000002";
 const CLIENT_SK: &str = "clientSecretKey/DoNotStore+0123456789abcd";
 
-pub fn temp_dir(name: &str) -> PathBuf {
-    crate::util::scratch_dir(name)
-}
 
 fn assert_no_secrets(what: &str, bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
@@ -90,7 +87,7 @@ fn output(reply: &Reply) -> &Value {
 #[test]
 fn boto3_through_the_proxy_over_http_is_re_signed_and_recorded_without_secrets() {
     let Some(py) = python() else { return };
-    let dir = temp_dir("record-http");
+    let dir = scratch_dir("record-http");
     let cassette = dir.join("boto3.json");
     let upstream = Proc::start(&["reference", "--require-sigv4", &format!("{CANARY_AK}:{CANARY_SK}")]);
     let proxy = Proc::start_with_env(
@@ -129,30 +126,11 @@ fn boto3_through_the_proxy_over_http_is_re_signed_and_recorded_without_secrets()
     assert!(lint.status.success(), "{}", String::from_utf8_lossy(&lint.stdout));
 }
 
-/// A CA and a certificate for localhost/127.0.0.1 signed by it, as PEM files in `dir`.
-pub fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "snomed-vcr test CA");
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
-    let (ca, cert, key) = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&ca, ca_cert.pem()).unwrap();
-    std::fs::write(&cert, leaf.pem()).unwrap();
-    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
-    (ca, cert, key)
-}
 
 #[test]
 fn boto3_through_the_proxy_to_an_https_upstream_with_a_test_ca() {
     let Some(py) = python() else { return };
-    let dir = temp_dir("record-https");
+    let dir = scratch_dir("record-https");
     let (ca, cert, key) = tls_files(&dir);
     let upstream = Proc::start(&[
         "reference",
@@ -220,7 +198,7 @@ fn boto3_through_the_proxy_to_an_https_upstream_with_a_test_ca() {
 #[tokio::test]
 async fn rust_sdk_traffic_is_recorded_as_cbor_documents() {
     use aws_sdk_comprehendmedical::config::{BehaviorVersion, Credentials as SdkCredentials, Region};
-    let dir = temp_dir("record-sdk");
+    let dir = scratch_dir("record-sdk");
     let cassette = dir.join("sdk.json");
     let upstream = reference_server(true).await;
     let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, Mode::Once)).await;
@@ -257,7 +235,7 @@ async fn rust_sdk_traffic_is_recorded_as_cbor_documents() {
 
 #[tokio::test]
 async fn two_hundred_concurrent_requests_make_two_hundred_numbered_interactions() {
-    let dir = temp_dir("record-concurrent");
+    let dir = scratch_dir("record-concurrent");
     let cassette = dir.join("c.json");
     let upstream = reference_server(true).await;
     let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, Mode::All)).await;
@@ -293,7 +271,7 @@ async fn two_hundred_concurrent_requests_make_two_hundred_numbered_interactions(
 
 #[test]
 fn sigkill_loses_nothing_the_journal_held() {
-    let dir = temp_dir("record-kill");
+    let dir = scratch_dir("record-kill");
     let cassette = dir.join("k.json");
     let upstream = Proc::start(&["reference"]);
     let env = [("AWS_ACCESS_KEY_ID", CANARY_AK), ("AWS_SECRET_ACCESS_KEY", CANARY_SK)];
@@ -345,7 +323,7 @@ fn sigkill_loses_nothing_the_journal_held() {
 /// session's; a fold that cannot finish within `--stop-timeout` leaves the journal whole for `--recover`.
 #[test]
 fn a_restart_resumes_the_journal_and_a_fold_out_of_time_is_left_for_recover() {
-    let dir = temp_dir("record-resume");
+    let dir = scratch_dir("record-resume");
     let cassette = dir.join("r.json");
     let upstream = Proc::start(&["reference"]);
     let env = [("AWS_ACCESS_KEY_ID", CANARY_AK), ("AWS_SECRET_ACCESS_KEY", CANARY_SK)];
@@ -403,7 +381,7 @@ async fn record_fixed_traffic(cassette: &Path, upstream: &str, mode: Mode) -> Ou
 
 #[tokio::test]
 async fn re_recording_is_byte_identical_and_never_overwrites_a_reviewed_cassette() {
-    let dir = temp_dir("record-twice");
+    let dir = scratch_dir("record-twice");
     let upstream = reference_server(true).await;
     let (a, b) = (dir.join("a.json"), dir.join("b.json"));
     record_fixed_traffic(&a, &upstream.uri(), Mode::All).await;
@@ -434,7 +412,7 @@ async fn re_recording_is_byte_identical_and_never_overwrites_a_reviewed_cassette
 
 #[tokio::test]
 async fn record_modes_answer_from_the_cassette_as_vcr_does() {
-    let dir = temp_dir("record-modes");
+    let dir = scratch_dir("record-modes");
     let upstream = reference_server(true).await;
     let cassette = dir.join("m.json");
     // once, no cassette: records.
@@ -483,7 +461,7 @@ async fn record_modes_answer_from_the_cassette_as_vcr_does() {
 
 #[tokio::test]
 async fn upstream_failures_are_502s_that_name_the_cause_and_are_not_recorded() {
-    let dir = temp_dir("record-failures");
+    let dir = scratch_dir("record-failures");
     // Refused: nothing listens on the port.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let closed_url = format!("http://{}", closed.local_addr().unwrap());
@@ -546,7 +524,7 @@ async fn upstream_failures_are_502s_that_name_the_cause_and_are_not_recorded() {
 
 #[test]
 fn credentials_in_the_upstream_url_are_refused_with_the_fix_and_never_echoed() {
-    let cassette = temp_dir("record-userinfo").join("u.json");
+    let cassette = scratch_dir("record-userinfo").join("u.json");
     let out = std::process::Command::new(BIN)
         .args(["record", "--upstream", "http://AKIDINURL:secretInUrl@127.0.0.1:9", "--cassette"])
         .arg(&cassette)
@@ -563,7 +541,7 @@ fn credentials_in_the_upstream_url_are_refused_with_the_fix_and_never_echoed() {
 
 #[tokio::test]
 async fn the_proxy_is_not_an_open_relay() {
-    let dir = temp_dir("record-relay");
+    let dir = scratch_dir("record-relay");
     let upstream = reference_server(false).await;
     let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &dir.join("r.json"), Mode::All)).await;
     let raw = |request: String| {
@@ -591,7 +569,7 @@ async fn the_proxy_is_not_an_open_relay() {
 
 #[test]
 fn lint_finds_planted_secrets_and_passes_clean_cassettes() {
-    let dir = temp_dir("lint");
+    let dir = scratch_dir("lint");
     let clean = dir.join("clean.json");
     let mut c = Cassette::new("https://comprehendmedical.us-east-1.amazonaws.com", "us-east-1");
     c.interactions = Cassette::parse(include_str!("../../cassettes/boto3-walk.json")).unwrap().interactions;
@@ -618,7 +596,7 @@ fn golden_cassettes_match_the_json_schema_and_lint_clean() {
     let schema = root.join("cassettes/schema.json");
     let golden = snomed_vcr::cassette::expand_paths(&[root.join("cassettes")]).unwrap();
     assert_eq!(golden.len(), 5, "{golden:?}");
-    let dir = temp_dir("schema");
+    let dir = scratch_dir("schema");
     // A cassette that breaks the schema: a header that must never be stored.
     let bad = dir.join("bad.json");
     let text = std::fs::read_to_string(&golden[0]).unwrap().replacen(
@@ -678,7 +656,7 @@ impl snomed_vcr::server::Handler for AwkwardUpstream {
 
 #[tokio::test]
 async fn awkward_upstream_answers_are_recorded_whole_and_answered_unchanged() {
-    let dir = temp_dir("record-awkward");
+    let dir = scratch_dir("record-awkward");
     let cassette = dir.join("a.json");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let upstream = Server::spawn(listener, Arc::new(AwkwardUpstream), ServerConfig::default()).unwrap();

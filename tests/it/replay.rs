@@ -10,8 +10,7 @@ use snomed_vcr::client::Client;
 use snomed_vcr::protocol::{Protocol, Reply};
 use snomed_vcr::replay::{Faults, ReplayConfig, ReplayServer};
 
-use crate::record::temp_dir;
-use crate::util::{BIN, Proc, manifest_dir, python, run_python};
+use crate::util::{BIN, Proc, manifest_dir, python, run_python, scratch_dir};
 
 fn golden(name: &str) -> std::path::PathBuf {
     manifest_dir().join("cassettes").join(name)
@@ -28,7 +27,7 @@ fn normalize(text: &str) -> String {
 #[test]
 fn boto3_gets_the_same_answers_from_replay_as_from_the_live_service() {
     let Some(py) = python() else { return };
-    let dir = temp_dir("replay-boto3");
+    let dir = scratch_dir("replay-boto3");
     let cassette = dir.join("walks.json");
     let upstream = Proc::start(&["reference"]);
     let env = [("AWS_ACCESS_KEY_ID", "AKIDPROXY"), ("AWS_SECRET_ACCESS_KEY", "proxy-secret")];
@@ -228,7 +227,7 @@ async fn injected_faults_are_deterministic_by_seed() {
 
 #[tokio::test]
 async fn repeat_policies_and_latency() {
-    let dir = temp_dir("replay-repeat");
+    let dir = scratch_dir("replay-repeat");
     let path = dir.join("twice.json");
     let mut c = Cassette::load(&golden("boto3-errors.json")).unwrap();
     // The same request recorded twice, with different answers.
@@ -275,7 +274,7 @@ async fn repeat_policies_and_latency() {
 
 #[tokio::test]
 async fn watch_picks_up_edits_and_keeps_the_last_good_cassette() {
-    let dir = temp_dir("replay-watch");
+    let dir = scratch_dir("replay-watch");
     let path = dir.join("w.json");
     std::fs::copy(golden("boto3-walk.json"), &path).unwrap();
     let mut config = ReplayConfig::new(vec![path.clone()]);
@@ -308,7 +307,7 @@ async fn watch_picks_up_edits_and_keeps_the_last_good_cassette() {
 
 #[test]
 fn a_broken_edit_under_watch_is_logged_with_line_and_column() {
-    let dir = temp_dir("replay-watch-log");
+    let dir = scratch_dir("replay-watch-log");
     let path = dir.join("w.json");
     std::fs::copy(golden("boto3-walk.json"), &path).unwrap();
     let server = Proc::start(&["replay", "--cassette", path.to_str().unwrap(), "--watch"]);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use snomed_vcr::client::Target;
 use snomed_vcr::diff::{self, DiffConfig, Subject};
-use snomed_vcr::fuzzing::campaign::{self, Budget, Expected, FuzzConfig, Outcome};
+use snomed_vcr::fuzzing::{self, Budget, Expected, FuzzConfig, Outcome};
 use snomed_vcr::fuzzing::{Basis, Learned, Oracle};
 use snomed_vcr::reference::{Choices, Defect, Latency};
 use snomed_vcr::{Client, ClientConfig, Reference, ReferenceConfig, Server, ServerConfig};
@@ -39,7 +39,7 @@ async fn fuzz(url: &str, runs: u64, recording: Option<Arc<Learned>>) -> Outcome 
         c.judge.semantics = l.semantics();
         c.expected = Expected::Recording(l);
     }
-    campaign::run(&c).await.unwrap()
+    fuzzing::run(&c).await.unwrap()
 }
 
 fn describe(o: &Outcome) -> String {
@@ -163,7 +163,7 @@ async fn a_live_service_gives_no_finding_in_a_minute_only_unstable_ones_listed_a
     c.seed = 3;
     c.concurrency = 2;
     let began = std::time::Instant::now();
-    let o = campaign::run(&c).await.unwrap();
+    let o = fuzzing::run(&c).await.unwrap();
     assert!(o.findings.is_empty(), "a live, correct service: false alarms:\n{}", describe(&o));
     assert!(began.elapsed() < Duration::from_secs(60) + c.target.timeout(), "{:?}", began.elapsed());
     // Some relation between listings did break while jobs moved: the re-check said why it is no bug.

@@ -128,12 +128,9 @@ pub fn run_python(python: &Path, script: &str, args: &[&str]) -> String {
     stdout
 }
 
-/// A fresh, empty directory for this test process under the system temp dir: `snomed-vcr-NAME-PID`.
+/// A fresh, empty scratch directory for this test process (the crate's one helper, `snomed-vcr-NAME-PID`).
 pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("snomed-vcr-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    dir
+    snomed_vcr::scratch::dir(name).expect("a scratch directory under the system temp dir")
 }
 
 /// Records, through the recording proxy in-process, the kind of traffic the golden cassettes hold
@@ -200,4 +197,24 @@ pub async fn record_traffic(upstream: &str, cassette: &Path) {
     }
     proxy.shutdown().await;
     recorder.finish().unwrap();
+}
+
+/// A CA and a certificate for localhost/127.0.0.1 signed by it, as PEM files in `dir`.
+pub fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "snomed-vcr test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    let (ca, cert, key) = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&ca, ca_cert.pem()).unwrap();
+    std::fs::write(&cert, leaf.pem()).unwrap();
+    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
+    (ca, cert, key)
 }

@@ -373,7 +373,7 @@ pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Outcom
 mod tests {
     #[test]
     fn a_killed_writers_temporary_files_are_removed_and_a_live_ones_kept() {
-        let dir = crate::testing::scratch_dir("stale-tmp").unwrap();
+        let dir = crate::scratch::dir("stale-tmp").unwrap();
         let dest = dir.join("c.json");
         // A PID above the kernel's limit (4194304) runs nowhere.
         let dead = dir.join(".c.json.tmp-4194999");
@@ -427,7 +427,7 @@ mod tests {
 
     #[test]
     fn folding_writes_adds_replaces_or_leaves_alone_as_the_mode_says() {
-        let dir = crate::testing::scratch_dir("fold").unwrap();
+        let dir = crate::scratch::dir("fold").unwrap();
         let c = dir.join("c.json");
         let sizes = |path: &Path| -> Vec<u64> {
             Cassette::load(path)
@@ -465,7 +465,7 @@ mod tests {
 
     #[test]
     fn a_fold_past_its_deadline_leaves_the_journal_whole() {
-        let dir = crate::testing::scratch_dir("fold-deadline").unwrap();
+        let dir = crate::scratch::dir("fold-deadline").unwrap();
         let c = dir.join("c.json");
         let many: Vec<u64> = (1..=600).collect();
         journal(&c, "once", &many);
@@ -482,7 +482,7 @@ mod tests {
 
     #[test]
     fn resumed_sessions_fold_as_one_recording() {
-        let dir = crate::testing::scratch_dir("fold-resumed").unwrap();
+        let dir = crate::scratch::dir("fold-resumed").unwrap();
         let c = dir.join("c.json");
         journal(&c, "once", &[1, 2]);
         // A crash mid-line, then a second session.
@@ -508,7 +508,7 @@ mod tests {
 
     #[test]
     fn a_journal_of_many_batches_folds_to_the_same_bytes_as_a_whole_cassette() {
-        let dir = crate::testing::scratch_dir("fold-batches").unwrap();
+        let dir = crate::scratch::dir("fold-batches").unwrap();
         let c = dir.join("c.json");
         let jpath = journal_path(&c);
         // Enough lines for several batches on every worker, a resumed session in the middle, a torn tail.

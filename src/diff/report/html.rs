@@ -10,9 +10,7 @@ use similar::{Algorithm, ChangeTag, TextDiff};
 use super::super::outcome::{Report, Verdict};
 use super::{chain_title, difference_line, verdict_word};
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+use crate::reporting::escape as esc;
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
 h1{font-size:1.4em}h2{font-size:1.05em;margin:.2em 0}.meta{color:#555}\

@@ -8,18 +8,7 @@ mod text;
 
 use super::outcome::{ChainReport, Report, Verdict};
 
-/// A report format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// For people.
-    Text,
-    /// For machines; see `schemas/diff-report.json`.
-    Json,
-    /// JUnit XML.
-    Junit,
-    /// One self-contained HTML file.
-    Html,
-}
+pub use crate::reporting::Format;
 
 /// The `format` field of the JSON report.
 pub const JSON_FORMAT: &str = "snomed-vcr/diff-report";

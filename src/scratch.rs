@@ -1,0 +1,16 @@
+//! The one scratch-directory helper, for the demo and the tests.
+
+use std::path::PathBuf;
+
+/// A fresh, empty directory for this process under the system temp dir, `snomed-vcr-NAME-PID`: whatever an
+/// earlier process of the same id left there is removed first. The caller removes it when done (the demo
+/// does; tests leave theirs to look at).
+pub fn dir(name: &str) -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("snomed-vcr-{name}-{}", std::process::id()));
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
