@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use snomed_vcr::Client;
 use snomed_vcr::client::{ByteBudget, Target};
-use snomed_vcr::fuzzing::{self, Budget, FuzzConfig};
 use snomed_vcr::fuzzing::exec;
+use snomed_vcr::fuzzing::{self, Budget, FuzzConfig};
 use snomed_vcr::protocol::Protocol;
 
 #[tokio::main(flavor = "multi_thread")]

@@ -41,8 +41,8 @@ pub mod protocol;
 pub mod record;
 pub mod reference;
 pub mod replay;
-pub mod review;
 pub mod reporting;
+pub mod review;
 mod rng;
 #[doc(hidden)]
 pub mod scratch;

@@ -753,4 +753,3 @@ pub async fn bare_loop(target: &Target, protocol: Protocol, requests: u64, concu
     }
     began.elapsed()
 }
-

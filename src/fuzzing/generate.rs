@@ -8,7 +8,7 @@
 use arbitrary::{Arbitrary, Result, Unstructured};
 use serde_json::{Value, json};
 
-use super::input::{Case, FilterInput, Member, Mutation, Pool, Relation, RequestInput, Step, TokenInput, Change};
+use super::input::{Case, Change, FilterInput, Member, Mutation, Pool, Relation, RequestInput, Step, TokenInput};
 use crate::model::{JOB_NAME_MAX, JobStatus, MAX_RESULTS_MAX};
 use crate::rng::SplitMix64;
 

@@ -36,8 +36,8 @@ pub mod verdict;
 
 pub use crate::model::oracle::{Basis, Oracle};
 pub use campaign::{Budget, CaseProtocol, Expected, FuzzConfig, run, warm_up};
-pub use generate::case;
 pub use finding::{Finding, Outcome, Stability};
-pub use repro::save;
+pub use generate::case;
 pub use learn::Learned;
 pub use oracles::Judge;
+pub use repro::save;

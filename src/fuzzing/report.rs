@@ -1,6 +1,5 @@
 //! What a campaign says: live progress on a terminal, and the summary as text, JSON or JUnit.
 
-
 use serde_json::{Value, json};
 
 use super::finding::{Finding, Outcome};

@@ -12,8 +12,8 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use super::finding::{Finding, Outcome};
 use super::exec::{Sent, Trace};
+use super::finding::{Finding, Outcome};
 use crate::cassette::{Cassette, Encoding, EncodingFormat, Interaction, RecordedRequest, RecordedResponse};
 use crate::model::{self, Page, Reply};
 use crate::protocol::{self, Protocol};

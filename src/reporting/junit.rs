@@ -79,7 +79,8 @@ impl Suites {
                 time(s.time)
             );
             for c in &s.cases {
-                let _ = write!(out, "    <testcase classname=\"{}\" name=\"{}\"", escape(&c.classname), escape(&c.name));
+                let _ =
+                    write!(out, "    <testcase classname=\"{}\" name=\"{}\"", escape(&c.classname), escape(&c.name));
                 if c.failures.is_empty() && c.system_out.is_none() {
                     out.push_str("/>\n");
                     continue;

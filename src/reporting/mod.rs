@@ -45,9 +45,8 @@ impl Format {
     /// The `--format` parser of a command that writes only `allowed`.
     pub fn parser(allowed: &'static [Format]) -> impl clap::builder::TypedValueParser<Value = Format> {
         use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-        PossibleValuesParser::new(allowed.iter().map(|f| PossibleValue::new(f.name()).help(f.help()))).map(|name| {
-            *Format::ALL.iter().find(|f| f.name() == name).expect("clap passes only the possible values")
-        })
+        PossibleValuesParser::new(allowed.iter().map(|f| PossibleValue::new(f.name()).help(f.help())))
+            .map(|name| *Format::ALL.iter().find(|f| f.name() == name).expect("clap passes only the possible values"))
     }
 }
 
@@ -111,15 +110,17 @@ pub fn escape(s: &str) -> String {
 mod tests {
     #[test]
     fn escapes_markup_and_replaces_what_xml_cannot_hold() {
-        assert_eq!(super::escape("<a href=\"x\">&'\u{1}\t\u{FFFF}"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;\u{FFFD}\t\u{FFFD}");
+        assert_eq!(
+            super::escape("<a href=\"x\">&'\u{1}\t\u{FFFF}"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;\u{FFFD}\t\u{FFFD}"
+        );
     }
 
     #[test]
     fn a_command_parses_only_the_formats_it_writes() {
         use super::Format;
-        let cmd = clap::Command::new("t").arg(
-            clap::Arg::new("format").long("format").value_parser(Format::parser(&[Format::Text, Format::Junit])),
-        );
+        let cmd = clap::Command::new("t")
+            .arg(clap::Arg::new("format").long("format").value_parser(Format::parser(&[Format::Text, Format::Junit])));
         let m = cmd.clone().try_get_matches_from(["t", "--format", "junit"]).unwrap();
         assert_eq!(m.get_one::<Format>("format"), Some(&Format::Junit));
         let e = cmd.try_get_matches_from(["t", "--format", "html"]).unwrap_err().to_string();

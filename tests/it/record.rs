@@ -24,7 +24,6 @@ const CANARY_SK: &str = "canarySecretKey/DoNotStore+0123456789abcd";
 const CLIENT_AK: &str = "AKIDCLIENTONLY000002";
 const CLIENT_SK: &str = "clientSecretKey/DoNotStore+0123456789abcd";
 
-
 fn assert_no_secrets(what: &str, bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
     for secret in [
@@ -125,7 +124,6 @@ fn boto3_through_the_proxy_over_http_is_re_signed_and_recorded_without_secrets()
     let lint = std::process::Command::new(BIN).args(["lint", cassette.to_str().unwrap()]).output().unwrap();
     assert!(lint.status.success(), "{}", String::from_utf8_lossy(&lint.stdout));
 }
-
 
 #[test]
 fn boto3_through_the_proxy_to_an_https_upstream_with_a_test_ca() {

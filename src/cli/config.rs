@@ -1,0 +1,284 @@
+//! The library configurations, built from the parsed flags and the environment (`env` stands for it, so the
+//! tests can give their own). The region is worked out in one place, [`endpoint_and_region`].
+
+use std::path::PathBuf;
+
+use super::args::{DiffArgs, FuzzArgs, RecordArgs, ReferenceArgs, ReplayArgs};
+use crate::client::{DEFAULT_REGION, Endpoint};
+use crate::reference::{ReferenceConfig, population, token::TokenKey};
+use crate::sigv4::Credentials;
+
+/// An endpoint given as `flag` (`--upstream`, `--target`: a URL or `aws`), and the region to sign for: the
+/// `--region` given, else the endpoint's own AWS host's, else `AWS_REGION`/`AWS_DEFAULT_REGION`, else
+/// [`DEFAULT_REGION`]. `aws` alone stands for the regional endpoint of `--region` or the environment's.
+fn endpoint_and_region(
+    flag: &str,
+    given: &str,
+    region: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<(Endpoint, String)> {
+    let env_region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")).filter(|r| !r.is_empty());
+    let hint = region.map(str::to_string).or(env_region.clone()).unwrap_or_else(|| DEFAULT_REGION.into());
+    let endpoint = Endpoint::parse(given, &hint).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
+    let region = region
+        .map(str::to_string)
+        .or_else(|| endpoint.aws_region().map(str::to_string))
+        .or(env_region)
+        .unwrap_or_else(|| DEFAULT_REGION.into());
+    Ok((endpoint, region))
+}
+
+/// The `--redact` rules given, parsed; the error names the option.
+fn redact_rules(given: &[String]) -> anyhow::Result<Vec<crate::cassette::redact::Rule>> {
+    given
+        .iter()
+        .map(|r| crate::cassette::redact::Rule::parse(r).map_err(|e| anyhow::anyhow!("--redact: {e}")))
+        .collect()
+}
+
+/// Builds the record configuration from its flags and the environment.
+pub(super) fn record_config(
+    args: &RecordArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::record::RecordConfig> {
+    let given = args.upstream.as_deref().unwrap_or("aws");
+    let (upstream, region) = endpoint_and_region("--upstream", given, args.region.as_deref(), env)?;
+    let resign = if args.no_resign {
+        None
+    } else {
+        let (creds, source) = crate::sigv4::credentials_from_chain(env).map_err(|e| {
+            anyhow::anyhow!(
+                "{e}. The proxy re-signs requests for the upstream and needs credentials (or pass --no-resign)"
+            )
+        })?;
+        tracing::info!(source = %source.0, "re-signing with credentials");
+        Some(creds)
+    };
+    let redact = redact_rules(&args.redact)?;
+    if !(args.upstream_timeout > 0.0 && args.upstream_timeout.is_finite()) {
+        anyhow::bail!("--upstream-timeout: expected a positive number of seconds, got {}", args.upstream_timeout);
+    }
+    Ok(crate::record::RecordConfig {
+        upstream,
+        region,
+        cassette: args.cassette.clone(),
+        mode: args.mode,
+        resign,
+        redact,
+        record_errors: args.record_errors,
+        upstream_timeout: std::time::Duration::from_secs_f64(args.upstream_timeout),
+        upstream_ca_file: args.upstream_ca_file.clone(),
+        max_body: args.max_body,
+        reproducible: args.reproducible || env("SOURCE_DATE_EPOCH").is_some(),
+    })
+}
+
+/// Builds the replay configuration from its flags.
+pub(super) fn replay_config(args: &ReplayArgs) -> anyhow::Result<crate::replay::ReplayConfig> {
+    use crate::playback::PlaybackConfig;
+    use crate::replay::{Faults, Latency, ReplayConfig};
+    let match_on = match &args.match_on {
+        Some(names) => Some(crate::matching::parse_rules(names).map_err(|e| anyhow::anyhow!("--match-on: {e}"))?),
+        None => None,
+    };
+    let latency = Latency::parse(&args.latency).map_err(|e| anyhow::anyhow!("--latency: {e}"))?;
+    let faults = match &args.inject {
+        Some(s) => Faults::parse(s).map_err(|e| anyhow::anyhow!("--inject: {e}"))?,
+        None => Faults::default(),
+    };
+    let redact = redact_rules(&args.redact)?;
+    Ok(ReplayConfig {
+        playback: PlaybackConfig {
+            cassettes: args.cassettes.clone(),
+            match_on,
+            repeat: args.repeat,
+            resident_answers: args.resident_answers_mb.saturating_mul(1 << 20),
+        },
+        latency,
+        faults,
+        seed: args.seed,
+        redact,
+        watch: args.watch,
+    })
+}
+
+/// Builds the reference configuration from its flags.
+pub(super) fn reference_config(args: &ReferenceArgs) -> anyhow::Result<ReferenceConfig> {
+    if let Some(path) = &args.from_cassette {
+        let learned = crate::fuzzing::Learned::from_cassettes(path)?;
+        if learned.jobs.is_empty() {
+            anyhow::bail!("--from-cassette: the recordings list no job to serve");
+        }
+        for line in learned.describe() {
+            eprintln!("reference: learned {line}");
+        }
+        let mut config = learned.config(args.population.seed);
+        config.defect = args.defect;
+        config.throttle_every = args.throttle_every;
+        if let Some(s) = &args.token_secret {
+            config.token_key = TokenKey::from_secret(s);
+        }
+        return Ok(config);
+    }
+    let jobs = match &args.jobs {
+        Some(path) => population::load(path)?,
+        None => population::generate(args.population.generate, args.population.seed),
+    };
+    let token_key = match &args.token_secret {
+        Some(s) => TokenKey::from_secret(s),
+        None => TokenKey::from_seed(args.population.seed),
+    };
+    let require_sigv4 = match &args.require_sigv4 {
+        Some(pair) => Some(Credentials::parse_pair(pair).map_err(|e| anyhow::anyhow!("--require-sigv4: {e}"))?),
+        None => None,
+    };
+    if args.throttle_every == Some(0) {
+        anyhow::bail!("--throttle-every: expected a whole number of requests of at least 1, got 0");
+    }
+    let (latency, churn) = args.live()?;
+    Ok(ReferenceConfig {
+        jobs,
+        token_key,
+        require_sigv4,
+        throttle_every: args.throttle_every,
+        defect: args.defect,
+        choices: args.choices(),
+        latency,
+        churn,
+    })
+}
+
+/// Builds the diff configuration from its flags and the environment.
+pub(super) fn diff_config(
+    args: &DiffArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::diff::DiffConfig> {
+    use crate::diff::{DiffConfig, Subject};
+    let target = match (&args.pair[..], &args.target) {
+        ([a, b], None) if args.cassettes.is_empty() => {
+            return finish_diff_config(DiffConfig::new(vec![a.clone()], Subject::Cassette(b.clone())), args);
+        }
+        ([], Some(url)) if !args.cassettes.is_empty() => url,
+        ([], None) | ([], Some(_)) => {
+            anyhow::bail!("diff needs --cassette PATH and --target URL (or two cassette files: diff A.json B.json)")
+        }
+        (pair, _) => anyhow::bail!(
+            "diff takes either two cassette files (diff A.json B.json) or --cassette PATH --target URL; got {} path(s){}",
+            pair.len(),
+            if args.target.is_some() { " and --target" } else { "" }
+        ),
+    };
+    let client = http_client(target, args.region.as_deref(), args.timeout, args.sign, args.ca_file.as_ref(), env)?;
+    let target = crate::client::Target::http(client);
+    finish_diff_config(DiffConfig::new(args.cassettes.clone(), Subject::Service(target)), args)
+}
+
+/// A client for `--target URL|aws` with `--region`, `--timeout`, `--sign` and `--ca-file`, as diff and fuzz
+/// take them.
+fn http_client(
+    target: &str,
+    region: Option<&str>,
+    timeout: f64,
+    sign: bool,
+    ca_file: Option<&PathBuf>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::client::Client> {
+    let (endpoint, region) = endpoint_and_region("--target", target, region, env)?;
+    if !(timeout > 0.0 && timeout.is_finite()) {
+        anyhow::bail!("--timeout: expected a positive number of seconds, got {timeout}");
+    }
+    let mut client_config = crate::client::ClientConfig::new(endpoint);
+    client_config.timeout = std::time::Duration::from_secs_f64(timeout);
+    client_config.ca_file = ca_file.cloned();
+    if sign {
+        let (creds, source) = crate::sigv4::credentials_from_chain(env)
+            .map_err(|e| anyhow::anyhow!("--sign: {e}. Signing needs credentials, as record's re-signing does"))?;
+        tracing::info!(source = %source.0, "signing with credentials");
+        client_config.signing = Some((creds, region));
+    }
+    crate::client::Client::with_config(client_config)
+}
+
+fn finish_diff_config(mut config: crate::diff::DiffConfig, args: &DiffArgs) -> anyhow::Result<crate::diff::DiffConfig> {
+    if args.concurrency == 0 {
+        anyhow::bail!("--concurrency: expected at least 1 chain at a time, got 0");
+    }
+    config.view = args.pages;
+    config.protocol = args.protocol;
+    config.concurrency = args.concurrency;
+    config.extra_pages = args.extra_pages;
+    config.rules = match &args.rules {
+        // A rules file that does not exist yet is where --learn-noise will write.
+        Some(path) if args.learn_noise.is_some() && !path.exists() => crate::diff::Rules::defaults(),
+        Some(path) => crate::diff::Rules::load(path)?,
+        None => crate::diff::Rules::defaults(),
+    };
+    config.redact = redact_rules(&args.redact)?;
+    config.baseline = match &args.baseline {
+        Some(path) if args.baseline_update && !path.exists() => None,
+        Some(path) => Some(crate::diff::baseline::Baseline::load(path)?),
+        None => None,
+    };
+    config.budget = args.bytes.budget();
+    config.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    Ok(config)
+}
+
+/// Builds the fuzz configuration from its flags and the environment.
+pub(super) fn fuzz_config(
+    args: &FuzzArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::fuzzing::FuzzConfig> {
+    use crate::client::Target;
+    use crate::fuzzing::{Budget, Expected, FuzzConfig};
+    let client =
+        |url: &str| http_client(url, args.region.as_deref(), args.timeout, args.sign, args.ca_file.as_ref(), env);
+    let mut config = FuzzConfig::new(Target::http(client(&args.target)?));
+    config.expected = match (&args.cassettes[..], &args.against) {
+        ([_, ..], _) => {
+            let learned = crate::fuzzing::Learned::from_cassettes(&args.cassettes)
+                .map_err(|e| anyhow::anyhow!("--cassette: {e:#}"))?;
+            Expected::Recording(std::sync::Arc::new(learned))
+        }
+        ([], Some(url)) => {
+            let c = client(url).map_err(|e| anyhow::anyhow!("--against: {e:#}"))?;
+            Expected::Against(Target::http(c))
+        }
+        ([], None) => Expected::None,
+    };
+    config.budget = match (args.seconds, args.runs) {
+        (Some(s), _) if !(s > 0.0 && s.is_finite()) => {
+            anyhow::bail!("--seconds: expected a positive number of seconds, got {s}")
+        }
+        (Some(s), _) => Budget::Time(std::time::Duration::from_secs_f64(s)),
+        (None, Some(0)) => anyhow::bail!("--runs: expected at least 1 case, got 0"),
+        (None, Some(n)) => Budget::Runs(n),
+        (None, None) => Budget::Runs(1000),
+    };
+    if args.concurrency == 0 {
+        anyhow::bail!("--concurrency: expected at least 1 case at a time, got 0");
+    }
+    config.seed = args.seed;
+    config.concurrency = args.concurrency;
+    config.protocol = args.protocol;
+    config.shrink_runs = args.shrink_runs;
+    config.stop_after = args.stop_after;
+    config.rechecks = args.rechecks;
+    config.bytes = args.bytes.budget();
+    config.judge.timeout = std::time::Duration::from_secs_f64(args.timeout);
+    if !args.oracle.is_empty() {
+        config.judge.enabled = args.oracle.iter().copied().collect();
+    }
+    for o in &args.skip_oracle {
+        config.judge.enabled.remove(o);
+    }
+    if let Expected::Recording(l) = &config.expected {
+        config.judge.semantics = l.semantics();
+    }
+    config.rules = match &args.rules {
+        Some(path) => crate::diff::Rules::load(path)?,
+        None => crate::diff::Rules::defaults(),
+    };
+    config.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    Ok(config)
+}

@@ -1,0 +1,253 @@
+//! A request body read whole within its limits: at most `max_body` bytes, and large bodies counted against
+//! the server's bytes in flight; then the handler answers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use super::Handler;
+use super::watchdog::{Activity, InFlight};
+use crate::model::ServiceError;
+
+/// What every request of a server shares: the handler, and the bytes of large bodies in flight.
+pub(super) struct Shared<H> {
+    handler: Arc<H>,
+    bodies: AtomicUsize,
+    max_bodies: usize,
+}
+
+impl<H> Shared<H> {
+    /// Nothing in flight yet; large bodies may hold `max_bodies` bytes at once.
+    pub(super) fn new(handler: Arc<H>, max_bodies: usize) -> Shared<H> {
+        Shared { handler, bodies: AtomicUsize::new(0), max_bodies }
+    }
+}
+
+/// The bytes of one large request body, charged to the server's count until dropped.
+struct BodyCharge<'a> {
+    count: &'a AtomicUsize,
+    bytes: usize,
+}
+
+impl BodyCharge<'_> {
+    /// Adds `n` bytes, unless the count would pass `max`.
+    fn add(&mut self, n: usize, max: usize) -> bool {
+        if self.count.fetch_add(n, Ordering::Relaxed) + n > max {
+            self.count.fetch_sub(n, Ordering::Relaxed);
+            return false;
+        }
+        self.bytes += n;
+        true
+    }
+}
+
+impl Drop for BodyCharge<'_> {
+    fn drop(&mut self) {
+        if self.bytes > 0 {
+            self.count.fetch_sub(self.bytes, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Bodies up to this size are not counted against [`ServerConfig::max_bodies_in_flight`].
+const SMALL_BODY: usize = 64 * 1024;
+
+/// Reads the body (the request is still arriving until then), then lets the handler answer.
+pub(super) async fn answer<H: Handler>(
+    shared: &Shared<H>,
+    req: Request<Incoming>,
+    max_body: usize,
+    activity: Arc<Activity>,
+) -> Response<Bytes> {
+    let handler = &*shared.handler;
+    let (parts, body) = req.into_parts();
+    let mut charge = BodyCharge { count: &shared.bodies, bytes: 0 };
+    // A large body counts whole against the server's bytes in flight, from when it passes the small size.
+    let read =
+        read_body(body, max_body, &mut |len| len <= SMALL_BODY || charge.add(len - charge.bytes, shared.max_bodies))
+            .await;
+    let _in_flight = InFlight::start(activity);
+    match read {
+        Err(BodyError::Busy) => {
+            let err = ServiceError::new(
+                503,
+                "ServiceUnavailableException",
+                format!(
+                    "Too many request bytes in flight on this server (more than {} in large bodies); retry later",
+                    shared.max_bodies
+                ),
+            );
+            handler.body_error(&parts, err)
+        }
+        Ok(body) => handler.handle(Request::from_parts(parts, body)).await,
+        Err(BodyError::TooLarge) => {
+            let err = ServiceError::new(
+                413,
+                "RequestEntityTooLargeException",
+                format!("Request body is larger than the {max_body}-byte limit"),
+            );
+            handler.body_error(&parts, err)
+        }
+        Err(BodyError::Read(e)) => {
+            handler.body_error(&parts, ServiceError::serialization(format!("Could not read the request body: {e}")))
+        }
+    }
+}
+
+#[derive(Debug)]
+enum BodyError {
+    TooLarge,
+    Busy,
+    Read(String),
+}
+
+/// A whole request body of at most `max` bytes. A body that arrives in one piece (an SDK's request, nearly
+/// always) is returned as it came, without the list of chunks `collect` allocates and walks for it.
+/// An announced length over the limit is not refused before reading: a client still sending its body when
+/// the answer comes would see a broken pipe instead of the 413.
+/// `room(held)` is asked before the body's buffer grows to hold `held` bytes, and says whether it may.
+async fn read_body<B>(mut body: B, max: usize, room: &mut impl FnMut(usize) -> bool) -> Result<Bytes, BodyError>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
+    let mut first = Bytes::new();
+    let mut rest: Option<bytes::BytesMut> = None;
+    while !body.is_end_stream() {
+        let Some(frame) = body.frame().await else { break };
+        let Ok(data) = frame.map_err(|e| BodyError::Read(e.to_string()))?.into_data() else { continue }; // trailers
+        let len = first.len() + rest.as_ref().map_or(0, |r| r.len()) + data.len();
+        if len > max {
+            return Err(BodyError::TooLarge);
+        }
+        match &mut rest {
+            None if first.is_empty() => {
+                if !room(data.len()) {
+                    return Err(BodyError::Busy);
+                }
+                first = data;
+            }
+            Some(r) => {
+                // What the buffer holds once it has grown (the room is asked before it grows).
+                if !room(r.capacity().max(len)) {
+                    return Err(BodyError::Busy);
+                }
+                r.extend_from_slice(&data);
+            }
+            None => {
+                // The whole body's room at once when its length is announced: growing by doubling would hold
+                // up to twice what the body is.
+                let announced = usize::try_from(body.size_hint().lower()).unwrap_or(max).min(max);
+                let capacity = len.max(announced);
+                if !room(capacity) {
+                    return Err(BodyError::Busy);
+                }
+                let mut r = bytes::BytesMut::with_capacity(capacity);
+                r.extend_from_slice(&std::mem::take(&mut first));
+                r.extend_from_slice(&data);
+                rest = Some(r);
+            }
+        }
+    }
+    Ok(rest.map_or(first, bytes::BytesMut::freeze))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use hyper::body::{Body, Frame, SizeHint};
+
+    use super::*;
+
+    /// A body that yields the given frames, then ends; it announces its length only if asked to.
+    struct Frames {
+        frames: VecDeque<Result<Frame<Bytes>, &'static str>>,
+        announced: Option<u64>,
+    }
+
+    impl Frames {
+        fn data(chunks: &[&'static [u8]], announce: bool) -> Frames {
+            let total = chunks.iter().map(|c| c.len() as u64).sum();
+            Frames {
+                frames: chunks.iter().map(|c| Ok(Frame::data(Bytes::from_static(c)))).collect(),
+                announced: announce.then_some(total),
+            }
+        }
+    }
+
+    impl Body for Frames {
+        type Data = Bytes;
+        type Error = &'static str;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(self.frames.pop_front())
+        }
+        fn size_hint(&self) -> SizeHint {
+            self.announced.map_or_else(SizeHint::default, SizeHint::with_exact)
+        }
+    }
+
+    fn read(body: Frames, max: usize) -> Result<Bytes, BodyError> {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(read_body(body, max, &mut |_| true))
+    }
+
+    #[test]
+    fn large_bodies_in_flight_share_one_count_and_give_it_back() {
+        let count = AtomicUsize::new(0);
+        let mut a = BodyCharge { count: &count, bytes: 0 };
+        let mut b = BodyCharge { count: &count, bytes: 0 };
+        assert!(a.add(600, 1000) && b.add(400, 1000));
+        assert!(!b.add(1, 1000), "past the limit, nothing more is charged");
+        assert_eq!(count.load(Ordering::Relaxed), 1000);
+        drop(a);
+        assert_eq!(count.load(Ordering::Relaxed), 400);
+        // A body that may not grow is refused as busy, not as too large.
+        let busy = tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(read_body(
+            Frames::data(&[b"01234", b"56789"], false),
+            100,
+            &mut |len| len < 8,
+        ));
+        assert!(matches!(busy, Err(BodyError::Busy)), "{busy:?}");
+    }
+
+    #[test]
+    fn a_body_in_one_piece_is_kept_without_a_copy() {
+        static BODY: &[u8] = br#"{"MaxResults": 4}"#;
+        let got = read(Frames::data(&[BODY], true), 100).unwrap();
+        assert_eq!(got.as_ptr(), BODY.as_ptr(), "the chunk itself, not a copy");
+        assert_eq!(got, BODY);
+    }
+
+    #[test]
+    fn a_body_in_pieces_is_joined_in_order_and_trailers_are_skipped() {
+        let mut body = Frames::data(&[b"{\"Max", b"", b"Results\"", b": 4}"], false);
+        body.frames.push_back(Ok(Frame::trailers(http::HeaderMap::new())));
+        assert_eq!(read(body, 100).unwrap(), &br#"{"MaxResults": 4}"#[..]);
+        assert_eq!(read(Frames::data(&[], false), 100).unwrap(), Bytes::new());
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_refused_whether_announced_or_not() {
+        assert!(matches!(read(Frames::data(&[b"0123456789"], true), 9), Err(BodyError::TooLarge)));
+        assert!(matches!(read(Frames::data(&[b"01234", b"56789"], false), 9), Err(BodyError::TooLarge)));
+        assert_eq!(read(Frames::data(&[b"01234", b"56789"], false), 10).unwrap(), &b"0123456789"[..]);
+        // A body of exactly the limit in three pieces is whole, not counted twice in part.
+        assert_eq!(read(Frames::data(&[b"0123", b"456", b"789"], false), 10).unwrap(), &b"0123456789"[..]);
+    }
+
+    #[test]
+    fn a_broken_body_says_why() {
+        let mut body = Frames::data(&[b"{"], false);
+        body.frames.push_back(Err("connection reset"));
+        assert!(matches!(read(body, 100), Err(BodyError::Read(e)) if e == "connection reset"));
+    }
+}
