@@ -91,6 +91,9 @@ struct Placeholders {
     kms_keys: HashMap<String, String>,
 }
 
+/// What every KMS key id placeholder begins with; 12 digits follow (`…-000000000001`).
+const KMS_PLACEHOLDER_PREFIX: &str = "00000000-0000-4000-8000-";
+
 /// A real account id, as a searcher for text, and its placeholder.
 struct Account {
     finder: memchr::memmem::Finder<'static>,
@@ -330,9 +333,9 @@ fn learn_account(id: &str, ph: &mut Placeholders) {
 
 fn learn_kms_key(key: &str, ph: &mut Placeholders) {
     let key = key.to_ascii_lowercase();
-    if !key.starts_with("00000000-0000-4000-8000-") && !ph.kms_keys.contains_key(&key) {
+    if !key.starts_with(KMS_PLACEHOLDER_PREFIX) && !ph.kms_keys.contains_key(&key) {
         let n = ph.kms_keys.len() + 1;
-        ph.kms_keys.insert(key, format!("00000000-0000-4000-8000-{n:012}"));
+        ph.kms_keys.insert(key, format!("{KMS_PLACEHOLDER_PREFIX}{n:012}"));
     }
 }
 
@@ -398,6 +401,49 @@ fn replace(v: &mut Value, ph: &Placeholders) {
         Value::Array(items) => items.iter_mut().for_each(|i| replace(i, ph)),
         Value::Object(map) => map.values_mut().for_each(|i| replace(i, ph)),
         _ => {}
+    }
+}
+
+/// A placeholder of this module's in `b` at `at`: its length (12 for an account id, 36 for a KMS key id).
+fn placeholder_at(b: &[u8], at: usize) -> Option<usize> {
+    if b.len() >= at + 36
+        && &b[at..at + 24] == KMS_PLACEHOLDER_PREFIX.as_bytes()
+        && b[at + 24..at + 36].iter().all(u8::is_ascii_digit)
+    {
+        return Some(36);
+    }
+    let digits = b.get(at..at + 12)?;
+    let bounded = (at == 0 || !b[at - 1].is_ascii_digit()) && b.get(at + 12).is_none_or(|c| !c.is_ascii_digit());
+    (digits.iter().all(u8::is_ascii_digit) && bounded).then_some(12)
+}
+
+/// The placeholders in `s`, as (offset, length), leftmost first: how diff finds the places where a recording
+/// stands for a real value the target may answer with.
+pub(crate) fn placeholders(s: &str) -> Vec<(usize, usize)> {
+    let b = s.as_bytes();
+    let mut found = Vec::new();
+    let mut from = 0;
+    for at in memchr::memmem::find_iter(b, b"00000000") {
+        if at < from {
+            continue;
+        }
+        if let Some(len) = placeholder_at(b, at) {
+            found.push((at, len));
+            from = at + len;
+        }
+    }
+    found
+}
+
+/// Whether `b[at..at + len]` has the shape of what a placeholder of length `len` stands for.
+pub(crate) fn fits_placeholder(b: &[u8], at: usize, len: usize) -> bool {
+    let Some(v) = b.get(at..at + len) else { return false };
+    match len {
+        12 => v.iter().all(u8::is_ascii_digit),
+        _ => v
+            .iter()
+            .enumerate()
+            .all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() }),
     }
 }
 

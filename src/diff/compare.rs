@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::outcome::{Difference, Kind, View};
 use super::rules::{MessagePolicy, Ordered, Rules};
+use crate::cassette::redact;
 use crate::doc::{JsonPath, canonical};
 use crate::model::{JOBS_MEMBER, ListRequest, Order, Page, Reply};
 
@@ -38,53 +39,11 @@ pub(crate) struct Renaming {
     pub fresh: Vec<(String, String)>,
 }
 
-/// A placeholder of `record`'s in `s` at `at`: its length (12 for an account id, 36 for a KMS key id).
-fn placeholder_at(b: &[u8], at: usize) -> Option<usize> {
-    if b.len() >= at + 36
-        && &b[at..at + 24] == b"00000000-0000-4000-8000-"
-        && b[at + 24..at + 36].iter().all(u8::is_ascii_digit)
-    {
-        return Some(36);
-    }
-    let digits = b.get(at..at + 12)?;
-    let bounded = (at == 0 || !b[at - 1].is_ascii_digit()) && b.get(at + 12).is_none_or(|c| !c.is_ascii_digit());
-    (digits.iter().all(u8::is_ascii_digit) && bounded).then_some(12)
-}
-
-/// The placeholders in `s`, as (offset, length), leftmost first.
-fn placeholders(s: &str) -> Vec<(usize, usize)> {
-    let b = s.as_bytes();
-    let mut found = Vec::new();
-    let mut from = 0;
-    for at in memchr::memmem::find_iter(b, b"00000000") {
-        if at < from {
-            continue;
-        }
-        if let Some(len) = placeholder_at(b, at) {
-            found.push((at, len));
-            from = at + len;
-        }
-    }
-    found
-}
-
-/// Whether `b[at..at + len]` has the shape of what a placeholder of length `len` stands for.
-fn fits(b: &[u8], at: usize, len: usize) -> bool {
-    let Some(v) = b.get(at..at + len) else { return false };
-    match len {
-        12 => v.iter().all(u8::is_ascii_digit),
-        _ => v
-            .iter()
-            .enumerate()
-            .all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() }),
-    }
-}
-
 impl Renaming {
     /// Whether the recorded string `a` and the target's `b` agree up to placeholders: `None` when `a` holds
     /// none, `Some(Err(""))` when they differ outside them, `Some(Err(why))` when a pairing breaks.
     fn strings(&mut self, a: &str, b: &str) -> Option<Result<(), String>> {
-        let slots = placeholders(a);
+        let slots = redact::placeholders(a);
         if slots.is_empty() {
             return None;
         }
@@ -93,7 +52,7 @@ impl Renaming {
         let (mut ia, mut ib) = (0, 0);
         for (at, len) in slots {
             let literal = &ab[ia..at];
-            if !bb[ib..].starts_with(literal) || !fits(bb, ib + literal.len(), len) {
+            if !bb[ib..].starts_with(literal) || !redact::fits_placeholder(bb, ib + literal.len(), len) {
                 return Some(Err(String::new()));
             }
             let value_at = ib + literal.len();
@@ -171,7 +130,13 @@ impl<'a> Comparer<'a> {
         received: Option<Value>,
         message: String,
     ) {
-        self.out.push(Difference::new(kind, at.page, at.interaction, path, recorded, received, message));
+        self.out.push(
+            Difference::new(kind, path, message)
+                .on_page(at.page)
+                .of_interaction(at.interaction)
+                .recorded(recorded)
+                .received(received),
+        );
     }
 
     /// Compares two replies to the same request: status, then error code and message, or the documents.
@@ -812,7 +777,7 @@ mod tests {
             e.contains("000000000001 stands for one value"),
             "another recording's placeholders are values too: {e}"
         );
-        assert!(placeholders("1000000000001").is_empty(), "13 digits are not an account id");
+        assert!(redact::placeholders("1000000000001").is_empty(), "13 digits are not an account id");
     }
 
     #[test]

@@ -66,7 +66,10 @@ pub(crate) fn judge(recorded: &Chain, target: &Chain, already: &[Difference]) ->
         let interaction = v.page.and_then(|p| target.pages.get(p)).and_then(|p| p.interaction);
         let output = target.pages.get(v.page.unwrap_or(0)).and_then(Page::output).unwrap_or(&Value::Null);
         let received = path.get(output).filter(|v| !v.is_array()).cloned();
-        let mut d = Difference::new(Kind::Oracle, page, interaction, path, None, received, v.message.clone());
+        let mut d = Difference::new(Kind::Oracle, path, v.message.clone())
+            .on_page(page)
+            .of_interaction(interaction)
+            .received(received);
         d.oracle = Some(oracle);
         d.basis = Some(v.basis);
         out.push(d);

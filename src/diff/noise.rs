@@ -178,7 +178,7 @@ mod tests {
     use serde_json::json;
 
     fn d(kind: Kind, path: &str, a: serde_json::Value, b: serde_json::Value) -> Difference {
-        Difference::new(kind, Some(1), None, JsonPath::parse(path).unwrap(), Some(a), Some(b), String::new())
+        Difference::new(kind, JsonPath::parse(path).unwrap(), String::new()).on_page(1).recorded(a).received(b)
     }
 
     #[test]

@@ -147,27 +147,45 @@ pub fn quote(v: Value) -> Value {
 }
 
 impl Difference {
-    pub(crate) fn new(
-        kind: Kind,
-        page: Option<usize>,
-        interaction: Option<usize>,
-        path: JsonPath,
-        recorded: Option<Value>,
-        received: Option<Value>,
-        message: String,
-    ) -> Difference {
+    /// A difference of `kind` at `path`, in words; where it is and the values on each side are added with
+    /// the methods below.
+    pub(crate) fn new(kind: Kind, path: JsonPath, message: impl Into<String>) -> Difference {
         Difference {
             kind,
-            page,
-            interaction,
+            page: None,
+            interaction: None,
             path,
-            recorded: recorded.map(quote),
-            received: received.map(quote),
-            message,
+            recorded: None,
+            received: None,
+            message: message.into(),
             oracle: None,
             basis: None,
             accepted: false,
         }
+    }
+
+    /// On the target's page `page` (from 1).
+    pub(crate) fn on_page(mut self, page: impl Into<Option<usize>>) -> Difference {
+        self.page = page.into();
+        self
+    }
+
+    /// Of the recorded interaction `interaction`.
+    pub(crate) fn of_interaction(mut self, interaction: impl Into<Option<usize>>) -> Difference {
+        self.interaction = interaction.into();
+        self
+    }
+
+    /// With the recorded value (quoted: cut when long).
+    pub(crate) fn recorded(mut self, value: impl Into<Option<Value>>) -> Difference {
+        self.recorded = value.into().map(quote);
+        self
+    }
+
+    /// With the target's value (quoted: cut when long).
+    pub(crate) fn received(mut self, value: impl Into<Option<Value>>) -> Difference {
+        self.received = value.into().map(quote);
+        self
     }
 }
 

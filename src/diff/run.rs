@@ -30,7 +30,7 @@ pub fn deviation_difference(page: usize, interaction: Option<usize>, d: &Deviati
         Deviation::CodeNotInBody => (Oracle::Validation, crate::doc::JsonPath::root().key("__type")),
         Deviation::UntaggedTimestamps(_) => (Oracle::OutputShape, crate::doc::JsonPath::root()),
     };
-    let mut diff = Difference::new(Kind::Oracle, Some(page), interaction, path, None, None, d.to_string());
+    let mut diff = Difference::new(Kind::Oracle, path, d.to_string()).on_page(page).of_interaction(interaction);
     diff.oracle = Some(oracle);
     diff.basis = Some(oracle.basis());
     diff
@@ -39,15 +39,9 @@ pub fn deviation_difference(page: usize, interaction: Option<usize>, d: &Deviati
 impl Failure {
     /// The failure as the `transport` difference reports show.
     pub fn difference(&self) -> Difference {
-        Difference::new(
-            Kind::Transport,
-            Some(self.page),
-            self.interaction,
-            crate::doc::JsonPath::root(),
-            None,
-            None,
-            self.fault.to_string(),
-        )
+        Difference::new(Kind::Transport, crate::doc::JsonPath::root(), self.fault.to_string())
+            .on_page(self.page)
+            .of_interaction(self.interaction)
     }
 }
 

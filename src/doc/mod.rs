@@ -1,11 +1,12 @@
 //! JSON documents, the interchange form of every body in the project (a JSON 1.1 body is one, a CBOR body is
 //! converted to one): [`JsonPath`]s that name places in them, their [`canonical()`] form, and their differences,
-//! as path lists and as rendered diffs ([`diff`]), and what one weighs in memory before it is parsed
-//! ([`weight`]).
+//! as path lists and as rendered diffs ([`diff`]), what one weighs in memory before it is parsed
+//! ([`weight`]), and its text scanned without parsing ([`text`]).
 
 pub mod canonical;
 pub mod diff;
 mod path;
+pub mod text;
 pub mod weight;
 
 pub use canonical::canonical;

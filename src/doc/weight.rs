@@ -3,6 +3,8 @@
 //! text when the text is dense (`[0,0,0,…]` is 2 bytes a value in text and 32 in a `serde_json::Value`),
 //! so the estimate charges every value, not only every byte.
 
+use super::text::string_end;
+
 /// Bytes charged for each value of a document, beside its text: a `serde_json::Value` is 32 bytes, and a
 /// member of an object adds its key's allocation.
 pub const PER_VALUE: usize = 64;
@@ -31,18 +33,6 @@ pub fn json(text: &[u8]) -> usize {
         i += 1;
     }
     estimate(text.len(), values, objects)
-}
-
-/// In JSON text whose string opened just before `from`, the index just past its closing quote (or the text's
-/// end): found with a vectorized search for the quote, past escapes.
-pub fn string_end(text: &[u8], mut from: usize) -> usize {
-    loop {
-        match memchr::memchr2(b'"', b'\\', text.get(from..).unwrap_or_default()) {
-            Some(k) if text[from + k] == b'\\' => from += k + 2,
-            Some(k) => return from + k + 1,
-            None => return text.len(),
-        }
-    }
 }
 
 fn estimate(len: usize, values: usize, objects: usize) -> usize {

@@ -210,7 +210,7 @@ impl Holding<'_> {
             }
             _ => {
                 self.compact.clear();
-                answers::minify(raw, &mut self.compact);
+                crate::doc::text::minify(raw, &mut self.compact);
                 self.budget = self.budget.saturating_sub(self.compact.len());
                 let body = Bytes::copy_from_slice(&self.compact);
                 self.hold(Held { status, body, error_type, verbatim: None, cbor: OnceLock::new() })
@@ -403,7 +403,7 @@ impl Library {
                 let body = match p {
                     Protocol::AwsJson11 => {
                         let mut compact = Vec::with_capacity(raw.len());
-                        answers::minify(&raw, &mut compact);
+                        crate::doc::text::minify(&raw, &mut compact);
                         Bytes::from(compact)
                     }
                     Protocol::RpcV2Cbor => cbor_body(status, None, &raw),
