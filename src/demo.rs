@@ -40,11 +40,11 @@ const REFERENCE_FILTERS: FilterSemantics = FilterSemantics {
     basis: Basis::Documentation,
 };
 
-struct Report {
+struct Checks {
     failures: usize,
 }
 
-impl Report {
+impl Checks {
     fn check(&mut self, ok: bool, what: impl std::fmt::Display) {
         if ok {
             println!("  ok    {what}");
@@ -87,13 +87,13 @@ fn owned_ids(chain: &Chain) -> Vec<String> {
 /// Records a boto3-style walk through the proxy, lints the cassette, and replays it offline over the other
 /// protocol: the same jobs, page for page, and a guide for a request that was never recorded.
 async fn record_then_replay(
-    report: &mut Report,
+    report: &mut Checks,
     upstream: &str,
     population: &[String],
     seed: u64,
     max: i32,
 ) -> anyhow::Result<()> {
-    use crate::record::{Endpoint, Mode, RecordConfig, Recorder};
+    use crate::record::{Endpoint, RecordConfig, RecordMode, Recorder};
     use crate::replay::ReplayServer;
     println!("record -> replay:");
     let dir = crate::scratch::dir("demo")?;
@@ -103,7 +103,7 @@ async fn record_then_replay(
             upstream: Endpoint::parse(upstream, "us-east-1")?,
             region: "us-east-1".into(),
             cassette: cassette.clone(),
-            mode: Mode::All,
+            mode: RecordMode::All,
             resign: Some(crate::sigv4::Credentials::new("AKIDDEMOPROXY", "demo-proxy-secret")),
             redact: Vec::new(),
             record_errors: false,
@@ -263,7 +263,7 @@ pub(crate) async fn run(config: DemoConfig) -> anyhow::Result<ExitCode> {
         config.seed
     );
 
-    let mut report = Report { failures: 0 };
+    let mut report = Checks { failures: 0 };
     let started = Instant::now();
     let mut walks: Vec<Chain> = Vec::new();
     for protocol in Protocol::ALL {

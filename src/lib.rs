@@ -55,7 +55,7 @@ pub use client::{Client, ClientConfig, Endpoint};
 pub use model::{Chain, Page, Reply, ServiceError};
 pub use playback::{Playback, PlaybackConfig};
 pub use protocol::Protocol;
-pub use record::{Mode, RecordConfig, Recorder};
+pub use record::{RecordConfig, RecordMode, Recorder};
 pub use reference::{Reference, ReferenceConfig};
 pub use replay::{ReplayConfig, ReplayServer};
 pub use server::{Server, ServerConfig};

@@ -431,7 +431,7 @@ pub fn read_first_header(path: &Path) -> anyhow::Result<JournalHeader> {
 
 /// One line of a journal, as [`Reader`] hands it over.
 #[derive(Debug)]
-pub enum Entry {
+pub enum Line {
     /// A session's header (the first line, and one for each resumed session).
     Session(JournalHeader),
     /// A recorded interaction, its `seq` as the session wrote it.
@@ -465,7 +465,7 @@ impl Reader {
     }
 
     /// The next entry; `None` at the end.
-    pub fn next_entry(&mut self) -> anyhow::Result<Option<Entry>> {
+    pub fn next_entry(&mut self) -> anyhow::Result<Option<Line>> {
         self.line.clear();
         let n = self
             .lines
@@ -489,10 +489,10 @@ impl Reader {
         if self.number == 1 || line.starts_with(b"{\"journal\":") {
             let header = serde_json::from_slice(line)
                 .map_err(|e| anyhow::anyhow!("{}:{}: not a journal header: {e}", self.path.display(), self.number))?;
-            return Ok(Some(Entry::Session(header)));
+            return Ok(Some(Line::Session(header)));
         }
         let it = parse_line(line).map_err(|e| anyhow::anyhow!("{}:{}: {e}", self.path.display(), self.number))?;
-        Ok(Some(Entry::Interaction(it)))
+        Ok(Some(Line::Interaction(it)))
     }
 }
 
@@ -522,10 +522,10 @@ pub fn read(path: &Path) -> anyhow::Result<(JournalHeader, Vec<Interaction>)> {
     let mut interactions = Vec::new();
     while let Some(entry) = reader.next_entry()? {
         match entry {
-            Entry::Session(h) => {
+            Line::Session(h) => {
                 header.get_or_insert(h);
             }
-            Entry::Interaction(mut it) => {
+            Line::Interaction(mut it) => {
                 it.seq = interactions.len() as u64;
                 interactions.push(it);
             }

@@ -17,7 +17,7 @@ use super::redact;
 
 /// One problem found in a cassette.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finding {
+pub struct Problem {
     /// The cassette.
     pub file: PathBuf,
     /// 1-based; 0 when the problem is the whole file (or a field, for an invalid value).
@@ -28,7 +28,7 @@ pub struct Finding {
     pub message: String,
 }
 
-impl fmt::Display for Finding {
+impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.field, self.message)
     }
@@ -90,13 +90,13 @@ pub fn looks_like_secret_key(s: &str) -> bool {
 }
 
 /// Scans cassette text for secrets. `file` only labels the findings.
-pub fn scan(file: &Path, text: &str) -> Vec<Finding> {
+pub fn scan(file: &Path, text: &str) -> Vec<Problem> {
     let p = patterns();
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let field = p.key.captures(line).map(|c| c[1].to_string()).unwrap_or_else(|| "-".into());
         let mut add = |message: String| {
-            out.push(Finding { file: file.to_path_buf(), line: i + 1, field: field.clone(), message })
+            out.push(Problem { file: file.to_path_buf(), line: i + 1, field: field.clone(), message })
         };
         if redact::never_stored(&field.to_ascii_lowercase()) && line.contains(':') && field != "-" {
             add(format!("header '{field}' must never be stored"));
@@ -139,11 +139,11 @@ pub fn scan(file: &Path, text: &str) -> Vec<Finding> {
 }
 
 /// Lints one file: it must load as a cassette, and the scan must find nothing.
-pub fn lint_file(path: &Path) -> Vec<Finding> {
+pub fn lint_file(path: &Path) -> Vec<Problem> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
-            return vec![Finding {
+            return vec![Problem {
                 file: path.into(),
                 line: 0,
                 field: "-".into(),
@@ -153,7 +153,7 @@ pub fn lint_file(path: &Path) -> Vec<Finding> {
     };
     let mut out = Vec::new();
     if let Err(e) = Cassette::parse(&text) {
-        out.push(Finding {
+        out.push(Problem {
             file: path.into(),
             line: e.line().unwrap_or(0),
             field: e.field().map_or_else(|| "-".into(), |f| f.member_path().to_string()),

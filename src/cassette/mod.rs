@@ -32,7 +32,7 @@ mod window;
 
 pub use chains::link as link_chains;
 pub use error::{LoadError, Location};
-pub use store::{Outcome, pending_path, write_atomically};
+pub use store::{Saved, pending_path, write_atomically};
 pub use stream::{StreamedInteraction, StreamedResponse, peek_match_rules, read_each, read_header, stream};
 
 use std::collections::BTreeMap;
@@ -301,7 +301,7 @@ impl Header {
             return field("operation", format!("expected \"{}\", found \"{}\"", model::OPERATION, self.operation));
         }
         for rule in &self.match_rules {
-            if let Err(e) = crate::matching::Rule::parse(rule) {
+            if let Err(e) = crate::matching::Matcher::parse(rule) {
                 return field("match_rules", e.to_string());
             }
         }

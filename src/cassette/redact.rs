@@ -48,21 +48,21 @@ pub const REDACTED: &str = "REDACTED";
 
 /// One extra redaction rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Rule {
+pub enum RedactRule {
     /// `header:NAME`: a kept header's value becomes `REDACTED`.
     Header(String),
     /// `json:$.PATH`: the values at a body path (members and `[*]`) become `REDACTED` (strings) or `null`.
     JsonPath(JsonPath),
 }
 
-impl Rule {
+impl RedactRule {
     /// Parses `header:NAME` or `json:$.A.B[*].C`.
-    pub fn parse(s: &str) -> Result<Rule, ParseError> {
+    pub fn parse(s: &str) -> Result<RedactRule, ParseError> {
         if let Some(name) = s.strip_prefix("header:") {
             if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 return Err(ParseError::new(s, "a redaction rule (header:NAME needs a header name)"));
             }
-            return Ok(Rule::Header(name.to_ascii_lowercase()));
+            return Ok(RedactRule::Header(name.to_ascii_lowercase()));
         }
         if let Some(path) = s.strip_prefix("json:") {
             let path = JsonPath::parse(path).map_err(|e| ParseError::new(s, format!("a redaction rule ({e})")))?;
@@ -78,7 +78,7 @@ impl Rule {
                     "a redaction rule (a path of members and [*], which reaches every item)",
                 ));
             }
-            return Ok(Rule::JsonPath(path));
+            return Ok(RedactRule::JsonPath(path));
         }
         Err(ParseError::new(s, "a redaction rule (expected header:NAME or json:$.PATH)"))
     }
@@ -102,7 +102,7 @@ struct Account {
 
 /// A recording session's redactor: its placeholder maps are shared by every interaction.
 pub struct Redactor {
-    rules: Vec<Rule>,
+    rules: Vec<RedactRule>,
     placeholders: Mutex<Placeholders>,
 }
 
@@ -113,7 +113,7 @@ pub fn is_account_placeholder(id: &str) -> bool {
 
 impl Redactor {
     /// A redactor with the built-in rules and these extra ones, its placeholder maps empty.
-    pub fn new(rules: Vec<Rule>) -> Redactor {
+    pub fn new(rules: Vec<RedactRule>) -> Redactor {
         Redactor { rules, placeholders: Mutex::new(Placeholders::default()) }
     }
 
@@ -125,7 +125,7 @@ impl Redactor {
             if never_stored(n) || !keep.contains(&n) {
                 continue;
             }
-            let v = if self.rules.iter().any(|r| matches!(r, Rule::Header(h) if h == n)) {
+            let v = if self.rules.iter().any(|r| matches!(r, RedactRule::Header(h) if h == n)) {
                 REDACTED.to_string()
             } else {
                 String::from_utf8_lossy(value.as_bytes()).into_owned()
@@ -138,7 +138,7 @@ impl Redactor {
     /// Applies only the `json:` rules to a body document (no placeholders: those need the whole session).
     pub fn document_rules(&self, doc: &mut Value) {
         for rule in &self.rules {
-            if let Rule::JsonPath(path) = rule {
+            if let RedactRule::JsonPath(path) = rule {
                 path.for_each_mut(doc, &mut |v| {
                     *v = if v.is_string() { Value::String(REDACTED.into()) } else { Value::Null }
                 });
@@ -287,7 +287,7 @@ impl Redactor {
     /// the same length as what they replace and are plain digits or hex, so the text stays the same valid
     /// JSON. `None` when JSON-path rules are set: those need the document ([`Redactor::document`]).
     pub fn json_text_in_place(&self, text: &mut [u8]) -> Option<()> {
-        if self.rules.iter().any(|r| matches!(r, Rule::JsonPath(_))) {
+        if self.rules.iter().any(|r| matches!(r, RedactRule::JsonPath(_))) {
             return None;
         }
         let mut ph = self.placeholders.lock().unwrap_or_else(|e| e.into_inner());
@@ -473,7 +473,7 @@ mod tests {
         keep.extend(["authorization", "cookie"]); // asking to keep them changes nothing
         let kept = r.headers(&h, &keep);
         assert_eq!(kept.keys().collect::<Vec<_>>(), ["content-type", "x-amz-target"]);
-        let r = Redactor::new(vec![Rule::parse("header:x-amz-target").unwrap()]);
+        let r = Redactor::new(vec![RedactRule::parse("header:x-amz-target").unwrap()]);
         assert_eq!(r.headers(&h, &KEPT_REQUEST_HEADERS)["x-amz-target"], REDACTED);
     }
 
@@ -544,7 +544,9 @@ mod tests {
         );
         // JSON-path rules need the document.
         assert!(
-            Redactor::new(vec![Rule::parse("json:$.X").unwrap()]).json_text_in_place(&mut b"{}".to_vec()).is_none()
+            Redactor::new(vec![RedactRule::parse("json:$.X").unwrap()])
+                .json_text_in_place(&mut b"{}".to_vec())
+                .is_none()
         );
     }
 
@@ -619,8 +621,8 @@ mod tests {
     #[test]
     fn json_path_rules() {
         let r = Redactor::new(vec![
-            Rule::parse("json:$.ComprehendMedicalAsyncJobPropertiesList[*].Message").unwrap(),
-            Rule::parse("json:Filter.SubmitTimeBefore").unwrap(),
+            RedactRule::parse("json:$.ComprehendMedicalAsyncJobPropertiesList[*].Message").unwrap(),
+            RedactRule::parse("json:Filter.SubmitTimeBefore").unwrap(),
         ]);
         let mut doc = json!({"ComprehendMedicalAsyncJobPropertiesList": [{"Message": "patient X"}, {"JobId": "a"}], "Filter": {"SubmitTimeBefore": 5}});
         r.document(&mut doc);
@@ -628,7 +630,7 @@ mod tests {
         assert_eq!(doc["ComprehendMedicalAsyncJobPropertiesList"][1], json!({"JobId": "a"}));
         assert_eq!(doc["Filter"]["SubmitTimeBefore"], Value::Null);
         for bad in ["header:", "json:$", "json:$.a[0]", "cookie:x"] {
-            assert!(Rule::parse(bad).is_err(), "{bad}");
+            assert!(RedactRule::parse(bad).is_err(), "{bad}");
         }
     }
 }

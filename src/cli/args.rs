@@ -233,7 +233,7 @@ pub(crate) struct RecordArgs {
     pub(crate) cassette: PathBuf,
     /// Record mode.
     #[arg(long, value_enum, default_value = "once")]
-    pub(crate) mode: crate::record::Mode,
+    pub(crate) mode: crate::record::RecordMode,
     /// Forward the client's signature untouched (the proxy is the client's HTTP proxy; absolute-form requests).
     #[arg(long)]
     pub(crate) no_resign: bool,
@@ -422,7 +422,7 @@ impl ReferenceArgs {
     }
 
     /// The latency and churn the flags ask for.
-    pub(super) fn live(&self) -> anyhow::Result<(Option<crate::reference::Latency>, Option<std::time::Duration>)> {
+    pub(super) fn live(&self) -> anyhow::Result<(Option<crate::reference::Delay>, Option<std::time::Duration>)> {
         let ms = |name: &str, v: f64| {
             if v.is_finite() && v >= 0.0 {
                 Ok(std::time::Duration::from_secs_f64(v / 1000.0))
@@ -430,11 +430,11 @@ impl ReferenceArgs {
                 Err(anyhow::anyhow!("{name}: expected milliseconds of at least 0, got {v}"))
             }
         };
-        let latency = crate::reference::Latency {
+        let latency = crate::reference::Delay {
             base: ms("--latency", self.latency)?,
             per_job: ms("--latency-per-job", self.latency_per_job)?,
         };
-        let latency = (latency != crate::reference::Latency::default()).then_some(latency);
+        let latency = (latency != crate::reference::Delay::default()).then_some(latency);
         let churn = match self.churn {
             Some(v) if !(v.is_finite() && v >= 1.0) => {
                 anyhow::bail!("--churn: expected milliseconds of at least 1 between new jobs, got {v}")

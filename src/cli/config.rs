@@ -29,10 +29,10 @@ fn endpoint_and_region(
 }
 
 /// The `--redact` rules given, parsed; the error names the option.
-fn redact_rules(given: &[String]) -> anyhow::Result<Vec<crate::cassette::redact::Rule>> {
+fn redact_rules(given: &[String]) -> anyhow::Result<Vec<crate::cassette::redact::RedactRule>> {
     given
         .iter()
-        .map(|r| crate::cassette::redact::Rule::parse(r).map_err(|e| anyhow::anyhow!("--redact: {e}")))
+        .map(|r| crate::cassette::redact::RedactRule::parse(r).map_err(|e| anyhow::anyhow!("--redact: {e}")))
         .collect()
 }
 

@@ -11,13 +11,13 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use super::outcome::Entry;
+pub use super::outcome::Accepted;
 use super::outcome::{Report, Verdict};
 
 /// The `format` of a baseline file.
 pub const FORMAT: &str = "snomed-vcr/diff-baseline";
 
-impl Entry {
+impl Accepted {
     fn key(&self) -> String {
         let v = |v: &Option<Value>| v.as_ref().map(|v| crate::doc::canonical(v).to_string()).unwrap_or_default();
         format!(
@@ -42,7 +42,7 @@ fn entry(
     c: &super::outcome::CassetteReport,
     ch: &super::outcome::ChainReport,
     d: &super::outcome::Difference,
-) -> Entry {
+) -> Accepted {
     entry_of(&c.name(), ch.chain, ch.protocol, d)
 }
 
@@ -51,8 +51,8 @@ fn entry_of(
     chain: usize,
     protocol: crate::protocol::Protocol,
     d: &super::outcome::Difference,
-) -> Entry {
-    Entry {
+) -> Accepted {
+    Accepted {
         cassette: cassette.to_string(),
         chain,
         protocol: protocol.name().to_string(),
@@ -72,7 +72,7 @@ pub struct Baseline {
     /// Always 1.
     pub version: u32,
     /// The accepted differences.
-    pub accepted: Vec<Entry>,
+    pub accepted: Vec<Accepted>,
 }
 
 impl Baseline {
@@ -121,8 +121,8 @@ impl Baseline {
 
     /// Marks the differences of `report` the baseline lists as accepted (and chains whose differences all are
     /// as [`Verdict::Accepted`]); returns the entries that matched nothing.
-    pub fn apply(&self, report: &mut Report) -> Vec<Entry> {
-        let mut left: HashMap<String, (usize, &Entry)> = HashMap::new();
+    pub fn apply(&self, report: &mut Report) -> Vec<Accepted> {
+        let mut left: HashMap<String, (usize, &Accepted)> = HashMap::new();
         for e in &self.accepted {
             left.entry(e.key()).or_insert((0, e)).0 += 1;
         }
@@ -145,7 +145,7 @@ impl Baseline {
                 }
             }
         }
-        let mut stale: Vec<Entry> = Vec::new();
+        let mut stale: Vec<Accepted> = Vec::new();
         for e in &self.accepted {
             if let Some((n, _)) = left.get_mut(&e.key()).filter(|(n, _)| *n > 0) {
                 *n -= 1;

@@ -79,7 +79,7 @@ pub struct DiffConfig {
     /// How many pages past the recorded end a target is followed before the chain is cut.
     pub extra_pages: usize,
     /// Extra redaction rules, as `record --redact` took them.
-    pub redact: Vec<redact::Rule>,
+    pub redact: Vec<redact::RedactRule>,
     /// Accepted differences.
     pub baseline: Option<baseline::Baseline>,
     /// How much of the target's answers one chain, and all chains in flight, may hold.
@@ -228,7 +228,7 @@ fn varied(
 /// Learns noise (`--learn-noise RUNS`): runs the cassettes `runs` times against an HTTP target and compares
 /// each run with the first, or, for a cassette target, compares the two recordings. Returns what varied,
 /// sorted into noise and refusals, and a phrase saying how it was learned.
-pub async fn learn_noise(config: &DiffConfig, runs: usize) -> anyhow::Result<(noise::Learned, String)> {
+pub async fn learn_noise(config: &DiffConfig, runs: usize) -> anyhow::Result<(noise::Noise, String)> {
     let loaded = load(&config.cassettes)?;
     let mut found: Vec<Difference> = Vec::new();
     let mut comparisons = 0;

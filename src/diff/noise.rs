@@ -37,7 +37,7 @@ pub struct Refusal {
 
 /// What a noise run learned.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Learned {
+pub struct Noise {
     /// Paths to ignore.
     pub noise: Vec<Candidate>,
     /// Variations refused.
@@ -89,7 +89,7 @@ fn refusal(d: &Difference, path: &JsonPath, identity: &str) -> Option<String> {
 }
 
 /// Sorts the differences found between runs into noise and refusals.
-pub fn classify<'a>(differences: impl IntoIterator<Item = &'a Difference>, comparisons: usize) -> Learned {
+pub fn classify<'a>(differences: impl IntoIterator<Item = &'a Difference>, comparisons: usize) -> Noise {
     let mut noise: BTreeMap<JsonPath, Candidate> = BTreeMap::new();
     let mut refused: BTreeMap<JsonPath, Refusal> = BTreeMap::new();
     for d in differences {
@@ -113,15 +113,15 @@ pub fn classify<'a>(differences: impl IntoIterator<Item = &'a Difference>, compa
             }
         }
     }
-    Learned { noise: noise.into_values().collect(), refused: refused.into_values().collect(), comparisons }
+    Noise { noise: noise.into_values().collect(), refused: refused.into_values().collect(), comparisons }
 }
 
-impl Learned {
+impl Noise {
     /// The learned rules as TOML `[[rule]]` tables.
     pub fn to_toml(&self, how: &str) -> String {
         let mut out = String::new();
         for c in &self.noise {
-            out.push_str(&super::rules::rule_toml(&super::rules::Rule {
+            out.push_str(&super::rules::rule_toml(&super::rules::PathRule {
                 path: c.path.clone(),
                 treatment: super::rules::Treatment { ignore: true, ..Default::default() },
                 why: Some(format!("learned by --learn-noise: varied in {} place(s) {how}", c.places)),
@@ -141,14 +141,14 @@ impl Learned {
         // Keep what is there; add only paths not already ignored.
         let mut existing = super::rules::Rules::defaults();
         existing.extend_from_toml(&text).map_err(|e| anyhow::anyhow!("--rules: {}: {e}", path.display()))?;
-        let fresh = Learned {
+        let fresh = Noise {
             noise: self
                 .noise
                 .iter()
                 .filter(|c| !existing.rules.iter().any(|r| r.treatment.ignore && r.path == c.path))
                 .cloned()
                 .collect(),
-            ..Learned::default()
+            ..Noise::default()
         };
         text.push_str(&fresh.to_toml(how));
         std::fs::write(path, text).map_err(|e| anyhow::anyhow!("--rules: cannot write '{}': {e}", path.display()))?;

@@ -285,7 +285,7 @@ pub struct Report {
     /// Differences by field and kind, biggest first.
     pub summary: Vec<SummaryLine>,
     /// Baseline entries that no longer occur.
-    pub stale: Vec<Entry>,
+    pub stale: Vec<Accepted>,
     /// Counts.
     pub totals: Totals,
 }
@@ -318,7 +318,7 @@ pub struct SummaryLine {
 /// One accepted difference.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Entry {
+pub struct Accepted {
     /// The cassette's file name.
     pub cassette: String,
     /// The chain's number in it (from 1).

@@ -93,7 +93,7 @@ pub struct Treatment {
 
 /// One rule: a path (pattern) and what it says.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Rule {
+pub struct PathRule {
     /// Where it applies.
     pub path: JsonPath,
     /// What it says.
@@ -112,7 +112,7 @@ pub struct Rules {
     /// The default timestamp tolerance.
     pub tolerance: Duration,
     /// The rules, in order (later ones win).
-    pub rules: Vec<Rule>,
+    pub rules: Vec<PathRule>,
 }
 
 /// The path an error's message is compared at.
@@ -125,7 +125,7 @@ impl Rules {
         Rules {
             message: MessagePolicy::Ignore,
             tolerance: Duration::ZERO,
-            rules: vec![Rule {
+            rules: vec![PathRule {
                 path: JsonPath::root().key(JOBS_MEMBER),
                 treatment: Treatment {
                     keyed: Some("JobId".into()),
@@ -233,7 +233,7 @@ impl Rules {
             if raw.set && raw.keyed.is_some() {
                 return Err(at("set", "a list is either keyed or a set, not both".into()));
             }
-            self.rules.push(Rule {
+            self.rules.push(PathRule {
                 path,
                 treatment: Treatment {
                     ignore: raw.ignore,
@@ -308,7 +308,7 @@ impl Rules {
 }
 
 /// One rule as a TOML `[[rule]]` table.
-pub fn rule_toml(rule: &Rule) -> String {
+pub fn rule_toml(rule: &PathRule) -> String {
     let q = |s: &str| toml_string(s);
     let mut out = format!("\n[[rule]]\npath = {}\n", q(&rule.path.to_string()));
     let t = &rule.treatment;

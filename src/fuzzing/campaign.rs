@@ -34,7 +34,7 @@ use super::finding::{Finding, Outcome, Stability};
 use super::generate::case;
 use super::input::{self, Case, Pool, RequestInput, Step};
 use super::learn::Learned;
-use super::oracles::{Judge, Violation};
+use super::oracles::{CaseViolation, Judge};
 use super::shrink;
 use crate::client::{Budgeted, ByteBudget, Fault, Target};
 use crate::diff::Rules;
@@ -327,7 +327,7 @@ struct ExpectedSide {
 struct CaseRun {
     got: Trace,
     theirs: Option<Trace>,
-    violations: Vec<Violation>,
+    violations: Vec<CaseViolation>,
 }
 
 /// What the campaign keeps of a case run in its own task: the requests it sent, its violations, and, when it
@@ -336,7 +336,7 @@ struct CaseRun {
 struct Taken {
     requests: u64,
     cut: u64,
-    violations: Vec<Violation>,
+    violations: Vec<CaseViolation>,
     traces: Option<(Trace, Option<Trace>)>,
 }
 
@@ -379,7 +379,7 @@ async fn run_case(config: &FuzzConfig, pool: &Pool, x: &ExpectedSide, case: &Cas
 /// A finding as first seen, before it is re-checked and shrunk.
 struct Seen {
     index: Option<u64>,
-    violation: Violation,
+    violation: CaseViolation,
     case: Case,
     protocol: Protocol,
     after: Duration,
@@ -452,7 +452,7 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
             cut += 1;
             continue;
         }
-        let violation = Violation {
+        let violation = CaseViolation {
             oracle: Oracle::Robustness,
             basis: Oracle::Robustness.basis(),
             signature: fault.name().into(),

@@ -7,7 +7,7 @@
 //!
 //! - both ran to their end (or to an error), and no filter or page size changed mid-listing (where a page
 //!   ends is the service's choice, so what follows a change is too);
-//! - its first request is not left open by the model ([`Verdict::Open`]);
+//! - its first request is not left open by the model ([`Allowed::Open`]);
 //! - by the origin of its first token ([`TokenOrigin`]): none, compared; one the target issued
 //!   (`Reissued`), never, since the expected side did not issue it and only the target's own consistency
 //!   judges it (the `token-safety` oracle); one nobody issued (`Literal`, `Mutated`), only by the answer to a
@@ -21,8 +21,8 @@ use serde_json::Value;
 
 use super::exec::{Listing, Trace};
 use super::learn::Learned;
-use super::oracles::{Violation, general};
-use super::verdict::{self, TokenOrigin, Verdict};
+use super::oracles::{CaseViolation, general};
+use super::verdict::{self, Allowed, TokenOrigin};
 use crate::diff::compare::{self, Renaming};
 use crate::diff::{Rules, View};
 use crate::model::oracle::{Basis, Oracle};
@@ -81,13 +81,13 @@ impl Side<'_> {
                 }
                 // Which check a service makes first is its own: only an otherwise valid request is judged.
                 return match verdict::judge(first, TokenOrigin::Fresh) {
-                    Verdict::Accept => Ok(Compare::ForeignToken),
+                    Allowed::Accept => Ok(Compare::ForeignToken),
                     _ => Err("a foreign token in an otherwise invalid or open request"),
                 };
             }
             TokenOrigin::None => {}
         }
-        if matches!(verdict::judge(first, origin), Verdict::Open(_)) {
+        if matches!(verdict::judge(first, origin), Allowed::Open(_)) {
             return Err("left open by the model");
         }
         let Some(l) = learned else { return Ok(Compare::Listing) };
@@ -111,7 +111,7 @@ impl Side<'_> {
 }
 
 /// The differences between the expected side's listings and the target's.
-pub fn compare(side: &Side, rules: &Rules, expected: &Trace, got: &Trace) -> Vec<Violation> {
+pub fn compare(side: &Side, rules: &Rules, expected: &Trace, got: &Trace) -> Vec<CaseViolation> {
     let mut out = Vec::new();
     let mut renaming = Renaming::default();
     let oracle = side.oracle();
@@ -124,7 +124,7 @@ pub fn compare(side: &Side, rules: &Rules, expected: &Trace, got: &Trace) -> Vec
                 for d in compare::chains(rules, &mut renaming, View::Logical, &e.chain.pages, &g.chain.pages, complete)
                 {
                     let shown = |v: &Option<Value>| v.as_ref().map_or("absent".to_string(), |v| clip(&v.to_string()));
-                    out.push(Violation {
+                    out.push(CaseViolation {
                         oracle,
                         basis: oracle.basis(),
                         signature: format!("{} {}", d.kind.name(), general(&d.path)),
@@ -155,7 +155,7 @@ pub fn compare(side: &Side, rules: &Rules, expected: &Trace, got: &Trace) -> Vec
 /// A token nobody issued, answered by both sides: for a recording, the target must answer as the recording
 /// answered a foreign token (status and error code); for another implementation, both must refuse it or
 /// both accept it (which error it is, is each one's own).
-fn foreign_token(side: &Side, expected: &Listing, got: &Listing) -> Option<Violation> {
+fn foreign_token(side: &Side, expected: &Listing, got: &Listing) -> Option<CaseViolation> {
     let (e, g) = (expected.chain.pages.first()?, got.chain.pages.first()?);
     fn refused(p: &crate::model::Page) -> Option<&crate::model::ServiceError> {
         p.reply.error().filter(|e| (400..500).contains(&e.status) && e.status != 429)
@@ -172,7 +172,7 @@ fn foreign_token(side: &Side, expected: &Listing, got: &Listing) -> Option<Viola
         (_, Some(_), Some(_)) | (_, None, None) => false,
         _ => g.status != 429 && e.status != 429,
     };
-    differs.then(|| Violation {
+    differs.then(|| CaseViolation {
         oracle: side.oracle(),
         basis: side.oracle().basis(),
         signature: "answer to a foreign token".into(),
@@ -200,7 +200,7 @@ fn clip(s: &str) -> String {
 
 /// The order the recording showed with neither time bound (or, with `both`, with both), held against a
 /// complete listing of the target's (ties in SubmitTime may come either way).
-fn learned_order(order: crate::model::Order, both: bool, g: &Listing) -> Option<Violation> {
+fn learned_order(order: crate::model::Order, both: bool, g: &Listing) -> Option<CaseViolation> {
     use crate::model::Order;
     if g.chain.end != End::Complete || g.changed_at.is_some() {
         return None;
@@ -219,7 +219,7 @@ fn learned_order(order: crate::model::Order, both: bool, g: &Listing) -> Option<
         Order::Ascending => "oldest first",
         Order::Descending => "newest first",
     };
-    Some(Violation {
+    Some(CaseViolation {
         oracle: Oracle::Recording,
         basis: Basis::Recording,
         signature: format!("order with {} time bounds", if both { "both" } else { "no" }),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::exec::Trace;
 use super::input::Case;
-use super::oracles::Violation;
+use super::oracles::CaseViolation;
 use crate::model::Page;
 use crate::model::oracle::Oracle;
 use crate::protocol::Protocol;
@@ -25,7 +25,7 @@ pub enum Stability {
 #[derive(Clone, Debug)]
 pub struct Finding {
     /// The oracle and its basis, signature and message (of the shrunk case).
-    pub violation: Violation,
+    pub violation: CaseViolation,
     /// How many times it was seen (a case may show it more than once).
     pub occurrences: u64,
     /// How many cases showed it.

@@ -351,7 +351,7 @@ pub fn class(case: &Case) -> &'static str {
                 "changed mid-chain"
             } else if any(&|s| {
                 super::verdict::judge(&s.request.to_document(None), super::verdict::TokenOrigin::Literal)
-                    != super::verdict::Verdict::Accept
+                    != super::verdict::Allowed::Accept
             }) {
                 "invalid or open input"
             } else if any(&|s| s.follow > 0) {

@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use super::exec::{Listing, Trace};
 use super::input::{Case, Relation};
-use super::verdict::{self, TokenOrigin, Verdict};
+use super::verdict::{self, Allowed, TokenOrigin};
 use crate::client::{Budgeted, Deviation, Fault};
 use crate::doc::{JsonPath, Segment};
 use crate::model::oracle::{self as model_oracle, Basis, FilterSemantics, Oracle};
@@ -41,7 +41,7 @@ use crate::model::{End, ListRequest, Page, Reply};
 
 /// One broken expectation in one run of a case.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Violation {
+pub struct CaseViolation {
     /// Which oracle.
     pub oracle: Oracle,
     /// Its basis: the oracle's own, or `recording` when a learned behaviour was judged.
@@ -78,7 +78,7 @@ impl Judge {
     }
 
     /// The violations in one run of a case.
-    pub fn judge(&self, case: &Case, trace: &Trace) -> Vec<Violation> {
+    pub fn judge(&self, case: &Case, trace: &Trace) -> Vec<CaseViolation> {
         let mut out = Vec::new();
         self.exchanges(trace, &mut out);
         for listing in &trace.listings {
@@ -91,10 +91,10 @@ impl Judge {
         out
     }
 
-    fn exchanges(&self, trace: &Trace, out: &mut Vec<Violation>) {
+    fn exchanges(&self, trace: &Trace, out: &mut Vec<CaseViolation>) {
         for s in &trace.sent {
             let mut bad = |oracle: Oracle, signature: String, message: String| {
-                out.push(Violation {
+                out.push(CaseViolation {
                     oracle,
                     basis: oracle.basis(),
                     signature,
@@ -147,22 +147,22 @@ impl Judge {
             }
             let refused = (400..500).contains(&answer.status);
             match verdict::judge(&s.request, s.origin) {
-                Verdict::Accept if refused && s.origin == TokenOrigin::Fresh => bad(
+                Allowed::Accept if refused && s.origin == TokenOrigin::Fresh => bad(
                     Oracle::Pagination,
                     "refuses the token it just issued".into(),
                     format!("the NextToken the previous page returned was refused: HTTP {} {code}", answer.status),
                 ),
-                Verdict::Accept if refused => bad(
+                Allowed::Accept if refused => bad(
                     Oracle::Validation,
                     "refuses a valid request".into(),
                     format!("a request within every constraint of the model got HTTP {} {code}", answer.status),
                 ),
-                Verdict::Reject { why, .. } if (200..300).contains(&answer.status) => bad(
+                Allowed::Reject { why, .. } if (200..300).contains(&answer.status) => bad(
                     Oracle::Validation,
                     format!("accepts an invalid {}", member_of(&why)),
                     format!("HTTP {} for an invalid request; the model says: {why}", answer.status),
                 ),
-                Verdict::Reject { modeled: Some(want), why } if refused && !code.is_empty() && code != want => bad(
+                Allowed::Reject { modeled: Some(want), why } if refused && !code.is_empty() && code != want => bad(
                     Oracle::Validation,
                     format!("{code} for {want}"),
                     format!("answered {code}, but the model's error for this is {want} ({why})"),
@@ -172,7 +172,7 @@ impl Judge {
         }
     }
 
-    fn listing(&self, listing: &Listing, trace: &Trace, out: &mut Vec<Violation>) {
+    fn listing(&self, listing: &Listing, trace: &Trace, out: &mut Vec<CaseViolation>) {
         let chain = &listing.chain;
         let until = listing.changed_at.unwrap_or(chain.pages.len()).min(chain.pages.len());
         let mut found = model_oracle::check_pages(&chain.pages[..until], &chain.end, &self.semantics);
@@ -196,7 +196,7 @@ impl Judge {
                 o => o,
             };
             let basis = if v.basis == Basis::Recording { Basis::Recording } else { oracle.basis() };
-            out.push(Violation {
+            out.push(CaseViolation {
                 oracle,
                 basis,
                 signature: general(&v.path),
@@ -212,7 +212,7 @@ impl Judge {
             let ids = |page: &Page| page.jobs().iter().map(job_id).collect::<Vec<_>>();
             let second = Page::new(first.request.clone(), again.status, again.reply.clone());
             if ids(first) != ids(&second) {
-                out.push(Violation {
+                out.push(CaseViolation {
                     oracle: Oracle::TokenSafety,
                     basis: Basis::Documentation,
                     signature: "same token, another page".into(),
@@ -263,13 +263,13 @@ fn complete_ids(listing: Option<&Listing>) -> Option<Vec<String>> {
     (l.chain.end == End::Complete).then(|| l.chain.jobs().map(|(_, j)| job_id(j)).collect())
 }
 
-fn relation(r: &Relation, listings: &[Listing], out: &mut Vec<Violation>) {
+fn relation(r: &Relation, listings: &[Listing], out: &mut Vec<CaseViolation>) {
     let oracle = r.oracle();
     let ids: Option<Vec<Vec<String>>> = (0..r.listings().len()).map(|i| complete_ids(listings.get(i))).collect();
     let Some(ids) = ids else { return };
     let sets: Vec<HashSet<&str>> = ids.iter().map(|v| v.iter().map(String::as_str).collect()).collect();
     let mut bad = |signature: &str, step: usize, message: String| {
-        out.push(Violation {
+        out.push(CaseViolation {
             oracle,
             basis: Basis::Metamorphic,
             signature: signature.into(),

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::finding::{Finding, Outcome};
 use super::repro::Commands;
-use crate::reporting::junit::{Failure, Suite, Suites, TestCase};
+use crate::reporting::junit::{Failed, Suite, Suites, TestCase};
 
 pub use crate::reporting::{Format, Progress};
 
@@ -174,7 +174,7 @@ fn junit(o: &Outcome, target: &str) -> String {
                 .findings
                 .iter()
                 .filter(|f| f.violation.oracle == *oracle)
-                .map(|f| Failure {
+                .map(|f| Failed {
                     message: f.violation.signature.clone(),
                     kind: oracle.name().to_string(),
                     text: format!(

@@ -13,7 +13,7 @@ use crate::model::{ListRequest, check_types, shapes::REQUEST_SHAPE};
 
 /// What a correct service may answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Allowed {
     /// A 200 with an output.
     Accept,
     /// A 4xx error in AWS shape; with `modeled`, that error code.
@@ -62,16 +62,16 @@ impl TokenOrigin {
 const PLAUSIBLE: std::ops::RangeInclusive<f64> = 0.0..=253_402_300_799.0;
 
 /// The verdict on a request document whose token has this origin.
-pub fn judge(doc: &Value, origin: TokenOrigin) -> Verdict {
+pub fn judge(doc: &Value, origin: TokenOrigin) -> Allowed {
     let Some(map) = doc.as_object() else {
-        return Verdict::Reject { modeled: None, why: "the body is not a structure".into() };
+        return Allowed::Reject { modeled: None, why: "the body is not a structure".into() };
     };
     if let Err(e) = check_types(doc, &REQUEST_SHAPE) {
-        return Verdict::Open(format!("a member of the wrong type ({e}): how it is read is not modeled"));
+        return Allowed::Open(format!("a member of the wrong type ({e}): how it is read is not modeled"));
     }
     let request = match ListRequest::from_document(doc) {
         Ok(r) => r,
-        Err(e) => return Verdict::Open(format!("not modeled: {}", e.message)),
+        Err(e) => return Allowed::Open(format!("not modeled: {}", e.message)),
     };
     let token_open = match (origin, &request.next_token) {
         (TokenOrigin::Reissued | TokenOrigin::Mutated, Some(_)) => true,
@@ -81,24 +81,24 @@ pub fn judge(doc: &Value, origin: TokenOrigin) -> Verdict {
     if let Err(e) = request.validate() {
         // Which check a service makes first is its own: with a token it did not issue, any 4xx will do.
         let modeled = (!token_open).then_some("ValidationException");
-        return Verdict::Reject { modeled, why: e.message };
+        return Allowed::Reject { modeled, why: e.message };
     }
     let unknown: Vec<&String> =
         map.keys().filter(|k| !matches!(k.as_str(), "Filter" | "NextToken" | "MaxResults")).collect();
     if let Some(k) = unknown.first() {
-        return Verdict::Open(format!("the model has no member \"{k}\""));
+        return Allowed::Open(format!("the model has no member \"{k}\""));
     }
     if let Some(f) = &request.filter {
         for t in [f.submit_time_before, f.submit_time_after].into_iter().flatten() {
             if !PLAUSIBLE.contains(&t.secs_f64()) {
-                return Verdict::Open(format!("the time bound {t} is before 1970 or after 9999"));
+                return Allowed::Open(format!("the time bound {t} is before 1970 or after 9999"));
             }
         }
     }
     if token_open {
-        return Verdict::Open("a NextToken this listing was not just given: what it means is the service's".into());
+        return Allowed::Open("a NextToken this listing was not just given: what it means is the service's".into());
     }
-    Verdict::Accept
+    Allowed::Accept
 }
 
 #[cfg(test)]
@@ -106,15 +106,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn v(doc: Value) -> Verdict {
+    fn v(doc: Value) -> Allowed {
         judge(&doc, TokenOrigin::Literal)
     }
 
     #[test]
     fn the_models_constraints_decide_and_the_rest_is_open() {
-        assert_eq!(v(json!({})), Verdict::Accept);
-        assert_eq!(v(json!({"MaxResults": 500, "Filter": {"JobName": "a b", "JobStatus": "FAILED"}})), Verdict::Accept);
-        assert_eq!(v(json!({"MaxResults": null})), Verdict::Accept, "null reads as absent");
+        assert_eq!(v(json!({})), Allowed::Accept);
+        assert_eq!(v(json!({"MaxResults": 500, "Filter": {"JobName": "a b", "JobStatus": "FAILED"}})), Allowed::Accept);
+        assert_eq!(v(json!({"MaxResults": null})), Allowed::Accept, "null reads as absent");
         for bad in [
             json!({"MaxResults": 0}),
             json!({"MaxResults": 501}),
@@ -124,9 +124,9 @@ mod tests {
             json!({"NextToken": ""}),
             json!({"Filter": {"JobName": "x".repeat(257)}}),
         ] {
-            assert!(matches!(v(bad.clone()), Verdict::Reject { modeled: Some("ValidationException"), .. }), "{bad}");
+            assert!(matches!(v(bad.clone()), Allowed::Reject { modeled: Some("ValidationException"), .. }), "{bad}");
         }
-        assert!(matches!(v(json!({"Filter": {"JobName": "x".repeat(256)}})), Verdict::Accept));
+        assert!(matches!(v(json!({"Filter": {"JobName": "x".repeat(256)}})), Allowed::Accept));
         for open in [
             json!({"MaxResults": "5"}),
             json!({"MaxResults": 5.5}),
@@ -135,12 +135,12 @@ mod tests {
             json!({"NextToken": "garbage"}),
             json!({"MaxResults": 4294967296i64}),
         ] {
-            assert!(matches!(v(open.clone()), Verdict::Open(_)), "{open}");
+            assert!(matches!(v(open.clone()), Allowed::Open(_)), "{open}");
         }
-        assert_eq!(judge(&json!({"NextToken": "t"}), TokenOrigin::Fresh), Verdict::Accept);
+        assert_eq!(judge(&json!({"NextToken": "t"}), TokenOrigin::Fresh), Allowed::Accept);
         assert!(matches!(
             judge(&json!({"NextToken": "t", "MaxResults": 0}), TokenOrigin::Reissued),
-            Verdict::Reject { modeled: None, .. }
+            Allowed::Reject { modeled: None, .. }
         ));
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::library::Library;
 use crate::doc::{self, PathDiff};
-use crate::matching::{self, Rule};
+use crate::matching::{self, Matcher};
 use crate::protocol::Protocol;
 
 /// The recorded interaction closest to an unmatched request.
@@ -27,7 +27,7 @@ pub struct Closest {
     /// Where the received request differs from it.
     pub diffs: Vec<PathDiff>,
     /// The matchers its cassette is matched by.
-    pub matchers: Vec<Rule>,
+    pub matchers: Vec<Matcher>,
 }
 
 /// Why nothing answered a request, and what would.

@@ -1,4 +1,4 @@
-//! The [`Library`]: the loaded cassettes, each interaction an [`Entry`] ready to answer in either protocol,
+//! The [`Library`]: the loaded cassettes, each interaction an [`Recorded`] ready to answer in either protocol,
 //! indexed by match key. Identical requests recorded several times form a group, in recorded order.
 //!
 //! Sized by what it must remember: an entry is a few dozen bytes (its request's compact JSON in one shared
@@ -19,13 +19,13 @@ use serde_json::Value;
 use super::answers;
 use super::encode::respond;
 use crate::cassette::{self, LoadError};
-use crate::matching::{self, Rule};
+use crate::matching::{self, Matcher};
 use crate::model::{self, ServiceError};
 use crate::protocol::{self, Protocol};
 
 /// One recorded interaction, ready to answer.
 #[derive(Debug)]
-pub struct Entry {
+pub struct Recorded {
     /// Which cassette of the library (an index into [`Library::paths`]).
     pub cassette: u32,
     /// Its position in that cassette.
@@ -97,7 +97,7 @@ impl Key {
         Key(a.hash_one(text), b.hash_one(text))
     }
 
-    fn of_request(rules: &[Rule], protocol: Protocol, input: &Value) -> Key {
+    fn of_request(rules: &[Matcher], protocol: Protocol, input: &Value) -> Key {
         Key::of(&matching::request_key(rules, protocol, model::OPERATION, input))
     }
 }
@@ -156,13 +156,13 @@ pub struct Library {
     /// The cassette files, open, for answers read back from them.
     files: Vec<std::fs::File>,
     /// Every interaction, cassette after cassette.
-    entries: Vec<Entry>,
+    entries: Vec<Recorded>,
     /// The entries' request documents, compact JSON one after another.
     requests: String,
     /// The answers held in memory.
     held: Vec<Held>,
     /// The distinct matcher sets in use, each with its key → group.
-    pub(super) by_rules: Vec<(Vec<Rule>, KeyIndex)>,
+    pub(super) by_rules: Vec<(Vec<Matcher>, KeyIndex)>,
     /// Per cassette, which of `by_rules` it is matched by.
     rules_of: Vec<usize>,
     /// The entries of group `g`, in recorded order, are `members[starts[g]..starts[g + 1]]`.
@@ -222,7 +222,7 @@ impl Holding<'_> {
 impl Library {
     /// Loads cassettes (files or directories) with the given matcher override, holding up to `resident` bytes
     /// of JSON answers in memory.
-    pub fn load(paths: &[PathBuf], match_on: Option<&[Rule]>, resident: usize) -> anyhow::Result<Library> {
+    pub fn load(paths: &[PathBuf], match_on: Option<&[Matcher]>, resident: usize) -> anyhow::Result<Library> {
         let given = paths;
         let paths = cassette::expand_paths(given)?;
         if paths.is_empty() {
@@ -233,7 +233,7 @@ impl Library {
         let mut requests = String::new();
         let mut held = Vec::new();
         let mut files = Vec::new();
-        let mut by_rules: Vec<(Vec<Rule>, KeyIndex)> = Vec::new();
+        let mut by_rules: Vec<(Vec<Matcher>, KeyIndex)> = Vec::new();
         let mut rules_of = Vec::new();
         // Per matcher set, each entry's key beside the entry.
         let mut keyed: Vec<Vec<(Key, u32)>> = Vec::new();
@@ -254,7 +254,7 @@ impl Library {
                 }
                 let start = requests.len();
                 requests.push_str(&it.request.body.to_string());
-                entries.push(Entry {
+                entries.push(Recorded {
                     cassette: ci as u32,
                     index: index as u32,
                     protocol: it.request.protocol,
@@ -329,12 +329,12 @@ impl Library {
     }
 
     /// Every interaction, cassette after cassette.
-    pub fn entries(&self) -> &[Entry] {
+    pub fn entries(&self) -> &[Recorded] {
         &self.entries
     }
 
     /// The recorded input document of `entry`, as compact JSON.
-    pub fn request_text(&self, entry: &Entry) -> &str {
+    pub fn request_text(&self, entry: &Recorded) -> &str {
         request_text(&self.requests, entry)
     }
 
@@ -365,7 +365,7 @@ impl Library {
         (resident, self.entries.len() - resident)
     }
 
-    /// Entry `idx`'s answer, encoded for a caller speaking `p`.
+    /// Recorded `idx`'s answer, encoded for a caller speaking `p`.
     pub fn response(&self, idx: usize, p: Protocol, request_id: &str) -> Response<Bytes> {
         let e = &self.entries[idx];
         let (status, body, error_type) = match e.answer {
@@ -427,7 +427,7 @@ impl Library {
     }
 
     /// The matchers cassette `cassette` (an index into [`Library::paths`]) is matched by.
-    pub fn rules_of(&self, cassette: usize) -> &[Rule] {
+    pub fn rules_of(&self, cassette: usize) -> &[Matcher] {
         &self.by_rules[self.rules_of[cassette]].0
     }
 
@@ -437,7 +437,7 @@ impl Library {
     }
 }
 
-fn request_text<'a>(requests: &'a str, e: &Entry) -> &'a str {
+fn request_text<'a>(requests: &'a str, e: &Recorded) -> &'a str {
     &requests[e.request.0..e.request.0 + e.request.1 as usize]
 }
 

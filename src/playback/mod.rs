@@ -23,7 +23,7 @@ mod state;
 pub use state::{MEMO_BYTES, MISSES_KEPT};
 
 pub use guide::{Closest, Guide};
-pub use library::{Entry, FileStamp, Library};
+pub use library::{FileStamp, Library, Recorded};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,7 +35,7 @@ use http::Response;
 use serde_json::Value;
 
 use crate::cassette::redact::Redactor;
-use crate::matching::Rule;
+use crate::matching::Matcher;
 use crate::protocol::{self, Protocol};
 use state::{Played, State};
 
@@ -59,7 +59,7 @@ pub struct PlaybackConfig {
     /// Cassette files or directories.
     pub cassettes: Vec<PathBuf>,
     /// Overrides every cassette's own `match_rules`.
-    pub match_on: Option<Vec<Rule>>,
+    pub match_on: Option<Vec<Matcher>>,
     /// Past the recorded answers of a request.
     pub repeat: Repeat,
     /// Bytes of JSON answers held in memory; answers past it are read back from the cassette file when
@@ -87,7 +87,7 @@ pub struct Miss {
 
 /// What a playback session saw: for `--strict` and tests.
 #[derive(Clone, Debug, Default)]
-pub struct Report {
+pub struct Tally {
     /// Requests answered from a recording.
     pub served: u64,
     /// Requests nothing answered.
@@ -98,14 +98,14 @@ pub struct Report {
     pub unplayed: Vec<(PathBuf, usize)>,
 }
 
-impl Report {
+impl Tally {
     /// Nothing missed and everything played.
     pub fn is_clean(&self) -> bool {
         self.unmatched == 0 && self.unplayed.is_empty()
     }
 }
 
-impl std::fmt::Display for Report {
+impl std::fmt::Display for Tally {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
@@ -200,7 +200,7 @@ impl Playback {
     }
 
     /// What was served, missed, and never played so far.
-    pub fn report(&self) -> Report {
+    pub fn report(&self) -> Tally {
         let play = self.lock();
         let unplayed = (0..play.library.len())
             .filter(|i| !play.was_played(*i))
@@ -209,7 +209,7 @@ impl Playback {
                 (path.to_path_buf(), index)
             })
             .collect();
-        Report {
+        Tally {
             served: self.served.load(Ordering::Relaxed),
             unmatched: play.unmatched,
             misses: play.misses.clone(),

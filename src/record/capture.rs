@@ -16,7 +16,7 @@ use crate::cassette::{Encoding, EncodingFormat, Interaction, RecordedRequest, Re
 use crate::protocol::{self, Protocol};
 
 /// One forwarded exchange: the client's request and the answer it got.
-pub(super) struct Exchange<'a> {
+pub(super) struct Captured<'a> {
     pub protocol: Protocol,
     pub parts: &'a http::request::Parts,
     pub body: &'a [u8],
@@ -76,7 +76,7 @@ fn response_document(status: u16, headers: &HeaderMap, body: &[u8]) -> (Value, O
 impl Capture<'_> {
     /// Redacts an exchange and queues it on the journal: its sequence number, or `None` when the request body
     /// is not a document of its protocol. Wait for `Journal::written` before answering.
-    pub fn queue(&self, x: &Exchange<'_>) -> anyhow::Result<Option<u64>> {
+    pub fn queue(&self, x: &Captured<'_>) -> anyhow::Result<Option<u64>> {
         let Some((mut body, encoding)) = request_document(x.protocol, x.body) else { return Ok(None) };
         self.redactor.document(&mut body);
         let request = RecordedRequest {
@@ -120,7 +120,7 @@ impl Capture<'_> {
 
     /// Records an exchange and waits until the journal has written it: nothing is answered before its
     /// recording is safe. Whether it was recorded.
-    pub async fn record(&self, x: &Exchange<'_>) -> anyhow::Result<bool> {
+    pub async fn record(&self, x: &Captured<'_>) -> anyhow::Result<bool> {
         let Some(seq) = self.queue(x)? else { return Ok(false) };
         self.journal.written(seq).await?;
         Ok(true)

@@ -25,7 +25,7 @@
 mod capture;
 mod upstream;
 
-pub use crate::cassette::store::Outcome;
+pub use crate::cassette::store::Saved;
 pub use crate::client::Endpoint;
 
 use std::path::PathBuf;
@@ -46,12 +46,12 @@ use crate::playback::{Missing, Playback, PlaybackConfig};
 use crate::protocol::{self, Call, Protocol};
 use crate::server::Handler;
 use crate::sigv4::Credentials;
-use capture::{Capture, Exchange};
+use capture::{Capture, Captured};
 
 /// A VCR record mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 #[value(rename_all = "snake_case")]
-pub enum Mode {
+pub enum RecordMode {
     /// Record while the cassette does not exist; afterwards answer from it.
     Once,
     /// Answer what is recorded; record what is new.
@@ -62,14 +62,14 @@ pub enum Mode {
     None,
 }
 
-impl Mode {
+impl RecordMode {
     /// The mode's name on the command line and in journals.
     pub fn name(self) -> &'static str {
         match self {
-            Mode::Once => "once",
-            Mode::NewEpisodes => "new_episodes",
-            Mode::All => "all",
-            Mode::None => "none",
+            RecordMode::Once => "once",
+            RecordMode::NewEpisodes => "new_episodes",
+            RecordMode::All => "all",
+            RecordMode::None => "none",
         }
     }
 }
@@ -84,11 +84,11 @@ pub struct RecordConfig {
     /// The cassette file.
     pub cassette: PathBuf,
     /// The record mode.
-    pub mode: Mode,
+    pub mode: RecordMode,
     /// Re-sign with these; `None` is `--no-resign`.
     pub resign: Option<Credentials>,
     /// Extra redaction rules.
-    pub redact: Vec<redact::Rule>,
+    pub redact: Vec<redact::RedactRule>,
     /// Also record the 502s answered when the upstream cannot be reached.
     pub record_errors: bool,
     /// How long to wait for the upstream's response, and again for its body.
@@ -121,9 +121,9 @@ impl Recorder {
         let leftover = jpath.exists();
         let existing = config.cassette.exists();
         let records = match config.mode {
-            Mode::All | Mode::NewEpisodes => true,
-            Mode::Once => !existing,
-            Mode::None => false,
+            RecordMode::All | RecordMode::NewEpisodes => true,
+            RecordMode::Once => !existing,
+            RecordMode::None => false,
         };
         if !records && !existing {
             bail!(
@@ -134,7 +134,7 @@ impl Recorder {
         }
         let redactor = Arc::new(Redactor::new(config.redact.clone()));
         let playback = match (existing, config.mode) {
-            (true, mode) if mode != Mode::All => {
+            (true, mode) if mode != RecordMode::All => {
                 Some(Playback::new(PlaybackConfig::new(vec![config.cassette.clone()]), redactor.clone())?)
             }
             _ => None,
@@ -187,15 +187,15 @@ impl Recorder {
     }
 
     /// Finishes the recording: the journal is folded into the cassette (or `NAME.json.new`).
-    pub fn finish(&self) -> anyhow::Result<Outcome> {
+    pub fn finish(&self) -> anyhow::Result<Saved> {
         self.finish_by(None)
     }
 
     /// [`Recorder::finish`], giving up on the fold at `deadline`: the journal, synced and whole, is then left
-    /// for `record --recover` or the next session ([`Outcome::Deferred`]).
-    pub fn finish_by(&self, deadline: Option<Instant>) -> anyhow::Result<Outcome> {
+    /// for `record --recover` or the next session ([`Saved::Deferred`]).
+    pub fn finish_by(&self, deadline: Option<Instant>) -> anyhow::Result<Saved> {
         match &self.journal {
-            None => Ok(Outcome::Nothing),
+            None => Ok(Saved::Nothing),
             Some(j) => {
                 j.seal()?;
                 store::fold(&self.config.cassette, deadline)
@@ -242,7 +242,7 @@ impl Recorder {
         let playback = self.playback.as_ref()?;
         match playback.find(call.protocol, body) {
             Ok(found) => Some(found.response(call.protocol, &protocol::request_id())),
-            Err(Missing::Unmatched(guide)) if self.config.mode != Mode::NewEpisodes => {
+            Err(Missing::Unmatched(guide)) if self.config.mode != RecordMode::NewEpisodes => {
                 Some(self.refuse(call.protocol, 400, "UnmatchedRequestException", guide.message()))
             }
             // new_episodes records it; an undecodable body is forwarded as it is.
@@ -265,7 +265,7 @@ impl Recorder {
         if self.config.record_errors
             && let (Some(call), Some(capture)) = (call, self.capture())
         {
-            let x = Exchange {
+            let x = Captured {
                 protocol: call.protocol,
                 parts,
                 body,
@@ -307,7 +307,7 @@ impl Recorder {
         // Step 4: journal the exchange; nothing is answered before its recording is safe.
         let recorded = match (&call, self.capture()) {
             (Some(call), Some(capture)) => {
-                let x = Exchange {
+                let x = Captured {
                     protocol: call.protocol,
                     parts: &parts,
                     body: &body,

@@ -9,7 +9,7 @@ use crate::client::{Client, SendError};
 use crate::model::ServiceError;
 
 /// The upstream's answer.
-pub(super) struct Answer {
+pub(super) struct UpstreamAnswer {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Bytes,
@@ -68,14 +68,14 @@ pub(super) async fn forward(
     client: &Client,
     parts: &http::request::Parts,
     body: Bytes,
-) -> Result<Answer, ServiceError> {
+) -> Result<UpstreamAnswer, ServiceError> {
     let resign = client.signs();
     let req = upstream_request(parts, body, resign)?;
     let origin = &client.endpoint().origin;
     match client.forward(req).await {
         Ok(resp) => {
             let (rparts, body) = resp.into_parts();
-            Ok(Answer { status: rparts.status.as_u16(), headers: rparts.headers, body })
+            Ok(UpstreamAnswer { status: rparts.status.as_u16(), headers: rparts.headers, body })
         }
         Err(e) => Err(gateway_error(match e {
             SendError::Request(e) => format!("cannot forward to upstream {origin}: {e}"),
@@ -90,7 +90,7 @@ pub(super) async fn forward(
 }
 
 /// The upstream's answer as it goes back to the client: unchanged, less the hop-by-hop headers.
-pub(super) fn relay(answer: Answer) -> Response<Bytes> {
+pub(super) fn relay(answer: UpstreamAnswer) -> Response<Bytes> {
     let mut resp = Response::new(answer.body);
     *resp.status_mut() = http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
     for (name, value) in &answer.headers {

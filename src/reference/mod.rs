@@ -54,7 +54,7 @@ pub struct ReferenceConfig {
     /// What it chooses where the documentation is silent.
     pub choices: Choices,
     /// How long it takes to answer: a base, plus so much per job on the page.
-    pub latency: Option<Latency>,
+    pub latency: Option<Delay>,
     /// A live population: a new job every so often, and jobs moving through their statuses.
     pub churn: Option<std::time::Duration>,
 }
@@ -62,7 +62,7 @@ pub struct ReferenceConfig {
 /// How long the reference takes to answer a page (`--latency`, `--latency-per-job`): real services take
 /// longer for bigger pages.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Latency {
+pub struct Delay {
     /// For every answer.
     pub base: std::time::Duration,
     /// For each job on the page.
@@ -111,7 +111,7 @@ pub struct Reference {
     defect: Option<Defect>,
     choices: Choices,
     requests: AtomicU64,
-    latency: Option<Latency>,
+    latency: Option<Delay>,
     churn: Option<churn::Churn>,
     /// The random tokens issued, when tokens are random: id → (filter digest, cursor), oldest first.
     random: std::sync::Mutex<RandomTokens>,

@@ -1,7 +1,7 @@
 //! The replay server: answers from cassettes, offline and deterministically, in either wire protocol.
 //!
 //! What answers a request is [`crate::playback`]; this is the server's face around it: injected faults and
-//! latency ([`faults`]), `--watch` ([`watch`]), the end-of-session [`Report`], and [`ReplayServer`] for Rust
+//! latency ([`faults`]), `--watch` ([`watch`]), the end-of-session [`Tally`], and [`ReplayServer`] for Rust
 //! tests. A request that matches nothing gets a non-retryable 400 `UnmatchedRequestException` whose message is
 //! the playback's guide; the framed guide goes to stderr.
 //!
@@ -30,7 +30,7 @@
 pub mod faults;
 pub mod watch;
 
-pub use crate::playback::{Miss, PlaybackConfig, RESIDENT_ANSWERS_DEFAULT, Repeat, Report};
+pub use crate::playback::{Miss, PlaybackConfig, RESIDENT_ANSWERS_DEFAULT, Repeat, Tally};
 pub use faults::{Faults, Latency};
 pub use watch::spawn_watcher;
 
@@ -61,7 +61,7 @@ pub struct ReplayConfig {
     /// The seed of the fault stream.
     pub seed: u64,
     /// Extra redaction rules for incoming requests (the ones the cassette was recorded with).
-    pub redact: Vec<redact::Rule>,
+    pub redact: Vec<redact::RedactRule>,
     /// Reload cassettes that change on disk.
     pub watch: bool,
 }
@@ -101,7 +101,7 @@ impl Replayer {
     }
 
     /// What was served, missed and never played so far.
-    pub fn report(&self) -> Report {
+    pub fn report(&self) -> Tally {
         self.playback.report()
     }
 
@@ -181,12 +181,12 @@ impl ReplayServer {
     }
 
     /// What was served, missed and never played so far.
-    pub fn report(&self) -> Report {
+    pub fn report(&self) -> Tally {
         self.replayer.report()
     }
 
     /// Stops the server, letting in-flight requests finish.
-    pub async fn shutdown(mut self) -> Report {
+    pub async fn shutdown(mut self) -> Tally {
         if let Some(w) = self.watcher.take() {
             w.abort();
         }

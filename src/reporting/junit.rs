@@ -36,14 +36,14 @@ pub struct TestCase {
     /// Its name.
     pub name: String,
     /// Why it failed; none when it passed.
-    pub failures: Vec<Failure>,
+    pub failures: Vec<Failed>,
     /// Notes of a case that passed.
     pub system_out: Option<String>,
 }
 
 /// One `<failure>`.
 #[derive(Debug)]
-pub struct Failure {
+pub struct Failed {
     /// The one-line message.
     pub message: String,
     /// Its `type`.
@@ -124,7 +124,7 @@ mod tests {
                     TestCase {
                         classname: "c".into(),
                         name: "fail".into(),
-                        failures: vec![Failure { message: "m\"".into(), kind: "k".into(), text: "a\u{1}b".into() }],
+                        failures: vec![Failed { message: "m\"".into(), kind: "k".into(), text: "a\u{1}b".into() }],
                         system_out: None,
                     },
                 ],

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use snomed_vcr::cassette::{Cassette, journal};
 use snomed_vcr::client::Client;
 use snomed_vcr::protocol::{Protocol, Reply};
-use snomed_vcr::record::{Endpoint, Mode, Outcome, RecordConfig, Recorder};
+use snomed_vcr::record::{Endpoint, RecordConfig, RecordMode, Recorder, Saved};
 use snomed_vcr::reference::{Reference, ReferenceConfig};
 use snomed_vcr::server::{Server, ServerConfig};
 use snomed_vcr::sigv4::Credentials;
@@ -50,7 +50,7 @@ async fn reference_server(require: bool) -> Server {
     Server::spawn(listener, Arc::new(Reference::new(config)), ServerConfig::default()).unwrap()
 }
 
-pub fn record_config(upstream: &str, cassette: &Path, mode: Mode) -> RecordConfig {
+pub fn record_config(upstream: &str, cassette: &Path, mode: RecordMode) -> RecordConfig {
     RecordConfig {
         upstream: Endpoint::parse(upstream, "us-east-1").unwrap(),
         region: "us-east-1".into(),
@@ -199,7 +199,7 @@ async fn rust_sdk_traffic_is_recorded_as_cbor_documents() {
     let dir = scratch_dir("record-sdk");
     let cassette = dir.join("sdk.json");
     let upstream = reference_server(true).await;
-    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, Mode::Once)).await;
+    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, RecordMode::Once)).await;
     let conf = aws_sdk_comprehendmedical::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -215,7 +215,7 @@ async fn rust_sdk_traffic_is_recorded_as_cbor_documents() {
     let err = sdk.list_snomedct_inference_jobs().max_results(501).send().await.unwrap_err().into_service_error();
     assert!(err.is_validation_exception());
     proxy.shutdown().await;
-    assert_eq!(recorder.finish().unwrap(), Outcome::Written { path: cassette.clone(), interactions: 3 });
+    assert_eq!(recorder.finish().unwrap(), Saved::Written { path: cassette.clone(), interactions: 3 });
     let text = std::fs::read_to_string(&cassette).unwrap();
     assert_no_secrets("the cassette", text.as_bytes());
     let c = Cassette::parse(&text).unwrap();
@@ -236,7 +236,7 @@ async fn two_hundred_concurrent_requests_make_two_hundred_numbered_interactions(
     let dir = scratch_dir("record-concurrent");
     let cassette = dir.join("c.json");
     let upstream = reference_server(true).await;
-    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, Mode::All)).await;
+    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, RecordMode::All)).await;
     let client = client_for(&proxy.uri());
     let mut tasks = Vec::new();
     for n in 1..=200 {
@@ -364,7 +364,7 @@ fn a_restart_resumes_the_journal_and_a_fold_out_of_time_is_left_for_recover() {
 }
 
 /// The same traffic, in the same order, against a deterministic upstream.
-async fn record_fixed_traffic(cassette: &Path, upstream: &str, mode: Mode) -> Outcome {
+async fn record_fixed_traffic(cassette: &Path, upstream: &str, mode: RecordMode) -> Saved {
     let (proxy, recorder) = start_recorder(record_config(upstream, cassette, mode)).await;
     let client = client_for(&proxy.uri());
     for protocol in Protocol::ALL {
@@ -382,21 +382,21 @@ async fn re_recording_is_byte_identical_and_never_overwrites_a_reviewed_cassette
     let dir = scratch_dir("record-twice");
     let upstream = reference_server(true).await;
     let (a, b) = (dir.join("a.json"), dir.join("b.json"));
-    record_fixed_traffic(&a, &upstream.uri(), Mode::All).await;
-    record_fixed_traffic(&b, &upstream.uri(), Mode::All).await;
+    record_fixed_traffic(&a, &upstream.uri(), RecordMode::All).await;
+    record_fixed_traffic(&b, &upstream.uri(), RecordMode::All).await;
     let (ta, tb) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     assert_eq!(ta, tb, "byte-identical");
     assert_eq!(Cassette::load(&a).unwrap().interactions.len(), 8);
 
     // Re-recording the same traffic: unchanged, nothing written.
-    assert_eq!(record_fixed_traffic(&a, &upstream.uri(), Mode::All).await, Outcome::Unchanged { path: a.clone() });
+    assert_eq!(record_fixed_traffic(&a, &upstream.uri(), RecordMode::All).await, Saved::Unchanged { path: a.clone() });
     // A reviewed cassette that differs is never overwritten: the re-recording goes beside it.
     let mut edited = Cassette::load(&a).unwrap();
     edited.interactions.truncate(3);
     edited.save(&a).unwrap();
-    let outcome = record_fixed_traffic(&a, &upstream.uri(), Mode::All).await;
+    let outcome = record_fixed_traffic(&a, &upstream.uri(), RecordMode::All).await;
     let pending = dir.join("a.json.new");
-    assert_eq!(outcome, Outcome::Pending { path: pending.clone(), interactions: 8 });
+    assert_eq!(outcome, Saved::Pending { path: pending.clone(), interactions: 8 });
     assert_eq!(Cassette::load(&a).unwrap().interactions.len(), 3, "untouched");
     assert_eq!(std::fs::read(&pending).unwrap(), ta);
     let out = std::process::Command::new(BIN).args(["review", a.to_str().unwrap()]).output().unwrap();
@@ -414,14 +414,14 @@ async fn record_modes_answer_from_the_cassette_as_vcr_does() {
     let upstream = reference_server(true).await;
     let cassette = dir.join("m.json");
     // once, no cassette: records.
-    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, Mode::Once)).await;
+    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, RecordMode::Once)).await;
     let first = client_for(&proxy.uri()).call(Protocol::AwsJson11, &json!({"MaxResults": 3})).await.unwrap();
     proxy.shutdown().await;
-    assert!(matches!(recorder.finish().unwrap(), Outcome::Written { interactions: 1, .. }));
+    assert!(matches!(recorder.finish().unwrap(), Saved::Written { interactions: 1, .. }));
 
     // once, cassette exists: answers from it (upstream gone), in the other protocol too; refuses the unknown.
     drop(upstream);
-    let (proxy, recorder) = start_recorder(record_config("http://127.0.0.1:9", &cassette, Mode::Once)).await;
+    let (proxy, recorder) = start_recorder(record_config("http://127.0.0.1:9", &cassette, RecordMode::Once)).await;
     let client = client_for(&proxy.uri());
     let again = client.call(Protocol::RpcV2Cbor, &json!({"MaxResults": 3.0})).await.unwrap();
     let recorded = &Cassette::load(&cassette).unwrap().interactions[0].response.body;
@@ -439,22 +439,22 @@ async fn record_modes_answer_from_the_cassette_as_vcr_does() {
         miss.reply
     );
     proxy.shutdown().await;
-    assert_eq!(recorder.finish().unwrap(), Outcome::Nothing);
+    assert_eq!(recorder.finish().unwrap(), Saved::Nothing);
 
     // none without a cassette is a usage error naming the file.
     let missing = dir.join("missing.json");
-    let err = Recorder::open(record_config("http://127.0.0.1:9", &missing, Mode::None)).await.err().unwrap();
+    let err = Recorder::open(record_config("http://127.0.0.1:9", &missing, RecordMode::None)).await.err().unwrap();
     assert!(err.to_string().contains("missing.json"), "{err}");
 
     // new_episodes: old answers from the cassette, new ones recorded; result goes beside the cassette.
     let upstream = reference_server(true).await;
-    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, Mode::NewEpisodes)).await;
+    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, RecordMode::NewEpisodes)).await;
     let client = client_for(&proxy.uri());
     client.call(Protocol::AwsJson11, &json!({"MaxResults": 3})).await.unwrap();
     client.call(Protocol::AwsJson11, &json!({"MaxResults": 5})).await.unwrap();
     proxy.shutdown().await;
     let outcome = recorder.finish().unwrap();
-    assert_eq!(outcome, Outcome::Pending { path: dir.join("m.json.new"), interactions: 2 });
+    assert_eq!(outcome, Saved::Pending { path: dir.join("m.json.new"), interactions: 2 });
 }
 
 #[tokio::test]
@@ -465,7 +465,7 @@ async fn upstream_failures_are_502s_that_name_the_cause_and_are_not_recorded() {
     let closed_url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let cassette = dir.join("f.json");
-    let (proxy, recorder) = start_recorder(record_config(&closed_url, &cassette, Mode::All)).await;
+    let (proxy, recorder) = start_recorder(record_config(&closed_url, &cassette, RecordMode::All)).await;
     let ex = client_for(&proxy.uri()).call(Protocol::AwsJson11, &json!({})).await.unwrap();
     assert!(
         matches!(&ex.reply, Reply::Error(e) if e.status == 502 && e.code == "BadGatewayException" && e.message.to_lowercase().contains("refused")),
@@ -473,11 +473,11 @@ async fn upstream_failures_are_502s_that_name_the_cause_and_are_not_recorded() {
         ex.reply
     );
     proxy.shutdown().await;
-    assert_eq!(recorder.finish().unwrap(), Outcome::Nothing);
+    assert_eq!(recorder.finish().unwrap(), Saved::Nothing);
     assert!(!cassette.exists());
 
     // --record-errors records them.
-    let mut config = record_config(&closed_url, &cassette, Mode::All);
+    let mut config = record_config(&closed_url, &cassette, RecordMode::All);
     config.record_errors = true;
     let (proxy, recorder) = start_recorder(config).await;
     client_for(&proxy.uri()).call(Protocol::RpcV2Cbor, &json!({})).await.unwrap();
@@ -494,7 +494,7 @@ async fn upstream_failures_are_502s_that_name_the_cause_and_are_not_recorded() {
             held.push(s);
         }
     });
-    let mut config = record_config(&silent_url, &dir.join("t.json"), Mode::All);
+    let mut config = record_config(&silent_url, &dir.join("t.json"), RecordMode::All);
     config.upstream_timeout = Duration::from_millis(300);
     let (proxy, _recorder) = start_recorder(config).await;
     let ex = client_for(&proxy.uri()).call(Protocol::AwsJson11, &json!({})).await.unwrap();
@@ -507,7 +507,7 @@ async fn upstream_failures_are_502s_that_name_the_cause_and_are_not_recorded() {
 
     // Oversized request bodies are 413 before anything is forwarded.
     let upstream = reference_server(false).await;
-    let mut config = record_config(&upstream.uri(), &dir.join("big.json"), Mode::All);
+    let mut config = record_config(&upstream.uri(), &dir.join("big.json"), RecordMode::All);
     config.max_body = 1024;
     let recorder = Arc::new(Recorder::open(config).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -541,7 +541,7 @@ fn credentials_in_the_upstream_url_are_refused_with_the_fix_and_never_echoed() {
 async fn the_proxy_is_not_an_open_relay() {
     let dir = scratch_dir("record-relay");
     let upstream = reference_server(false).await;
-    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &dir.join("r.json"), Mode::All)).await;
+    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &dir.join("r.json"), RecordMode::All)).await;
     let raw = |request: String| {
         let addr = proxy.local_addr();
         async move {
@@ -658,7 +658,7 @@ async fn awkward_upstream_answers_are_recorded_whole_and_answered_unchanged() {
     let cassette = dir.join("a.json");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let upstream = Server::spawn(listener, Arc::new(AwkwardUpstream), ServerConfig::default()).unwrap();
-    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, Mode::All)).await;
+    let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, RecordMode::All)).await;
     // A plain HTTP client: the SDK-like one would refuse to decode some of these answers.
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Full<bytes::Bytes>>();

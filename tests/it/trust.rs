@@ -13,7 +13,7 @@ use snomed_vcr::client::Target;
 use snomed_vcr::diff::{self, DiffConfig, Subject};
 use snomed_vcr::fuzzing::{self, Budget, Expected, FuzzConfig, Outcome};
 use snomed_vcr::fuzzing::{Basis, Learned, Oracle};
-use snomed_vcr::reference::{Choices, Defect, Latency};
+use snomed_vcr::reference::{Choices, Defect, Delay};
 use snomed_vcr::{Client, ClientConfig, Reference, ReferenceConfig, Server, ServerConfig};
 
 use crate::util::{manifest_dir, record_traffic, scratch_dir};
@@ -53,7 +53,7 @@ fn describe(o: &Outcome) -> String {
 fn knobs() -> Vec<(&'static str, ReferenceConfig, bool)> {
     let with = |choices: Choices| ReferenceConfig { choices, ..ReferenceConfig::default() };
     let r = Choices::REFERENCE;
-    let slow = Some(Latency { base: Duration::from_millis(1), per_job: Duration::from_micros(20) });
+    let slow = Some(Delay { base: Duration::from_millis(1), per_job: Duration::from_micros(20) });
     let everything = Choices {
         short_pages: true,
         empty_last_page: true,

@@ -140,12 +140,12 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 pub async fn record_traffic(upstream: &str, cassette: &Path) {
     use serde_json::json;
     use snomed_vcr::Protocol::{AwsJson11 as Json, RpcV2Cbor as Cbor};
-    use snomed_vcr::record::{Endpoint, Mode, RecordConfig, Recorder};
+    use snomed_vcr::record::{Endpoint, RecordConfig, RecordMode, Recorder};
     let config = RecordConfig {
         upstream: Endpoint::parse(upstream, "us-east-1").unwrap(),
         region: "us-east-1".into(),
         cassette: cassette.to_path_buf(),
-        mode: Mode::All,
+        mode: RecordMode::All,
         // The upstream checks no signature; the proxy re-signs as it would for AWS.
         resign: Some(snomed_vcr::sigv4::Credentials::new("AKIDRECORDTRAFFIC", "record-traffic-secret")),
         redact: vec![],

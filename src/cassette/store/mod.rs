@@ -6,7 +6,7 @@
 //! and writes the canonical cassette as it goes, so its memory does not grow with the recording (a
 //! 300,000-interaction session folds in the same footprint as a 10-interaction one). It can be given a
 //! deadline: a session that must exit soon (SIGTERM) folds if it can and otherwise leaves the journal, which
-//! is durable, for `record --recover` or the next `record` ([`Outcome::Deferred`]).
+//! is durable, for `record --recover` or the next `record` ([`Saved::Deferred`]).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 
 mod transcode;
 
-use super::journal::{self, Entry};
+use super::journal::{self, Line};
 use super::stream::{read_each, read_header};
 use super::{Cassette, Header, Interaction};
 
@@ -233,7 +233,7 @@ impl<W: Write> CanonicalWriter<W> {
 
 /// What happened to the cassette when a recording finished.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Saved {
     /// A new cassette was written.
     Written {
         /// The cassette.
@@ -265,21 +265,21 @@ pub enum Outcome {
     },
 }
 
-impl std::fmt::Display for Outcome {
+impl std::fmt::Display for Saved {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Outcome::Written { path, interactions } => {
+            Saved::Written { path, interactions } => {
                 write!(f, "wrote {} ({interactions} interactions)", path.display())
             }
-            Outcome::Unchanged { path } => write!(f, "{} is unchanged", path.display()),
-            Outcome::Pending { path, interactions } => write!(
+            Saved::Unchanged { path } => write!(f, "{} is unchanged", path.display()),
+            Saved::Pending { path, interactions } => write!(
                 f,
                 "the recording differs from the reviewed cassette: wrote {} ({interactions} interactions); run `snomed-vcr review {}`",
                 path.display(),
                 path.display().to_string().trim_end_matches(".new")
             ),
-            Outcome::Nothing => write!(f, "nothing recorded"),
-            Outcome::Deferred { journal, cassette } => write!(
+            Saved::Nothing => write!(f, "nothing recorded"),
+            Saved::Deferred { journal, cassette } => write!(
                 f,
                 "the recording is safe in {}, but folding it into {} takes longer than shutting down may: run \
                  `snomed-vcr record --recover --cassette {}` (the next `snomed-vcr record` of it resumes the journal)",
@@ -298,14 +298,14 @@ const DEADLINE_EVERY: usize = 256;
 /// in mode `all`, the recording alone (unchanged if it is byte for byte the cassette), for other modes the
 /// cassette's interactions followed by the journal's; a result that differs from an existing cassette goes
 /// to `NAME.json.new`. The journal's first header decides (resumed sessions share its mode). With a
-/// `deadline`, a fold not done by then stops, leaves the journal as it was, and says [`Outcome::Deferred`].
-pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Outcome> {
+/// `deadline`, a fold not done by then stops, leaves the journal as it was, and says [`Saved::Deferred`].
+pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Saved> {
     let jpath = journal_path(cassette);
     for stale in remove_stale_temporaries(cassette) {
         tracing::info!(file = %stale.display(), "removed a temporary file a killed fold left");
     }
     let mut reader = journal::Reader::open(&jpath)?;
-    let Some(Entry::Session(first)) = reader.next_entry()? else {
+    let Some(Line::Session(first)) = reader.next_entry()? else {
         bail!("{}:1: not a journal header", jpath.display());
     };
     let after_header = reader.offset().with_context(|| format!("cannot read journal '{}'", jpath.display()))?;
@@ -324,7 +324,7 @@ pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Outcom
         c.header()
     };
     let late = || deadline.is_some_and(|d| Instant::now() >= d);
-    let deferred = || Outcome::Deferred { journal: jpath.clone(), cassette: cassette.to_path_buf() };
+    let deferred = || Saved::Deferred { journal: jpath.clone(), cassette: cassette.to_path_buf() };
 
     let mut out = AtomicFile::create(cassette)?;
     let mut w = CanonicalWriter::start(out.writer(), &header)?;
@@ -351,16 +351,16 @@ pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Outcom
     let interactions = kept + recorded;
     w.finish().with_context(|| format!("cannot write the fold of '{}'", jpath.display()))?;
     let outcome = if recorded == 0 {
-        Outcome::Nothing
+        Saved::Nothing
     } else if !existing {
         out.commit(cassette)?;
-        Outcome::Written { path: cassette.to_path_buf(), interactions }
+        Saved::Written { path: cassette.to_path_buf(), interactions }
     } else if replaces && out.same_as(cassette)? {
-        Outcome::Unchanged { path: cassette.to_path_buf() }
+        Saved::Unchanged { path: cassette.to_path_buf() }
     } else {
         let pending = pending_path(cassette);
         out.commit(&pending)?;
-        Outcome::Pending { path: pending, interactions }
+        Saved::Pending { path: pending, interactions }
     };
     std::fs::remove_file(&jpath).with_context(|| format!("cannot remove journal '{}'", jpath.display()))?;
     if let Some(dir) = jpath.parent() {
@@ -438,24 +438,24 @@ mod tests {
                 .collect()
         };
         journal(&c, "once", &[1, 2]);
-        assert_eq!(fold(&c, None).unwrap(), Outcome::Written { path: c.clone(), interactions: 2 });
+        assert_eq!(fold(&c, None).unwrap(), Saved::Written { path: c.clone(), interactions: 2 });
         assert!(!journal_path(&c).exists());
         assert_eq!(sizes(&c), [1, 2]);
         // new_episodes adds, beside the reviewed cassette.
         journal(&c, "new_episodes", &[3]);
-        assert_eq!(fold(&c, None).unwrap(), Outcome::Pending { path: pending_path(&c), interactions: 3 });
+        assert_eq!(fold(&c, None).unwrap(), Saved::Pending { path: pending_path(&c), interactions: 3 });
         assert_eq!(sizes(&pending_path(&c)), [1, 2, 3]);
         // all replaces: the same recording is unchanged, a shorter or different one is pending.
         journal(&c, "all", &[1, 2]);
-        assert_eq!(fold(&c, None).unwrap(), Outcome::Unchanged { path: c.clone() });
+        assert_eq!(fold(&c, None).unwrap(), Saved::Unchanged { path: c.clone() });
         journal(&c, "all", &[1]);
-        assert_eq!(fold(&c, None).unwrap(), Outcome::Pending { path: pending_path(&c), interactions: 1 });
+        assert_eq!(fold(&c, None).unwrap(), Saved::Pending { path: pending_path(&c), interactions: 1 });
         assert_eq!(sizes(&pending_path(&c)), [1]);
         journal(&c, "all", &[1, 2, 4]);
-        assert!(matches!(fold(&c, None).unwrap(), Outcome::Pending { interactions: 3, .. }));
+        assert!(matches!(fold(&c, None).unwrap(), Saved::Pending { interactions: 3, .. }));
         // An empty journal records nothing and goes away.
         journal(&c, "all", &[]);
-        assert_eq!(fold(&c, None).unwrap(), Outcome::Nothing);
+        assert_eq!(fold(&c, None).unwrap(), Saved::Nothing);
         assert!(!journal_path(&c).exists());
         let names: Vec<String> =
             std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -471,12 +471,12 @@ mod tests {
         journal(&c, "once", &many);
         let before = std::fs::read(journal_path(&c)).unwrap();
         let outcome = fold(&c, Some(Instant::now())).unwrap();
-        assert_eq!(outcome, Outcome::Deferred { journal: journal_path(&c), cassette: c.clone() });
+        assert_eq!(outcome, Saved::Deferred { journal: journal_path(&c), cassette: c.clone() });
         assert!(outcome.to_string().contains("record --recover --cassette"), "{outcome}");
         assert_eq!(std::fs::read(journal_path(&c)).unwrap(), before, "the journal is untouched");
         assert!(!c.exists());
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file is left");
-        assert_eq!(fold(&c, None).unwrap(), Outcome::Written { path: c.clone(), interactions: 600 });
+        assert_eq!(fold(&c, None).unwrap(), Saved::Written { path: c.clone(), interactions: 600 });
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -499,7 +499,7 @@ mod tests {
         drop(j);
         let refused = Journal::resume(&journal_path(&c), &header("all")).err().expect("another mode is refused");
         assert!(refused.to_string().contains("mode 'once'"), "{refused}");
-        assert_eq!(fold(&c, None).unwrap(), Outcome::Written { path: c.clone(), interactions: 3 });
+        assert_eq!(fold(&c, None).unwrap(), Saved::Written { path: c.clone(), interactions: 3 });
         let c = Cassette::load(&c).unwrap();
         assert_eq!(c.interactions.iter().map(|i| i.seq).collect::<Vec<_>>(), [0, 1, 2]);
         assert_eq!(c.interactions[2].request.body["MaxResults"], 9);
@@ -528,7 +528,7 @@ mod tests {
         let mut want = Cassette::new(&first.upstream, &first.region);
         want.match_rules = first.match_rules;
         want.interactions = interactions;
-        assert_eq!(fold(&c, None).unwrap(), Outcome::Written { path: c.clone(), interactions: 2500 });
+        assert_eq!(fold(&c, None).unwrap(), Saved::Written { path: c.clone(), interactions: 2500 });
         assert_eq!(std::fs::read_to_string(&c).unwrap(), want.to_canonical());
         // A line that is not an interaction stops the fold, naming it, and leaves the journal.
         let bad = dir.join("bad.json");

@@ -3,7 +3,7 @@
 
 use super::super::outcome::{Report, Verdict};
 use super::{chain_title, difference_line};
-use crate::reporting::junit::{Failure, Suite, Suites, TestCase};
+use crate::reporting::junit::{Failed, Suite, Suites, TestCase};
 
 pub(super) fn render(report: &Report) -> String {
     let suites = report
@@ -24,7 +24,7 @@ pub(super) fn render(report: &Report) -> String {
                             let n = ch.differences.iter().filter(|d| !d.accepted).count();
                             let first =
                                 ch.differences.iter().find(|d| !d.accepted).map(difference_line).unwrap_or_default();
-                            case.failures.push(Failure {
+                            case.failures.push(Failed {
                                 message: format!("{n} difference(s); first: {first}"),
                                 kind: "difference".into(),
                                 text: lines,
