@@ -88,29 +88,22 @@ fn owned_ids(chain: &Chain) -> Vec<String> {
 /// protocol: the same jobs, page for page, and a guide for a request that was never recorded.
 async fn record_then_replay(
     report: &mut Checks,
+    dir: &std::path::Path,
     upstream: &str,
     population: &[String],
-    seed: u64,
     max: i32,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<std::path::PathBuf> {
     use crate::record::{Endpoint, RecordConfig, RecordMode, Recorder};
     use crate::replay::ReplayServer;
     println!("record -> replay:");
-    let dir = crate::scratch::dir("demo")?;
     let cassette = dir.join("demo.json");
     let recorder = Arc::new(
         Recorder::open(RecordConfig {
-            upstream: Endpoint::parse(upstream, "us-east-1")?,
-            region: "us-east-1".into(),
-            cassette: cassette.clone(),
             mode: RecordMode::All,
             resign: Some(crate::sigv4::Credentials::new("AKIDDEMOPROXY", "demo-proxy-secret")),
-            redact: Vec::new(),
-            record_errors: false,
             upstream_timeout: std::time::Duration::from_secs(10),
-            upstream_ca_file: None,
-            max_body: 8 * 1024 * 1024,
             reproducible: true,
+            ..RecordConfig::new(Endpoint::parse(upstream, crate::client::DEFAULT_REGION)?, cassette.clone())
         })
         .await?,
     );
@@ -150,11 +143,22 @@ async fn record_then_replay(
         format!("strict report: {}", summary.to_string().lines().next().unwrap_or("")),
     );
 
+    Ok(cassette)
+}
+
+/// Diffs the recording against the reference it was recorded from (clean, in both protocols) and against one
+/// with a planted bug (caught).
+async fn diff_the_recording(
+    report: &mut Checks,
+    cassette: &std::path::Path,
+    jobs: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
     println!("\ndiff:");
     let against = |defect: Option<crate::reference::Defect>| {
-        let cassette = cassette.clone();
+        let cassette = cassette.to_path_buf();
         async move {
-            let config = ReferenceConfig { defect, ..ReferenceConfig::generated(population.len(), seed) };
+            let config = ReferenceConfig { defect, ..ReferenceConfig::generated(jobs, seed) };
             let target = Server::spawn(
                 crate::server::bind("127.0.0.1:0").await?,
                 Arc::new(Reference::new(config)),
@@ -183,6 +187,12 @@ async fn record_then_replay(
         ),
     );
 
+    Ok(())
+}
+
+/// Fuzzes the reference, a variant, and a live service (nothing found), and one with a planted bug (found and
+/// shrunk).
+async fn fuzz_the_reference(report: &mut Checks, jobs: usize, seed: u64) -> anyhow::Result<()> {
     println!("\nfuzz:");
     let campaign = |config: ReferenceConfig| async move {
         let target = Server::spawn(
@@ -198,7 +208,7 @@ async fn record_then_replay(
         target.shutdown().await;
         anyhow::Ok(outcome)
     };
-    let generated = || ReferenceConfig::generated(population.len(), seed);
+    let generated = || ReferenceConfig::generated(jobs, seed);
     for (name, config) in [
         ("the reference", generated()),
         (
@@ -243,7 +253,6 @@ async fn record_then_replay(
             ))
         ),
     );
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
@@ -328,8 +337,12 @@ pub(crate) async fn run(config: DemoConfig) -> anyhow::Result<ExitCode> {
     let same = walks[0].pages.iter().map(|p| &p.reply).eq(walks[1].pages.iter().map(|p| &p.reply));
     report.check(same, "both protocols return identical documents for every page");
 
-    record_then_replay(&mut report, &server.uri(), &population, config.seed, max).await?;
+    let dir = crate::scratch::dir("demo")?;
+    let cassette = record_then_replay(&mut report, &dir, &server.uri(), &population, max).await?;
     server.shutdown().await;
+    diff_the_recording(&mut report, &cassette, population.len(), config.seed).await?;
+    fuzz_the_reference(&mut report, population.len(), config.seed).await?;
+    let _ = std::fs::remove_dir_all(&dir);
     println!(
         "\n{} checks failed; {:.0} ms in all. Next: `snomed-vcr reference` serves the same population for your own clients.",
         report.failures,

@@ -1,59 +1,78 @@
 //! snomed-vcr: a record/replay test harness and fuzzer for the AWS Comprehend Medical operation
 //! ListSNOMEDCTInferenceJobs.
 //!
-//! The nouns a Rust user needs are re-exported here: [`ReplayServer`] (answer from cassettes in-process),
-//! [`Cassette`], [`Client`], [`Protocol`], [`Reference`] (the stand-in for AWS), [`Recorder`], and their
-//! configurations. The modules, from the bottom up:
+//! The command line (`snomed-vcr record | replay | diff | fuzz | reference`) is the main way in; for Rust
+//! tests, these are the nouns, each with an example:
 //!
-//! | module | owns |
+//! | to… | use |
 //! |---|---|
-//! | [`doc`] | JSON documents: one [`doc::JsonPath`] type, canonical form, differences and their rendering |
-//! | [`options`] | the one error for an option value that does not parse |
-//! | [`model`] | the operation's types, validation with AWS messages, listings ([`Chain`]) and the oracles that judge them |
-//! | [`protocol`] | AWS JSON 1.1 and Smithy RPC v2 CBOR codecs, routing, error encoding and parsing |
-//! | [`sigv4`] | signing and verification with `aws-sigv4`, credentials |
-//! | [`cassette`] | the cassette format, loading with precise errors, the store (atomic writes, journal, folding), redaction, lint |
-//! | [`matching`] | request keys and named matchers |
-//! | [`playback`] | answering a request from cassettes, and the guide when nothing does |
-//! | [`client`] | the one client of the operation: http/https, signing, both protocols, walks |
-//! | [`record`] | the recording proxy and record modes |
-//! | [`replay`] | the replay server: faults, latency, watch, the in-process [`ReplayServer`] |
-//! | [`diff`] | replaying cassettes against another implementation: token mapping, typed comparison, rules, oracles, noise, baselines, reports |
-//! | [`review`] | accepting or rejecting re-recordings |
-//! | [`reference`](mod@reference) | the reference implementation of the service (stand-in for AWS) |
-//! | [`server`] | the one hyper 1 serve loop, with timeouts and graceful shutdown |
+//! | answer from cassettes, in-process | [`ReplayServer`], [`ReplayConfig`] |
+//! | record through a proxy | [`Recorder`], [`RecordConfig`], [`RecordMode`] |
+//! | serve the stand-in for AWS | [`Reference`], [`ReferenceConfig`], on a [`Server`] ([`ServerConfig`]) |
+//! | speak the operation | [`Client`] at an [`Endpoint`], in a [`Protocol`]: a [`Reply`], a whole [`Chain`] |
+//! | read a cassette | [`Cassette`], [`LoadError`] |
+//! | diff an implementation against a recording | [`DiffConfig`] → [`DiffReport`], of a [`Target`] |
+//! | fuzz an implementation | [`FuzzConfig`] → [`FuzzOutcome`] |
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use serde_json::json;
+//! use snomed_vcr::{Client, Protocol, Reply, ReplayServer};
+//!
+//! let cassette = concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes/boto3-walk.json");
+//! let server = ReplayServer::start(cassette).await.unwrap();
+//! let reply = Client::new(&server.uri()).unwrap().call(Protocol::RpcV2Cbor, &json!({"MaxResults": 37})).await.unwrap().reply;
+//! let Reply::Output(page) = reply else { panic!("{reply:?}") };
+//! assert!(page["NextToken"].is_string());
+//! # });
+//! ```
+//!
+//! The modules behind them (the README's layout table says what each owns) are public for the project's own
+//! tests, examples and `fuzz/` targets only, and hidden from these docs: they change without notice.
 
 #![warn(missing_docs)]
 
+#[doc(hidden)]
 pub mod cassette;
 mod cli;
+#[doc(hidden)]
 pub mod client;
 mod demo;
+#[doc(hidden)]
 pub mod diff;
-pub mod doc;
+pub(crate) mod doc;
+#[doc(hidden)]
 pub mod fuzzing;
 mod hex;
-pub mod matching;
+pub(crate) mod matching;
+#[doc(hidden)]
 pub mod model;
-pub mod options;
-pub mod playback;
+pub(crate) mod options;
+pub(crate) mod playback;
+#[doc(hidden)]
 pub mod protocol;
+#[doc(hidden)]
 pub mod record;
+#[doc(hidden)]
 pub mod reference;
+#[doc(hidden)]
 pub mod replay;
-pub mod reporting;
-pub mod review;
+pub(crate) mod reporting;
+pub(crate) mod review;
 mod rng;
 #[doc(hidden)]
 pub mod scratch;
+#[doc(hidden)]
 pub mod server;
+#[doc(hidden)]
 pub mod sigv4;
 mod time;
 
 pub use cassette::{Cassette, LoadError};
-pub use client::{Client, ClientConfig, Endpoint};
-pub use model::{Chain, Page, Reply, ServiceError};
-pub use playback::{Playback, PlaybackConfig};
+pub use client::{Client, Endpoint, Target};
+pub use diff::{DiffConfig, Report as DiffReport};
+pub use fuzzing::{FuzzConfig, Outcome as FuzzOutcome};
+pub use model::{Chain, Reply};
 pub use protocol::Protocol;
 pub use record::{RecordConfig, RecordMode, Recorder};
 pub use reference::{Reference, ReferenceConfig};

@@ -25,6 +25,13 @@ pub enum Location {
 }
 
 /// Why a cassette or journal did not load.
+///
+/// ```
+/// use snomed_vcr::Cassette;
+///
+/// let e = Cassette::parse("{\n  \"version\": 1,\n  oops\n}").unwrap_err();
+/// assert_eq!(e.line(), Some(3));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadError {
     path: Option<PathBuf>,

@@ -52,6 +52,13 @@ pub const FORMAT: &str = "snomed-vcr/cassette";
 pub const VERSION: u32 = 1;
 
 /// A whole cassette.
+///
+/// ```
+/// use snomed_vcr::Cassette;
+///
+/// let cassette = Cassette::load(concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes/boto3-walk.json").as_ref()).unwrap();
+/// assert!(!cassette.interactions.is_empty());
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cassette {

@@ -250,7 +250,7 @@ pub(crate) struct RecordArgs {
     #[arg(long, value_name = "PEM")]
     pub(crate) upstream_ca_file: Option<PathBuf>,
     /// Largest request or response body, in bytes; larger requests get 413.
-    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = crate::server::MAX_BODY_DEFAULT)]
     pub(crate) max_body: usize,
     /// Leave out recorded_at and elapsed_ms so re-recordings are byte-identical (also when SOURCE_DATE_EPOCH is set).
     #[arg(long)]

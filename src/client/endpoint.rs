@@ -5,6 +5,14 @@ use http::Uri;
 use crate::options::ParseError;
 
 /// A service endpoint: scheme, host and port, and an optional path prefix.
+///
+/// ```
+/// use snomed_vcr::Endpoint;
+///
+/// let aws = Endpoint::parse("aws", "eu-west-1").unwrap();
+/// assert_eq!(aws.aws_region(), Some("eu-west-1"));
+/// assert!(Endpoint::parse("ftp://example.com", "us-east-1").is_err());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
     /// `https://host[:port]` (no trailing slash).

@@ -161,6 +161,19 @@ impl std::error::Error for CallError {}
 type Connector = HttpsConnector<HttpConnector>;
 
 /// A client bound to one endpoint. Cloning is cheap and shares connections.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// # let reference = std::sync::Arc::new(snomed_vcr::Reference::new(snomed_vcr::ReferenceConfig::generated(12, 7)));
+/// # let reference = snomed_vcr::Server::spawn(listener, reference, snomed_vcr::ServerConfig::default()).unwrap();
+/// use snomed_vcr::{Client, Protocol, Reply};
+///
+/// let client = Client::new(&reference.uri()).unwrap();
+/// let reply = client.call(Protocol::RpcV2Cbor, &serde_json::json!({"MaxResults": 501})).await.unwrap().reply;
+/// assert!(matches!(reply, Reply::Error(e) if e.code == "ValidationException"));
+/// # });
+/// ```
 #[derive(Clone)]
 pub struct Client {
     http: HyperClient<Connector, Full<Bytes>>,

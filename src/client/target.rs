@@ -29,6 +29,14 @@ use crate::protocol::{self, Protocol, ReplyError};
 use crate::server::Handler;
 
 /// An implementation under test: over HTTP(S), or in-process. Cloning is cheap.
+///
+/// ```
+/// use std::sync::Arc;
+/// use snomed_vcr::{Reference, ReferenceConfig, Target};
+///
+/// let in_process = Target::local("reference", Arc::new(Reference::new(ReferenceConfig::generated(5, 1))));
+/// assert_eq!(in_process.name(), "reference");
+/// ```
 #[derive(Clone)]
 pub struct Target {
     via: Via,

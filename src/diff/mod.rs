@@ -62,6 +62,26 @@ pub enum Subject {
 }
 
 /// How a diff runs.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// # let reference = std::sync::Arc::new(snomed_vcr::Reference::new(snomed_vcr::ReferenceConfig::generated(12, 7)));
+/// # let reference = snomed_vcr::Server::spawn(listener, reference, snomed_vcr::ServerConfig::default()).unwrap();
+/// use snomed_vcr::{Client, DiffConfig, Target};
+/// use snomed_vcr::diff::Subject;
+///
+/// # let dir = std::env::temp_dir().join(format!("snomed-vcr-doc-diff-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// # let cassette = dir.join("golden.json");
+/// # std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes/boto3-walk.json"), &cassette).unwrap();
+/// // The golden cassette was recorded from another population: the target differs.
+/// let target = Target::http(Client::new(&reference.uri()).unwrap());
+/// let report = DiffConfig::new(vec![cassette], Subject::Service(target)).run().await.unwrap();
+/// assert!(report.failed() && report.totals.differences > 0);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # });
+/// ```
 #[derive(Clone, Debug)]
 pub struct DiffConfig {
     /// Cassette files or directories.
@@ -89,6 +109,11 @@ pub struct DiffConfig {
 }
 
 impl DiffConfig {
+    /// Runs the diff: [`diff`].
+    pub async fn run(&self) -> anyhow::Result<Report> {
+        diff(self).await
+    }
+
     /// Defaults: logical view, recorded protocols, default rules, 4 chains at once, 3 extra pages, the
     /// default byte budgets.
     pub fn new(cassettes: Vec<PathBuf>, subject: Subject) -> DiffConfig {

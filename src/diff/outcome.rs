@@ -272,6 +272,20 @@ pub struct Totals {
 }
 
 /// The whole outcome of a diff.
+/// Rendered as text, JSON, JUnit or HTML by [`crate::diff::report::render`]; [`Report::failed`] decides
+/// the exit code.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use snomed_vcr::{DiffConfig, DiffReport};
+/// use snomed_vcr::diff::Subject;
+///
+/// // A recording diffed against itself agrees everywhere.
+/// let walk = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes/boto3-walk.json"));
+/// let report: DiffReport = DiffConfig::new(vec![walk.clone()], Subject::Cassette(walk)).run().await.unwrap();
+/// assert!(!report.failed());
+/// # });
+/// ```
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     /// What was compared against the cassettes: a URL, or the other cassette.

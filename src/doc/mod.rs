@@ -11,7 +11,7 @@ pub mod weight;
 
 pub use canonical::canonical;
 pub use diff::{PathDiff, diff_paths};
-pub use path::{JsonPath, MemberPath, Segment};
+pub use path::{JsonPath, Segment};
 
 use serde_json::Value;
 

@@ -96,6 +96,21 @@ pub enum Expected {
 }
 
 /// How a campaign runs.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use snomed_vcr::{FuzzConfig, Reference, ReferenceConfig, Target};
+/// use snomed_vcr::fuzzing::Budget;
+/// use snomed_vcr::reference::Defect;
+///
+/// let buggy = ReferenceConfig { defect: Some(Defect::PageOverflow), ..ReferenceConfig::generated(30, 7) };
+/// let mut config = FuzzConfig::new(Target::local("buggy", Arc::new(Reference::new(buggy))));
+/// config.budget = Budget::Runs(200);
+/// let outcome = config.run().await.unwrap();
+/// assert!(!outcome.findings.is_empty());
+/// # });
+/// ```
 #[derive(Clone)]
 pub struct FuzzConfig {
     /// The implementation under test.
@@ -127,6 +142,11 @@ pub struct FuzzConfig {
 }
 
 impl FuzzConfig {
+    /// Runs the campaign: [`run`].
+    pub async fn run(&self) -> anyhow::Result<Outcome> {
+        run(self).await
+    }
+
     /// 1,000 runs, seed 0, 4 at once, both protocols, every oracle, 300 shrink runs, 2 re-checks, the default
     /// byte budgets.
     pub fn new(target: Target) -> FuzzConfig {

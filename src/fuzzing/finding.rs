@@ -55,6 +55,19 @@ pub struct Finding {
 }
 
 /// What a campaign did.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use snomed_vcr::{FuzzConfig, FuzzOutcome, Reference, ReferenceConfig, Target};
+/// use snomed_vcr::fuzzing::Budget;
+///
+/// let mut config = FuzzConfig::new(Target::local("reference", Arc::new(Reference::new(ReferenceConfig::generated(20, 1)))));
+/// config.budget = Budget::Runs(50);
+/// let outcome: FuzzOutcome = config.run().await.unwrap();
+/// assert_eq!((outcome.cases, outcome.findings.len()), (50, 0));
+/// # });
+/// ```
 #[derive(Clone, Debug)]
 pub struct Outcome {
     /// Cases run.

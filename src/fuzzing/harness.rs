@@ -107,7 +107,8 @@ fn http_world() -> Result<InProcess, String> {
     let url = std::env::var(FUZZ_URL).map_err(|_| {
         format!("{FUZZ_URL} is not set: set it to the URL of the implementation to fuzz, e.g. {FUZZ_URL}=http://127.0.0.1:4566")
     })?;
-    let endpoint = crate::client::Endpoint::parse(&url, "us-east-1").map_err(|e| format!("{FUZZ_URL}: {e}"))?;
+    let endpoint =
+        crate::client::Endpoint::parse(&url, crate::client::DEFAULT_REGION).map_err(|e| format!("{FUZZ_URL}: {e}"))?;
     let mut config = crate::client::ClientConfig::new(endpoint);
     config.timeout = Duration::from_secs(5);
     let client = crate::client::Client::with_config(config).map_err(|e| format!("{FUZZ_URL}: {e:#}"))?;

@@ -52,6 +52,21 @@ impl fmt::Display for ServiceError {
 impl std::error::Error for ServiceError {}
 
 /// What a response said: an output document, or an error.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// # let reference = std::sync::Arc::new(snomed_vcr::Reference::new(snomed_vcr::ReferenceConfig::generated(12, 7)));
+/// # let reference = snomed_vcr::Server::spawn(listener, reference, snomed_vcr::ServerConfig::default()).unwrap();
+/// use snomed_vcr::{Client, Protocol, Reply};
+///
+/// let ex = Client::new(&reference.uri()).unwrap().call(Protocol::AwsJson11, &serde_json::json!({"MaxResults": 3})).await.unwrap();
+/// match ex.reply {
+///     Reply::Output(doc) => assert_eq!(doc["ComprehendMedicalAsyncJobPropertiesList"].as_array().unwrap().len(), 3),
+///     Reply::Error(e) => panic!("{e}"),
+/// }
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
     /// A 2xx answer's output document.

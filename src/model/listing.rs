@@ -81,6 +81,19 @@ pub enum End {
 }
 
 /// The pages one first request led to, in order.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// # let reference = std::sync::Arc::new(snomed_vcr::Reference::new(snomed_vcr::ReferenceConfig::generated(12, 7)));
+/// # let reference = snomed_vcr::Server::spawn(listener, reference, snomed_vcr::ServerConfig::default()).unwrap();
+/// use snomed_vcr::{Client, Protocol};
+///
+/// let chain = Client::new(&reference.uri()).unwrap().walk(Protocol::AwsJson11, &serde_json::json!({"MaxResults": 5}), 10).await.unwrap();
+/// assert_eq!((chain.pages.len(), chain.job_ids().len()), (3, 12));
+/// assert!(chain.is_complete());
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chain {
     /// How it began.

@@ -20,10 +20,11 @@ pub mod guide;
 pub mod library;
 mod state;
 
-pub use state::{MEMO_BYTES, MISSES_KEPT};
+#[cfg(doc)]
+use state::MISSES_KEPT;
 
-pub use guide::{Closest, Guide};
-pub use library::{FileStamp, Library, Recorded};
+pub use guide::Guide;
+pub use library::{FileStamp, Library};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -35,6 +35,13 @@ pub const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
 pub const ERROR_TYPE_HEADER: &str = "x-amzn-errortype";
 
 /// A wire protocol.
+///
+/// ```
+/// use snomed_vcr::Protocol;
+///
+/// assert_eq!(Protocol::ALL, [Protocol::AwsJson11, Protocol::RpcV2Cbor]);
+/// assert_eq!(Protocol::RpcV2Cbor.name(), "rpcv2Cbor");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Protocol {
     /// AWS JSON 1.1 (`POST /` routed by `X-Amz-Target`).

@@ -49,6 +49,11 @@ use crate::sigv4::Credentials;
 use capture::{Capture, Captured};
 
 /// A VCR record mode.
+///
+/// ```
+/// use snomed_vcr::RecordMode;
+/// assert_eq!(RecordMode::NewEpisodes.name(), "new_episodes");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 #[value(rename_all = "snake_case")]
 pub enum RecordMode {
@@ -101,7 +106,67 @@ pub struct RecordConfig {
     pub reproducible: bool,
 }
 
+/// How long the proxy waits for the upstream by default (`--upstream-timeout`).
+pub const UPSTREAM_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
+
+impl RecordConfig {
+    /// Records what `upstream` answers into `cassette`, with `record`'s defaults: mode `once`, the region of
+    /// the upstream's AWS host (else [`crate::client::DEFAULT_REGION`]), no re-signing (set `resign`, as
+    /// `record` does from the AWS credential chain, unless the proxy is the client's HTTP proxy), no extra redaction, 30 s for the upstream, 8 MiB bodies, timestamps
+    /// kept.
+    ///
+    /// ```
+    /// use snomed_vcr::{Endpoint, RecordConfig, RecordMode};
+    ///
+    /// let mut config = RecordConfig::new(Endpoint::parse("aws", "eu-west-1").unwrap(), "cassettes/mine.json".into());
+    /// assert_eq!((config.region.as_str(), config.mode), ("eu-west-1", RecordMode::Once));
+    /// config.mode = RecordMode::All;
+    /// config.reproducible = true;
+    /// ```
+    pub fn new(upstream: Endpoint, cassette: PathBuf) -> RecordConfig {
+        let region = upstream.aws_region().unwrap_or(crate::client::DEFAULT_REGION).to_string();
+        RecordConfig {
+            upstream,
+            region,
+            cassette,
+            mode: RecordMode::Once,
+            resign: None,
+            redact: Vec::new(),
+            record_errors: false,
+            upstream_timeout: UPSTREAM_TIMEOUT_DEFAULT,
+            upstream_ca_file: None,
+            max_body: crate::server::MAX_BODY_DEFAULT,
+            reproducible: false,
+        }
+    }
+}
+
 /// The recording proxy.
+/// It is a [`crate::server::Handler`]: serve it, point a client at it, and every exchange is written to the
+/// cassette (redacted) when it [finishes](Recorder::finish).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// # let reference = std::sync::Arc::new(snomed_vcr::Reference::new(snomed_vcr::ReferenceConfig::generated(12, 7)));
+/// # let reference = snomed_vcr::Server::spawn(listener, reference, snomed_vcr::ServerConfig::default()).unwrap();
+/// use std::sync::Arc;
+/// use snomed_vcr::{Cassette, Client, Endpoint, Protocol, RecordConfig, Recorder, Server, ServerConfig};
+///
+/// let cassette = std::env::temp_dir().join(format!("snomed-vcr-doc-{}.json", std::process::id()));
+/// let mut config = RecordConfig::new(Endpoint::parse(&reference.uri(), "us-east-1").unwrap(), cassette.clone());
+/// // The proxy signs what it forwards with its own credentials (never written to the cassette).
+/// config.resign = Some(snomed_vcr::sigv4::Credentials::new("AKIDEXAMPLE", "proxy-secret"));
+/// let recorder = Arc::new(Recorder::open(config).await.unwrap());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// let proxy = Server::spawn(listener, recorder.clone(), ServerConfig::default()).unwrap();
+/// Client::new(&proxy.uri()).unwrap().call(Protocol::AwsJson11, &serde_json::json!({"MaxResults": 5})).await.unwrap();
+/// proxy.shutdown().await;
+/// recorder.finish().unwrap();
+/// assert_eq!(Cassette::load(&cassette).unwrap().interactions.len(), 1);
+/// # std::fs::remove_file(&cassette).ok();
+/// # });
+/// ```
 pub struct Recorder {
     config: RecordConfig,
     client: Client,

@@ -39,6 +39,15 @@ pub use defect::Defect;
 use token::{Cursor, TokenKey};
 
 /// How a reference service is set up.
+///
+/// ```
+/// use snomed_vcr::ReferenceConfig;
+/// use snomed_vcr::reference::Defect;
+///
+/// // The same 40 jobs for the same seed, with a planted bug for diff and fuzz to find.
+/// let config = ReferenceConfig { defect: Some(Defect::PageOverflow), ..ReferenceConfig::generated(40, 3) };
+/// assert_eq!(config.jobs.len(), 40);
+/// ```
 #[derive(Clone)]
 pub struct ReferenceConfig {
     /// The population it lists.
@@ -102,6 +111,17 @@ impl Order {
 }
 
 /// The reference service.
+/// The stand-in for AWS: serve it (it is a [`crate::server::Handler`]) or ask it directly.
+///
+/// ```
+/// use snomed_vcr::model::ListRequest;
+/// use snomed_vcr::{Reference, ReferenceConfig};
+///
+/// let reference = Reference::new(ReferenceConfig::generated(30, 7));
+/// let page = reference.list(&ListRequest { max_results: Some(10), ..ListRequest::default() }).unwrap();
+/// assert!(page.next_token.is_some());
+/// assert_eq!(page.jobs.unwrap_or_default().len(), 10);
+/// ```
 pub struct Reference {
     /// Sorted ascending by `(SubmitTime, JobId)`.
     jobs: Vec<JobProperties>,

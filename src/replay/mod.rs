@@ -50,6 +50,19 @@ use crate::protocol;
 use crate::server::{Handler, Server, ServerConfig};
 
 /// How a replay server is set up.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::time::Duration;
+/// use snomed_vcr::{ReplayConfig, ReplayServer};
+/// use snomed_vcr::replay::Latency;
+///
+/// let mut config = ReplayConfig::new(vec![concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes").into()]);
+/// config.latency = Latency::Fixed(Duration::from_millis(5));
+/// let server = ReplayServer::start_with(config).await.unwrap();
+/// assert!(server.uri().starts_with("http://127.0.0.1:"));
+/// # });
+/// ```
 #[derive(Clone, Debug)]
 pub struct ReplayConfig {
     /// What it answers from.
@@ -152,6 +165,19 @@ impl Handler for Replayer {
 }
 
 /// A replay server running in-process, for Rust tests. Stops when dropped.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use snomed_vcr::{Client, Protocol, ReplayServer};
+///
+/// let cassette = concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes/boto3-walk.json");
+/// let server = ReplayServer::start(cassette).await.unwrap();
+/// let walk = Client::new(&server.uri()).unwrap().walk(Protocol::AwsJson11, &serde_json::json!({"MaxResults": 37}), 10).await.unwrap();
+/// assert!(walk.is_complete() && walk.job_ids().len() > 37);
+/// let tally = server.shutdown().await;
+/// assert_eq!(tally.unmatched, 0);
+/// # });
+/// ```
 #[must_use = "the server stops when dropped"]
 pub struct ReplayServer {
     server: Option<Server>,

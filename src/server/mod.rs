@@ -62,6 +62,14 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 /// Limits and timing of a server.
+///
+/// ```
+/// use std::time::Duration;
+/// use snomed_vcr::ServerConfig;
+///
+/// let config = ServerConfig { idle: Duration::from_secs(5), ..ServerConfig::default() };
+/// assert_eq!(config.max_body, 8 * 1024 * 1024);
+/// ```
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     /// Largest request body accepted; larger ones get 413. Default 8 MiB.
@@ -80,10 +88,13 @@ pub struct ServerConfig {
     pub idle: Duration,
 }
 
+/// The largest request body a server takes by default, and the largest body `record` records (`--max-body`).
+pub const MAX_BODY_DEFAULT: usize = 8 * 1024 * 1024;
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
-            max_body: 8 * 1024 * 1024,
+            max_body: MAX_BODY_DEFAULT,
             max_bodies_in_flight: 64 * 1024 * 1024,
             drain: Duration::from_secs(10),
             header_read: Duration::from_secs(10),
@@ -93,6 +104,18 @@ impl Default for ServerConfig {
 }
 
 /// A running server. Dropping it without [`Server::shutdown`] stops accepting at once.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use snomed_vcr::{Reference, ReferenceConfig, Server, ServerConfig};
+///
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// let server = Server::spawn(listener, Arc::new(Reference::new(ReferenceConfig::generated(5, 1))), ServerConfig::default()).unwrap();
+/// assert!(server.uri().starts_with("http://127.0.0.1:"));
+/// server.shutdown().await;
+/// # });
+/// ```
 #[must_use = "the server stops accepting when dropped"]
 pub struct Server {
     addr: SocketAddr,

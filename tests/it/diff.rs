@@ -11,11 +11,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use serde_json::{Value, json};
+use snomed_vcr::client::ClientConfig;
 use snomed_vcr::diff::{self, DiffConfig, Difference, Kind, ProtocolChoice, Report, Subject, Target, View};
 use snomed_vcr::model::oracle::Oracle;
 use snomed_vcr::reference::Defect;
 use snomed_vcr::server::Handler;
-use snomed_vcr::{Client, ClientConfig, Endpoint, Reference, ReferenceConfig, Server, ServerConfig};
+use snomed_vcr::{Client, Endpoint, Reference, ReferenceConfig, Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::util::{BIN, Proc, manifest_dir, python, run_python, scratch_dir};

@@ -8,11 +8,12 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use snomed_vcr::client::ClientConfig;
 use snomed_vcr::diff::{self, DiffConfig, Subject, Target};
 use snomed_vcr::fuzzing::{self, Budget, Expected, FuzzConfig, Outcome};
 use snomed_vcr::fuzzing::{Learned, Oracle};
 use snomed_vcr::reference::{Choices, Defect};
-use snomed_vcr::{Client, ClientConfig, Reference, ReferenceConfig, Server, ServerConfig};
+use snomed_vcr::{Client, Reference, ReferenceConfig, Server, ServerConfig};
 
 use crate::util::{BIN, Proc, manifest_dir, scratch_dir};
 
@@ -246,7 +247,7 @@ fn the_command_line_reports_in_junit_and_refuses_bad_options() {
     let xml = String::from_utf8(o.stdout).unwrap();
     assert_eq!(o.status.code(), Some(0), "{xml}");
     assert!(
-        xml.contains("<testcase classname=\"fuzz.model\" name=\"validation\">") && !xml.contains("<failure"),
+        xml.contains("<testcase classname=\"fuzz.model\" name=\"validation\"/>") && !xml.contains("<failure"),
         "{xml}"
     );
     for (args, want) in [

@@ -6,11 +6,12 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use snomed_vcr::Client;
+use snomed_vcr::client::ClientConfig;
 use snomed_vcr::client::Target;
 use snomed_vcr::diff::{self, DiffConfig, Kind, Subject};
 use snomed_vcr::fuzzing::Oracle;
 use snomed_vcr::fuzzing::{self, Budget, Expected, FuzzConfig, Outcome};
-use snomed_vcr::{Client, ClientConfig};
 
 use crate::util::{BIN, manifest_dir};
 

@@ -52,17 +52,11 @@ async fn reference_server(require: bool) -> Server {
 
 pub fn record_config(upstream: &str, cassette: &Path, mode: RecordMode) -> RecordConfig {
     RecordConfig {
-        upstream: Endpoint::parse(upstream, "us-east-1").unwrap(),
-        region: "us-east-1".into(),
-        cassette: cassette.to_path_buf(),
         mode,
         resign: Some(Credentials::new(CANARY_AK, CANARY_SK)),
-        redact: vec![],
-        record_errors: false,
         upstream_timeout: Duration::from_secs(5),
-        upstream_ca_file: None,
-        max_body: 8 * 1024 * 1024,
         reproducible: true,
+        ..RecordConfig::new(Endpoint::parse(upstream, "us-east-1").unwrap(), cassette.to_path_buf())
     }
 }
 

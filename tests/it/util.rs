@@ -142,18 +142,12 @@ pub async fn record_traffic(upstream: &str, cassette: &Path) {
     use snomed_vcr::Protocol::{AwsJson11 as Json, RpcV2Cbor as Cbor};
     use snomed_vcr::record::{Endpoint, RecordConfig, RecordMode, Recorder};
     let config = RecordConfig {
-        upstream: Endpoint::parse(upstream, "us-east-1").unwrap(),
-        region: "us-east-1".into(),
-        cassette: cassette.to_path_buf(),
         mode: RecordMode::All,
         // The upstream checks no signature; the proxy re-signs as it would for AWS.
         resign: Some(snomed_vcr::sigv4::Credentials::new("AKIDRECORDTRAFFIC", "record-traffic-secret")),
-        redact: vec![],
-        record_errors: false,
         upstream_timeout: Duration::from_secs(10),
-        upstream_ca_file: None,
-        max_body: 8 << 20,
         reproducible: true,
+        ..RecordConfig::new(Endpoint::parse(upstream, "us-east-1").unwrap(), cassette.to_path_buf())
     };
     let recorder = std::sync::Arc::new(Recorder::open(config).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
