@@ -314,7 +314,7 @@ impl Client {
         let reply = protocol::parse_reply(protocol, status, &body).map_err(|error| CallError::NotProtocol {
             protocol,
             status,
-            error,
+            error: error.into(),
         })?;
         Ok(Exchange { status, headers: parts.headers, body, reply })
     }

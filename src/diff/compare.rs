@@ -39,13 +39,36 @@ pub(crate) struct Renaming {
     pub fresh: Vec<(String, String)>,
 }
 
+/// How a recorded string and the target's compare up to the recording's placeholders.
+#[derive(Debug, PartialEq, Eq)]
+enum Agreement {
+    /// The recorded string holds no placeholder: compare it as it is.
+    NoPlaceholders,
+    /// Equal outside the placeholders, each place holding a value of its shape, the pairings kept.
+    Agree,
+    /// Different outside the placeholders, or a place not holding a value of its shape.
+    Differ,
+    /// A placeholder would stand for two values (or two placeholders for one).
+    Broken(BrokenPairing),
+}
+
+/// A pairing of placeholders and values that is no longer one-to-one, in words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct BrokenPairing(String);
+
+impl From<BrokenPairing> for String {
+    fn from(b: BrokenPairing) -> String {
+        b.0
+    }
+}
+
 impl Renaming {
-    /// Whether the recorded string `a` and the target's `b` agree up to placeholders: `None` when `a` holds
-    /// none, `Some(Err(""))` when they differ outside them, `Some(Err(why))` when a pairing breaks.
-    fn strings(&mut self, a: &str, b: &str) -> Option<Result<(), String>> {
+    /// Whether the recorded string `a` and the target's `b` agree up to placeholders.
+    fn strings(&mut self, a: &str, b: &str) -> Agreement {
         let slots = redact::placeholders(a);
         if slots.is_empty() {
-            return None;
+            return Agreement::NoPlaceholders;
         }
         let (ab, bb) = (a.as_bytes(), b.as_bytes());
         let mut pairs = Vec::with_capacity(slots.len());
@@ -53,7 +76,7 @@ impl Renaming {
         for (at, len) in slots {
             let literal = &ab[ia..at];
             if !bb[ib..].starts_with(literal) || !redact::fits_placeholder(bb, ib + literal.len(), len) {
-                return Some(Err(String::new()));
+                return Agreement::Differ;
             }
             let value_at = ib + literal.len();
             pairs.push((&a[at..at + len], b[value_at..value_at + len].to_ascii_lowercase()));
@@ -61,18 +84,18 @@ impl Renaming {
             ib = value_at + len;
         }
         if ab[ia..] != bb[ib..] {
-            return Some(Err(String::new()));
+            return Agreement::Differ;
         }
         for (r, t) in pairs {
-            if let Err(why) = self.bind(r, &t) {
-                return Some(Err(why));
+            if let Err(broken) = self.bind(r, &t) {
+                return Agreement::Broken(broken);
             }
         }
-        Some(Ok(()))
+        Agreement::Agree
     }
 
     /// Pairs recorded placeholder `r` with the target's value `t`, or says why they cannot be.
-    pub fn bind(&mut self, r: &str, t: &str) -> Result<(), String> {
+    pub fn bind(&mut self, r: &str, t: &str) -> Result<(), BrokenPairing> {
         match (self.recorded_to_target.get(r), self.target_to_recorded.get(t)) {
             (None, None) => {
                 self.recorded_to_target.insert(r.to_string(), t.to_string());
@@ -80,12 +103,12 @@ impl Renaming {
                 self.fresh.push((r.to_string(), t.to_string()));
                 Ok(())
             }
-            (Some(t2), _) if t2 != t => Err(format!(
+            (Some(t2), _) if t2 != t => Err(BrokenPairing(format!(
                 "the recording's {r} stands for one value, but the target gives two: {t2} elsewhere, {t} here"
-            )),
-            (_, Some(r2)) if r2 != r => {
-                Err(format!("the target's {t} stands for the recording's {r2} elsewhere, but for {r} here"))
-            }
+            ))),
+            (_, Some(r2)) if r2 != r => Err(BrokenPairing(format!(
+                "the target's {t} stands for the recording's {r2} elsewhere, but for {r} here"
+            ))),
             _ => Ok(()),
         }
     }
@@ -298,14 +321,14 @@ impl<'a> Comparer<'a> {
                 self.push(Kind::Body, at, path.clone(), a.cloned(), b.cloned(), message);
             }
             (Some(Value::String(x)), Some(Value::String(y))) => match self.renaming.strings(x, y) {
-                None if x == y => {}
-                Some(Ok(())) => {
+                Agreement::NoPlaceholders if x == y => {}
+                Agreement::Agree => {
                     for (recorded, target) in self.renaming.fresh.drain(..) {
                         self.bindings.push(Binding { recorded, target, at, path: path.clone() });
                     }
                 }
-                Some(Err(why)) if !why.is_empty() => {
-                    self.push(Kind::Body, at, path.clone(), a.cloned(), b.cloned(), why);
+                Agreement::Broken(why) => {
+                    self.push(Kind::Body, at, path.clone(), a.cloned(), b.cloned(), why.into());
                 }
                 _ => {
                     let message = format!("{} → {}", Value::String(x.clone()), Value::String(y.clone()));
@@ -752,27 +775,36 @@ mod tests {
         );
     }
 
+    impl Agreement {
+        fn broken(self) -> String {
+            match self {
+                Agreement::Broken(why) => why.into(),
+                other => panic!("not a broken pairing: {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn placeholders_agree_up_to_renaming_but_one_may_not_stand_for_two() {
         let mut r = Renaming::default();
         let arn = |a: &str| format!("arn:aws:iam::{a}:role/R");
-        assert_eq!(r.strings(&arn("000000000001"), &arn("123456789012")), Some(Ok(())), "a real id for a placeholder");
-        assert_eq!(r.strings("cm-input-000000000001", "cm-input-123456789012"), Some(Ok(())));
-        let e = r.strings(&arn("000000000001"), &arn("210987654321")).unwrap().unwrap_err();
+        assert_eq!(r.strings(&arn("000000000001"), &arn("123456789012")), Agreement::Agree, "a real id for a placeholder");
+        assert_eq!(r.strings("cm-input-000000000001", "cm-input-123456789012"), Agreement::Agree);
+        let e = r.strings(&arn("000000000001"), &arn("210987654321")).broken();
         assert!(
             e.contains("stands for one value, but the target gives two: 123456789012 elsewhere, 210987654321 here"),
             "{e}"
         );
-        let e = r.strings(&arn("000000000002"), &arn("123456789012")).unwrap().unwrap_err();
+        let e = r.strings(&arn("000000000002"), &arn("123456789012")).broken();
         assert!(e.contains("the target's 123456789012 stands for the recording's 000000000001 elsewhere"), "{e}");
-        assert_eq!(r.strings("plain", "plain"), None);
-        assert_eq!(r.strings("cm-000000000001", "cm-x"), Some(Err(String::new())), "no id where the placeholder is");
-        assert_eq!(r.strings("cm-000000000001-a", "cm-123456789012-b"), Some(Err(String::new())), "differs outside it");
+        assert_eq!(r.strings("plain", "plain"), Agreement::NoPlaceholders);
+        assert_eq!(r.strings("cm-000000000001", "cm-x"), Agreement::Differ, "no id where the placeholder is");
+        assert_eq!(r.strings("cm-000000000001-a", "cm-123456789012-b"), Agreement::Differ, "differs outside it");
         let kms = "arn:aws:kms:us-east-1:000000000001:key/00000000-0000-4000-8000-000000000001";
         let real = "arn:aws:kms:us-east-1:123456789012:key/1234ABCD-12ab-34cd-56ef-1234567890ab";
-        assert_eq!(r.strings(kms, real), Some(Ok(())));
+        assert_eq!(r.strings(kms, real), Agreement::Agree);
         let other = "arn:aws:kms:us-east-1:000000000002:key/00000000-0000-4000-8000-000000000007";
-        let e = r.strings(kms, other).unwrap().unwrap_err();
+        let e = r.strings(kms, other).broken();
         assert!(
             e.contains("000000000001 stands for one value"),
             "another recording's placeholders are values too: {e}"

@@ -140,7 +140,7 @@ impl Noise {
         };
         // Keep what is there; add only paths not already ignored.
         let mut existing = super::rules::Rules::defaults();
-        existing.extend_from_toml(&text).map_err(|e| anyhow::anyhow!("--rules: {}: {e}", path.display()))?;
+        existing.extend_from_toml(&text).map_err(|e| e.in_file(path))?;
         let fresh = Noise {
             noise: self
                 .noise

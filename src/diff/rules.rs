@@ -141,16 +141,15 @@ impl Rules {
     }
 
     /// The defaults plus the rules in `path`.
-    pub fn load(path: &Path) -> anyhow::Result<Rules> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("--rules: cannot read '{}': {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Rules, RulesError> {
+        let text = std::fs::read_to_string(path).map_err(|e| RulesError::unreadable(path, &e))?;
         let mut rules = Rules::defaults();
-        rules.extend_from_toml(&text).map_err(|e| anyhow::anyhow!("--rules: {}: {e}", path.display()))?;
+        rules.extend_from_toml(&text).map_err(|e| e.in_file(path))?;
         Ok(rules)
     }
 
     /// Adds the rules of a TOML text. Errors name the line and the field.
-    pub fn extend_from_toml(&mut self, text: &str) -> Result<(), String> {
+    pub fn extend_from_toml(&mut self, text: &str) -> Result<(), RulesError> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct File {
@@ -182,23 +181,26 @@ impl Rules {
             evidence: Vec<String>,
         }
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-        let file: File = toml::from_str(text).map_err(|e| {
-            let at = e.span().map(|s| format!("line {}: ", line_of(s.start))).unwrap_or_default();
-            format!("{at}{}", e.message())
-        })?;
+        let file: File = toml::from_str(text)
+            .map_err(|e| RulesError { path: None, line: e.span().map(|s| line_of(s.start)), why: e.message().into() })?;
+        let unlined = |why: String| RulesError { path: None, line: None, why };
         if let Some(c) = file.compare {
             if let Some(m) = c.message {
                 self.message = MessagePolicy::parse(&m)
-                    .ok_or_else(|| format!("[compare] message: '{m}' is not ignore, exact or prefix"))?;
+                    .ok_or_else(|| unlined(format!("[compare] message: '{m}' is not ignore, exact or prefix")))?;
             }
             if let Some(t) = c.tolerance {
-                self.tolerance = parse_tolerance(&t).map_err(|e| format!("[compare] tolerance: {e}"))?;
+                self.tolerance = parse_tolerance(&t).map_err(|e| unlined(format!("[compare] tolerance: {e}")))?;
             }
         }
         for spanned in file.rule {
             let line = line_of(spanned.span().start);
             let raw = spanned.into_inner();
-            let at = |field: &str, why: String| format!("line {line}: [[rule]] {field}: {why}");
+            let at = |field: &str, why: String| RulesError {
+                path: None,
+                line: Some(line),
+                why: format!("[[rule]] {field}: {why}"),
+            };
             let path = JsonPath::parse(&raw.path).map_err(|e| at("path", e.to_string()))?;
             if path.segments().iter().any(|s| matches!(s, Segment::Index(_))) {
                 return Err(at(
@@ -220,7 +222,7 @@ impl Rules {
                 }
             };
             let tolerance = match &raw.tolerance {
-                Some(t) => Some(parse_tolerance(t).map_err(|e| at("tolerance", e))?),
+                Some(t) => Some(parse_tolerance(t).map_err(|e| at("tolerance", e.to_string()))?),
                 None => None,
             };
             let message = match &raw.message {
@@ -373,8 +375,48 @@ fn show(d: Duration) -> String {
     }
 }
 
+/// A rules file or text that cannot be used: where (the file, the line) and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RulesError {
+    /// The file, when the rules came from one.
+    pub path: Option<std::path::PathBuf>,
+    /// The line (from 1), when the fault is on one.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub why: String,
+}
+
+impl RulesError {
+    fn unreadable(path: &Path, e: &std::io::Error) -> RulesError {
+        RulesError { path: Some(path.into()), line: None, why: format!("cannot read it: {e}") }
+    }
+
+    pub(crate) fn in_file(self, path: &Path) -> RulesError {
+        RulesError { path: Some(path.into()), ..self }
+    }
+}
+
+impl std::fmt::Display for RulesError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(p) = &self.path {
+            write!(f, "--rules: {}: ", p.display())?;
+        }
+        if let Some(line) = self.line {
+            write!(f, "line {line}: ")?;
+        }
+        f.write_str(&self.why)
+    }
+}
+
+impl std::error::Error for RulesError {}
+
+/// A tolerance that is none: what was given, and what was expected.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct NotADuration(String);
+
 /// A tolerance: seconds as a number, or a string such as `"5ms"`, `"250us"`, `"1s"`, `"0"`.
-fn parse_tolerance(v: &toml::Value) -> Result<Duration, String> {
+fn parse_tolerance(v: &toml::Value) -> Result<Duration, NotADuration> {
     let secs = match v {
         toml::Value::Integer(i) => *i as f64,
         toml::Value::Float(f) => *f,
@@ -389,18 +431,20 @@ fn parse_tolerance(v: &toml::Value) -> Result<Duration, String> {
             } else {
                 (s, 1.0)
             };
-            num.trim().parse::<f64>().map_err(|_| format!("'{s}' is not a duration (expected e.g. \"5ms\", \"1s\")"))?
+            num.trim()
+                .parse::<f64>()
+                .map_err(|_| NotADuration(format!("'{s}' is not a duration (expected e.g. \"5ms\", \"1s\")")))?
                 * scale
         }
         other => {
-            return Err(format!(
+            return Err(NotADuration(format!(
                 "{} is not a duration (expected e.g. \"5ms\" or a number of seconds)",
                 toml_show(other)
-            ));
+            )));
         }
     };
     if !(secs >= 0.0 && secs.is_finite()) {
-        return Err(format!("{secs} is not a duration of at least 0"));
+        return Err(NotADuration(format!("{secs} is not a duration of at least 0")));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -459,15 +503,17 @@ tolerance = 1.5
     #[test]
     fn bad_rules_name_the_line_and_field() {
         let mut r = Rules::defaults();
-        let e = r.extend_from_toml("[[rule]]\npath = \"$.L[3].X\"\nignore = true\n").unwrap_err();
+        let err = r.extend_from_toml("[[rule]]\npath = \"$.L[3].X\"\nignore = true\n").unwrap_err();
+        assert_eq!((err.path.as_deref(), err.line), (None, Some(1)), "typed: {err:?}");
+        let e = err.to_string();
         assert!(e.starts_with("line 1: [[rule]] path:") && e.contains("by index"), "{e}");
-        let e = r.extend_from_toml("\n\n[[rule]]\npath = \"$.X\"\nordered = 3\n").unwrap_err();
+        let e = r.extend_from_toml("\n\n[[rule]]\npath = \"$.X\"\nordered = 3\n").unwrap_err().to_string();
         assert!(e.starts_with("line 3: [[rule]] ordered: 3 is not"), "{e}");
-        let e = r.extend_from_toml("[[rule]]\npath = \"$.X\"\nignroe = true\n").unwrap_err();
+        let e = r.extend_from_toml("[[rule]]\npath = \"$.X\"\nignroe = true\n").unwrap_err().to_string();
         assert!(e.contains("line 3") && e.contains("ignroe"), "{e}");
-        let e = r.extend_from_toml("[compare]\nmessage = \"loose\"\n").unwrap_err();
+        let e = r.extend_from_toml("[compare]\nmessage = \"loose\"\n").unwrap_err().to_string();
         assert!(e.contains("'loose' is not ignore, exact or prefix"), "{e}");
-        let e = r.extend_from_toml("[[rule]]\npath = \"$.X\"\ntolerance = \"soon\"\n").unwrap_err();
+        let e = r.extend_from_toml("[[rule]]\npath = \"$.X\"\ntolerance = \"soon\"\n").unwrap_err().to_string();
         assert!(e.contains("tolerance: 'soon' is not a duration"), "{e}");
     }
 }

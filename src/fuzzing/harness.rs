@@ -102,17 +102,24 @@ pub fn http_target(data: &[u8]) {
     judge_case(world, data);
 }
 
+/// Why `http_target` cannot fuzz what `SNOMED_VCR_FUZZ_URL` names, and how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct NotFuzzable(String);
+
 /// The world of `http_target`, or what is wrong and how to fix it.
-fn http_world() -> Result<InProcess, String> {
+fn http_world() -> Result<InProcess, NotFuzzable> {
     let url = std::env::var(FUZZ_URL).map_err(|_| {
-        format!("{FUZZ_URL} is not set: set it to the URL of the implementation to fuzz, e.g. {FUZZ_URL}=http://127.0.0.1:4566")
+        NotFuzzable(format!(
+            "{FUZZ_URL} is not set: set it to the URL of the implementation to fuzz, e.g. {FUZZ_URL}=http://127.0.0.1:4566"
+        ))
     })?;
-    let endpoint =
-        crate::client::Endpoint::parse(&url, crate::client::DEFAULT_REGION).map_err(|e| format!("{FUZZ_URL}: {e}"))?;
+    let endpoint = crate::client::Endpoint::parse(&url, crate::client::DEFAULT_REGION)
+        .map_err(|e| NotFuzzable(format!("{FUZZ_URL}: {e}")))?;
     let mut config = crate::client::ClientConfig::new(endpoint);
     config.timeout = Duration::from_secs(5);
-    let client = crate::client::Client::with_config(config).map_err(|e| format!("{FUZZ_URL}: {e:#}"))?;
-    in_process(|| Target::http(client)).map_err(|f| format!("{FUZZ_URL}={url} cannot be fuzzed: {f}"))
+    let client = crate::client::Client::with_config(config).map_err(|e| NotFuzzable(format!("{FUZZ_URL}: {e:#}")))?;
+    in_process(|| Target::http(client)).map_err(|f| NotFuzzable(format!("{FUZZ_URL}={url} cannot be fuzzed: {f}")))
 }
 
 /// Cassette loading: no panic; a cassette that loads writes canonical text that loads back equal.
@@ -266,14 +273,14 @@ mod tests {
     fn http_target_without_a_fuzzable_url_says_how_to_fix_it() {
         // SAFETY: the only test of this binary that reads or writes the variable.
         unsafe { std::env::remove_var(FUZZ_URL) };
-        let unset = http_world().err().unwrap();
+        let unset = http_world().err().unwrap().to_string();
         assert!(unset.contains("is not set") && unset.contains("SNOMED_VCR_FUZZ_URL=http://"), "{unset}");
         unsafe { std::env::set_var(FUZZ_URL, "ftp://nowhere") };
-        let bad = http_world().err().unwrap();
+        let bad = http_world().err().unwrap().to_string();
         assert!(bad.contains("an http:// or https:// URL"), "{bad}");
         let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
         unsafe { std::env::set_var(FUZZ_URL, format!("http://{down}")) };
-        let dead = http_world().err().unwrap();
+        let dead = http_world().err().unwrap().to_string();
         assert!(dead.contains("cannot be fuzzed: cannot connect"), "{dead}");
         unsafe { std::env::remove_var(FUZZ_URL) };
     }

@@ -69,12 +69,6 @@ pub struct ListResponse {
 }
 
 impl ListResponse {
-    /// Reads an output document, checking its types.
-    pub fn from_document(doc: &Value) -> Result<ListResponse, String> {
-        check_types(doc, &RESPONSE_SHAPE).map_err(|e| e.to_string())?;
-        // From the borrowed document: no copy of it is built first.
-        ListResponse::deserialize(doc).map_err(|e| e.to_string())
-    }
     /// The response as an output document.
     pub fn to_document(&self) -> Value {
         serde_json::to_value(self).expect("response serializes")

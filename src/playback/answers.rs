@@ -25,13 +25,36 @@ pub fn checksum(bytes: &[u8]) -> u64 {
     h ^ (h >> 32)
 }
 
+/// Why an answer left in the cassette file could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ReadBackError {
+    /// The read failed.
+    #[error("reading {len} bytes at offset {offset} failed: {source}")]
+    Io {
+        /// Where.
+        offset: u64,
+        /// How many bytes.
+        len: usize,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The bytes there are no longer the answer loaded from there.
+    #[error("the {len} bytes at offset {offset} are not the answer loaded from there")]
+    Changed {
+        /// Where.
+        offset: u64,
+        /// How many bytes.
+        len: usize,
+    },
+}
+
 /// Reads an answer left in the cassette file back, checking it is what was loaded.
-pub(super) fn read_back(file: &std::fs::File, offset: u64, len: usize, sum: u64) -> Result<Vec<u8>, String> {
+pub(super) fn read_back(file: &std::fs::File, offset: u64, len: usize, sum: u64) -> Result<Vec<u8>, ReadBackError> {
     use std::os::unix::fs::FileExt;
     let mut buf = vec![0; len];
-    file.read_exact_at(&mut buf, offset).map_err(|e| format!("reading {len} bytes at offset {offset} failed: {e}"))?;
+    file.read_exact_at(&mut buf, offset).map_err(|source| ReadBackError::Io { offset, len, source })?;
     if checksum(&buf) != sum {
-        return Err(format!("the {len} bytes at offset {offset} are not the answer loaded from there"));
+        return Err(ReadBackError::Changed { offset, len });
     }
     Ok(buf)
 }

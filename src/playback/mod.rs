@@ -223,7 +223,7 @@ impl Playback {
         let picked = match self.pick_seen(p, body) {
             Some(picked) => picked,
             None => {
-                let mut input = protocol::decode_document(p, body).map_err(Missing::Undecodable)?;
+                let mut input = protocol::decode_document(p, body).map_err(|e| Missing::Undecodable(e.into()))?;
                 self.redactor.document(&mut input);
                 self.pick(p, body, &input)
             }

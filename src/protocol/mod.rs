@@ -228,15 +228,28 @@ fn shown(v: Option<&HeaderValue>) -> String {
     }
 }
 
+/// A body that is not a document of its protocol: why, in the words of a `SerializationException`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Undecodable(String);
+
+impl From<Undecodable> for String {
+    fn from(e: Undecodable) -> String {
+        e.0
+    }
+}
+
 /// A body as a document. An empty body is the empty structure `{}`.
-pub fn decode_document(protocol: Protocol, body: &[u8]) -> Result<Value, String> {
+pub fn decode_document(protocol: Protocol, body: &[u8]) -> Result<Value, Undecodable> {
     if body.is_empty() {
         return Ok(json!({}));
     }
     match protocol {
-        Protocol::AwsJson11 => serde_json::from_slice(body).map_err(|e| format!("Body is not valid JSON: {e}")),
+        Protocol::AwsJson11 => {
+            serde_json::from_slice(body).map_err(|e| Undecodable(format!("Body is not valid JSON: {e}")))
+        }
         Protocol::RpcV2Cbor => {
-            cbor::to_document(body).map(|(v, _)| v).map_err(|e| format!("Body is not valid CBOR: {e}"))
+            cbor::to_document(body).map(|(v, _)| v).map_err(|e| Undecodable(format!("Body is not valid CBOR: {e}")))
         }
     }
 }
@@ -370,11 +383,13 @@ pub fn error_of(status: u16, doc: &Value, error_type_header: Option<&str>) -> Se
 }
 
 /// Parses a response the way the SDKs do. `Err` means the body could not be read at all.
-pub fn parse_reply(protocol: Protocol, status: u16, body: &[u8]) -> Result<Reply, String> {
+pub fn parse_reply(protocol: Protocol, status: u16, body: &[u8]) -> Result<Reply, Undecodable> {
     match parse_reply_within(protocol, status, body, usize::MAX, None) {
         Ok(d) => Ok(d.reply),
-        Err(ReplyError::Unreadable(e)) => Err(e),
-        Err(ReplyError::TooHeavy { .. }) => unreachable!("no limit"),
+        Err(ReplyError::Unreadable(e)) => Err(Undecodable(e)),
+        Err(ReplyError::TooHeavy { weight, .. }) => {
+            Err(Undecodable(format!("a document of some {weight} bytes in memory is more than can be held")))
+        }
     }
 }
 
@@ -619,7 +634,7 @@ mod tests {
         assert_eq!(error_code("ValidationException:http://internal.amazon.com/coral/x"), "ValidationException");
         assert_eq!(error_code("Plain"), "Plain");
         let r = parse_reply(Protocol::AwsJson11, 502, b"<html>").unwrap_err();
-        assert!(r.contains("HTTP 502"), "{r}");
+        assert!(r.to_string().contains("HTTP 502"), "{r}");
         assert_eq!(
             parse_reply(Protocol::AwsJson11, 503, b"{}").unwrap(),
             Reply::Error(ServiceError::new(503, "Http503", ""))
