@@ -37,7 +37,6 @@ pub mod cassette;
 mod cli;
 #[doc(hidden)]
 pub mod client;
-mod demo;
 #[doc(hidden)]
 pub mod diff;
 pub(crate) mod doc;

@@ -8,10 +8,11 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use crate::cassette::CassetteError;
+use crate::cassette::error::Doing;
 
 /// The pending re-recordings under the given files or directories.
-pub fn pending(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+pub fn pending(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CassetteError> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -23,7 +24,10 @@ pub fn pending(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             if new.exists() {
                 out.push(new);
             } else if !p.exists() {
-                anyhow::bail!("'{}' does not exist (expected a cassette, its .json.new, or a directory)", p.display());
+                return Err(CassetteError::invalid(format!(
+                    "'{}' does not exist (expected a cassette, its .json.new, or a directory)",
+                    p.display()
+                )));
             }
         }
     }
@@ -36,13 +40,13 @@ pub fn target(pending: &Path) -> PathBuf {
 }
 
 /// Replaces the reviewed cassette with the pending one.
-pub fn accept(pending: &Path) -> anyhow::Result<()> {
-    std::fs::rename(pending, target(pending)).with_context(|| format!("cannot accept '{}'", pending.display()))
+pub fn accept(pending: &Path) -> Result<(), CassetteError> {
+    std::fs::rename(pending, target(pending)).doing(|| format!("cannot accept '{}'", pending.display()))
 }
 
 /// Deletes the pending file.
-pub fn reject(pending: &Path) -> anyhow::Result<()> {
-    std::fs::remove_file(pending).with_context(|| format!("cannot reject '{}'", pending.display()))
+pub fn reject(pending: &Path) -> Result<(), CassetteError> {
+    std::fs::remove_file(pending).doing(|| format!("cannot reject '{}'", pending.display()))
 }
 
 /// How pending re-recordings are settled.
@@ -57,7 +61,7 @@ pub enum Policy {
 }
 
 /// Runs a review; returns how many remain pending.
-pub fn run(paths: &[PathBuf], mut policy: Policy) -> anyhow::Result<usize> {
+pub fn run(paths: &[PathBuf], mut policy: Policy) -> Result<usize, CassetteError> {
     let files = pending(paths)?;
     let interactive = policy == Policy::Ask && std::io::stdin().is_terminal();
     let color = std::io::stdout().is_terminal();
@@ -67,7 +71,7 @@ pub fn run(paths: &[PathBuf], mut policy: Policy) -> anyhow::Result<usize> {
     for new in &files {
         let old_path = target(new);
         let old = std::fs::read_to_string(&old_path).unwrap_or_default();
-        let text = std::fs::read_to_string(new).with_context(|| format!("cannot read '{}'", new.display()))?;
+        let text = std::fs::read_to_string(new).doing(|| format!("cannot read '{}'", new.display()))?;
         println!("━━ {} → {}", new.display(), old_path.display());
         print!("{}", crate::doc::diff::render_lines(&old, &text, color));
         let decision = match policy {
@@ -77,7 +81,13 @@ pub fn run(paths: &[PathBuf], mut policy: Policy) -> anyhow::Result<usize> {
             Policy::Ask => loop {
                 print!("accept (a), reject (r), skip (s), accept all (A), reject all (R)? ");
                 std::io::stdout().flush().ok();
-                match lines.next().transpose()?.as_deref().map(str::trim) {
+                match lines
+                    .next()
+                    .transpose()
+                    .doing(|| "cannot read the answer from the terminal".into())?
+                    .as_deref()
+                    .map(str::trim)
+                {
                     Some("a") => break 'a',
                     Some("r") => break 'r',
                     Some("s") | None => break 's',

@@ -125,6 +125,46 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// Why cassettes, journals or folders of them could not be read or written (the journal, atomic writes,
+/// folds, listing and loading cassette files): a file operation, with what was being done; content that is not
+/// what it must be, in words; or a cassette that does not load, precisely.
+#[derive(Debug, thiserror::Error)]
+pub enum CassetteError {
+    /// A file operation failed.
+    #[error("{doing}: {error}")]
+    Io {
+        /// What was being done, naming the file (`cannot write journal 'x.json.journal'`).
+        doing: String,
+        /// Why it failed.
+        error: std::io::Error,
+    },
+    /// Content that is not what it must be (a journal line, a mode), or a state that forbids the operation,
+    /// in words that name the file and line.
+    #[error("{0}")]
+    Invalid(String),
+    /// A cassette that does not load.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}
+
+impl CassetteError {
+    pub(crate) fn invalid(why: impl Into<String>) -> CassetteError {
+        CassetteError::Invalid(why.into())
+    }
+}
+
+/// `io::Result` to [`CassetteError::Io`], saying what was being done.
+pub(crate) trait Doing<T> {
+    /// The error, if any, with what was being done.
+    fn doing(self, what: impl FnOnce() -> String) -> Result<T, CassetteError>;
+}
+
+impl<T> Doing<T> for std::io::Result<T> {
+    fn doing(self, what: impl FnOnce() -> String) -> Result<T, CassetteError> {
+        self.map_err(|error| CassetteError::Io { doing: what(), error })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

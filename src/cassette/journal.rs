@@ -15,13 +15,13 @@
 //! The line format, its writer and its reader are all here: [`LineHead`] and [`line_with_json_body`] build
 //! the proxy's lines, [`Reader`] reads them back.
 
+use crate::cassette::error::{CassetteError, Doing};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
-use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 use super::{Interaction, RecordedRequest};
@@ -87,12 +87,12 @@ struct State {
 
 impl State {
     /// Whether interaction `seq` is written; the write error if writing failed.
-    fn has_written(&self, seq: u64) -> anyhow::Result<bool> {
+    fn has_written(&self, seq: u64) -> Result<bool, CassetteError> {
         if self.written > seq {
             return Ok(true);
         }
         match &self.failed {
-            Some(e) => bail!("{e}"),
+            Some(e) => Err(CassetteError::invalid(e.to_string())),
             None => Ok(false),
         }
     }
@@ -100,15 +100,15 @@ impl State {
 
 impl Journal {
     /// Creates a journal (failing if one exists: it must be resumed or folded).
-    pub fn create(path: &Path, header: &JournalHeader) -> anyhow::Result<Journal> {
+    pub fn create(path: &Path, header: &JournalHeader) -> Result<Journal, CassetteError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory '{}'", dir.display()))?;
+            std::fs::create_dir_all(dir).doing(|| format!("cannot create directory '{}'", dir.display()))?;
         }
         let file = OpenOptions::new()
             .append(true)
             .create_new(true)
             .open(path)
-            .with_context(|| format!("cannot create journal '{}'", path.display()))?;
+            .doing(|| format!("cannot create journal '{}'", path.display()))?;
         Journal::start(path, file, header)
     }
 
@@ -116,43 +116,41 @@ impl Journal {
     /// header line for this session goes after what is there. Nothing is read but the first line and the
     /// tail, so resuming costs the same for a journal of any size. A session in another mode than the
     /// journal's first is refused: the fold would not know which one to follow.
-    pub fn resume(path: &Path, header: &JournalHeader) -> anyhow::Result<Journal> {
+    pub fn resume(path: &Path, header: &JournalHeader) -> Result<Journal, CassetteError> {
         let first = read_first_header(path)?;
         if first.mode != header.mode {
-            bail!(
+            return Err(CassetteError::invalid(format!(
                 "{}: an unfinished recording in mode '{}' is in this journal, and this session's mode is '{}': \
                  resume it with --mode {}, or fold it into the cassette first with `snomed-vcr record --recover`",
                 path.display(),
                 first.mode,
                 header.mode,
                 first.mode
-            );
+            )));
         }
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .open(path)
-            .with_context(|| format!("cannot open journal '{}'", path.display()))?;
-        let complete = complete_len(&mut file).with_context(|| format!("cannot read journal '{}'", path.display()))?;
+            .doing(|| format!("cannot open journal '{}'", path.display()))?;
+        let complete = complete_len(&mut file).doing(|| format!("cannot read journal '{}'", path.display()))?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(complete);
         if complete < len {
             tracing::warn!(journal = %path.display(), bytes = len - complete, "dropping a torn last line (its response was never sent)");
-            file.set_len(complete).with_context(|| format!("cannot cut journal '{}'", path.display()))?;
+            file.set_len(complete).doing(|| format!("cannot cut journal '{}'", path.display()))?;
         }
         drop(file);
-        let file = OpenOptions::new()
-            .append(true)
-            .open(path)
-            .with_context(|| format!("cannot open journal '{}'", path.display()))?;
+        let file =
+            OpenOptions::new().append(true).open(path).doing(|| format!("cannot open journal '{}'", path.display()))?;
         Journal::start(path, file, header)
     }
 
     /// Writes `header` as a line, syncs, and starts the writer.
-    fn start(path: &Path, mut file: File, header: &JournalHeader) -> anyhow::Result<Journal> {
+    fn start(path: &Path, mut file: File, header: &JournalHeader) -> Result<Journal, CassetteError> {
         let mut line = serde_json::to_vec(header).expect("headers serialize");
         line.push(b'\n');
-        file.write_all(&line).with_context(|| format!("cannot write journal '{}'", path.display()))?;
-        file.sync_all().with_context(|| format!("cannot sync journal '{}'", path.display()))?;
+        file.write_all(&line).doing(|| format!("cannot write journal '{}'", path.display()))?;
+        file.sync_all().doing(|| format!("cannot sync journal '{}'", path.display()))?;
         let file = Arc::new(file);
         let runtime = tokio::runtime::Handle::try_current().ok();
         let relay = runtime.as_ref().map(|_| {
@@ -184,7 +182,7 @@ impl Journal {
             std::thread::Builder::new()
                 .name("journal-writer".into())
                 .spawn(move || write_loop(&file, &shared, &path))
-                .context("cannot start the journal writer thread")?
+                .doing(|| "cannot start the journal writer thread".into())?
         };
         Ok(Journal { path: path.to_path_buf(), file, shared, writer: Some(writer) })
     }
@@ -195,7 +193,7 @@ impl Journal {
 
     /// Appends one interaction, numbering it, and waits until it is written (for callers outside async
     /// code). Returns it as written.
-    pub fn append(&self, mut interaction: Interaction) -> anyhow::Result<Interaction> {
+    pub fn append(&self, mut interaction: Interaction) -> Result<Interaction, CassetteError> {
         let seq = self.append_with(|seq| {
             interaction.seq = seq;
             &interaction
@@ -207,17 +205,24 @@ impl Journal {
     /// Queues the entry `build` makes from its sequence number; anything that serializes as an interaction
     /// will do (the proxy writes responses as raw JSON text). Returns the sequence number: wait for
     /// [`Journal::written`] before answering the request it records.
-    pub fn append_with<T: Serialize>(&self, build: impl FnOnce(u64) -> T) -> anyhow::Result<u64> {
-        self.queue(|seq, pending| serde_json::to_writer(pending, &build(seq)).context("serializing an interaction"))
+    pub fn append_with<T: Serialize>(&self, build: impl FnOnce(u64) -> T) -> Result<u64, CassetteError> {
+        self.queue(|seq, pending| {
+            serde_json::to_writer(pending, &build(seq))
+                .map_err(|e| CassetteError::invalid(format!("serializing an interaction: {e}")))
+        })
     }
 
     /// Queues an interaction already serialized as one JSON object without its `seq` member, which this adds
     /// first (`{"seq":N,` then the rest of `object`). The object must be one line of compact JSON holding at
     /// least one member. Returns the sequence number, as [`Journal::append_with`] does.
-    pub fn append_object(&self, object: &[u8]) -> anyhow::Result<u64> {
+    pub fn append_object(&self, object: &[u8]) -> Result<u64, CassetteError> {
         let members = match object {
             [b'{', members @ .., b'}'] if !members.is_empty() && memchr::memchr(b'\n', object).is_none() => members,
-            _ => bail!("a journal line must be a one-line JSON object with members"),
+            _ => {
+                return Err(CassetteError::invalid(
+                    "a journal line must be a one-line JSON object with members".to_string(),
+                ));
+            }
         };
         self.queue(|seq, pending| {
             write!(pending, "{{\"seq\":{seq},").expect("writing to memory");
@@ -229,10 +234,10 @@ impl Journal {
 
     /// Numbers the next line, lets `write` put it on the queue (without its newline), and wakes the writer if
     /// the queue was empty. A line whose writing fails is taken off again, so no partial line is ever written.
-    fn queue(&self, write: impl FnOnce(u64, &mut Vec<u8>) -> anyhow::Result<()>) -> anyhow::Result<u64> {
+    fn queue(&self, write: impl FnOnce(u64, &mut Vec<u8>) -> Result<(), CassetteError>) -> Result<u64, CassetteError> {
         let mut state = self.lock();
         if let Some(e) = &state.failed {
-            bail!("{e}");
+            return Err(CassetteError::invalid(e.to_string()));
         }
         let seq = state.next_seq;
         let start = state.pending.len();
@@ -250,7 +255,7 @@ impl Journal {
     }
 
     /// Waits until interaction `seq` is written.
-    pub async fn written(&self, seq: u64) -> anyhow::Result<()> {
+    pub async fn written(&self, seq: u64) -> Result<(), CassetteError> {
         loop {
             let notified = self.shared.written.notified();
             tokio::pin!(notified);
@@ -263,7 +268,7 @@ impl Journal {
     }
 
     /// [`Journal::written`], blocking the thread.
-    pub fn written_blocking(&self, seq: u64) -> anyhow::Result<()> {
+    pub fn written_blocking(&self, seq: u64) -> Result<(), CassetteError> {
         let mut state = self.lock();
         while !state.has_written(seq)? {
             state = self.shared.written_cv.wait(state).unwrap_or_else(|e| e.into_inner());
@@ -277,19 +282,19 @@ impl Journal {
     }
 
     /// [`Journal::sync`], and refuses every later append: what the journal holds is final, to be folded.
-    pub fn seal(&self) -> anyhow::Result<()> {
+    pub fn seal(&self) -> Result<(), CassetteError> {
         self.sync()?;
         self.lock().failed.get_or_insert_with(|| format!("the recording to '{}' has finished", self.path.display()));
         Ok(())
     }
 
     /// Waits for everything appended to be written, then flushes to disk.
-    pub fn sync(&self) -> anyhow::Result<()> {
+    pub fn sync(&self) -> Result<(), CassetteError> {
         let last = self.appended();
         if last > 0 {
             self.written_blocking(last - 1)?;
         }
-        self.file.sync_all().with_context(|| format!("cannot sync journal '{}'", self.path.display()))
+        self.file.sync_all().doing(|| format!("cannot sync journal '{}'", self.path.display()))
     }
 }
 
@@ -417,16 +422,17 @@ fn complete_len(file: &mut File) -> std::io::Result<u64> {
 }
 
 /// A journal's first line, its header.
-pub fn read_first_header(path: &Path) -> anyhow::Result<JournalHeader> {
-    let file = File::open(path).with_context(|| format!("cannot read journal '{}'", path.display()))?;
+pub fn read_first_header(path: &Path) -> Result<JournalHeader, CassetteError> {
+    let file = File::open(path).doing(|| format!("cannot read journal '{}'", path.display()))?;
     let mut first = Vec::new();
     std::io::BufReader::new(file)
         .read_until(b'\n', &mut first)
-        .with_context(|| format!("cannot read journal '{}'", path.display()))?;
+        .doing(|| format!("cannot read journal '{}'", path.display()))?;
     if !first.ends_with(b"\n") {
-        bail!("{}:1: empty journal (expected a header line)", path.display());
+        return Err(CassetteError::invalid(format!("{}:1: empty journal (expected a header line)", path.display())));
     }
-    serde_json::from_slice(&first).map_err(|e| anyhow::anyhow!("{}:1: not a journal header: {e}", path.display()))
+    serde_json::from_slice(&first)
+        .map_err(|e| CassetteError::invalid(format!("{}:1: not a journal header: {e}", path.display())))
 }
 
 /// One line of a journal, as [`Reader`] hands it over.
@@ -454,8 +460,8 @@ impl Reader {
     }
 
     /// Opens a journal.
-    pub fn open(path: &Path) -> anyhow::Result<Reader> {
-        let file = File::open(path).with_context(|| format!("cannot read journal '{}'", path.display()))?;
+    pub fn open(path: &Path) -> Result<Reader, CassetteError> {
+        let file = File::open(path).doing(|| format!("cannot read journal '{}'", path.display()))?;
         Ok(Reader {
             path: path.to_path_buf(),
             lines: std::io::BufReader::with_capacity(1 << 20, file),
@@ -465,15 +471,18 @@ impl Reader {
     }
 
     /// The next entry; `None` at the end.
-    pub fn next_entry(&mut self) -> anyhow::Result<Option<Line>> {
+    pub fn next_entry(&mut self) -> Result<Option<Line>, CassetteError> {
         self.line.clear();
         let n = self
             .lines
             .read_until(b'\n', &mut self.line)
-            .with_context(|| format!("cannot read journal '{}'", self.path.display()))?;
+            .doing(|| format!("cannot read journal '{}'", self.path.display()))?;
         if n == 0 {
             if self.number == 0 {
-                bail!("{}:1: empty journal (expected a header line)", self.path.display());
+                return Err(CassetteError::invalid(format!(
+                    "{}:1: empty journal (expected a header line)",
+                    self.path.display()
+                )));
             }
             return Ok(None);
         }
@@ -481,17 +490,22 @@ impl Reader {
         if !self.line.ends_with(b"\n") {
             tracing::warn!(journal = %self.path.display(), bytes = self.line.len(), "dropping a torn last line (its response was never sent)");
             if self.number == 1 {
-                bail!("{}:1: empty journal (expected a header line)", self.path.display());
+                return Err(CassetteError::invalid(format!(
+                    "{}:1: empty journal (expected a header line)",
+                    self.path.display()
+                )));
             }
             return Ok(None);
         }
         let line = &self.line[..self.line.len() - 1];
         if self.number == 1 || line.starts_with(b"{\"journal\":") {
-            let header = serde_json::from_slice(line)
-                .map_err(|e| anyhow::anyhow!("{}:{}: not a journal header: {e}", self.path.display(), self.number))?;
+            let header = serde_json::from_slice(line).map_err(|e| {
+                CassetteError::invalid(format!("{}:{}: not a journal header: {e}", self.path.display(), self.number))
+            })?;
             return Ok(Some(Line::Session(header)));
         }
-        let it = parse_line(line).map_err(|e| anyhow::anyhow!("{}:{}: {e}", self.path.display(), self.number))?;
+        let it = parse_line(line)
+            .map_err(|e| CassetteError::invalid(format!("{}:{}: {e}", self.path.display(), self.number)))?;
         Ok(Some(Line::Interaction(it)))
     }
 }
@@ -516,7 +530,7 @@ pub(crate) fn parse_line(line: &[u8]) -> Result<Interaction, serde_json::Error> 
 
 /// Reads a whole journal: its first header and every complete interaction of every session, renumbered in
 /// order. (Folding streams with [`Reader`] instead; this is for tests and small journals.)
-pub fn read(path: &Path) -> anyhow::Result<(JournalHeader, Vec<Interaction>)> {
+pub fn read(path: &Path) -> Result<(JournalHeader, Vec<Interaction>), CassetteError> {
     let mut reader = Reader::open(path)?;
     let mut header = None;
     let mut interactions = Vec::new();

@@ -22,7 +22,7 @@
 //! give the same bytes.
 
 mod chains;
-mod error;
+pub mod error;
 pub mod journal;
 pub mod lint;
 pub mod redact;
@@ -31,14 +31,14 @@ mod stream;
 mod window;
 
 pub use chains::link as link_chains;
-pub use error::{LoadError, Location};
+pub use error::{CassetteError, LoadError, Location};
 pub use store::{Saved, pending_path, write_atomically};
 pub use stream::{StreamedInteraction, StreamedResponse, peek_match_rules, read_each, read_header, stream};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use error::Doing;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -276,7 +276,7 @@ impl Cassette {
     }
 
     /// Writes the cassette atomically: a temporary file beside it, fsync, rename, fsync of the directory.
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+    pub fn save(&self, path: &Path) -> Result<(), CassetteError> {
         write_atomically(path, self.to_canonical().as_bytes())
     }
 }
@@ -375,9 +375,9 @@ fn check_head(i: usize, seq: u64, request: &RecordedRequest, status: u16) -> Res
 }
 
 /// The files in `dir` that `keep` accepts, sorted by name.
-pub fn list_dir(dir: &Path, keep: impl Fn(&Path) -> bool) -> anyhow::Result<Vec<PathBuf>> {
+pub fn list_dir(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>, CassetteError> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list '{}'", dir.display()))?
+        .doing(|| format!("cannot list '{}'", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|f| f.is_file() && keep(f))
         .collect();
@@ -386,7 +386,7 @@ pub fn list_dir(dir: &Path, keep: impl Fn(&Path) -> bool) -> anyhow::Result<Vec<
 }
 
 /// Expands cassette arguments: files as given, directories to every `*.json` inside (sorted).
-pub fn expand_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CassetteError> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -396,7 +396,10 @@ pub fn expand_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         } else if p.exists() {
             out.push(p.clone());
         } else {
-            bail!("'{}' does not exist (expected a cassette file or a directory of them)", p.display());
+            return Err(CassetteError::invalid(format!(
+                "'{}' does not exist (expected a cassette file or a directory of them)",
+                p.display()
+            )));
         }
     }
     Ok(out)

@@ -196,7 +196,7 @@ fn http_client(
         tracing::info!(source = %source.0, "signing with credentials");
         client_config.signing = Some((creds, region));
     }
-    crate::client::Client::with_config(client_config)
+    Ok(crate::client::Client::with_config(client_config)?)
 }
 
 fn finish_diff_config(mut config: crate::diff::DiffConfig, args: &DiffArgs) -> anyhow::Result<crate::diff::DiffConfig> {

@@ -13,6 +13,7 @@
 
 mod args;
 mod config;
+mod demo;
 mod process;
 mod run;
 
@@ -69,12 +70,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
-            let config = crate::demo::DemoConfig {
+            let config = demo::DemoConfig {
                 jobs: args.population.generate,
                 seed: args.population.seed,
                 max_results: args.max_results,
             };
-            crate::demo::run(config).await
+            demo::run(config).await
         }
         Command::Record(args) => run::record(args).await,
         Command::Diff(args) => run::diff(args).await,

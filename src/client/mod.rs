@@ -4,7 +4,7 @@
 //! `NextToken`s; [`Client::forward`] sends a request as given, for the recording proxy.
 //!
 //! ```no_run
-//! # async fn f() -> anyhow::Result<()> {
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
 //! use serde_json::json;
 //! use snomed_vcr::{Client, Protocol};
 //!
@@ -26,7 +26,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
@@ -158,6 +157,27 @@ impl std::fmt::Display for CallError {
 
 impl std::error::Error for CallError {}
 
+/// A call that failed, with where it went: `URL/PATH: why`.
+#[derive(Debug, thiserror::Error)]
+#[error("{url}: {error}")]
+pub struct CallFailed {
+    /// The endpoint and the operation's path.
+    pub url: String,
+    /// Why.
+    pub error: CallError,
+}
+
+/// A client that cannot be made: the endpoint does not parse, or the TLS setup (the CA file) fails.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The endpoint is no URL this client can use.
+    #[error(transparent)]
+    Endpoint(#[from] crate::options::ParseError),
+    /// The CA file, or rustls, refused (what, and why).
+    #[error("{0}")]
+    Tls(String),
+}
+
 type Connector = HttpsConnector<HttpConnector>;
 
 /// A client bound to one endpoint. Cloning is cheap and shares connections.
@@ -197,7 +217,7 @@ fn system_roots() -> &'static [rustls_pki_types::CertificateDer<'static>] {
 }
 
 /// rustls on ring, trusting the system roots and the CAs in `ca_file` (only read for https endpoints).
-fn tls_config(https: bool, ca_file: Option<&std::path::Path>) -> anyhow::Result<rustls::ClientConfig> {
+fn tls_config(https: bool, ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, ClientError> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
@@ -205,25 +225,27 @@ fn tls_config(https: bool, ca_file: Option<&std::path::Path>) -> anyhow::Result<
         roots.add_parsable_certificates(system_roots().iter().cloned());
         if let Some(path) = ca_file {
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .with_context(|| format!("cannot read CA file '{}'", path.display()))?
+                .map_err(|e| ClientError::Tls(format!("cannot read CA file '{}': {e}", path.display())))?
                 .collect::<Result<_, _>>()
-                .with_context(|| format!("CA file '{}' is not a PEM file of certificates", path.display()))?;
+                .map_err(|e| {
+                    ClientError::Tls(format!("CA file '{}' is not a PEM file of certificates: {e}", path.display()))
+                })?;
             if certs.is_empty() {
-                anyhow::bail!(
+                return Err(ClientError::Tls(format!(
                     "CA file '{}' holds no certificates (expected PEM 'BEGIN CERTIFICATE' blocks)",
                     path.display()
-                );
+                )));
             }
             for c in certs {
-                roots
-                    .add(c)
-                    .with_context(|| format!("CA file '{}': a certificate is not a valid CA", path.display()))?;
+                roots.add(c).map_err(|e| {
+                    ClientError::Tls(format!("CA file '{}': a certificate is not a valid CA: {e}", path.display()))
+                })?;
             }
         }
     }
     Ok(rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
-        .context("TLS setup")?
+        .map_err(|e| ClientError::Tls(format!("TLS setup: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth())
 }
@@ -245,13 +267,13 @@ fn chain_of(e: &(dyn std::error::Error + 'static)) -> String {
 impl Client {
     /// A client for an endpoint URL (`http://HOST:PORT[/prefix]`, `https://…`, or `aws` in us-east-1), with
     /// the defaults of [`ClientConfig::new`].
-    pub fn new(endpoint: &str) -> anyhow::Result<Client> {
+    pub fn new(endpoint: &str) -> Result<Client, ClientError> {
         let endpoint = Endpoint::parse(endpoint, DEFAULT_REGION)?;
         Client::with_config(ClientConfig::new(endpoint))
     }
 
     /// A client with a full configuration. Fails on a CA file that does not hold certificates.
-    pub fn with_config(config: ClientConfig) -> anyhow::Result<Client> {
+    pub fn with_config(config: ClientConfig) -> Result<Client, ClientError> {
         let tls = tls_config(config.endpoint.https, config.ca_file.as_deref())?;
         let mut http = HttpConnector::new();
         http.enforce_http(false);
@@ -288,15 +310,16 @@ impl Client {
     }
 
     /// Sends one ListSNOMEDCTInferenceJobs request.
-    pub async fn call(&self, protocol: Protocol, input: &Value) -> anyhow::Result<Exchange> {
+    pub async fn call(&self, protocol: Protocol, input: &Value) -> Result<Exchange, CallFailed> {
         self.send(protocol, model::OPERATION, protocol::encode_request(protocol, input)).await
     }
 
     /// Sends a raw body to an operation, in a protocol's framing, and reads the reply as the SDKs do.
-    pub async fn send(&self, protocol: Protocol, operation: &str, body: Bytes) -> anyhow::Result<Exchange> {
-        self.exchange(protocol, operation, body)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}{}: {e}", self.config.endpoint.url(), protocol.path("", operation)))
+    pub async fn send(&self, protocol: Protocol, operation: &str, body: Bytes) -> Result<Exchange, CallFailed> {
+        self.exchange(protocol, operation, body).await.map_err(|error| CallFailed {
+            url: format!("{}{}", self.config.endpoint.url(), protocol.path("", operation)),
+            error,
+        })
     }
 
     /// [`Client::send`], with the reason a call failed kept apart: no whole answer, or one that is not the
@@ -321,7 +344,7 @@ impl Client {
 
     /// Walks a listing from `first` (its `Filter` and `MaxResults` kept on every page) until an answer has
     /// no `NextToken`, is an error, returns a token it returned before, or `max_pages` pages are read.
-    pub async fn walk(&self, protocol: Protocol, first: &Value, max_pages: usize) -> anyhow::Result<Chain> {
+    pub async fn walk(&self, protocol: Protocol, first: &Value, max_pages: usize) -> Result<Chain, CallFailed> {
         let mut walker = Walker::new(first.clone(), max_pages);
         while let Some(request) = walker.next_request() {
             let ex = self.call(protocol, &request).await?;

@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::DiffError;
 pub use super::outcome::Accepted;
 use super::outcome::{Report, Verdict};
 
@@ -77,20 +78,27 @@ pub struct Baseline {
 
 impl Baseline {
     /// Reads a baseline file.
-    pub fn load(path: &Path) -> anyhow::Result<Baseline> {
+    pub fn load(path: &Path) -> Result<Baseline, DiffError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!("--baseline: cannot read '{}': {e} (create it with --baseline-update)", path.display())
+            DiffError::File(format!(
+                "--baseline: cannot read '{}': {e} (create it with --baseline-update)",
+                path.display()
+            ))
         })?;
         let b: Baseline = serde_json::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
+            DiffError::File(format!(
                 "--baseline: {}: line {}, column {}: {e} (expected a baseline written by --baseline-update)",
                 path.display(),
                 e.line(),
                 e.column()
-            )
+            ))
         })?;
         if b.format != FORMAT {
-            anyhow::bail!("--baseline: {}: format is '{}', expected '{FORMAT}'", path.display(), b.format);
+            return Err(DiffError::File(format!(
+                "--baseline: {}: format is '{}', expected '{FORMAT}'",
+                path.display(),
+                b.format
+            )));
         }
         Ok(b)
     }
@@ -109,13 +117,14 @@ impl Baseline {
     }
 
     /// Writes it, pretty, atomically.
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let mut text = serde_json::to_string_pretty(self)?;
+    pub fn save(&self, path: &Path) -> Result<(), DiffError> {
+        let mut text = serde_json::to_string_pretty(self).expect("a baseline serializes");
         text.push('\n');
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("--baseline: cannot write '{}': {e}", tmp.display()))?;
-        std::fs::rename(&tmp, path)
-            .map_err(|e| anyhow::anyhow!("--baseline: cannot write '{}': {e}", path.display()))?;
+        let cannot =
+            |p: &Path, e: std::io::Error| DiffError::File(format!("--baseline: cannot write '{}': {e}", p.display()));
+        std::fs::write(&tmp, text).map_err(|e| cannot(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| cannot(path, e))?;
         Ok(())
     }
 

@@ -788,7 +788,11 @@ mod tests {
     fn placeholders_agree_up_to_renaming_but_one_may_not_stand_for_two() {
         let mut r = Renaming::default();
         let arn = |a: &str| format!("arn:aws:iam::{a}:role/R");
-        assert_eq!(r.strings(&arn("000000000001"), &arn("123456789012")), Agreement::Agree, "a real id for a placeholder");
+        assert_eq!(
+            r.strings(&arn("000000000001"), &arn("123456789012")),
+            Agreement::Agree,
+            "a real id for a placeholder"
+        );
         assert_eq!(r.strings("cm-input-000000000001", "cm-input-123456789012"), Agreement::Agree);
         let e = r.strings(&arn("000000000001"), &arn("210987654321")).broken();
         assert!(

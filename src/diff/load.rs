@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use super::DiffError;
 use super::run::TargetRun;
-use crate::cassette::{self, LoadError};
+use crate::cassette::{self, CassetteError, LoadError};
 use crate::model::{Chain, Page, Reply};
 use crate::protocol::Protocol;
 
@@ -25,7 +26,7 @@ pub(crate) struct Loaded {
 }
 
 /// Loads every cassette named (files or directories), streaming: bodies stay text.
-pub(crate) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
+pub(crate) fn load(paths: &[PathBuf]) -> Result<Vec<Loaded>, CassetteError> {
     #[derive(serde::Deserialize)]
     struct TokenOnly {
         #[serde(rename = "NextToken")]
@@ -33,7 +34,9 @@ pub(crate) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
     }
     let files = cassette::expand_paths(paths)?;
     if files.is_empty() {
-        anyhow::bail!("no cassettes found in {:?} (expected *.json files or directories holding them)", paths);
+        return Err(CassetteError::invalid(format!(
+            "no cassettes found in {paths:?} (expected *.json files or directories holding them)"
+        )));
     }
     files
         .into_iter()
@@ -101,10 +104,10 @@ impl Loaded {
 }
 
 /// The other cassette of `diff A.json B.json`; both sides must be one file each.
-pub(super) fn load_other(loaded: &[Loaded], other: &std::path::Path) -> anyhow::Result<Vec<Loaded>> {
+pub(super) fn load_other(loaded: &[Loaded], other: &std::path::Path) -> Result<Vec<Loaded>, DiffError> {
     let b = load(&[other.to_path_buf()])?;
     if loaded.len() != 1 || b.len() != 1 {
-        anyhow::bail!("diff A.json B.json compares two cassette files, not directories");
+        return Err(DiffError::Usage("diff A.json B.json compares two cassette files, not directories".into()));
     }
     Ok(b)
 }

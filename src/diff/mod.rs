@@ -38,6 +38,7 @@ mod summary;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::cassette::CassetteError;
 use crate::cassette::redact::{self, Redactor};
 use crate::client::ByteBudget;
 pub use crate::client::Target;
@@ -47,10 +48,35 @@ use crate::protocol::Protocol;
 use chain::{Judging, chain_report, judge_chain, redact_run, unreached};
 use load::{load, load_other, pair_recordings};
 pub use outcome::{CassetteReport, ChainReport, Difference, Kind, ProtocolChoice, Report, Totals, Verdict, View};
-pub use rules::Rules;
+pub use rules::{Rules, RulesError};
 pub use run::{Failure, TargetRun};
 use schedule::run_all;
 pub use summary::SummaryLine;
+
+/// Why a diff (or a noise-learning run) could not be made: nothing compared, no report.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    /// The cassettes did not load.
+    #[error(transparent)]
+    Cassettes(#[from] CassetteError),
+    /// The rules file is not usable.
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+    /// A file beside the cassettes (baseline, rules) could not be read or written, or is not what it must be.
+    #[error("{0}")]
+    File(String),
+    /// The target answered no request at all: no comparison, one line.
+    #[error("cannot reach the target {target}: {fault}")]
+    Unreachable {
+        /// The target's name.
+        target: String,
+        /// What kept every chain from reaching it.
+        fault: crate::client::Fault,
+    },
+    /// What was asked cannot be done (the inputs do not fit together).
+    #[error("{0}")]
+    Usage(String),
+}
 
 /// What the cassettes are compared against.
 #[derive(Clone, Debug)]
@@ -110,7 +136,7 @@ pub struct DiffConfig {
 
 impl DiffConfig {
     /// Runs the diff: [`diff`].
-    pub async fn run(&self) -> anyhow::Result<Report> {
+    pub async fn run(&self) -> Result<Report, DiffError> {
         diff(self).await
     }
 
@@ -134,7 +160,7 @@ impl DiffConfig {
 }
 
 /// Runs the whole diff.
-pub async fn diff(config: &DiffConfig) -> anyhow::Result<Report> {
+pub async fn diff(config: &DiffConfig) -> Result<Report, DiffError> {
     let loaded = load(&config.cassettes)?;
     let mut judging: Vec<Judging> = loaded.iter().map(|_| Judging::default()).collect();
     let shared = Arc::new((config.clone(), Redactor::new(config.redact.clone())));
@@ -158,7 +184,7 @@ pub async fn diff(config: &DiffConfig) -> anyhow::Result<Report> {
             })
             .await;
             if let (true, Some(Some(fault))) = (chains > 0, unreachable) {
-                anyhow::bail!("cannot reach the target {}: {fault}", target.name());
+                return Err(DiffError::Unreachable { target: target.name().to_string(), fault });
             }
             target.name().to_string()
         }
@@ -228,8 +254,10 @@ fn totals(report: &Report) -> Totals {
 
 /// Sends every request a diff would send, with the same token mapping and concurrency, and compares nothing:
 /// the bare request loop the diff benchmark measures against. Returns the number of requests sent.
-pub async fn request_loop(config: &DiffConfig) -> anyhow::Result<usize> {
-    let Subject::Service(target) = &config.subject else { anyhow::bail!("the request loop needs a target") };
+pub async fn request_loop(config: &DiffConfig) -> Result<usize, DiffError> {
+    let Subject::Service(target) = &config.subject else {
+        return Err(DiffError::Usage("the request loop needs a target".into()));
+    };
     let loaded = load(&config.cassettes)?;
     let mut sent = 0;
     let count = |_: usize, _: &Chain, runs: Vec<TargetRun>| {
@@ -253,14 +281,16 @@ fn varied(
 /// Learns noise (`--learn-noise RUNS`): runs the cassettes `runs` times against an HTTP target and compares
 /// each run with the first, or, for a cassette target, compares the two recordings. Returns what varied,
 /// sorted into noise and refusals, and a phrase saying how it was learned.
-pub async fn learn_noise(config: &DiffConfig, runs: usize) -> anyhow::Result<(noise::Noise, String)> {
+pub async fn learn_noise(config: &DiffConfig, runs: usize) -> Result<(noise::Noise, String), DiffError> {
     let loaded = load(&config.cassettes)?;
     let mut found: Vec<Difference> = Vec::new();
     let mut comparisons = 0;
     let how = match &config.subject {
         Subject::Service(target) => {
             if runs < 2 {
-                anyhow::bail!("--learn-noise: expected at least 2 runs against a target, got {runs}");
+                return Err(DiffError::Usage(format!(
+                    "--learn-noise: expected at least 2 runs against a target, got {runs}"
+                )));
             }
             // sets[run][cassette][chain] = the chain's runs (one per protocol)
             let mut sets: Vec<Vec<Vec<Vec<TargetRun>>>> = Vec::new();

@@ -7,6 +7,7 @@
 //! different job), pagination, and transport failures. Ignoring any of them would hide every real difference
 //! there.
 
+use super::DiffError;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
@@ -132,11 +133,11 @@ impl Noise {
     }
 
     /// Appends the learned rules to a rules file (creating it), and says what was learned and refused.
-    pub fn write(&self, path: &Path, how: &str) -> anyhow::Result<String> {
+    pub fn write(&self, path: &Path, how: &str) -> Result<String, DiffError> {
         let mut text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::from("# snomed-vcr diff rules\n"),
-            Err(e) => anyhow::bail!("--rules: cannot read '{}': {e}", path.display()),
+            Err(e) => return Err(DiffError::File(format!("--rules: cannot read '{}': {e}", path.display()))),
         };
         // Keep what is there; add only paths not already ignored.
         let mut existing = super::rules::Rules::defaults();
@@ -151,7 +152,8 @@ impl Noise {
             ..Noise::default()
         };
         text.push_str(&fresh.to_toml(how));
-        std::fs::write(path, text).map_err(|e| anyhow::anyhow!("--rules: cannot write '{}': {e}", path.display()))?;
+        std::fs::write(path, text)
+            .map_err(|e| DiffError::File(format!("--rules: cannot write '{}': {e}", path.display())))?;
         let mut said = String::new();
         for c in &self.noise {
             let _ = writeln!(said, "noise: {} (seen: {})", c.path, c.evidence.join(", "));

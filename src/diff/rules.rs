@@ -181,8 +181,11 @@ impl Rules {
             evidence: Vec<String>,
         }
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-        let file: File = toml::from_str(text)
-            .map_err(|e| RulesError { path: None, line: e.span().map(|s| line_of(s.start)), why: e.message().into() })?;
+        let file: File = toml::from_str(text).map_err(|e| RulesError {
+            path: None,
+            line: e.span().map(|s| line_of(s.start)),
+            why: e.message().into(),
+        })?;
         let unlined = |why: String| RulesError { path: None, line: None, why };
         if let Some(c) = file.compare {
             if let Some(m) = c.message {

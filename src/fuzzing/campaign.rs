@@ -95,6 +95,28 @@ pub enum Expected {
     Against(Target),
 }
 
+/// Why a campaign could not run: the target (or the `--against` implementation) cannot be fuzzed at all.
+#[derive(Debug, thiserror::Error)]
+pub enum FuzzError {
+    /// The warm-up's one-job probe got no answer that can be read.
+    #[error("{who}: {} cannot be {}: {fault}", if who.starts_with("--against") { "the other implementation" } else { "the target" }, if who.starts_with("--against") { "used" } else { "fuzzed" })]
+    Unusable {
+        /// The target's name (`--against NAME` for the other implementation).
+        who: String,
+        /// What the probe got.
+        fault: crate::client::Fault,
+    },
+    /// The `--seconds` budget ran out before the warm-up was done.
+    #[error("{who}: the --seconds budget ran out{}", if who.starts_with("--against") { "" } else { " during the warm-up" })]
+    OutOfTime {
+        /// The target's name (`--against NAME` for the other implementation).
+        who: String,
+    },
+    /// A case's task panicked (a bug of the harness: please report it).
+    #[error("a case panicked: {0}")]
+    CasePanicked(String),
+}
+
 /// How a campaign runs.
 ///
 /// ```
@@ -143,7 +165,7 @@ pub struct FuzzConfig {
 
 impl FuzzConfig {
     /// Runs the campaign: [`run`].
-    pub async fn run(&self) -> anyhow::Result<Outcome> {
+    pub async fn run(&self) -> Result<Outcome, FuzzError> {
         run(self).await
     }
 
@@ -408,7 +430,7 @@ struct Seen {
 
 /// Runs a campaign. `Err` when the target (or the `--against` implementation) cannot be fuzzed at all: the
 /// message names it and the cause.
-pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
+pub async fn run(config: &FuzzConfig) -> Result<Outcome, FuzzError> {
     let began = Instant::now();
     let deadline = match config.budget {
         Budget::Time(d) => Some(began + d),
@@ -417,8 +439,8 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
     let protocol = config.protocol.of_case(0);
     let warm = within(deadline, warm_up(&config.target, protocol, &config.bytes))
         .await
-        .ok_or_else(|| anyhow::anyhow!("{}: the --seconds budget ran out during the warm-up", config.target.name()))?
-        .map_err(|f| anyhow::anyhow!("{}: the target cannot be fuzzed: {f}", config.target.name()))?;
+        .ok_or_else(|| FuzzError::OutOfTime { who: config.target.name().to_string() })?
+        .map_err(|fault| FuzzError::Unusable { who: config.target.name().to_string(), fault })?;
     let mut requests = warm.requests;
     let from_target = Learned::from_chains(&warm.chains());
     let mut pool = warm.pool();
@@ -429,8 +451,8 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
         Expected::Against(t) => {
             let other = within(deadline, warm_up(t, protocol, &config.bytes))
                 .await
-                .ok_or_else(|| anyhow::anyhow!("--against {}: the --seconds budget ran out", t.name()))?
-                .map_err(|f| anyhow::anyhow!("--against {}: the other implementation cannot be used: {f}", t.name()))?;
+                .ok_or_else(|| FuzzError::OutOfTime { who: format!("--against {}", t.name()) })?
+                .map_err(|fault| FuzzError::Unusable { who: format!("--against {}", t.name()), fault })?;
             requests += other.requests;
             (t.clone(), None, true)
         }
@@ -537,7 +559,7 @@ pub async fn run(config: &FuzzConfig) -> anyhow::Result<Outcome> {
             None => running.join_next().await,
         };
         let Some(joined) = joined else { break };
-        let (index, protocol, case, run) = joined.map_err(|e| anyhow::anyhow!("a case panicked: {e}"))?;
+        let (index, protocol, case, run) = joined.map_err(|e| FuzzError::CasePanicked(e.to_string()))?;
         done.insert(index, (protocol, case, run));
         while let Some((protocol, case, run)) = done.remove(&taken) {
             let index = taken;

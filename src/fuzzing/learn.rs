@@ -21,7 +21,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 
-use anyhow::Context;
 use serde_json::{Value, json};
 
 use super::input::Pool;
@@ -175,11 +174,10 @@ fn learn_order(order: &mut Consistent<Order>, chain: &Chain) {
 impl Learned {
     /// Learns from cassette files, or directories of them: one service's recordings, taken together (an
     /// unfiltered walk in one shows the population another's bounds are judged against).
-    pub fn from_cassettes(paths: &[PathBuf]) -> anyhow::Result<Learned> {
+    pub fn from_cassettes(paths: &[PathBuf]) -> Result<Learned, crate::cassette::CassetteError> {
         let mut chains = Vec::new();
         for path in crate::cassette::expand_paths(paths)? {
-            let cassette = crate::cassette::Cassette::load(&path)
-                .with_context(|| format!("cannot learn from '{}'", path.display()))?;
+            let cassette = crate::cassette::Cassette::load(&path)?;
             chains.extend(cassette.into_chains());
         }
         Ok(Learned::from_chains(&chains))

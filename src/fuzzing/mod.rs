@@ -35,7 +35,7 @@ pub mod shrink;
 pub mod verdict;
 
 pub use crate::model::oracle::{Basis, Oracle};
-pub use campaign::{Budget, CaseProtocol, Expected, FuzzConfig, run, warm_up};
+pub use campaign::{Budget, CaseProtocol, Expected, FuzzConfig, FuzzError, run, warm_up};
 pub use finding::{Finding, Outcome, Stability};
 pub use generate::case;
 pub use learn::Learned;

@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::Context;
+use crate::cassette::CassetteError;
+use crate::cassette::error::Doing;
 use serde_json::{Value, json};
 
 use super::exec::{Sent, Trace};
@@ -155,7 +156,7 @@ pub fn finding_document(f: &Finding, commands: &Commands) -> Value {
 /// Saves each finding of a campaign as a reproducer under `out` (`01-ORACLE/`, `02-ORACLE/`, …: the cassettes
 /// of both sides, the finding, and for CBOR the failing request's bytes), and returns each one's replay
 /// commands, in the order of `outcome.findings`.
-pub fn save(outcome: &Outcome, out: &Path, url: &str) -> anyhow::Result<Vec<Commands>> {
+pub fn save(outcome: &Outcome, out: &Path, url: &str) -> Result<Vec<Commands>, CassetteError> {
     let mut all = Vec::with_capacity(outcome.findings.len());
     for (i, f) in outcome.findings.iter().enumerate() {
         all.push(write(f, &finding_dir(out, i, f), url)?);
@@ -169,8 +170,8 @@ fn finding_dir(out: &Path, n: usize, f: &Finding) -> std::path::PathBuf {
 }
 
 /// Writes a finding's reproducer into `dir`.
-fn write(f: &Finding, dir: &Path, url: &str) -> anyhow::Result<Commands> {
-    std::fs::create_dir_all(dir).with_context(|| format!("--out: cannot create '{}'", dir.display()))?;
+fn write(f: &Finding, dir: &Path, url: &str) -> Result<Commands, CassetteError> {
+    std::fs::create_dir_all(dir).doing(|| format!("--out: cannot create '{}'", dir.display()))?;
     let commands = commands(f, dir, url);
     cassette(&f.expected, &f.prelude, "expected").save(&dir.join("expected.json"))?;
     cassette(&f.actual, &[], url).save(&dir.join("actual.json"))?;
@@ -178,10 +179,10 @@ fn write(f: &Finding, dir: &Path, url: &str) -> anyhow::Result<Commands> {
         && let Some(s) = failing(&f.actual, f.violation.step, f.violation.page)
     {
         std::fs::write(dir.join("request.cbor"), protocol::encode_request(Protocol::RpcV2Cbor, &s.request))
-            .with_context(|| format!("--out: cannot write '{}'", dir.display()))?;
+            .doing(|| format!("--out: cannot write '{}'", dir.display()))?;
     }
     let doc = finding_document(f, &commands);
-    std::fs::write(dir.join("finding.json"), serde_json::to_string_pretty(&doc)? + "\n")
-        .with_context(|| format!("--out: cannot write '{}'", dir.join("finding.json").display()))?;
+    std::fs::write(dir.join("finding.json"), serde_json::to_string_pretty(&doc).expect("a finding serializes") + "\n")
+        .doing(|| format!("--out: cannot write '{}'", dir.join("finding.json").display()))?;
     Ok(commands)
 }

@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::answers;
 use super::encode::respond;
+use crate::cassette::CassetteError;
 use crate::cassette::{self, LoadError};
 use crate::matching::{self, Matcher};
 use crate::model::{self, ServiceError};
@@ -222,11 +223,11 @@ impl Holding<'_> {
 impl Library {
     /// Loads cassettes (files or directories) with the given matcher override, holding up to `resident` bytes
     /// of JSON answers in memory.
-    pub fn load(paths: &[PathBuf], match_on: Option<&[Matcher]>, resident: usize) -> anyhow::Result<Library> {
+    pub fn load(paths: &[PathBuf], match_on: Option<&[Matcher]>, resident: usize) -> Result<Library, CassetteError> {
         let given = paths;
         let paths = cassette::expand_paths(given)?;
         if paths.is_empty() {
-            anyhow::bail!("no cassettes found in {given:?} (expected *.json files)");
+            return Err(CassetteError::invalid(format!("no cassettes found in {given:?} (expected *.json files)")));
         }
         let stamps = paths.iter().map(|p| FileStamp::of(p)).collect();
         let mut entries = Vec::new();

@@ -35,6 +35,7 @@ use bytes::Bytes;
 use http::Response;
 use serde_json::Value;
 
+use crate::cassette::CassetteError;
 use crate::cassette::redact::Redactor;
 use crate::matching::Matcher;
 use crate::protocol::{self, Protocol};
@@ -166,7 +167,7 @@ pub struct Playback {
 impl Playback {
     /// Loads the cassettes. `redactor` redacts incoming requests as the recording was redacted: the
     /// session's one redactor.
-    pub fn new(config: PlaybackConfig, redactor: Arc<Redactor>) -> anyhow::Result<Playback> {
+    pub fn new(config: PlaybackConfig, redactor: Arc<Redactor>) -> Result<Playback, CassetteError> {
         let library = Arc::new(Library::load(&config.cassettes, config.match_on.as_deref(), config.resident_answers)?);
         Ok(Playback {
             play: Mutex::new(State::new(library, Vec::new(), 0)),
@@ -191,7 +192,7 @@ impl Playback {
     }
 
     /// Swaps in a freshly loaded library (live reload); play positions start over, misses are kept.
-    pub fn reload(&self) -> anyhow::Result<()> {
+    pub fn reload(&self) -> Result<(), CassetteError> {
         let c = &self.config;
         let library = Arc::new(Library::load(&c.cassettes, c.match_on.as_deref(), c.resident_answers)?);
         let mut play = self.lock();

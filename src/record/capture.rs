@@ -10,6 +10,7 @@ use std::time::Duration;
 use http::HeaderMap;
 use serde_json::Value;
 
+use crate::cassette::CassetteError;
 use crate::cassette::journal::{self, Journal, LineHead, ResponseHead};
 use crate::cassette::redact::{self, Redactor};
 use crate::cassette::{Encoding, EncodingFormat, Interaction, RecordedRequest, RecordedResponse};
@@ -76,7 +77,7 @@ fn response_document(status: u16, headers: &HeaderMap, body: &[u8]) -> (Value, O
 impl Capture<'_> {
     /// Redacts an exchange and queues it on the journal: its sequence number, or `None` when the request body
     /// is not a document of its protocol. Wait for `Journal::written` before answering.
-    pub fn queue(&self, x: &Captured<'_>) -> anyhow::Result<Option<u64>> {
+    pub fn queue(&self, x: &Captured<'_>) -> Result<Option<u64>, CassetteError> {
         let Some((mut body, encoding)) = request_document(x.protocol, x.body) else { return Ok(None) };
         self.redactor.document(&mut body);
         let request = RecordedRequest {
@@ -120,7 +121,7 @@ impl Capture<'_> {
 
     /// Records an exchange and waits until the journal has written it: nothing is answered before its
     /// recording is safe. Whether it was recorded.
-    pub async fn record(&self, x: &Captured<'_>) -> anyhow::Result<bool> {
+    pub async fn record(&self, x: &Captured<'_>) -> Result<bool, CassetteError> {
         let Some(seq) = self.queue(x)? else { return Ok(false) };
         self.journal.written(seq).await?;
         Ok(true)

@@ -32,10 +32,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
 use bytes::Bytes;
 use http::{Request, Response};
 
+use crate::cassette::CassetteError;
 use crate::cassette::journal::{Journal, JournalHeader, journal_path};
 use crate::cassette::redact::{self, Redactor};
 use crate::cassette::{self, store};
@@ -141,6 +141,29 @@ impl RecordConfig {
     }
 }
 
+/// Why a recording session did not open.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// A mode that only answers from the cassette, and no cassette.
+    #[error(
+        "record mode '{}' needs an existing cassette, and '{}' does not exist (use --mode once to record it)",
+        mode.name(),
+        cassette.display()
+    )]
+    NoCassette {
+        /// The mode.
+        mode: RecordMode,
+        /// The cassette that does not exist.
+        cassette: PathBuf,
+    },
+    /// The cassette, or the journal an earlier session left, could not be read or started.
+    #[error(transparent)]
+    Cassette(#[from] CassetteError),
+    /// The client of the upstream could not be made (its CA file).
+    #[error(transparent)]
+    Client(#[from] crate::client::ClientError),
+}
+
 /// The recording proxy.
 /// It is a [`crate::server::Handler`]: serve it, point a client at it, and every exchange is written to the
 /// cassette (redacted) when it [finishes](Recorder::finish).
@@ -181,7 +204,7 @@ pub struct Recorder {
 impl Recorder {
     /// Opens a recording session: resumes the journal an unfinished session left, or starts one; loads the
     /// cassette for playback in the modes that answer from it.
-    pub async fn open(config: RecordConfig) -> anyhow::Result<Recorder> {
+    pub async fn open(config: RecordConfig) -> Result<Recorder, RecordError> {
         let jpath = journal_path(&config.cassette);
         let leftover = jpath.exists();
         let existing = config.cassette.exists();
@@ -191,11 +214,7 @@ impl Recorder {
             RecordMode::None => false,
         };
         if !records && !existing {
-            bail!(
-                "record mode '{}' needs an existing cassette, and '{}' does not exist (use --mode once to record it)",
-                config.mode.name(),
-                config.cassette.display()
-            );
+            return Err(RecordError::NoCassette { mode: config.mode, cassette: config.cassette.clone() });
         }
         let redactor = Arc::new(Redactor::new(config.redact.clone()));
         let playback = match (existing, config.mode) {
@@ -206,7 +225,7 @@ impl Recorder {
         };
         let journal = if records {
             let match_rules = if existing {
-                cassette::read_header(&config.cassette)?.match_rules
+                cassette::read_header(&config.cassette).map_err(CassetteError::from)?.match_rules
             } else {
                 matching::DEFAULT_RULES.iter().map(|s| s.to_string()).collect()
             };
@@ -252,13 +271,13 @@ impl Recorder {
     }
 
     /// Finishes the recording: the journal is folded into the cassette (or `NAME.json.new`).
-    pub fn finish(&self) -> anyhow::Result<Saved> {
+    pub fn finish(&self) -> Result<Saved, CassetteError> {
         self.finish_by(None)
     }
 
     /// [`Recorder::finish`], giving up on the fold at `deadline`: the journal, synced and whole, is then left
     /// for `record --recover` or the next session ([`Saved::Deferred`]).
-    pub fn finish_by(&self, deadline: Option<Instant>) -> anyhow::Result<Saved> {
+    pub fn finish_by(&self, deadline: Option<Instant>) -> Result<Saved, CassetteError> {
         match &self.journal {
             None => Ok(Saved::Nothing),
             Some(j) => {

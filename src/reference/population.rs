@@ -7,7 +7,6 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use anyhow::{Context, bail};
 use serde_json::Value;
 
 use crate::model::{self, JobProperties, JobStatus, S3Location, Timestamp};
@@ -133,39 +132,69 @@ pub fn generate(n: usize, seed: u64) -> Vec<JobProperties> {
 
 /// Loads a population from a JSON array of job properties, checking every job against the model and the
 /// reference's needs (a unique `JobId` and a `SubmitTime` on each). Errors name the file, line and field.
-pub fn load(path: &Path) -> anyhow::Result<Vec<JobProperties>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read jobs file '{}'", path.display()))?;
-    parse(&text).with_context(|| format!("jobs file '{}'", path.display()))
+pub fn load(path: &Path) -> Result<Vec<JobProperties>, JobsError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| JobsError { file: Some(path.into()), why: format!("cannot read it: {e}") })?;
+    parse(&text).map_err(|e| JobsError { file: Some(path.into()), ..e })
+}
+
+/// A jobs file that cannot be served: the file, and where in it and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobsError {
+    /// The file, when the jobs came from one.
+    pub file: Option<std::path::PathBuf>,
+    /// Where (line and column, or job and field) and why.
+    pub why: String,
+}
+
+impl std::fmt::Display for JobsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.file {
+            Some(p) => write!(f, "jobs file '{}': {}", p.display(), self.why),
+            None => f.write_str(&self.why),
+        }
+    }
+}
+
+impl std::error::Error for JobsError {}
+
+fn invalid(why: String) -> JobsError {
+    JobsError { file: None, why }
 }
 
 /// [`load`] on text.
-pub fn parse(text: &str) -> anyhow::Result<Vec<JobProperties>> {
+pub fn parse(text: &str) -> Result<Vec<JobProperties>, JobsError> {
     let doc: Value =
-        serde_json::from_str(text).map_err(|e| anyhow::anyhow!("line {}, column {}: {e}", e.line(), e.column()))?;
+        serde_json::from_str(text).map_err(|e| invalid(format!("line {}, column {}: {e}", e.line(), e.column())))?;
     let Value::Array(items) = doc else {
-        bail!("expected a JSON array of job properties, found a {}", model::json_type(&doc));
+        return Err(invalid(format!("expected a JSON array of job properties, found a {}", model::json_type(&doc))));
     };
     let mut jobs = Vec::with_capacity(items.len());
     let mut ids = HashSet::new();
     for (i, item) in items.iter().enumerate() {
         let at = format!("job [{i}]");
         if !item.is_object() {
-            bail!("{at}: expected an object of job properties, found a {}", model::json_type(item));
+            return Err(invalid(format!(
+                "{at}: expected an object of job properties, found a {}",
+                model::json_type(item)
+            )));
         }
-        model::check_types(item, &model::JOB_SHAPE).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
-        let job: JobProperties = serde_json::from_value(item.clone()).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
+        model::check_types(item, &model::JOB_SHAPE).map_err(|e| invalid(format!("{at}: {e}")))?;
+        let job: JobProperties = serde_json::from_value(item.clone()).map_err(|e| invalid(format!("{at}: {e}")))?;
         let root = crate::doc::JsonPath::root();
         let mut problems = model::check_job(&job, &root);
         problems.extend(model::check_job_plausibility(&job, &root));
         if let Some(v) = problems.first() {
-            bail!("{at}: field '{}': {}", v.path.member_path(), v.problem);
+            return Err(invalid(format!("{at}: field '{}': {}", v.path.member_path(), v.problem)));
         }
-        let Some(id) = &job.job_id else { bail!("{at}: field 'JobId' is required by the reference service") };
+        let Some(id) = &job.job_id else {
+            return Err(invalid(format!("{at}: field 'JobId' is required by the reference service")));
+        };
         if job.submit_time.is_none() {
-            bail!("{at}: field 'SubmitTime' is required by the reference service");
+            return Err(invalid(format!("{at}: field 'SubmitTime' is required by the reference service")));
         }
         if !ids.insert(id.clone()) {
-            bail!("{at}: field 'JobId': '{id}' appears more than once");
+            return Err(invalid(format!("{at}: field 'JobId': '{id}' appears more than once")));
         }
         jobs.push(job);
     }

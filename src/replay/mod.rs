@@ -39,10 +39,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use anyhow::Context;
 use bytes::Bytes;
 use http::{Request, Response};
 
+use crate::cassette::CassetteError;
 use crate::cassette::redact::{self, Redactor};
 use crate::model::{self, ServiceError};
 use crate::playback::{Missing, Playback};
@@ -102,7 +102,7 @@ pub struct Replayer {
 
 impl Replayer {
     /// Loads the cassettes.
-    pub fn new(config: ReplayConfig) -> anyhow::Result<Replayer> {
+    pub fn new(config: ReplayConfig) -> Result<Replayer, CassetteError> {
         let redactor = Arc::new(Redactor::new(config.redact.clone()));
         let playback = Arc::new(Playback::new(config.playback.clone(), redactor)?);
         Ok(Replayer { config, playback, requests: AtomicU64::new(0) })
@@ -164,6 +164,17 @@ impl Handler for Replayer {
     }
 }
 
+/// Why an in-process replay server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The cassettes did not load.
+    #[error(transparent)]
+    Cassettes(#[from] CassetteError),
+    /// No loopback port could be bound, or served.
+    #[error("cannot listen on a loopback port: {0}")]
+    Listen(std::io::Error),
+}
+
 /// A replay server running in-process, for Rust tests. Stops when dropped.
 ///
 /// ```
@@ -187,16 +198,16 @@ pub struct ReplayServer {
 
 impl ReplayServer {
     /// Serves one cassette (or a directory of them) on a free loopback port.
-    pub async fn start(cassette: impl AsRef<Path>) -> anyhow::Result<ReplayServer> {
+    pub async fn start(cassette: impl AsRef<Path>) -> Result<ReplayServer, StartError> {
         ReplayServer::start_with(ReplayConfig::new(vec![cassette.as_ref().to_path_buf()])).await
     }
 
     /// Serves with a full configuration.
-    pub async fn start_with(config: ReplayConfig) -> anyhow::Result<ReplayServer> {
+    pub async fn start_with(config: ReplayConfig) -> Result<ReplayServer, StartError> {
         let watch = config.watch;
         let replayer = Arc::new(Replayer::new(config)?);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding a loopback port")?;
-        let server = Server::spawn(listener, replayer.clone(), ServerConfig::default())?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(StartError::Listen)?;
+        let server = Server::spawn(listener, replayer.clone(), ServerConfig::default()).map_err(StartError::Listen)?;
         let watcher = watch.then(|| spawn_watcher(replayer.clone(), Duration::from_millis(200)));
         Ok(ReplayServer { server: Some(server), replayer, watcher })
     }

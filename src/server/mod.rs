@@ -45,7 +45,7 @@ use crate::protocol;
 use body::{Shared, answer};
 use watchdog::{Activity, Watched};
 
-pub use tls::tls_acceptor;
+pub use tls::{TlsError, tls_acceptor};
 
 /// Something that answers whole requests.
 pub trait Handler: Send + Sync + 'static {
@@ -178,10 +178,18 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// Binds a listener, with a message that names the address on failure.
-pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on '{addr}': {e} (expected a free HOST:PORT such as 127.0.0.1:0)"))
+pub async fn bind(addr: &str) -> Result<TcpListener, BindError> {
+    TcpListener::bind(addr).await.map_err(|error| BindError { addr: addr.to_string(), error })
+}
+
+/// An address that cannot be listened on.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on '{addr}': {error} (expected a free HOST:PORT such as 127.0.0.1:0)")]
+pub struct BindError {
+    /// The address given.
+    pub addr: String,
+    /// Why.
+    pub error: std::io::Error,
 }
 
 /// The serve loop: accepts until `shutdown` resolves, then drains.

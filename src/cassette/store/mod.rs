@@ -8,12 +8,11 @@
 //! deadline: a session that must exit soon (SIGTERM) folds if it can and otherwise leaves the journal, which
 //! is durable, for `record --recover` or the next `record` ([`Saved::Deferred`]).
 
+use crate::cassette::error::{CassetteError, Doing};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-use anyhow::{Context, bail};
 
 mod transcode;
 
@@ -68,12 +67,14 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     /// A temporary file in the directory of `dest` (created if needed).
-    pub fn create(dest: &Path) -> anyhow::Result<AtomicFile> {
+    pub fn create(dest: &Path) -> Result<AtomicFile, CassetteError> {
         let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create directory '{}'", dir.display()))?;
-        let name = dest.file_name().with_context(|| format!("'{}' is not a file path", dest.display()))?;
+        std::fs::create_dir_all(&dir).doing(|| format!("cannot create directory '{}'", dir.display()))?;
+        let name = dest
+            .file_name()
+            .ok_or_else(|| CassetteError::invalid(format!("'{}' is not a file path", dest.display())))?;
         let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-        let file = File::create(&tmp).with_context(|| format!("cannot write '{}'", dest.display()))?;
+        let file = File::create(&tmp).doing(|| format!("cannot write '{}'", dest.display()))?;
         Ok(AtomicFile { tmp, dir, file: Some(BufWriter::with_capacity(1 << 20, file)) })
     }
 
@@ -83,31 +84,34 @@ impl AtomicFile {
     }
 
     /// Whether what was written is byte for byte the file at `other`.
-    pub fn same_as(&mut self, other: &Path) -> anyhow::Result<bool> {
+    pub fn same_as(&mut self, other: &Path) -> Result<bool, CassetteError> {
         use std::io::Read;
-        self.writer().flush().with_context(|| format!("cannot write '{}'", self.tmp.display()))?;
-        let open = |p: &Path| File::open(p).with_context(|| format!("cannot read '{}'", p.display()));
+        self.writer().flush().doing(|| format!("cannot write '{}'", self.tmp.display()))?;
+        let open = |p: &Path| File::open(p).doing(|| format!("cannot read '{}'", p.display()));
         let (a, b) = (open(&self.tmp)?, open(other)?);
-        if a.metadata()?.len() != b.metadata()?.len() {
-            return Ok(false);
-        }
-        let (mut a, mut b) =
-            (std::io::BufReader::with_capacity(1 << 20, a), std::io::BufReader::with_capacity(1 << 20, b));
-        let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
-        loop {
-            let n = a.read(&mut x)?;
-            if n == 0 {
-                return Ok(true);
-            }
-            b.read_exact(&mut y[..n])?;
-            if x[..n] != y[..n] {
+        let same = || -> std::io::Result<bool> {
+            if a.metadata()?.len() != b.metadata()?.len() {
                 return Ok(false);
             }
-        }
+            let (mut a, mut b) =
+                (std::io::BufReader::with_capacity(1 << 20, &a), std::io::BufReader::with_capacity(1 << 20, &b));
+            let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+            loop {
+                let n = a.read(&mut x)?;
+                if n == 0 {
+                    return Ok(true);
+                }
+                b.read_exact(&mut y[..n])?;
+                if x[..n] != y[..n] {
+                    return Ok(false);
+                }
+            }
+        };
+        same().doing(|| format!("cannot compare '{}' with '{}'", self.tmp.display(), other.display()))
     }
 
     /// Flushes, syncs, and renames the file onto `dest` (in the same directory), then syncs the directory.
-    pub fn commit(mut self, dest: &Path) -> anyhow::Result<()> {
+    pub fn commit(mut self, dest: &Path) -> Result<(), CassetteError> {
         let file = self.file.take().expect("open until committed");
         let done = (|| -> std::io::Result<()> {
             let file = file.into_inner().map_err(|e| e.into_error())?;
@@ -116,7 +120,7 @@ impl AtomicFile {
             sync_dir(&self.dir);
             Ok(())
         })();
-        done.with_context(|| format!("cannot write '{}'", dest.display()))
+        done.doing(|| format!("cannot write '{}'", dest.display()))
     }
 }
 
@@ -135,9 +139,9 @@ fn sync_dir(dir: &Path) {
 }
 
 /// Writes `bytes` to `path` atomically (see [`AtomicFile`]).
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CassetteError> {
     let mut f = AtomicFile::create(path)?;
-    f.writer().write_all(bytes).with_context(|| format!("cannot write '{}'", path.display()))?;
+    f.writer().write_all(bytes).doing(|| format!("cannot write '{}'", path.display()))?;
     f.commit(path)
 }
 
@@ -299,21 +303,26 @@ const DEADLINE_EVERY: usize = 256;
 /// cassette's interactions followed by the journal's; a result that differs from an existing cassette goes
 /// to `NAME.json.new`. The journal's first header decides (resumed sessions share its mode). With a
 /// `deadline`, a fold not done by then stops, leaves the journal as it was, and says [`Saved::Deferred`].
-pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Saved> {
+pub fn fold(cassette: &Path, deadline: Option<Instant>) -> Result<Saved, CassetteError> {
     let jpath = journal_path(cassette);
     for stale in remove_stale_temporaries(cassette) {
         tracing::info!(file = %stale.display(), "removed a temporary file a killed fold left");
     }
     let mut reader = journal::Reader::open(&jpath)?;
     let Some(Line::Session(first)) = reader.next_entry()? else {
-        bail!("{}:1: not a journal header", jpath.display());
+        return Err(CassetteError::invalid(format!("{}:1: not a journal header", jpath.display())));
     };
-    let after_header = reader.offset().with_context(|| format!("cannot read journal '{}'", jpath.display()))?;
+    let after_header = reader.offset().doing(|| format!("cannot read journal '{}'", jpath.display()))?;
     drop(reader);
     let replaces = match first.mode.as_str() {
         "all" => true,
         "once" | "new_episodes" | "none" => false,
-        other => bail!("{}:1: unknown mode '{other}' (expected once, new_episodes, all or none)", jpath.display()),
+        other => {
+            return Err(CassetteError::invalid(format!(
+                "{}:1: unknown mode '{other}' (expected once, new_episodes, all or none)",
+                jpath.display()
+            )));
+        }
     };
     let existing = cassette.exists();
     let header = if existing {
@@ -327,7 +336,8 @@ pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Saved>
     let deferred = || Saved::Deferred { journal: jpath.clone(), cassette: cassette.to_path_buf() };
 
     let mut out = AtomicFile::create(cassette)?;
-    let mut w = CanonicalWriter::start(out.writer(), &header)?;
+    let mut w = CanonicalWriter::start(out.writer(), &header)
+        .doing(|| format!("cannot write the fold of '{}'", jpath.display()))?;
     if existing && !replaces {
         let mut over = false;
         let copied = read_each(cassette, |i, mut it| {
@@ -349,7 +359,7 @@ pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Saved>
         transcode::Transcoded::Done(n) => n,
     };
     let interactions = kept + recorded;
-    w.finish().with_context(|| format!("cannot write the fold of '{}'", jpath.display()))?;
+    w.finish().doing(|| format!("cannot write the fold of '{}'", jpath.display()))?;
     let outcome = if recorded == 0 {
         Saved::Nothing
     } else if !existing {
@@ -362,7 +372,7 @@ pub fn fold(cassette: &Path, deadline: Option<Instant>) -> anyhow::Result<Saved>
         out.commit(&pending)?;
         Saved::Pending { path: pending, interactions }
     };
-    std::fs::remove_file(&jpath).with_context(|| format!("cannot remove journal '{}'", jpath.display()))?;
+    std::fs::remove_file(&jpath).doing(|| format!("cannot remove journal '{}'", jpath.display()))?;
     if let Some(dir) = jpath.parent() {
         sync_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir });
     }

@@ -9,12 +9,11 @@
 //! one (glibc's allocator contends when memory is freed away from where it was allocated, and every node
 //! crossed between the cores' caches).
 
+use crate::cassette::error::{CassetteError, Doing};
 use std::fs::File;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
-
-use anyhow::Context;
 
 use super::CanonicalWriter;
 use crate::cassette::Interaction;
@@ -46,7 +45,7 @@ pub(super) enum Transcoded {
 }
 
 /// Parses and prints one batch (on a worker).
-fn print(path: &Path, batch: &Batch, out: &mut Printed, scratch: &mut Vec<u8>) -> anyhow::Result<()> {
+fn print(path: &Path, batch: &Batch, out: &mut Printed, scratch: &mut Vec<u8>) -> Result<(), CassetteError> {
     out.text.clear();
     out.starts.clear();
     for (k, line) in batch.lines.split(|b| *b == b'\n').enumerate() {
@@ -56,11 +55,13 @@ fn print(path: &Path, batch: &Batch, out: &mut Printed, scratch: &mut Vec<u8>) -
         let number = batch.first_line + k;
         if line.starts_with(b"{\"journal\":") {
             // A resumed session's header: it must be one, and says nothing the fold needs.
-            serde_json::from_slice::<JournalHeader>(line)
-                .map_err(|e| anyhow::anyhow!("{}:{number}: not a journal header: {e}", path.display()))?;
+            serde_json::from_slice::<JournalHeader>(line).map_err(|e| {
+                CassetteError::invalid(format!("{}:{number}: not a journal header: {e}", path.display()))
+            })?;
             continue;
         }
-        let mut it: Interaction = parse_line(line).map_err(|e| anyhow::anyhow!("{}:{number}: {e}", path.display()))?;
+        let mut it: Interaction =
+            parse_line(line).map_err(|e| CassetteError::invalid(format!("{}:{number}: {e}", path.display())))?;
         it.seq = 0;
         out.starts.push(out.text.len());
         super::print_item(&it, scratch, &mut out.text);
@@ -75,22 +76,22 @@ pub(super) fn journal_into<W: Write>(
     from: u64,
     w: &mut CanonicalWriter<W>,
     late: impl Fn() -> bool,
-) -> anyhow::Result<Transcoded> {
+) -> Result<Transcoded, CassetteError> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
     let mut file = std::io::BufReader::with_capacity(
         1 << 20,
-        File::open(path).with_context(|| format!("cannot read journal '{}'", path.display()))?,
+        File::open(path).doing(|| format!("cannot read journal '{}'", path.display()))?,
     );
     std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(from))
-        .with_context(|| format!("cannot read journal '{}'", path.display()))?;
+        .doing(|| format!("cannot read journal '{}'", path.display()))?;
     std::thread::scope(|scope| {
         // Per worker: batches in, printed batches out, printed buffers back.
         let mut to: Vec<SyncSender<Batch>> = Vec::new();
-        let mut from_workers: Vec<Receiver<anyhow::Result<Printed>>> = Vec::new();
+        let mut from_workers: Vec<Receiver<Result<Printed, CassetteError>>> = Vec::new();
         let mut back: Vec<std::sync::mpsc::Sender<Printed>> = Vec::new();
         for _ in 0..workers {
             let (batch_tx, batch_rx) = sync_channel::<Batch>(2);
-            let (done_tx, done_rx) = sync_channel::<anyhow::Result<Printed>>(2);
+            let (done_tx, done_rx) = sync_channel::<Result<Printed, CassetteError>>(2);
             let (back_tx, back_rx) = channel::<Printed>();
             let path: PathBuf = path.to_path_buf();
             scope.spawn(move || {
@@ -130,7 +131,7 @@ pub(super) fn journal_into<W: Write>(
                     let start = lines.len();
                     let n = file
                         .read_until(b'\n', &mut lines)
-                        .with_context(|| format!("cannot read journal '{}'", path.display()))?;
+                        .doing(|| format!("cannot read journal '{}'", path.display()))?;
                     if n == 0 {
                         eof = true;
                         break;
@@ -149,7 +150,7 @@ pub(super) fn journal_into<W: Write>(
                 }
                 to[sent % workers]
                     .send(Batch { lines, first_line })
-                    .map_err(|_| anyhow::anyhow!("a fold worker stopped"))?;
+                    .map_err(|_| CassetteError::invalid("a fold worker stopped".to_string()))?;
                 sent += 1;
             }
             if written == sent {
@@ -159,11 +160,12 @@ pub(super) fn journal_into<W: Write>(
                 return Ok(Transcoded::Late);
             }
             let k = written % workers;
-            let mut printed = from_workers[k].recv().map_err(|_| anyhow::anyhow!("a fold worker stopped"))??;
+            let mut printed =
+                from_workers[k].recv().map_err(|_| CassetteError::invalid("a fold worker stopped".to_string()))??;
             for (i, start) in printed.starts.iter().enumerate() {
                 let end = printed.starts.get(i + 1).copied().unwrap_or(printed.text.len());
                 w.push_printed(&printed.text[*start..end])
-                    .with_context(|| format!("cannot write the fold of '{}'", path.display()))?;
+                    .doing(|| format!("cannot write the fold of '{}'", path.display()))?;
             }
             recorded += printed.starts.len();
             written += 1;
