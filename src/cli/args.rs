@@ -98,15 +98,8 @@ pub(crate) struct FuzzArgs {
     /// Report format.
     #[arg(long, default_value = "text", value_parser = Format::parser(&[Format::Text, Format::Json, Format::Junit]))]
     pub(crate) format: Format,
-    /// Sign requests with SigV4, with the credentials `record` uses (environment, AWS_PROFILE).
-    #[arg(long)]
-    pub(crate) sign: bool,
-    /// Signing region (default: the target's AWS host, AWS_REGION, else us-east-1).
-    #[arg(long, value_name = "REGION")]
-    pub(crate) region: Option<String>,
-    /// Extra CA certificates (PEM) to trust for an https target.
-    #[arg(long, value_name = "PEM")]
-    pub(crate) ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) reach: ReachArgs,
     /// Runs of the target each finding's shrinking may take.
     #[arg(long, value_name = "N", default_value_t = 300)]
     pub(crate) shrink_runs: usize,
@@ -120,6 +113,20 @@ pub(crate) struct FuzzArgs {
     pub(crate) rechecks: usize,
     #[command(flatten)]
     pub(crate) bytes: ByteArgs,
+}
+
+/// How `diff` and `fuzz` reach a target: signing, its region, the CAs to trust.
+#[derive(Debug, Args)]
+pub(crate) struct ReachArgs {
+    /// Sign requests with SigV4, with the credentials `record` uses (environment, AWS_PROFILE).
+    #[arg(long)]
+    pub(crate) sign: bool,
+    /// Signing region (default: the target's AWS host, AWS_REGION, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub(crate) region: Option<String>,
+    /// Extra CA certificates (PEM) to trust for an https target.
+    #[arg(long, value_name = "PEM")]
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 /// The byte budgets of `diff` and `fuzz`.
@@ -198,15 +205,8 @@ pub(crate) struct DiffArgs {
     /// Seconds to wait for each answer's headers, and again for its body.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub(crate) timeout: f64,
-    /// Sign requests with SigV4, with the credentials `record` uses (environment, AWS_PROFILE).
-    #[arg(long)]
-    pub(crate) sign: bool,
-    /// Signing region (default: the target's AWS host, AWS_REGION, else us-east-1).
-    #[arg(long, value_name = "REGION")]
-    pub(crate) region: Option<String>,
-    /// Extra CA certificates (PEM) to trust for an https target.
-    #[arg(long, value_name = "PEM")]
-    pub(crate) ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) reach: ReachArgs,
     /// The redaction rules the cassettes were recorded with (header:NAME or json:$.PATH; repeatable): the
     /// target's answers pass through them before comparison.
     #[arg(long = "redact", value_name = "RULE")]

@@ -1,9 +1,7 @@
 //! The library configurations, built from the parsed flags and the environment (`env` stands for it, so the
 //! tests can give their own). The region is worked out in one place, [`endpoint_and_region`].
 
-use std::path::PathBuf;
-
-use super::args::{DiffArgs, FuzzArgs, RecordArgs, ReferenceArgs, ReplayArgs};
+use super::args::{DiffArgs, FuzzArgs, ReachArgs, RecordArgs, ReferenceArgs, ReplayArgs};
 use crate::client::{DEFAULT_REGION, Endpoint};
 use crate::reference::{ReferenceConfig, population, token::TokenKey};
 use crate::sigv4::Credentials;
@@ -168,29 +166,27 @@ pub(super) fn diff_config(
             if args.target.is_some() { " and --target" } else { "" }
         ),
     };
-    let client = http_client(target, args.region.as_deref(), args.timeout, args.sign, args.ca_file.as_ref(), env)?;
+    let client = http_client(target, args.timeout, &args.reach, env)?;
     let target = crate::client::Target::http(client);
     finish_diff_config(DiffConfig::new(args.cassettes.clone(), Subject::Service(target)), args)
 }
 
-/// A client for `--target URL|aws` with `--region`, `--timeout`, `--sign` and `--ca-file`, as diff and fuzz
-/// take them.
+/// A client for `--target URL|aws` with `--timeout` and how to reach it (`--region`, `--sign`, `--ca-file`),
+/// as diff and fuzz take them.
 fn http_client(
     target: &str,
-    region: Option<&str>,
     timeout: f64,
-    sign: bool,
-    ca_file: Option<&PathBuf>,
+    reach: &ReachArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<crate::client::Client> {
-    let (endpoint, region) = endpoint_and_region("--target", target, region, env)?;
+    let (endpoint, region) = endpoint_and_region("--target", target, reach.region.as_deref(), env)?;
     if !(timeout > 0.0 && timeout.is_finite()) {
         anyhow::bail!("--timeout: expected a positive number of seconds, got {timeout}");
     }
     let mut client_config = crate::client::ClientConfig::new(endpoint);
     client_config.timeout = std::time::Duration::from_secs_f64(timeout);
-    client_config.ca_file = ca_file.cloned();
-    if sign {
+    client_config.ca_file.clone_from(&reach.ca_file);
+    if reach.sign {
         let (creds, source) = crate::sigv4::credentials_from_chain(env)
             .map_err(|e| anyhow::anyhow!("--sign: {e}. Signing needs credentials, as record's re-signing does"))?;
         tracing::info!(source = %source.0, "signing with credentials");
@@ -231,8 +227,7 @@ pub(super) fn fuzz_config(
 ) -> anyhow::Result<crate::fuzzing::FuzzConfig> {
     use crate::client::Target;
     use crate::fuzzing::{Budget, Expected, FuzzConfig};
-    let client =
-        |url: &str| http_client(url, args.region.as_deref(), args.timeout, args.sign, args.ca_file.as_ref(), env);
+    let client = |url: &str| http_client(url, args.timeout, &args.reach, env);
     let mut config = FuzzConfig::new(Target::http(client(&args.target)?));
     config.expected = match (&args.cassettes[..], &args.against) {
         ([_, ..], _) => {

@@ -107,8 +107,12 @@ fn chain_differences(view: View, rec: &Chain, run: &TargetRun, missing_jobs: boo
 
 /// Compares one chain's run with the recording: chain-level, then page and job differences, then oracles.
 /// Returns the differences, and where placeholders were paired with the target's values.
-fn compare_run(config: &DiffConfig, rec: &Chain, run: &mut TargetRun) -> (Vec<Difference>, Vec<compare::Binding>) {
-    let mut renaming = compare::Renaming::default();
+fn compare_run(
+    config: &DiffConfig,
+    rec: &Chain,
+    run: &mut TargetRun,
+) -> (Vec<Difference>, Vec<super::renaming::Binding>) {
+    let mut renaming = super::renaming::Renaming::default();
     let (mut out, bindings) =
         compare::chains_bound(&config.rules, &mut renaming, config.view, &rec.pages, &run.pages, rec.is_complete());
     if run.failure.is_some() {
@@ -181,7 +185,7 @@ pub(super) fn chain_report(chain_no: usize, rec: &Chain, run: &TargetRun, differ
 /// What comparing one chain made: its reports (one per protocol), and the placeholder pairings each made.
 pub(crate) struct Judged {
     reports: Vec<ChainReport>,
-    bindings: Vec<(usize, compare::Binding)>,
+    bindings: Vec<(usize, super::renaming::Binding)>,
 }
 
 /// Compares chain `chain_no` with the target's runs of it (none: the other recording has no such chain).
@@ -216,7 +220,7 @@ pub(super) fn judge_chain(
         // --protocol both: the two answers must agree with each other too.
         let mut agree = compare::chains(
             &config.rules,
-            &mut compare::Renaming::default(),
+            &mut super::renaming::Renaming::default(),
             View::Strict,
             &json_run.pages,
             &cbor_run.pages,
@@ -239,7 +243,7 @@ pub(super) fn judge_chain(
 /// One cassette's reports, and its placeholder pairing, built up chain by chain in the fixed order.
 #[derive(Default)]
 pub(super) struct Judging {
-    renaming: compare::Renaming,
+    renaming: super::renaming::Renaming,
     pub(super) chains: Vec<ChainReport>,
 }
 

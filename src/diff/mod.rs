@@ -29,6 +29,7 @@ mod judge;
 mod load;
 pub mod noise;
 mod outcome;
+pub(crate) mod renaming;
 pub mod report;
 pub mod rules;
 pub mod run;
@@ -270,7 +271,7 @@ pub async fn request_loop(config: &DiffConfig) -> Result<usize, DiffError> {
 /// What differs between two answers to one chain (two runs, or two recordings): the noise candidates.
 fn varied(
     config: &DiffConfig,
-    renaming: &mut compare::Renaming,
+    renaming: &mut renaming::Renaming,
     chain: &Chain,
     a: &[Page],
     b: &[Page],
@@ -310,7 +311,7 @@ pub async fn learn_noise(config: &DiffConfig, runs: usize) -> Result<(noise::Noi
                 sets.push(set);
             }
             let (first, rest) = sets.split_first().expect("at least two runs");
-            let mut renaming = compare::Renaming::default();
+            let mut renaming = renaming::Renaming::default();
             for later in rest {
                 for (c, l) in loaded.iter().enumerate() {
                     for (k, chain) in l.chains.iter().enumerate() {
@@ -329,7 +330,7 @@ pub async fn learn_noise(config: &DiffConfig, runs: usize) -> Result<(noise::Noi
         Subject::Cassette(other) => {
             let b = load_other(&loaded, other)?;
             let (runs, _) = pair_recordings(&loaded[0], &b[0]);
-            let mut renaming = compare::Renaming::default();
+            let mut renaming = renaming::Renaming::default();
             for (k, runs) in runs.iter().enumerate() {
                 let chain = loaded[0].materialize(k);
                 for run in runs {
