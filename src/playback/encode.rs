@@ -8,6 +8,7 @@ use http::{HeaderValue, Response};
 
 use crate::cassette::RecordedResponse;
 use crate::model::{self, ServiceError};
+use crate::protocol::RequestId;
 use crate::protocol::{self, Protocol};
 
 /// The code and message of a recorded error body, read the way the SDKs read them.
@@ -16,7 +17,7 @@ pub fn recorded_error(resp: &RecordedResponse) -> ServiceError {
 }
 
 /// Encodes a recorded response for a caller speaking `protocol`.
-pub fn respond(protocol: Protocol, recorded: &RecordedResponse, request_id: &str) -> Response<Bytes> {
+pub fn respond(protocol: Protocol, recorded: &RecordedResponse, request_id: &RequestId) -> Response<Bytes> {
     let mut resp = if (200..300).contains(&recorded.status) {
         let body = protocol::encode_document(protocol, &recorded.body, &model::RESPONSE_SHAPE);
         let mut r = protocol::output_response_bytes(protocol, body, request_id);
@@ -46,7 +47,7 @@ mod tests {
             encoding: None,
         };
         for p in Protocol::ALL {
-            let r = respond(p, &ok, "rid");
+            let r = respond(p, &ok, &crate::protocol::request_id());
             assert_eq!(protocol::parse_reply(p, 200, r.body()).unwrap(), protocol::Reply::Output(ok.body.clone()));
         }
         let err = RecordedResponse {
@@ -55,7 +56,7 @@ mod tests {
             body: json!({"__type": "com.amazonaws.comprehendmedical#ValidationException", "Message": "bad"}),
             encoding: None,
         };
-        let r = respond(Protocol::AwsJson11, &err, "rid");
+        let r = respond(Protocol::AwsJson11, &err, &crate::protocol::request_id());
         assert_eq!(r.status(), 400);
         assert_eq!(
             protocol::parse_reply(Protocol::AwsJson11, 400, r.body()).unwrap(),

@@ -22,6 +22,7 @@ use crate::cassette::CassetteError;
 use crate::cassette::{self, LoadError};
 use crate::matching::{self, Matcher};
 use crate::model::{self, ServiceError};
+use crate::protocol::RequestId;
 use crate::protocol::{self, Protocol};
 
 /// One recorded interaction, ready to answer.
@@ -81,7 +82,7 @@ fn cbor_body(status: StatusCode, error_type: Option<&HeaderValue>, json: &[u8]) 
         body: serde_json::from_slice(json).unwrap_or(Value::Null),
         encoding: None,
     };
-    respond(Protocol::RpcV2Cbor, &recorded, "").into_body()
+    respond(Protocol::RpcV2Cbor, &recorded, &crate::protocol::request_id()).into_body()
 }
 
 /// A request's match key: the canonical text [`matching::request_key`] builds, hashed to 128 bits with two
@@ -201,7 +202,11 @@ impl Holding<'_> {
             return self.hold(Held { status, body, error_type: None, verbatim, cbor: OnceLock::new() });
         }
         if !(200..300).contains(&resp.status) {
-            return self.hold(Held::of(respond(Protocol::AwsJson11, &resp.to_recorded(), "")));
+            return self.hold(Held::of(respond(
+                Protocol::AwsJson11,
+                &resp.to_recorded(),
+                &crate::protocol::request_id(),
+            )));
         }
         let raw = resp.body.get().as_bytes();
         let error_type = resp.headers.get("x-amzn-errortype").and_then(|v| HeaderValue::from_str(v).ok());
@@ -367,7 +372,7 @@ impl Library {
     }
 
     /// Recorded `idx`'s answer, encoded for a caller speaking `p`.
-    pub fn response(&self, idx: usize, p: Protocol, request_id: &str) -> Response<Bytes> {
+    pub fn response(&self, idx: usize, p: Protocol, request_id: &RequestId) -> Response<Bytes> {
         let e = &self.entries[idx];
         let (status, body, error_type) = match e.answer {
             Stored::Held(h) => {
@@ -501,18 +506,21 @@ mod tests {
         let held = Library::load(&paths, None, RESIDENT_ANSWERS_DEFAULT).unwrap();
         let read_back = Library::load(&paths, None, 0).unwrap();
         assert_eq!(held.residency().1, 0);
-        let ok = (0..held.len()).filter(|i| held.response(*i, Protocol::AwsJson11, "").status().is_success()).count();
+        let ok = (0..held.len())
+            .filter(|i| held.response(*i, Protocol::AwsJson11, &crate::protocol::request_id()).status().is_success())
+            .count();
         assert!(ok > 5);
         assert_eq!(read_back.residency(), (held.len() - ok, ok), "only 2xx answers leave memory");
         for idx in 0..held.len() {
             for p in Protocol::ALL {
-                let (a, b) = (held.response(idx, p, "rid"), read_back.response(idx, p, "rid"));
+                let (a, b) =
+                    (held.response(idx, p, &RequestId::fixed()), read_back.response(idx, p, &RequestId::fixed()));
                 assert_eq!((a.status(), a.headers(), a.body()), (b.status(), b.headers(), b.body()), "{idx} {p:?}");
             }
         }
         // A budget between the two keeps some answers and reads the rest back.
         let total: usize = (0..held.len())
-            .map(|i| held.response(i, Protocol::AwsJson11, ""))
+            .map(|i| held.response(i, Protocol::AwsJson11, &RequestId::fixed()))
             .filter(|r| r.status().is_success())
             .map(|r| r.body().len())
             .sum();
@@ -603,13 +611,13 @@ mod tests {
         let text = std::fs::read_to_string(golden("boto3-walk.json")).unwrap();
         std::fs::write(&path, &text).unwrap();
         let lib = Library::load(std::slice::from_ref(&path), None, 0).unwrap();
-        assert_eq!(lib.response(0, Protocol::AwsJson11, "rid").status(), 200);
+        assert_eq!(lib.response(0, Protocol::AwsJson11, &RequestId::fixed()).status(), 200);
         // Same length, same inode, one job id changed: what an in-place editor save might do.
         let changed = text.replacen("\"JobId\": \"", "\"JobId\": \"X", 1).replacen("\n", "", 1);
         assert_eq!(changed.len(), text.len());
         std::fs::OpenOptions::new().write(true).open(&path).unwrap().write_all(changed.as_bytes()).unwrap();
         for p in Protocol::ALL {
-            let resp = lib.response(0, p, "rid");
+            let resp = lib.response(0, p, &RequestId::fixed());
             assert_eq!(resp.status(), 500, "{p:?}");
             let Ok(protocol::Reply::Error(e)) = protocol::parse_reply(p, 500, resp.body()) else { panic!() };
             assert_eq!(e.code, "InternalServerException");

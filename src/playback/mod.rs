@@ -27,7 +27,6 @@ pub use guide::Guide;
 pub use library::{FileStamp, Library};
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,6 +37,7 @@ use serde_json::Value;
 use crate::cassette::CassetteError;
 use crate::cassette::redact::Redactor;
 use crate::matching::Matcher;
+use crate::protocol::RequestId;
 use crate::protocol::{self, Protocol};
 use state::{Played, State};
 
@@ -151,7 +151,7 @@ impl Found {
     }
 
     /// The answer, encoded for a caller speaking `p`.
-    pub fn response(&self, p: Protocol, request_id: &str) -> Response<Bytes> {
+    pub fn response(&self, p: Protocol, request_id: &RequestId) -> Response<Bytes> {
         self.library.response(self.idx, p, request_id)
     }
 }
@@ -161,7 +161,6 @@ pub struct Playback {
     config: PlaybackConfig,
     redactor: Arc<Redactor>,
     play: Mutex<State>,
-    served: AtomicU64,
 }
 
 impl Playback {
@@ -169,12 +168,7 @@ impl Playback {
     /// session's one redactor.
     pub fn new(config: PlaybackConfig, redactor: Arc<Redactor>) -> Result<Playback, CassetteError> {
         let library = Arc::new(Library::load(&config.cassettes, config.match_on.as_deref(), config.resident_answers)?);
-        Ok(Playback {
-            play: Mutex::new(State::new(library, Vec::new(), 0)),
-            served: AtomicU64::new(0),
-            config,
-            redactor,
-        })
+        Ok(Playback { play: Mutex::new(State::new(library, Vec::new(), 0, 0)), config, redactor })
     }
 
     /// What it answers from.
@@ -197,7 +191,7 @@ impl Playback {
         let library = Arc::new(Library::load(&c.cassettes, c.match_on.as_deref(), c.resident_answers)?);
         let mut play = self.lock();
         let misses = std::mem::take(&mut play.misses);
-        *play = State::new(library, misses, play.unmatched);
+        *play = State::new(library, misses, play.unmatched, play.served);
         Ok(())
     }
 
@@ -211,12 +205,7 @@ impl Playback {
                 (path.to_path_buf(), index)
             })
             .collect();
-        Tally {
-            served: self.served.load(Ordering::Relaxed),
-            unmatched: play.unmatched,
-            misses: play.misses.clone(),
-            unplayed,
-        }
+        Tally { served: play.served, unmatched: play.unmatched, misses: play.misses.clone(), unplayed }
     }
 
     /// Finds the next recorded answer for a request body in a protocol, moving play positions on.
@@ -229,9 +218,7 @@ impl Playback {
                 self.pick(p, body, &input)
             }
         };
-        let found = picked.map_err(Missing::Unmatched)?;
-        self.served.fetch_add(1, Ordering::Relaxed);
-        Ok(found)
+        picked.map_err(Missing::Unmatched)
     }
 
     /// The entry for a request whose exact bytes matched before, if they did and it has one left to play

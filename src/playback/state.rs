@@ -32,6 +32,8 @@ pub(super) struct State {
     pub(super) misses: Vec<Miss>,
     /// Every miss.
     pub(super) unmatched: u64,
+    /// Every answer played (counted here, under the lock taken anyway, rather than in an atomic of its own).
+    pub(super) served: u64,
     /// Request bytes already matched, one map per protocol (`Protocol as usize`), to their group: a repeated
     /// request (SDKs send identical bytes for identical requests) skips parsing, redaction and key building.
     /// Looked up by the bytes themselves, so a lookup clones nothing. Filled only on matches, with copies (a
@@ -50,8 +52,9 @@ pub(super) enum Played {
 
 impl State {
     /// Fresh play positions over a library; misses carry over a reload.
-    pub(super) fn new(library: Arc<Library>, misses: Vec<Miss>, unmatched: u64) -> State {
+    pub(super) fn new(library: Arc<Library>, misses: Vec<Miss>, unmatched: u64, served: u64) -> State {
         State {
+            served,
             cursors: vec![0; library.groups()],
             played: vec![0; library.len().div_ceil(64)],
             misses,
@@ -114,6 +117,7 @@ impl State {
         *n = (if next >= 2 * list.len() { list.len() } else { next }) as u32;
         let idx = list[slot] as usize;
         self.played[idx / 64] |= 1 << (idx % 64);
+        self.served += 1;
         Played::Entry(idx)
     }
 }
@@ -168,7 +172,7 @@ mod tests {
 
     #[test]
     fn the_memo_and_the_misses_stay_within_their_bounds_whatever_arrives() {
-        let mut state = State::new(golden_library(), Vec::new(), 0);
+        let mut state = State::new(golden_library(), Vec::new(), 0, 0);
         // A million distinct requests, each a kilobyte-sized slice of one big buffer (as a connection's read
         // buffer may hand them over): the memo holds copies, within its budget, and keeps the latest.
         let buffer = Bytes::from(vec![b'x'; 1 << 20]);
@@ -201,7 +205,7 @@ mod tests {
         let library = golden_library();
         let g = (0..library.groups()).find(|g| library.group_members(*g).len() == 1).unwrap();
         let only = library.group_members(g)[0] as usize;
-        let mut state = State::new(library.clone(), Vec::new(), 0);
+        let mut state = State::new(library.clone(), Vec::new(), 0, 0);
         assert!(!state.was_played(only));
         for _ in 0..5 {
             assert!(matches!(state.advance(g, Repeat::Cycle), Played::Entry(i) if i == only));

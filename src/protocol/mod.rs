@@ -115,7 +115,10 @@ static SMITHY_PROTOCOL_CBOR_VALUE: HeaderValue = HeaderValue::from_static(SMITHY
 /// The media type of a request's `Content-Type`, without parameters. The SDKs send the bare media type, which
 /// is answered without splitting.
 fn media_type(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(header::CONTENT_TYPE)?;
+    media_type_of(headers.get(header::CONTENT_TYPE)?)
+}
+
+fn media_type_of(v: &HeaderValue) -> Option<&str> {
     for known in [JSON_CONTENT_TYPE, CBOR_CONTENT_TYPE] {
         if v.as_bytes() == known.as_bytes() {
             return Some(known);
@@ -187,7 +190,16 @@ pub fn detect<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) -> Res
     let reject = |status, code: &str, msg: String| {
         Err(Rejection { protocol: Protocol::AwsJson11, error: ServiceError::new(status, code, msg) })
     };
-    let Some(target) = headers.get(&TARGET) else {
+    // One pass over the few headers a request has, instead of a hashed lookup of each.
+    let (mut target, mut content_type) = (None, None);
+    for (name, value) in headers {
+        if *name == header::CONTENT_TYPE {
+            content_type = Some(value);
+        } else if *name == TARGET {
+            target = Some(value);
+        }
+    }
+    let Some(target) = target else {
         return reject(
             400,
             "UnknownOperationException",
@@ -208,13 +220,13 @@ pub fn detect<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) -> Res
             format!("{method} is not supported: AWS JSON operations take POST"),
         );
     }
-    match media_type(headers) {
+    match content_type.and_then(media_type_of) {
         Some(JSON_CONTENT_TYPE | "application/x-amz-json-1.0") => {}
         _ => {
             return reject(
                 415,
                 "UnsupportedMediaTypeException",
-                format!("Content-Type must be {JSON_CONTENT_TYPE}, got {}", shown(headers.get(header::CONTENT_TYPE))),
+                format!("Content-Type must be {JSON_CONTENT_TYPE}, got {}", shown(content_type)),
             );
         }
     }
@@ -280,37 +292,46 @@ pub fn error_document(protocol: Protocol, error: &ServiceError) -> Value {
     }
 }
 
-fn base_response(protocol: Protocol, status: StatusCode, request_id: &str, body: Bytes) -> Response<Bytes> {
+/// Every response's headers but its request id's value, one map per protocol: a copy of one costs less than
+/// building it, which hashes each name.
+static BASE_HEADERS: std::sync::LazyLock<[HeaderMap; 2]> = std::sync::LazyLock::new(|| {
+    Protocol::ALL.map(|p| {
+        let mut h = HeaderMap::with_capacity(3);
+        h.insert(
+            header::CONTENT_TYPE,
+            if p == Protocol::AwsJson11 { &JSON_CONTENT_TYPE_VALUE } else { &CBOR_CONTENT_TYPE_VALUE }.clone(),
+        );
+        if p == Protocol::RpcV2Cbor {
+            h.insert(SMITHY_PROTOCOL.clone(), SMITHY_PROTOCOL_CBOR_VALUE.clone());
+        }
+        h.insert(REQUEST_ID.clone(), HeaderValue::from_static(""));
+        h
+    })
+});
+
+fn base_response(protocol: Protocol, status: StatusCode, request_id: &RequestId, body: Bytes) -> Response<Bytes> {
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    match protocol {
-        Protocol::AwsJson11 => {
-            h.insert(header::CONTENT_TYPE, JSON_CONTENT_TYPE_VALUE.clone());
-        }
-        Protocol::RpcV2Cbor => {
-            h.insert(header::CONTENT_TYPE, CBOR_CONTENT_TYPE_VALUE.clone());
-            h.insert(SMITHY_PROTOCOL.clone(), SMITHY_PROTOCOL_CBOR_VALUE.clone());
-        }
-    }
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert(REQUEST_ID.clone(), v);
+    *h = BASE_HEADERS[protocol as usize].clone();
+    if let Some((_, v)) = h.iter_mut().find(|(name, _)| *name == REQUEST_ID) {
+        *v = request_id.header_value();
     }
     resp
 }
 
 /// A 200 response carrying an output document.
-pub fn output_response(protocol: Protocol, doc: &Value, request_id: &str) -> Response<Bytes> {
+pub fn output_response(protocol: Protocol, doc: &Value, request_id: &RequestId) -> Response<Bytes> {
     output_response_bytes(protocol, encode_document(protocol, doc, &model::RESPONSE_SHAPE), request_id)
 }
 
 /// A 200 response from an already encoded body (the replay server pre-encodes).
-pub fn output_response_bytes(protocol: Protocol, body: Bytes, request_id: &str) -> Response<Bytes> {
+pub fn output_response_bytes(protocol: Protocol, body: Bytes, request_id: &RequestId) -> Response<Bytes> {
     base_response(protocol, StatusCode::OK, request_id, body)
 }
 
 /// An error response with the error's status, AWS-shaped body, and `x-amzn-ErrorType`.
-pub fn error_response(protocol: Protocol, error: &ServiceError, request_id: &str) -> Response<Bytes> {
+pub fn error_response(protocol: Protocol, error: &ServiceError, request_id: &RequestId) -> Response<Bytes> {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = encode_document(protocol, &error_document(protocol, error), &model::ERROR_SHAPE);
     let mut resp = base_response(protocol, status, request_id, body);
@@ -614,13 +635,13 @@ mod tests {
     fn errors_round_trip_through_both_protocols_as_sdks_read_them() {
         let err = ServiceError::validation("1 validation error detected: x");
         for p in Protocol::ALL {
-            let resp = error_response(p, &err, "rid");
+            let resp = error_response(p, &err, &RequestId::fixed());
             assert_eq!(resp.status(), 400);
-            assert_eq!(resp.headers()[REQUEST_ID_HEADER], "rid");
+            assert_eq!(resp.headers()[REQUEST_ID_HEADER], &*RequestId::fixed());
             assert_eq!(resp.headers()[header::CONTENT_TYPE], p.content_type());
             assert_eq!(parse_reply(p, 400, resp.body()).unwrap(), Reply::Error(err.clone()));
         }
-        let cbor = error_response(Protocol::RpcV2Cbor, &err, "rid");
+        let cbor = error_response(Protocol::RpcV2Cbor, &err, &RequestId::fixed());
         assert_eq!(cbor.headers()[SMITHY_PROTOCOL_HEADER], "rpc-v2-cbor");
         assert_eq!(
             cbor::to_document(cbor.body()).unwrap().0["__type"],
@@ -645,7 +666,7 @@ mod tests {
     fn outputs_round_trip_in_both_protocols() {
         let doc = json!({"ComprehendMedicalAsyncJobPropertiesList": [{"JobId": "j", "SubmitTime": 1700000000.5}], "NextToken": "n"});
         for p in Protocol::ALL {
-            let resp = output_response(p, &doc, "r");
+            let resp = output_response(p, &doc, &RequestId::fixed());
             assert_eq!(parse_reply(p, 200, resp.body()).unwrap(), Reply::Output(doc.clone()));
         }
     }

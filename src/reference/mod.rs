@@ -31,6 +31,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 
 use crate::model::{self, Filter, JobProperties, JobStatus, ListRequest, ListResponse, ServiceError};
+use crate::protocol::RequestId;
 use crate::protocol::{self, Protocol};
 use crate::server::Handler;
 use crate::sigv4::{self, Credentials};
@@ -366,7 +367,7 @@ impl Reference {
     fn respond(
         &self,
         req: Request<Bytes>,
-        request_id: &str,
+        request_id: &RequestId,
     ) -> Result<(Response<Bytes>, usize), (Protocol, ServiceError)> {
         let (parts, body) = req.into_parts();
         let call =
@@ -447,7 +448,7 @@ impl Reference {
     }
 
     /// An error answer, with the defects that garble its encoding.
-    fn error_answer(&self, protocol: Protocol, error: &ServiceError, request_id: &str) -> Response<Bytes> {
+    fn error_answer(&self, protocol: Protocol, error: &ServiceError, request_id: &RequestId) -> Response<Bytes> {
         let mut resp = match (self.defect, protocol) {
             (Some(Defect::CborErrorAsJson), Protocol::RpcV2Cbor) => {
                 let mut r = protocol::error_response(Protocol::AwsJson11, error, request_id);

@@ -126,9 +126,10 @@ impl Replayer {
             Err(r) => return protocol::error_response(r.protocol, &r.error, &request_id),
         };
         let p = call.protocol;
-        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        // The count numbers the fault stream; without faults nothing reads it.
         if self.config.faults != Faults::default()
-            && let Some(fault) = self.config.faults.draw(self.config.seed, n)
+            && let Some(fault) =
+                self.config.faults.draw(self.config.seed, self.requests.fetch_add(1, Ordering::Relaxed))
         {
             return protocol::error_response(p, &fault, &request_id);
         }

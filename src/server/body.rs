@@ -61,7 +61,7 @@ pub(super) async fn answer<H: Handler>(
     shared: &Shared<H>,
     req: Request<Incoming>,
     max_body: usize,
-    activity: Arc<Activity>,
+    activity: &Activity,
 ) -> Response<Bytes> {
     let handler = &*shared.handler;
     let (parts, body) = req.into_parts();

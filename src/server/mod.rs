@@ -18,6 +18,7 @@
 //! | `tls.rs` | the TLS acceptor |
 
 mod body;
+mod drain;
 mod tls;
 mod watchdog;
 
@@ -34,16 +35,16 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::model::ServiceError;
 use crate::protocol;
 use body::{Shared, answer};
-use watchdog::{Activity, Watched};
+use drain::{Live, StopSignal, Stoppable};
+use watchdog::{Activity, Watchdog, Watched};
 
 pub use tls::{TlsError, tls_acceptor};
 
@@ -215,10 +216,10 @@ pub async fn serve_with_tls<H: Handler>(
     // and body. Every body here is small, and the copy costs less than the vectored write: replay's CPU per
     // request fell 7% with it (BENCHMARKS.md, "Replay throughput").
     builder.http1().writev(false);
-    let graceful = GracefulShutdown::new();
-    let (stopping_tx, stopping) = watch::channel(false);
+    let live = Arc::new(Live::default());
     let shared = Arc::new(Shared::new(handler, config.max_bodies_in_flight));
     let config = Arc::new(config);
+    let watchdog = Arc::new(Watchdog::new(config.clone()));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -237,8 +238,8 @@ pub async fn serve_with_tls<H: Handler>(
                     shared: shared.clone(),
                     config: config.clone(),
                     builder: builder.clone(),
-                    watcher: graceful.watcher(),
-                    stopping: stopping.clone(),
+                    live: live.clone(),
+                    watchdog: watchdog.clone(),
                     peer,
                 };
                 match &tls {
@@ -263,9 +264,9 @@ pub async fn serve_with_tls<H: Handler>(
     }
     drop(listener);
     // Idle connections close now; in-flight requests finish within the drain.
-    let _ = stopping_tx.send(true);
+    watchdog.stop();
     tokio::select! {
-        () = graceful.shutdown() => tracing::debug!("all connections drained"),
+        () = live.closed() => tracing::debug!("all connections drained"),
         () = tokio::time::sleep(config.drain) => tracing::warn!(drain = ?config.drain, "connections still open after the drain time; closing"),
     }
 }
@@ -275,8 +276,8 @@ struct Connection<H> {
     shared: Arc<Shared<H>>,
     config: Arc<ServerConfig>,
     builder: auto::Builder<TokioExecutor>,
-    watcher: hyper_util::server::graceful::Watcher,
-    stopping: watch::Receiver<bool>,
+    live: Arc<Live>,
+    watchdog: Arc<Watchdog>,
     peer: SocketAddr,
 }
 
@@ -284,30 +285,26 @@ impl<H: Handler> Connection<H> {
     /// Serves the connection (a task) until it ends, its watchdog (another) closes it, or shutdown finds it
     /// idle.
     fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, stream: S) {
-        let Connection { shared, config, builder, watcher, mut stopping, peer } = self;
+        let Connection { shared, config, builder, live, watchdog, peer } = self;
         let activity = Arc::new(Activity::new());
         let io = TokioIo::new(Watched::new(stream, activity.clone()));
         let max_body = config.max_body;
-        let on_request = activity.clone();
+        // What each request needs, behind one count: one clone a request instead of two.
+        let both = Arc::new((shared, activity.clone()));
         let service = service_fn(move |req: Request<Incoming>| {
-            let (shared, activity) = (shared.clone(), on_request.clone());
-            async move { Ok::<_, Infallible>(answer(&shared, req, max_body, activity).await.map(Full::new)) }
+            let both = both.clone();
+            async move { Ok::<_, Infallible>(answer(&both.0, req, max_body, &both.1).await.map(Full::new)) }
         });
-        let conn = watcher.watch(builder.serve_connection(io, service).into_owned());
-        // The watchdog is a task of its own, not a second future polled beside the connection: that one was
-        // polled (its timer looked at) every time the connection woke, some 1,100 instructions a request.
+        let signal = Arc::new(StopSignal::default());
+        let conn = Stoppable::new(builder.serve_connection(io, service).into_owned(), signal.clone());
+        let open = live.open();
         let serving = tokio::spawn(async move {
+            let _open = open;
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
-        let abort = serving.abort_handle();
-        tokio::spawn(async move {
-            if let Some(why) = activity.watchdog(&config, &mut stopping, &abort).await {
-                tracing::debug!(%peer, "closing the connection: {why}");
-                abort.abort();
-            }
-        });
+        watchdog.watch(activity, serving.abort_handle(), signal, peer);
     }
 }
 

@@ -2,16 +2,17 @@
 //! connection with no request in flight is closed after `idle`. It learns both from atomics its socket
 //! ([`Watched`]) and its requests ([`InFlight`]) set, and reads no clock on the request path.
 
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::watch;
 
 use super::ServerConfig;
+use super::drain::StopSignal;
 
 /// What a connection's watchdog knows, kept by its socket and its requests with atomics alone (no clock is
 /// read on the request path): whether bytes of a request have arrived that no handler has yet, how many
@@ -21,87 +22,190 @@ use super::ServerConfig;
 pub(super) struct Activity {
     /// Bytes of a request arrived, and it is not yet whole (its head or body still coming).
     arriving: AtomicBool,
-    in_flight: AtomicUsize,
-    answered: AtomicU64,
+    /// Requests being handled (the low 32 bits) and answered (the high 32, wrapping): one count for both, so
+    /// a request costs two atomic additions.
+    requests: AtomicU64,
+}
+
+/// One answered request in [`Activity::requests`].
+const ANSWERED: u64 = 1 << 32;
+
+/// The requests being handled, of a value of [`Activity::requests`].
+fn in_flight(requests: u64) -> u64 {
+    requests & (ANSWERED - 1)
 }
 
 impl Activity {
     pub(super) fn new() -> Activity {
-        Activity { arriving: AtomicBool::new(false), in_flight: AtomicUsize::new(0), answered: AtomicU64::new(0) }
+        Activity { arriving: AtomicBool::new(false), requests: AtomicU64::new(0) }
     }
 
     /// Bytes arrived.
     fn read(&self) {
-        if self.in_flight.load(Ordering::Relaxed) == 0 && !self.arriving.load(Ordering::Relaxed) {
+        if in_flight(self.requests.load(Ordering::Relaxed)) == 0 && !self.arriving.load(Ordering::Relaxed) {
             self.arriving.store(true, Ordering::Relaxed);
         }
     }
+}
 
-    /// Resolves when the connection should close, saying why, or with `None` when it has ended by itself.
-    pub(super) async fn watchdog(
-        &self,
-        config: &ServerConfig,
-        stopping: &mut watch::Receiver<bool>,
-        serving: &tokio::task::AbortHandle,
-    ) -> Option<&'static str> {
-        let tick = (config.header_read.min(config.idle) / 4).max(Duration::from_millis(1));
-        let mut idle_since = Instant::now();
-        let mut arriving_since: Option<Instant> = None;
-        let mut answered = 0;
-        loop {
-            if serving.is_finished() {
-                return None;
-            }
-            let now = Instant::now();
-            let busy = self.in_flight.load(Ordering::Relaxed) > 0;
-            if *stopping.borrow() && !busy {
+/// What the watchdog keeps of one connection between looks.
+struct Watched1 {
+    activity: Arc<Activity>,
+    serving: tokio::task::AbortHandle,
+    graceful: Arc<StopSignal>,
+    peer: SocketAddr,
+    idle_since: Instant,
+    arriving_since: Option<Instant>,
+    answered: u64,
+}
+
+impl Watched1 {
+    /// Why the connection should close now, if it should.
+    fn look(&mut self, now: Instant, config: &ServerConfig, stopping: bool) -> Option<&'static str> {
+        let requests = self.activity.requests.load(Ordering::Relaxed);
+        let busy = in_flight(requests) > 0;
+        if stopping {
+            if !busy {
                 return Some("the server is shutting down and no request is in flight");
             }
-            let n = self.answered.load(Ordering::Relaxed);
-            if busy || n != answered {
-                answered = n;
-                idle_since = now;
+            // hyper answers what is in flight, then closes; the drain bounds how long that may take.
+            self.graceful.stop();
+        }
+        let n = requests >> 32;
+        if busy || n != self.answered {
+            self.answered = n;
+            self.idle_since = now;
+        }
+        if !busy && self.activity.arriving.load(Ordering::Relaxed) {
+            let since = *self.arriving_since.get_or_insert(now);
+            if now - since >= config.header_read {
+                return Some("a request did not arrive whole in time");
             }
-            if !busy && self.arriving.load(Ordering::Relaxed) {
-                let since = *arriving_since.get_or_insert(now);
-                if now - since >= config.header_read {
-                    return Some("a request did not arrive whole in time");
-                }
-            } else {
-                arriving_since = None;
-                if !busy && now - idle_since >= config.idle {
-                    return Some("idle for too long");
-                }
+        } else {
+            self.arriving_since = None;
+            if !busy && now - self.idle_since >= config.idle {
+                return Some("idle for too long");
             }
-            tokio::select! {
-                () = tokio::time::sleep(tick) => {}
-                changed = stopping.changed() => {
-                    if changed.is_err() {
-                        // The server is gone; the drain bounds what is left.
-                        return None;
+        }
+        None
+    }
+}
+
+/// A server's watchdog: one thread that looks at every connection every quarter of the shorter timeout (at
+/// once when shutdown begins, then every few milliseconds until the connections are gone) and aborts the ones
+/// past a timeout, or idle at shutdown. A thread and not tasks: a timer in the runtime makes every park of it
+/// work out the next expiry, and a task per connection is a spawn per connection; the thread reads the
+/// connections' atomics only when it looks.
+pub(super) struct Watchdog {
+    shared: Arc<WatchdogShared>,
+}
+
+struct WatchdogShared {
+    config: Arc<ServerConfig>,
+    connections: std::sync::Mutex<Vec<Watched1>>,
+    stopping: AtomicBool,
+    done: AtomicBool,
+    thread: std::sync::OnceLock<std::thread::Thread>,
+}
+
+impl Watchdog {
+    /// A watchdog for a server's connections; its thread starts with the first connection.
+    pub(super) fn new(config: Arc<ServerConfig>) -> Watchdog {
+        Watchdog {
+            shared: Arc::new(WatchdogShared {
+                config,
+                connections: std::sync::Mutex::new(Vec::new()),
+                stopping: AtomicBool::new(false),
+                done: AtomicBool::new(false),
+                thread: std::sync::OnceLock::new(),
+            }),
+        }
+    }
+
+    /// Watches a connection until it ends or is closed.
+    pub(super) fn watch(
+        &self,
+        activity: Arc<Activity>,
+        serving: tokio::task::AbortHandle,
+        graceful: Arc<StopSignal>,
+        peer: SocketAddr,
+    ) {
+        let now = Instant::now();
+        let w = Watched1 { activity, serving, graceful, peer, idle_since: now, arriving_since: None, answered: 0 };
+        self.shared.connections.lock().unwrap_or_else(|e| e.into_inner()).push(w);
+        self.shared.thread.get_or_init(|| {
+            let shared = self.shared.clone();
+            std::thread::Builder::new()
+                .name("snomed-vcr-watchdog".into())
+                .spawn(move || shared.run())
+                .map(|h| h.thread().clone())
+                .unwrap_or_else(|e| {
+                    // Without the thread, connections are only closed by their clients and by shutdown's drain.
+                    tracing::warn!(error = %e, "cannot start the connection watchdog; timeouts are off");
+                    std::thread::current()
+                })
+        });
+    }
+
+    /// Shutdown: idle connections close at once, busy ones once their requests are answered.
+    pub(super) fn stop(&self) {
+        self.shared.stopping.store(true, Ordering::Release);
+        if let Some(t) = self.shared.thread.get() {
+            t.unpark();
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.shared.done.store(true, Ordering::Release);
+        if let Some(t) = self.shared.thread.get() {
+            t.unpark();
+        }
+    }
+}
+
+impl WatchdogShared {
+    fn run(&self) {
+        let tick = (self.config.header_read.min(self.config.idle) / 4).max(Duration::from_millis(1));
+        while !self.done.load(Ordering::Acquire) {
+            let stopping = self.stopping.load(Ordering::Acquire);
+            let now = Instant::now();
+            self.connections.lock().unwrap_or_else(|e| e.into_inner()).retain_mut(|w| {
+                if w.serving.is_finished() {
+                    return false;
+                }
+                match w.look(now, &self.config, stopping) {
+                    Some(why) => {
+                        tracing::debug!(peer = %w.peer, "closing the connection: {why}");
+                        w.serving.abort();
+                        false
                     }
+                    None => true,
                 }
-            }
+            });
+            // While shutting down, busy connections are looked at often, so each closes soon after its answer.
+            std::thread::park_timeout(if stopping { tick.min(Duration::from_millis(5)) } else { tick });
         }
     }
 }
 
 /// A request being handled on a connection: from when it arrived whole until its answer is made (or it is
 /// dropped).
-pub(super) struct InFlight(Arc<Activity>);
+pub(super) struct InFlight<'a>(&'a Activity);
 
-impl InFlight {
-    pub(super) fn start(activity: Arc<Activity>) -> InFlight {
-        activity.in_flight.fetch_add(1, Ordering::Relaxed);
+impl InFlight<'_> {
+    pub(super) fn start(activity: &Activity) -> InFlight<'_> {
+        activity.requests.fetch_add(1, Ordering::Relaxed);
         activity.arriving.store(false, Ordering::Relaxed);
         InFlight(activity)
     }
 }
 
-impl Drop for InFlight {
+impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.answered.fetch_add(1, Ordering::Relaxed);
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        // One more answered, one fewer in flight.
+        self.0.requests.fetch_add(ANSWERED - 1, Ordering::Relaxed);
     }
 }
 
