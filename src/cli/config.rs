@@ -195,13 +195,18 @@ fn http_client(
     Ok(crate::client::Client::with_config(client_config)?)
 }
 
-fn finish_diff_config(mut config: crate::diff::DiffConfig, args: &DiffArgs) -> anyhow::Result<crate::diff::DiffConfig> {
-    if args.concurrency == 0 {
-        anyhow::bail!("--concurrency: expected at least 1 chain at a time, got 0");
+/// `--concurrency` as given, which must be at least 1 (`what`: a chain, a case).
+fn concurrency(n: usize, what: &str) -> anyhow::Result<usize> {
+    if n == 0 {
+        anyhow::bail!("--concurrency: expected at least 1 {what} at a time, got 0");
     }
+    Ok(n)
+}
+
+fn finish_diff_config(mut config: crate::diff::DiffConfig, args: &DiffArgs) -> anyhow::Result<crate::diff::DiffConfig> {
     config.view = args.pages;
     config.protocol = args.protocol;
-    config.concurrency = args.concurrency;
+    config.concurrency = concurrency(args.concurrency, "chain")?;
     config.extra_pages = args.extra_pages;
     config.rules = match &args.rules {
         // A rules file that does not exist yet is where --learn-noise will write.
@@ -250,11 +255,8 @@ pub(super) fn fuzz_config(
         (None, Some(n)) => Budget::Runs(n),
         (None, None) => Budget::Runs(1000),
     };
-    if args.concurrency == 0 {
-        anyhow::bail!("--concurrency: expected at least 1 case at a time, got 0");
-    }
     config.seed = args.seed;
-    config.concurrency = args.concurrency;
+    config.concurrency = concurrency(args.concurrency, "case")?;
     config.protocol = args.protocol;
     config.shrink_runs = args.shrink_runs;
     config.stop_after = args.stop_after;
