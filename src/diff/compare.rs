@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::outcome::{Difference, Kind, View};
+use super::outcome::{At, Difference, Kind, View};
 use super::renaming::{Agreement, Binding, Renaming};
 use super::rules::{MessagePolicy, Ordered, Rules};
 use crate::doc::{JsonPath, canonical};
@@ -15,15 +15,6 @@ use crate::model::{JOBS_MEMBER, ListRequest, Order, Page, Reply};
 
 /// Members whose values are timestamps (epoch seconds), compared as instants.
 const TIMESTAMP_MEMBERS: [&str; 3] = ["SubmitTime", "EndTime", "ExpirationTime"];
-
-/// Where a comparison is, for the differences it finds.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct At {
-    /// The target's page (from 1).
-    pub page: Option<usize>,
-    /// The recorded interaction.
-    pub interaction: Option<usize>,
-}
 
 /// Collects differences under one set of rules, and counts what was compared (for the summary).
 pub(crate) struct Comparer<'a> {

@@ -122,6 +122,15 @@ pub struct Difference {
     pub accepted: bool,
 }
 
+/// Where a comparison is, for the differences it finds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct At {
+    /// The target's page (from 1).
+    pub page: Option<usize>,
+    /// The recorded interaction.
+    pub interaction: Option<usize>,
+}
+
 /// The most characters of a value a difference quotes; longer ones are cut, saying how long they were.
 pub const QUOTE_CHARS: usize = 300;
 /// The most differences one chain's report lists; the rest are counted in a last one.

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::compare::At;
+use super::outcome::At;
 use crate::cassette::redact;
 use crate::doc::JsonPath;
 
