@@ -21,10 +21,10 @@ use std::time::{Duration, UNIX_EPOCH};
 use arbitrary::{Arbitrary, Unstructured};
 use serde_json::Value;
 
-use super::campaign;
 use super::exec;
 use super::input::{Case, Pool};
 use super::oracles::Judge;
+use super::warmup;
 use crate::client::{ByteBudget, Target};
 use crate::model::{self, ListRequest, Timestamp, check_types, check_types_text};
 use crate::protocol::{self, Protocol};
@@ -60,7 +60,7 @@ struct InProcess {
 fn in_process(target: impl FnOnce() -> Target) -> Result<InProcess, crate::client::Fault> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let (target, bytes) = (target(), ByteBudget::default());
-    let pool = runtime.block_on(campaign::warm_up(&target, Protocol::AwsJson11, &bytes))?.pool();
+    let pool = runtime.block_on(warmup::warm_up(&target, Protocol::AwsJson11, &bytes))?.pool();
     Ok(InProcess { runtime, target, pool, bytes })
 }
 

@@ -33,11 +33,13 @@ pub mod report;
 pub mod repro;
 pub mod shrink;
 pub mod verdict;
+pub mod warmup;
 
 pub use crate::model::oracle::{Basis, Oracle};
-pub use campaign::{Budget, CaseProtocol, Expected, FuzzConfig, FuzzError, run, warm_up};
+pub use campaign::{Budget, CaseProtocol, Expected, FuzzConfig, FuzzError, run};
 pub use finding::{Finding, Outcome, Stability};
 pub use generate::case;
 pub use learn::Learned;
 pub use oracles::Judge;
 pub use repro::save;
+pub use warmup::{WarmUp, warm_up};
