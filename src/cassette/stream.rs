@@ -272,7 +272,7 @@ where
 
 /// Reads a cassette one interaction at a time, handing each (checked) to `each` with the byte offset of its
 /// response body in the file, and never holding them all: the file is read through a window (see
-/// [`super::window`]). Returns the header and the file, still open, for reading bodies back by offset. Errors
+/// `cassette/window.rs`). Returns the header and the file, still open, for reading bodies back by offset. Errors
 /// name the file and the line and column, or the field.
 pub fn stream(
     path: &Path,

@@ -3,7 +3,7 @@
 //!
 //! The pipeline, and where each step lives:
 //!
-//! 1. [`campaign::warm_up`] probes the target with one small request, then walks it (unfiltered, by each
+//! 1. [`warmup::warm_up`] probes the target with one small request, then walks it (unfiltered, by each
 //!    status, at a job's instant, with a token no one issued, falling back to smaller pages): the population
 //!    and behaviour it shows become the generators' [`input::Pool`] and, through [`learn`], the model that
 //!    answers for reproducers.

@@ -1,6 +1,6 @@
 //! The listing's invariants, as judges of any implementation's answers.
 //!
-//! Each check returns named [`Violation`]s, each with the place it concerns (a page and a [`JsonPath`] in
+//! Each check returns named [`Violation`]s, each with the place it concerns (a page and a `JsonPath` in
 //! it, jobs named by identity: `$.ComprehendMedicalAsyncJobPropertiesList[JobId=…].SubmitTime`) and the
 //! [`Basis`] of its expectation. A judge that takes one implementation's undocumented choices as truth cries
 //! wolf at every other correct one, so what the documentation leaves open is a parameter here, never a

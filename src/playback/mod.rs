@@ -20,9 +20,6 @@ pub mod guide;
 pub mod library;
 mod state;
 
-#[cfg(doc)]
-use state::MISSES_KEPT;
-
 pub use guide::Guide;
 pub use library::{FileStamp, Library};
 
@@ -65,7 +62,7 @@ pub struct PlaybackConfig {
     /// Past the recorded answers of a request.
     pub repeat: Repeat,
     /// Bytes of JSON answers held in memory; answers past it are read back from the cassette file when
-    /// served (see [`answers`]).
+    /// served (see `answers.rs`).
     pub resident_answers: usize,
 }
 
@@ -94,7 +91,7 @@ pub struct Tally {
     pub served: u64,
     /// Requests nothing answered.
     pub unmatched: u64,
-    /// The first [`MISSES_KEPT`] of them, with their guides.
+    /// The first 100 of them (`MISSES_KEPT`), with their guides.
     pub misses: Vec<Miss>,
     /// `(cassette path, interaction index)` of interactions never played.
     pub unplayed: Vec<(PathBuf, usize)>,

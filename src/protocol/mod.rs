@@ -419,7 +419,7 @@ pub fn parse_reply(protocol: Protocol, status: u16, body: &[u8]) -> Result<Reply
 pub struct Decoded {
     /// The output or error, read as the SDKs read it.
     pub reply: Reply,
-    /// The estimated memory the document takes ([`crate::doc::weight`]).
+    /// The estimated memory the document takes (`doc::weight`).
     pub weight: usize,
     /// For CBOR, how many timestamp members of the output were not tag-1 timestamps, as the protocol
     /// requires (the SDKs refuse such an answer).
@@ -439,7 +439,7 @@ pub enum ReplyError {
 }
 
 /// [`parse_reply`], refusing, before it is built, a document whose estimated memory passes `max_weight`.
-/// `weighed`: a JSON body's weight ([`crate::doc::weight::json`]), when the caller has it already.
+/// `weighed`: a JSON body's weight (`doc::weight::json`), when the caller has it already.
 pub fn parse_reply_within(
     protocol: Protocol,
     status: u16,

@@ -1,6 +1,6 @@
 //! The replay server: answers from cassettes, offline and deterministically, in either wire protocol.
 //!
-//! What answers a request is [`crate::playback`]; this is the server's face around it: injected faults and
+//! What answers a request is `playback`; this is the server's face around it: injected faults and
 //! latency ([`faults`]), `--watch` ([`watch`]), the end-of-session [`Tally`], and [`ReplayServer`] for Rust
 //! tests. A request that matches nothing gets a non-retryable 400 `UnmatchedRequestException` whose message is
 //! the playback's guide; the framed guide goes to stderr.

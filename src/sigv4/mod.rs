@@ -8,9 +8,9 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | [`credentials`] | the key pair and the chain it is found by |
-//! | [`sign`](mod@sign) | signing what we send |
-//! | [`verify`](mod@verify) | verifying what we receive |
+//! | `credentials.rs` | the key pair and the chain it is found by |
+//! | `sign.rs` | signing what we send |
+//! | `verify.rs` | verifying what we receive |
 
 mod credentials;
 mod sign;
