@@ -10,12 +10,7 @@ cd "$(dirname "$0")/.."
 old=${1:-}; rounds=${2:-8}; secs=${3:-5}
 cargo build --release --quiet --bin snomed-vcr --example fixed_server
 new=target/release/snomed-vcr
-work=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
-export AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=bench-secret
-target='ComprehendMedical_20181030.ListSNOMEDCTInferenceJobs'
-wait_line() { for _ in $(seq 300); do grep -q '^listening on ' "$1" 2>/dev/null && return; sleep 0.05; done; echo "no listening line in $1" >&2; exit 2; }
+source bench/common.sh
 declare -A url pid
 start() { # start NAME CORE BIN ARGS...
   local name=$1 core=$2; shift 2

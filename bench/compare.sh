@@ -9,12 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 old=${1:?usage: bench/compare.sh OLD_BINARY NEW_BINARY [secs] [rounds]}; new=${2:?new binary}
 secs=${3:-5}; rounds=${4:-4}
-work=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
-export AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=bench-secret
-target='ComprehendMedical_20181030.ListSNOMEDCTInferenceJobs'
-wait_line() { for _ in $(seq 300); do grep -q '^listening on ' "$1" 2>/dev/null && return; sleep 0.05; done; echo "no listening line in $1" >&2; exit 2; }
+source bench/common.sh
 start() { # start CORE NAME BIN ARGS...: sets $url and $pid
   local core=$1 out="$work/$2.out"; shift 2
   taskset -c "$core" "$@" >"$out" 2>"$out.err" & pid=$!; pids+=($pid); wait_line "$out"

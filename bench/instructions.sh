@@ -16,12 +16,7 @@ cd "$(dirname "$0")/.."
 what=${1:?usage: bench/instructions.sh record|replay|fixed [BINARY] [N1] [N2]}
 if [ -z "${2:-}" ]; then cargo build --release --quiet --bin snomed-vcr --example fixed_server; fi
 bin=${2:-target/release/snomed-vcr}; n1=${3:-300}; n2=${4:-1300}
-work=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
-export AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=bench-secret
-target='ComprehendMedical_20181030.ListSNOMEDCTInferenceJobs'
-wait_line() { for _ in $(seq 300); do grep -q '^listening on ' "$1" 2>/dev/null && return; sleep 0.1; done; echo "no listening line in $1" >&2; exit 2; }
+source bench/common.sh
 target/release/snomed-vcr reference >"$work/ref.out" 2>/dev/null & pids+=($!); disown; wait_line "$work/ref.out"
 ref=$(sed -n 's/^listening on //p' "$work/ref.out")
 case $what in
