@@ -1,6 +1,8 @@
-//! Each connection's watchdog: a request must arrive whole within `header_read` of its first byte, and a
-//! connection with no request in flight is closed after `idle`. It learns both from atomics its socket
-//! ([`Watched`]) and its requests ([`InFlight`]) set, and reads no clock on the request path.
+//! The server's watchdog (one thread for all its connections): a request must arrive whole within
+//! `header_read` of its first byte, and a connection with no request in flight is closed after `idle`; at
+//! shutdown, idle connections close at once and busy ones once answered. It learns all of it from atomics
+//! each connection's socket ([`Watched`]) and requests ([`InFlight`]) set, and reads no clock on the request
+//! path.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -49,7 +51,7 @@ impl Activity {
 }
 
 /// What the watchdog keeps of one connection between looks.
-struct Watched1 {
+struct Watching {
     activity: Arc<Activity>,
     serving: tokio::task::AbortHandle,
     graceful: Arc<StopSignal>,
@@ -59,7 +61,7 @@ struct Watched1 {
     answered: u64,
 }
 
-impl Watched1 {
+impl Watching {
     /// Why the connection should close now, if it should.
     fn look(&mut self, now: Instant, config: &ServerConfig, stopping: bool) -> Option<&'static str> {
         let requests = self.activity.requests.load(Ordering::Relaxed);
@@ -102,7 +104,7 @@ pub(super) struct Watchdog {
 
 struct WatchdogShared {
     config: Arc<ServerConfig>,
-    connections: std::sync::Mutex<Vec<Watched1>>,
+    connections: std::sync::Mutex<Vec<Watching>>,
     stopping: AtomicBool,
     done: AtomicBool,
     thread: std::sync::OnceLock<std::thread::Thread>,
@@ -131,7 +133,7 @@ impl Watchdog {
         peer: SocketAddr,
     ) {
         let now = Instant::now();
-        let w = Watched1 { activity, serving, graceful, peer, idle_since: now, arriving_since: None, answered: 0 };
+        let w = Watching { activity, serving, graceful, peer, idle_since: now, arriving_since: None, answered: 0 };
         self.shared.connections.lock().unwrap_or_else(|e| e.into_inner()).push(w);
         self.shared.thread.get_or_init(|| {
             let shared = self.shared.clone();
