@@ -79,7 +79,19 @@ impl RecordMode {
     }
 }
 
-/// Everything `record` is told.
+/// Everything `record` is told. [`RecordConfig::new`] gives `record`'s defaults; set what differs.
+///
+/// ```
+/// use std::time::Duration;
+/// use snomed_vcr::{Endpoint, RecordConfig, RecordMode};
+///
+/// let config = RecordConfig {
+///     mode: RecordMode::NewEpisodes,
+///     upstream_timeout: Duration::from_secs(5),
+///     ..RecordConfig::new(Endpoint::parse("http://127.0.0.1:4566", "us-east-1").unwrap(), "cassettes/x.json".into())
+/// };
+/// assert_eq!(config.region, "us-east-1");
+/// ```
 #[derive(Clone, Debug)]
 pub struct RecordConfig {
     /// Where requests are forwarded.
