@@ -192,11 +192,15 @@ pub fn detect<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) -> Res
     };
     // One pass over the few headers a request has, instead of a hashed lookup of each.
     let (mut target, mut content_type) = (None, None);
+    // The first value of each, as `HeaderMap::get` gives it.
     for (name, value) in headers {
         if *name == header::CONTENT_TYPE {
-            content_type = Some(value);
+            content_type = content_type.or(Some(value));
         } else if *name == TARGET {
-            target = Some(value);
+            target = target.or(Some(value));
+        }
+        if target.is_some() && content_type.is_some() {
+            break;
         }
     }
     let Some(target) = target else {
@@ -313,6 +317,7 @@ fn base_response(protocol: Protocol, status: StatusCode, request_id: &RequestId,
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     let h = resp.headers_mut();
+    // Indexed as `Protocol::ALL` lists them, which is the order of the enum.
     *h = BASE_HEADERS[protocol as usize].clone();
     if let Some((_, v)) = h.iter_mut().find(|(name, _)| *name == REQUEST_ID) {
         *v = request_id.header_value();
@@ -504,6 +509,17 @@ mod tests {
     }
     const TARGET: &str = "ComprehendMedical_20181030.ListSNOMEDCTInferenceJobs";
     const CBOR_PATH: &str = "/service/ComprehendMedical_20181030/operation/ListSNOMEDCTInferenceJobs";
+
+    #[test]
+    fn detect_reads_the_first_of_a_repeated_header_as_a_lookup_would() {
+        let mut h = HeaderMap::new();
+        h.append(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+        h.append(header::CONTENT_TYPE, HeaderValue::from_static(CBOR_CONTENT_TYPE));
+        h.append(super::TARGET.clone(), HeaderValue::from_static(TARGET));
+        h.append(super::TARGET.clone(), HeaderValue::from_static("Other.Op"));
+        let call = detect(&Method::POST, "/", &h).map_err(|r| r.error).unwrap();
+        assert_eq!((call.protocol, call.operation), (Protocol::AwsJson11, "ListSNOMEDCTInferenceJobs"));
+    }
 
     #[test]
     fn detects_both_protocols() {
