@@ -107,7 +107,8 @@ struct WatchdogShared {
     connections: std::sync::Mutex<Vec<Watching>>,
     stopping: AtomicBool,
     done: AtomicBool,
-    thread: std::sync::OnceLock<std::thread::Thread>,
+    /// The thread, once started; `None` when it could not be.
+    thread: std::sync::OnceLock<Option<std::thread::Thread>>,
 }
 
 impl Watchdog {
@@ -132,27 +133,29 @@ impl Watchdog {
         graceful: Arc<StopSignal>,
         peer: SocketAddr,
     ) {
-        let now = Instant::now();
-        let w = Watching { activity, serving, graceful, peer, idle_since: now, arriving_since: None, answered: 0 };
-        self.shared.connections.lock().unwrap_or_else(|e| e.into_inner()).push(w);
-        self.shared.thread.get_or_init(|| {
+        let started = self.shared.thread.get_or_init(|| {
             let shared = self.shared.clone();
-            std::thread::Builder::new()
-                .name("snomed-vcr-watchdog".into())
-                .spawn(move || shared.run())
-                .map(|h| h.thread().clone())
-                .unwrap_or_else(|e| {
+            match std::thread::Builder::new().name("snomed-vcr-watchdog".into()).spawn(move || shared.run()) {
+                Ok(h) => Some(h.thread().clone()),
+                Err(e) => {
                     // Without the thread, connections are only closed by their clients and by shutdown's drain.
                     tracing::warn!(error = %e, "cannot start the connection watchdog; timeouts are off");
-                    std::thread::current()
-                })
+                    None
+                }
+            }
         });
+        // Nothing would ever take a connection off the list without the thread: keep none.
+        if started.is_some() {
+            let now = Instant::now();
+            let w = Watching { activity, serving, graceful, peer, idle_since: now, arriving_since: None, answered: 0 };
+            self.shared.connections.lock().unwrap_or_else(|e| e.into_inner()).push(w);
+        }
     }
 
     /// Shutdown: idle connections close at once, busy ones once their requests are answered.
     pub(super) fn stop(&self) {
         self.shared.stopping.store(true, Ordering::Release);
-        if let Some(t) = self.shared.thread.get() {
+        if let Some(Some(t)) = self.shared.thread.get() {
             t.unpark();
         }
     }
@@ -161,7 +164,7 @@ impl Watchdog {
 impl Drop for Watchdog {
     fn drop(&mut self) {
         self.shared.done.store(true, Ordering::Release);
-        if let Some(t) = self.shared.thread.get() {
+        if let Some(Some(t)) = self.shared.thread.get() {
             t.unpark();
         }
     }
