@@ -48,6 +48,7 @@ pub(crate) mod matching;
 pub mod model;
 pub(crate) mod options;
 pub(crate) mod playback;
+pub(crate) mod program;
 #[doc(hidden)]
 pub mod protocol;
 #[doc(hidden)]

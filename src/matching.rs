@@ -15,7 +15,6 @@
 
 use serde_json::Value;
 
-use crate::doc::PathDiff;
 use crate::doc::canonical::write_canonical;
 use crate::options::{self, ParseError};
 
@@ -100,19 +99,6 @@ pub fn request_key(rules: &[Matcher], protocol: crate::protocol::Protocol, opera
     key
 }
 
-/// The matchers that would have ignored these differences, if any set of the named ones does: each top-level
-/// member that differs is dropped from `body` matching.
-pub fn relaxation(diffs: &[PathDiff]) -> Option<Vec<Matcher>> {
-    let member = |d: &PathDiff| d.path.first_key().unwrap_or("").to_string();
-    let differing: std::collections::BTreeSet<String> = diffs.iter().map(member).collect();
-    let known = [("Filter", Matcher::Filter), ("MaxResults", Matcher::MaxResults), ("NextToken", Matcher::NextToken)];
-    if differing.iter().any(|m| !known.iter().any(|(n, _)| n == m)) {
-        return None;
-    }
-    let keep: Vec<Matcher> = known.iter().filter(|(n, _)| !differing.contains(*n)).map(|(_, r)| *r).collect();
-    Some(if keep.is_empty() { vec![Matcher::Operation] } else { keep })
-}
-
 /// Parses rule names (e.g. from a cassette header or `--match-on`).
 pub fn parse_rules<S: AsRef<str>>(names: &[S]) -> Result<Vec<Matcher>, ParseError> {
     names.iter().map(|n| Matcher::parse(n.as_ref())).collect()
@@ -152,17 +138,6 @@ mod tests {
             request_key(&filter_only, Protocol::AwsJson11, "Op", &a),
             request_key(&filter_only, Protocol::AwsJson11, "Op", &d)
         );
-    }
-
-    #[test]
-    fn differences_suggest_the_matchers_that_ignore_them() {
-        let recorded = json!({"MaxResults": 37, "Filter": {"JobStatus": "COMPLETED"}});
-        let received = json!({"MaxResults": 5, "Filter": {"JobStatus": "COMPLETED"}, "NextToken": "t"});
-        assert_eq!(relaxation(&diff_paths(&recorded, &received)), Some(vec![Matcher::Filter]));
-        let d = diff_paths(&json!({"Filter": {"JobName": "a"}}), &json!({"Filter": {"JobName": "b"}}));
-        assert_eq!(d[0].path, "$.Filter.JobName");
-        assert_eq!(relaxation(&d), Some(vec![Matcher::MaxResults, Matcher::NextToken]));
-        assert_eq!(relaxation(&diff_paths(&json!({"X": 1}), &json!({}))), None);
     }
 
     #[test]

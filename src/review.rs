@@ -116,9 +116,9 @@ pub fn run(paths: &[PathBuf], mut policy: Policy) -> Result<usize, CassetteError
                 left += 1;
                 if !interactive {
                     println!(
-                        "pending: settle it with `snomed-vcr review --accept {}` or `snomed-vcr review --reject {}`",
-                        old_path.display(),
-                        old_path.display()
+                        "pending: settle it with `{program} review --accept {path}` or `{program} review --reject {path}`",
+                        program = crate::program::program(),
+                        path = crate::program::quote(&old_path.display().to_string())
                     );
                 }
             }

@@ -121,11 +121,13 @@ impl Journal {
         if first.mode != header.mode {
             return Err(CassetteError::invalid(format!(
                 "{}: an unfinished recording in mode '{}' is in this journal, and this session's mode is '{}': \
-                 resume it with --mode {}, or fold it into the cassette first with `snomed-vcr record --recover`",
+                 resume it with --mode {}, or fold it into the cassette first with `{} record --recover --cassette {}`",
                 path.display(),
                 first.mode,
                 header.mode,
-                first.mode
+                first.mode,
+                crate::program::program(),
+                crate::program::quote(&path.display().to_string().trim_end_matches(".journal").to_string())
             )));
         }
         let mut file = OpenOptions::new()

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use crate::reference::population;
@@ -293,6 +294,11 @@ pub(crate) struct ReplayArgs {
     /// Reload cassettes when they change; a broken edit keeps the last good version.
     #[arg(long)]
     pub(crate) watch: bool,
+    /// Answer a request no recording matches from the service the cassettes show (the population, tokens and
+    /// choices `reference --from-cassette` learns), marked `x-snomed-vcr-simulated: true` and counted apart,
+    /// instead of `UnmatchedRequestException`.
+    #[arg(long)]
+    pub(crate) simulate: bool,
     /// Megabytes of JSON answers held in memory; answers past it are read back from the cassette file when
     /// served, so huge cassettes serve in bounded memory.
     #[arg(long, value_name = "MB", default_value_t = 16)]
@@ -331,10 +337,10 @@ pub(crate) struct AddrArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct PopulationArgs {
-    /// Generate this many jobs.
-    #[arg(long, value_name = "N", default_value_t = population::DEFAULT_JOBS)]
+    /// Generate this many jobs (at most 1,000,000).
+    #[arg(long, value_name = "N", default_value_t = population::DEFAULT_JOBS, value_parser = clap::value_parser!(u32).range(0..=1_000_000).map(|n| n as usize))]
     pub(crate) generate: usize,
-    /// Seed of the generated population (and of the NextToken key, unless --token-secret is given).
+    /// Seed of the generated population.
     #[arg(long, value_name = "S", default_value_t = population::DEFAULT_SEED)]
     pub(crate) seed: u64,
 }
@@ -354,7 +360,7 @@ pub(crate) struct ReferenceArgs {
     /// Answer every Nth request with 429 TooManyRequestsException.
     #[arg(long, value_name = "N")]
     pub(crate) throttle_every: Option<u64>,
-    /// Key NextTokens with this secret instead of one derived from the seed.
+    /// Key NextTokens with this secret instead of one derived from --seed.
     #[arg(long, value_name = "SECRET")]
     pub(crate) token_secret: Option<String>,
     /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
@@ -450,7 +456,7 @@ impl ReferenceArgs {
 pub(crate) struct DemoArgs {
     #[command(flatten)]
     pub(crate) population: PopulationArgs,
-    /// Page size of the walks.
-    #[arg(long, default_value_t = 37)]
+    /// Page size of the walks (1 to 500, as MaxResults).
+    #[arg(long, value_name = "N", default_value_t = 37, value_parser = clap::value_parser!(i32).range(1..=500))]
     pub(crate) max_results: i32,
 }

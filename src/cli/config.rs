@@ -97,6 +97,7 @@ pub(super) fn replay_config(args: &ReplayArgs) -> anyhow::Result<crate::replay::
         seed: args.seed,
         redact,
         watch: args.watch,
+        simulate: args.simulate,
     })
 }
 

@@ -6,6 +6,7 @@
 //! oracle, basis, signature, message, sizes, and the commands), and `request.cbor` for a CBOR curl line.
 //! `snomed-vcr diff --cassette DIR/NN-ORACLE/expected.json --target URL` fails while the bug is there.
 
+use crate::program::quote;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -81,10 +82,6 @@ pub fn cassette(trace: &Trace, prelude: &[Page], upstream: &str) -> Cassette {
     c
 }
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
 /// The exchange a violation points at (or the last one sent).
 fn failing(trace: &Trace, step: Option<usize>, page: Option<usize>) -> Option<&Sent> {
     trace
@@ -98,7 +95,12 @@ fn failing(trace: &Trace, step: Option<usize>, page: Option<usize>) -> Option<&S
 /// The commands for a finding saved in `dir`, against `url`.
 pub fn commands(f: &Finding, dir: &Path, url: &str) -> Commands {
     let expected = dir.join("expected.json");
-    let diff = format!("snomed-vcr diff --cassette {} --target {}", quote(&expected.display().to_string()), quote(url));
+    let diff = format!(
+        "{} diff --cassette {} --target {}",
+        crate::program::program(),
+        quote(&expected.display().to_string()),
+        quote(url)
+    );
     let sent = failing(&f.actual, f.violation.step, f.violation.page);
     let base = url.trim_end_matches('/');
     let curl = match (sent, f.protocol) {
@@ -110,9 +112,11 @@ pub fn commands(f: &Finding, dir: &Path, url: &str) -> Commands {
             quote(&s.request.to_string())
         ),
         (Some(_), Protocol::RpcV2Cbor) => format!(
-            "curl -sS -X POST {} -H 'Content-Type: application/cbor' -H 'Accept: application/cbor' -H 'smithy-protocol: rpc-v2-cbor' --data-binary @{}",
+            // The answer is CBOR: to a file, not the terminal.
+            "curl -sS -X POST {} -H 'Content-Type: application/cbor' -H 'Accept: application/cbor' -H 'smithy-protocol: rpc-v2-cbor' --data-binary @{} -o {} -w 'HTTP %{{http_code}}, %{{size_download}} bytes of CBOR in response.cbor\n'",
             quote(&format!("{base}{}", Protocol::RpcV2Cbor.path("", model::OPERATION))),
-            quote(&dir.join("request.cbor").display().to_string())
+            quote(&dir.join("request.cbor").display().to_string()),
+            quote(&dir.join("response.cbor").display().to_string())
         ),
         (None, _) => String::new(),
     };

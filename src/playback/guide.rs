@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::library::Library;
 use crate::doc::{self, PathDiff};
-use crate::matching::{self, Matcher};
+use crate::matching::Matcher;
+use crate::program::quote;
 use crate::protocol::Protocol;
 
 /// The recorded interaction closest to an unmatched request.
@@ -28,6 +29,8 @@ pub struct Closest {
     pub diffs: Vec<PathDiff>,
     /// The matchers its cassette is matched by.
     pub matchers: Vec<Matcher>,
+    /// The upstream and region its cassette was recorded from: where `record` would get the answer.
+    pub origin: (String, String),
 }
 
 /// Why nothing answered a request, and what would.
@@ -41,6 +44,9 @@ pub enum Guide {
         input: Value,
         /// The closest interaction, unless the cassettes hold none.
         closest: Option<Closest>,
+        /// The cassettes a replay serves, for its `--simulate` fix; `None` where that fix does not apply
+        /// (`record --mode once`).
+        replayed: Option<Vec<PathBuf>>,
     },
     /// The request matches, and all its recorded answers have been played under `--repeat error`.
     Exhausted {
@@ -58,8 +64,8 @@ const SHOWN: usize = 6;
 
 impl Guide {
     /// Explains why nothing in `library` answers `input`: the closest entry is the one whose document differs
-    /// at the fewest paths (the first recorded, on a tie).
-    pub fn unmatched(library: &Library, protocol: Protocol, input: &Value) -> Guide {
+    /// at the fewest paths (the first recorded, on a tie). `replayed`: the cassettes a replay was given.
+    pub fn unmatched(library: &Library, protocol: Protocol, input: &Value, replayed: Option<&[PathBuf]>) -> Guide {
         let closest = library
             .entries()
             .iter()
@@ -77,13 +83,25 @@ impl Guide {
                 request,
                 diffs,
                 matchers: library.rules_of(e.cassette as usize).to_vec(),
+                origin: {
+                    let (upstream, region) = library.origin_of(e.cassette as usize);
+                    (upstream.to_string(), region.to_string())
+                },
             });
-        Guide::Unmatched { protocol, input: input.clone(), closest }
+        Guide::Unmatched { protocol, input: input.clone(), closest, replayed: replayed.map(<[PathBuf]>::to_vec) }
+    }
+
+    /// The guide for `record --mode once`, which has no `--simulate`.
+    pub fn in_record(mut self) -> Guide {
+        if let Guide::Unmatched { replayed, .. } = &mut self {
+            *replayed = None;
+        }
+        self
     }
 
     /// The sentences of the guide: the one-line message joins them, the framed form puts each on its lines.
     fn parts(&self) -> Vec<Part> {
-        let (protocol, input, closest) = match self {
+        let (protocol, input, closest, replayed) = match self {
             Guide::Exhausted { answers, cassette, index } => {
                 return vec![
                     Part::line(format!(
@@ -93,7 +111,7 @@ impl Guide {
                     Part::line("Use --repeat last or cycle, or record the request again."),
                 ];
             }
-            Guide::Unmatched { protocol, input, closest } => (protocol, input, closest),
+            Guide::Unmatched { protocol, input, closest, replayed } => (protocol, input, closest, replayed),
         };
         let Some(c) = closest else {
             return vec![Part::line(format!(
@@ -112,14 +130,23 @@ impl Guide {
             }
             s
         };
-        let relax = match matching::relaxation(&c.diffs) {
-            Some(r) if !c.diffs.is_empty() => {
-                let names: Vec<&str> = r.iter().map(|r| r.name()).collect();
-                format!("or relax matching with `--match-on {}`, which ignores what differs", names.join(","))
-            }
-            _ if c.diffs.is_empty() => "or drop the `protocol` matcher".to_string(),
-            _ => "no matcher ignores these differences".to_string(),
-        };
+        // Commands that run as pasted. No fix relaxes a matcher: one that ignores what differs would serve the
+        // answer to another filter, page size or token as if it were this request's.
+        let program = crate::program::program();
+        let (upstream, region) = &c.origin;
+        let mut fixes = vec![format!(
+            "1. record it: `{program} record --upstream {} --region {} --mode new_episodes --cassette {}`",
+            quote(upstream),
+            quote(region),
+            quote(&path.to_string())
+        )];
+        if let Some(cassettes) = replayed {
+            let paths: Vec<String> = cassettes.iter().map(|p| quote(&p.display().to_string())).collect();
+            fixes.push(format!(
+                "2. or answer it from the service the cassettes show (marked, and counted apart): `{program} replay --simulate --cassette {}`",
+                paths.join(" ")
+            ));
+        }
         let matchers: Vec<&str> = c.matchers.iter().map(|r| r.name()).collect();
         vec![
             Part::line(format!("No recorded interaction matches this {protocol} request {input}.")),
@@ -129,14 +156,7 @@ impl Guide {
                 end: ".",
             },
             Part::line(format!("Matchers: {}.", matchers.join(", "))),
-            Part {
-                head: "To fix:".into(),
-                items: vec![
-                    format!("1. record it with `snomed-vcr record --mode new_episodes --cassette {path}`"),
-                    format!("2. {relax}"),
-                ],
-                end: ".",
-            },
+            Part { head: "To fix:".into(), items: fixes, end: "." },
         ]
     }
 
@@ -219,17 +239,27 @@ mod tests {
         }
         c.save(&path).unwrap();
         let lib = Library::load(std::slice::from_ref(&path), None, super::super::RESIDENT_ANSWERS_DEFAULT).unwrap();
-        let guide =
-            Guide::unmatched(&lib, Protocol::AwsJson11, &json!({"MaxResults": 37, "Filter": {"JobStatus": "FAILED"}}));
+        let guide = Guide::unmatched(
+            &lib,
+            Protocol::AwsJson11,
+            &json!({"MaxResults": 37, "Filter": {"JobStatus": "FAILED"}}),
+            Some(std::slice::from_ref(&path)),
+        );
         let g = guide.message();
         assert!(g.contains(&format!("Closest: {} interaction 1", path.display())), "{g}");
         assert!(g.contains("$.Filter.JobStatus: recorded \"COMPLETED\", received \"FAILED\""), "{g}");
-        assert!(g.contains("--mode new_episodes") && g.contains("--match-on max_results,next_token"), "{g}");
+        let record =
+            format!("record --upstream http://x --region us-east-1 --mode new_episodes --cassette {}`", path.display());
+        assert!(g.contains(&record), "{g}");
+        assert!(g.contains(&format!("replay --simulate --cassette {}`", path.display())), "{g}");
+        assert!(!g.contains("--match-on"), "no fix relaxes a matcher: {g}");
+        let in_record = guide.clone().in_record().message();
+        assert!(in_record.contains(&record) && !in_record.contains("--simulate"), "{in_record}");
         assert!(g.contains("Matchers: operation, body."), "{g}");
         let framed = guide.framed();
         assert!(framed.starts_with("┌─") && framed.lines().count() > 4, "{framed}");
-        assert!(framed.contains("│ To fix: 1. record it with"), "{framed}");
-        assert!(framed.contains("│  2. or relax matching"), "{framed}");
+        assert!(framed.contains("│ To fix: 1. record it: `"), "{framed}");
+        assert!(framed.contains("│  2. or answer it from the service the cassettes show"), "{framed}");
         assert!(framed.contains("│-    \"JobStatus\": \"COMPLETED\""), "the requests' diff: {framed}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -247,7 +277,8 @@ mod tests {
         cb.interactions[0].request.body = json!({"MaxResults": 9, "Filter": {"JobName": "x"}});
         cb.save(&b).unwrap();
         let lib = Library::load(&[a, b.clone()], None, 0).unwrap();
-        let g = Guide::unmatched(&lib, Protocol::AwsJson11, &json!({"MaxResults": 9, "Filter": {"JobName": "y"}}));
+        let g =
+            Guide::unmatched(&lib, Protocol::AwsJson11, &json!({"MaxResults": 9, "Filter": {"JobName": "y"}}), None);
         let Guide::Unmatched { closest: Some(c), .. } = &g else { panic!("{g:?}") };
         assert_eq!(c.cassette, b);
         assert!(g.message().contains("Matchers: operation, filter, next_token."), "{g}");

@@ -167,6 +167,8 @@ pub struct Library {
     pub(super) by_rules: Vec<(Vec<Matcher>, KeyIndex)>,
     /// Per cassette, which of `by_rules` it is matched by.
     rules_of: Vec<usize>,
+    /// Per cassette, the upstream and region it was recorded from.
+    origins: Vec<(String, String)>,
     /// The entries of group `g`, in recorded order, are `members[starts[g]..starts[g + 1]]`.
     starts: Vec<u32>,
     members: Vec<u32>,
@@ -241,6 +243,7 @@ impl Library {
         let mut files = Vec::new();
         let mut by_rules: Vec<(Vec<Matcher>, KeyIndex)> = Vec::new();
         let mut rules_of = Vec::new();
+        let mut origins = Vec::new();
         // Per matcher set, each entry's key beside the entry.
         let mut keyed: Vec<Vec<(Key, u32)>> = Vec::new();
         let mut holding = Holding { budget: resident, compact: Vec::new(), held: &mut held };
@@ -271,6 +274,7 @@ impl Library {
                 Ok(())
             })?;
             files.push(file);
+            origins.push((header.upstream.clone(), header.region.clone()));
             let rules = match match_on {
                 Some(r) => r.to_vec(),
                 None => matching::parse_rules(&header.match_rules).map_err(|e| {
@@ -321,7 +325,7 @@ impl Library {
         entries.shrink_to_fit();
         requests.shrink_to_fit();
         held.shrink_to_fit();
-        Ok(Library { paths, files, entries, requests, held, by_rules, rules_of, starts, members, stamps })
+        Ok(Library { paths, files, entries, requests, held, by_rules, rules_of, origins, starts, members, stamps })
     }
 
     /// How many interactions it holds.
@@ -430,6 +434,12 @@ impl Library {
         self.by_rules
             .iter()
             .find_map(|(rules, index)| index.get(&Key::of_request(rules, protocol, input)).map(|g| g as usize))
+    }
+
+    /// The upstream and region cassette `cassette` (an index into [`Library::paths`]) was recorded from.
+    pub fn origin_of(&self, cassette: usize) -> (&str, &str) {
+        let (upstream, region) = &self.origins[cassette];
+        (upstream, region)
     }
 
     /// The matchers cassette `cassette` (an index into [`Library::paths`]) is matched by.

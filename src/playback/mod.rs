@@ -36,6 +36,7 @@ use crate::cassette::redact::Redactor;
 use crate::matching::Matcher;
 use crate::protocol::RequestId;
 use crate::protocol::{self, Protocol};
+use crate::reporting::count;
 use state::{Played, State};
 
 /// What happens when a request's recorded answers have all been played.
@@ -89,8 +90,10 @@ pub struct Miss {
 pub struct Tally {
     /// Requests answered from a recording.
     pub served: u64,
-    /// Requests nothing answered.
+    /// Requests no recording answered.
     pub unmatched: u64,
+    /// Of those, how many `--simulate` answered from the service the cassettes show.
+    pub simulated: u64,
     /// The first 100 of them (`MISSES_KEPT`), with their guides.
     pub misses: Vec<Miss>,
     /// `(cassette path, interaction index)` of interactions never played.
@@ -108,10 +111,11 @@ impl std::fmt::Display for Tally {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "{} requests answered, {} unmatched, {} interactions never played",
-            self.served,
+            "{} answered from recordings, {} unmatched{}, {} never played",
+            count(self.served, "request", "requests"),
             self.unmatched,
-            self.unplayed.len()
+            if self.simulated > 0 { format!(" ({} answered by --simulate)", self.simulated) } else { String::new() },
+            count(self.unplayed.len() as u64, "interaction", "interactions"),
         )?;
         for (i, m) in self.misses.iter().enumerate() {
             writeln!(f, "unmatched #{}: {} {}", i + 1, m.protocol, m.body)?;
@@ -202,7 +206,7 @@ impl Playback {
                 (path.to_path_buf(), index)
             })
             .collect();
-        Tally { served: play.served, unmatched: play.unmatched, misses: play.misses.clone(), unplayed }
+        Tally { served: play.served, unmatched: play.unmatched, simulated: 0, misses: play.misses.clone(), unplayed }
     }
 
     /// Finds the next recorded answer for a request body in a protocol, moving play positions on.
@@ -241,7 +245,7 @@ impl Playback {
             }
             library
         };
-        let guide = Guide::unmatched(&library, protocol, input);
+        let guide = Guide::unmatched(&library, protocol, input, Some(&self.config.cassettes));
         self.lock().missed(|| Miss { protocol, body: input.clone(), guide: guide.clone() });
         Err(Box::new(guide))
     }

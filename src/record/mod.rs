@@ -265,9 +265,10 @@ impl Recorder {
             if leftover {
                 eprintln!(
                     "an unfinished recording is in {}; this session records nothing and leaves it there \
-                     (`snomed-vcr record --recover --cassette {}` folds it in)",
+                     (`{} record --recover --cassette {}` folds it in)",
                     jpath.display(),
-                    config.cassette.display()
+                    crate::program::program(),
+                    crate::program::quote(&config.cassette.display().to_string())
                 );
             }
             None
@@ -339,7 +340,7 @@ impl Recorder {
         match playback.find(call.protocol, body) {
             Ok(found) => Some(found.response(call.protocol, &protocol::request_id())),
             Err(Missing::Unmatched(guide)) if self.config.mode != RecordMode::NewEpisodes => {
-                Some(self.refuse(call.protocol, 400, "UnmatchedRequestException", guide.message()))
+                Some(self.refuse(call.protocol, 400, "UnmatchedRequestException", guide.in_record().message()))
             }
             // new_episodes records it; an undecodable body is forwarded as it is.
             Err(_) => None,

@@ -44,9 +44,11 @@ use http::{Request, Response};
 
 use crate::cassette::CassetteError;
 use crate::cassette::redact::{self, Redactor};
+use crate::fuzzing::Learned;
 use crate::model::{self, ServiceError};
 use crate::playback::{Missing, Playback};
 use crate::protocol;
+use crate::reference::Reference;
 use crate::server::{Handler, Server, ServerConfig};
 
 /// How a replay server is set up.
@@ -77,7 +79,13 @@ pub struct ReplayConfig {
     pub redact: Vec<redact::RedactRule>,
     /// Reload cassettes that change on disk.
     pub watch: bool,
+    /// Answer what no recording matches from the service the cassettes show (`--simulate`), marked with
+    /// [`SIMULATED_HEADER`] and counted in [`Tally::simulated`].
+    pub simulate: bool,
 }
+
+/// The response header that marks an answer `--simulate` made up: no recording holds it.
+pub const SIMULATED_HEADER: &str = "x-snomed-vcr-simulated";
 
 impl ReplayConfig {
     /// Plain playback of `cassettes`: no latency, no faults, no watching.
@@ -89,6 +97,7 @@ impl ReplayConfig {
             seed: 0,
             redact: Vec::new(),
             watch: false,
+            simulate: false,
         }
     }
 }
@@ -98,6 +107,9 @@ pub struct Replayer {
     config: ReplayConfig,
     playback: Arc<Playback>,
     requests: AtomicU64,
+    /// With `--simulate`: the reference serving what the cassettes show, and how many answers it made.
+    simulator: Option<Reference>,
+    simulated: AtomicU64,
 }
 
 impl Replayer {
@@ -105,7 +117,11 @@ impl Replayer {
     pub fn new(config: ReplayConfig) -> Result<Replayer, CassetteError> {
         let redactor = Arc::new(Redactor::new(config.redact.clone()));
         let playback = Arc::new(Playback::new(config.playback.clone(), redactor)?);
-        Ok(Replayer { config, playback, requests: AtomicU64::new(0) })
+        let simulator = match config.simulate {
+            true => Some(Reference::new(Learned::from_cassettes(&config.playback.cassettes)?.config(config.seed))),
+            false => None,
+        };
+        Ok(Replayer { config, playback, requests: AtomicU64::new(0), simulator, simulated: AtomicU64::new(0) })
     }
 
     /// What answers the requests.
@@ -115,7 +131,7 @@ impl Replayer {
 
     /// What was served, missed and never played so far.
     pub fn report(&self) -> Tally {
-        self.playback.report()
+        Tally { simulated: self.simulated.load(Ordering::Relaxed), ..self.playback.report() }
     }
 
     async fn answer(&self, req: Request<Bytes>) -> Response<Bytes> {
@@ -150,6 +166,12 @@ impl Replayer {
                 found.response(p, &request_id)
             }
             Err(Missing::Undecodable(e)) => protocol::error_response(p, &ServiceError::serialization(e), &request_id),
+            Err(Missing::Unmatched(_)) if let Some(simulator) = &self.simulator => {
+                self.simulated.fetch_add(1, Ordering::Relaxed);
+                let mut resp = simulator.handle(Request::from_parts(parts, body)).await;
+                resp.headers_mut().insert(SIMULATED_HEADER, http::HeaderValue::from_static("true"));
+                resp
+            }
             Err(Missing::Unmatched(guide)) => {
                 eprintln!("{}", guide.framed());
                 let e = ServiceError::new(400, "UnmatchedRequestException", guide.message());

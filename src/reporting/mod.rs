@@ -1,5 +1,5 @@
-//! What diff and fuzz share to report: the [`Format`]s, one live [`Progress`] line on stderr, escaping for
-//! XML and HTML ([`escape`]), and the one JUnit XML writer ([`junit`]).
+//! What the commands share to report: the [`Format`]s, one live [`Progress`] line on stderr, escaping for
+//! XML and HTML ([`escape`]), the one JUnit XML writer ([`junit`]), and [`count`] for "1 page", "2 pages".
 
 pub mod junit;
 
@@ -104,6 +104,12 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// `n` and the noun, singular for one: `1 page`, `2 pages`.
+pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]

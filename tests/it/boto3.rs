@@ -37,9 +37,13 @@ fn call(py: &std::path::Path, url: &str, input: Value, extra: &[&str]) -> Value 
     serde_json::from_str(&run_python(py, "boto3_client.py", &args)).expect("call prints JSON")
 }
 
+#[cfg_attr(
+    no_boto3,
+    ignore = "needs Python with boto3 at target/venv (or SNOMED_VCR_PYTHON): `bash .ci/run` installs it"
+)]
 #[test]
 fn full_walk_with_max_results_37_partitions_the_population() {
-    let Some(py) = python() else { return };
+    let py = python();
     let server = Proc::start(&["reference"]);
     let pages = walk(&py, &server.url, 37, None);
     let want = population_newest_first();
@@ -55,9 +59,13 @@ fn full_walk_with_max_results_37_partitions_the_population() {
     }
 }
 
+#[cfg_attr(
+    no_boto3,
+    ignore = "needs Python with boto3 at target/venv (or SNOMED_VCR_PYTHON): `bash .ci/run` installs it"
+)]
 #[test]
 fn each_filter_kind_returns_what_the_model_says() {
-    let Some(py) = python() else { return };
+    let py = python();
     let server = Proc::start(&["reference"]);
     let mut jobs = population::generate(population::DEFAULT_JOBS, population::DEFAULT_SEED);
     jobs.sort_by(|a, b| {
@@ -87,9 +95,13 @@ fn each_filter_kind_returns_what_the_model_says() {
     }
 }
 
+#[cfg_attr(
+    no_boto3,
+    ignore = "needs Python with boto3 at target/venv (or SNOMED_VCR_PYTHON): `bash .ci/run` installs it"
+)]
 #[test]
 fn invalid_inputs_surface_as_botocore_client_errors() {
-    let Some(py) = python() else { return };
+    let py = python();
     let server = Proc::start(&["reference"]);
     let r = call(&py, &server.url, json!({"MaxResults": 501}), &[]);
     assert_eq!(r["ok"], false);
@@ -112,9 +124,13 @@ fn invalid_inputs_surface_as_botocore_client_errors() {
     assert!(r["message"].as_str().unwrap().starts_with("2 validation errors detected"), "{r}");
 }
 
+#[cfg_attr(
+    no_boto3,
+    ignore = "needs Python with boto3 at target/venv (or SNOMED_VCR_PYTHON): `bash .ci/run` installs it"
+)]
 #[test]
 fn tampered_and_cross_filter_tokens_are_invalid_request_exceptions() {
-    let Some(py) = python() else { return };
+    let py = python();
     let server = Proc::start(&["reference"]);
     let first = call(&py, &server.url, json!({"MaxResults": 5}), &[]);
     let token = first["next_token"].as_str().expect("a first page of 5 has a NextToken").to_string();
@@ -138,9 +154,13 @@ fn tampered_and_cross_filter_tokens_are_invalid_request_exceptions() {
     assert_eq!(r["code"], "InvalidRequestException", "{r}");
 }
 
+#[cfg_attr(
+    no_boto3,
+    ignore = "needs Python with boto3 at target/venv (or SNOMED_VCR_PYTHON): `bash .ci/run` installs it"
+)]
 #[test]
 fn require_sigv4_accepts_the_right_key_and_refuses_others() {
-    let Some(py) = python() else { return };
+    let py = python();
     let server = Proc::start(&["reference", "--require-sigv4", "AKIDREFERENCE:reference-secret"]);
     let right = ["--access-key", "AKIDREFERENCE", "--secret-key", "reference-secret"];
     let r = call(&py, &server.url, json!({"MaxResults": 3}), &right);
@@ -159,9 +179,13 @@ fn require_sigv4_accepts_the_right_key_and_refuses_others() {
     assert_eq!((r["code"].as_str(), r["status"].as_u64()), (Some("UnrecognizedClientException"), Some(403)), "{r}");
 }
 
+#[cfg_attr(
+    no_boto3,
+    ignore = "needs Python with boto3 at target/venv (or SNOMED_VCR_PYTHON): `bash .ci/run` installs it"
+)]
 #[test]
 fn throttling_is_retried_by_boto3_standard_mode() {
-    let Some(py) = python() else { return };
+    let py = python();
     // Every second request is throttled. Call 1 is request 1 (served); call 2 is requests 2 (429) and 3.
     let server = Proc::start(&["reference", "--throttle-every", "2"]);
     let first = call(&py, &server.url, json!({"MaxResults": 1}), &[]);

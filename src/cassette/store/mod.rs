@@ -273,23 +273,31 @@ impl std::fmt::Display for Saved {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Saved::Written { path, interactions } => {
-                write!(f, "wrote {} ({interactions} interactions)", path.display())
+                write!(
+                    f,
+                    "wrote {} ({})",
+                    path.display(),
+                    crate::reporting::count(*interactions as u64, "interaction", "interactions")
+                )
             }
             Saved::Unchanged { path } => write!(f, "{} is unchanged", path.display()),
             Saved::Pending { path, interactions } => write!(
                 f,
-                "the recording differs from the reviewed cassette: wrote {} ({interactions} interactions); run `snomed-vcr review {}`",
+                "the recording differs from the reviewed cassette: wrote {} ({}); run `{} review {}`",
                 path.display(),
-                path.display().to_string().trim_end_matches(".new")
+                crate::reporting::count(*interactions as u64, "interaction", "interactions"),
+                crate::program::program(),
+                crate::program::quote(path.display().to_string().trim_end_matches(".new"))
             ),
             Saved::Nothing => write!(f, "nothing recorded"),
             Saved::Deferred { journal, cassette } => write!(
                 f,
                 "the recording is safe in {}, but folding it into {} takes longer than shutting down may: run \
-                 `snomed-vcr record --recover --cassette {}` (the next `snomed-vcr record` of it resumes the journal)",
+                 `{} record --recover --cassette {}` (the next `record` of it resumes the journal)",
                 journal.display(),
                 cassette.display(),
-                cassette.display()
+                crate::program::program(),
+                crate::program::quote(&cassette.display().to_string())
             ),
         }
     }
