@@ -107,7 +107,6 @@ pub fn parse_rules<S: AsRef<str>>(names: &[S]) -> Result<Vec<Matcher>, ParseErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doc::diff_paths;
     use crate::protocol::Protocol;
     use serde_json::json;
 

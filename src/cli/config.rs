@@ -34,6 +34,19 @@ fn redact_rules(given: &[String]) -> anyhow::Result<Vec<crate::cassette::redact:
         .collect()
 }
 
+/// The access key id `record` signs with for a loopback upstream when no credentials are found.
+const LOOPBACK_KEY: &str = "AKIDSNOMEDVCRLOOPBACK";
+
+/// Whether `host` is this machine: `localhost`, or a loopback address.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Builds the record configuration from its flags and the environment.
 pub(super) fn record_config(
     args: &RecordArgs,
@@ -44,13 +57,23 @@ pub(super) fn record_config(
     let resign = if args.no_resign {
         None
     } else {
-        let (creds, source) = crate::sigv4::credentials_from_chain(env).map_err(|e| {
-            anyhow::anyhow!(
+        match crate::sigv4::credentials_from_chain(env) {
+            Ok((creds, source)) => {
+                tracing::info!(source = %source.0, "re-signing with credentials");
+                Some(creds)
+            }
+            // A local emulator or the reference: nothing secret to sign with, and most check no signature.
+            Err(_) if is_loopback(&upstream.host) => {
+                eprintln!(
+                    "record: no AWS credentials found; signing for the loopback upstream {} with the placeholder key {LOOPBACK_KEY}",
+                    upstream.host
+                );
+                Some(crate::sigv4::Credentials::new(LOOPBACK_KEY, "snomed-vcr-loopback-placeholder"))
+            }
+            Err(e) => anyhow::bail!(
                 "{e}. The proxy re-signs requests for the upstream and needs credentials (or pass --no-resign)"
-            )
-        })?;
-        tracing::info!(source = %source.0, "re-signing with credentials");
-        Some(creds)
+            ),
+        }
     };
     let redact = redact_rules(&args.redact)?;
     if !(args.upstream_timeout > 0.0 && args.upstream_timeout.is_finite()) {

@@ -43,7 +43,7 @@ pub(super) async fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     } else {
-        tracing::info!(served = report.served, unmatched = report.unmatched, "replay server stopped");
+        eprintln!("replay: {}", report.summary());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -101,6 +101,17 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// One line: what was answered, missed, simulated and never played.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} answered from recordings, {} unmatched{}, {} never played",
+            count(self.served, "request", "requests"),
+            self.unmatched,
+            if self.simulated > 0 { format!(" ({} answered by --simulate)", self.simulated) } else { String::new() },
+            count(self.unplayed.len() as u64, "interaction", "interactions"),
+        )
+    }
+
     /// Nothing missed and everything played.
     pub fn is_clean(&self) -> bool {
         self.unmatched == 0 && self.unplayed.is_empty()
@@ -109,14 +120,7 @@ impl Tally {
 
 impl std::fmt::Display for Tally {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "{} answered from recordings, {} unmatched{}, {} never played",
-            count(self.served, "request", "requests"),
-            self.unmatched,
-            if self.simulated > 0 { format!(" ({} answered by --simulate)", self.simulated) } else { String::new() },
-            count(self.unplayed.len() as u64, "interaction", "interactions"),
-        )?;
+        writeln!(f, "{}", self.summary())?;
         for (i, m) in self.misses.iter().enumerate() {
             writeln!(f, "unmatched #{}: {} {}", i + 1, m.protocol, m.body)?;
         }

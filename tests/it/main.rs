@@ -3,6 +3,7 @@
 mod boto3;
 mod cli;
 mod diff;
+mod first_hour;
 mod fuzz;
 mod fuzz_corpus;
 mod hostile;

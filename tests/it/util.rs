@@ -27,10 +27,27 @@ impl Proc {
 
     /// [`Proc::start`] with extra environment variables (credentials for `record`, say).
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .envs(env.iter().copied())
-            .env_remove("AWS_PROFILE")
+        let mut command = Command::new(BIN);
+        command.args(args).envs(env.iter().copied()).env_remove("AWS_PROFILE");
+        Proc::spawn(command, &format!("snomed-vcr {args:?}"))
+    }
+
+    /// A command line the tool printed, run as pasted into a shell (`sh -c 'exec LINE'`), with no AWS
+    /// credentials anywhere in its environment.
+    pub fn pasted(line: &str) -> Proc {
+        let mut command = Command::new("sh");
+        command.args(["-c", &format!("exec {line}")]);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("AWS_") {
+                command.env_remove(k);
+            }
+        }
+        command.env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null").env("AWS_CONFIG_FILE", "/dev/null");
+        Proc::spawn(command, line)
+    }
+
+    fn spawn(mut command: Command, what: &str) -> Proc {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -54,7 +71,7 @@ impl Proc {
         let Some(line) = first else {
             let _ = child.kill();
             let err = stderr.join().unwrap_or_default();
-            panic!("snomed-vcr {args:?} printed no first line; stderr:\n{err}");
+            panic!("{what} printed no first line; stderr:\n{err}");
         };
         let url = line.strip_prefix("listening on ").unwrap_or_else(|| panic!("first line was {line:?}")).to_string();
         assert!(url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"), "{url}");

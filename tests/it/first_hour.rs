@@ -1,0 +1,117 @@
+//! What a new user pastes: every command the tool prints runs as printed (here, where `snomed-vcr` is not on
+//! `PATH`, it prints its own path), and `record` needs no credentials for a loopback upstream.
+
+use serde_json::{Value, json};
+use snomed_vcr::model::JobStatus;
+use snomed_vcr::{Client, Protocol, Reply};
+
+use crate::util::{BIN, Proc, scratch_dir};
+
+/// The commands between backticks in `text`.
+fn commands(text: &str) -> Vec<String> {
+    text.split('`').skip(1).step_by(2).map(str::to_string).collect()
+}
+
+fn jobs(page: &Value) -> &Vec<Value> {
+    page["ComprehendMedicalAsyncJobPropertiesList"].as_array().expect("a job list")
+}
+
+fn failed_first_page() -> Value {
+    json!({"MaxResults": 10, "Filter": {"JobStatus": "FAILED"}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unmatched_guides_fixes_run_as_pasted_and_serve_the_right_answer() {
+    let dir = scratch_dir("first-hour-guide");
+    let cassette = dir.join("walks.json");
+    let reference = Proc::start(&["reference"]);
+    let truth = Client::new(&reference.url).unwrap();
+
+    // Record, with no AWS credentials anywhere: the upstream is on loopback.
+    let line = format!("{BIN} record --upstream {} --cassette {} --mode all", reference.url, cassette.display());
+    let proxy = Proc::pasted(&line);
+    let through = Client::new(&proxy.url).unwrap();
+    let whole = through.walk(Protocol::AwsJson11, &json!({"MaxResults": 100}), 10).await.unwrap();
+    assert!(whole.is_complete() && whole.job_ids().len() == 240, "{:?}", whole.end);
+    through.call(Protocol::AwsJson11, &json!({"MaxResults": 10, "Filter": {"JobStatus": "COMPLETED"}})).await.unwrap();
+    let (status, stderr) = proxy.terminate();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("placeholder key"), "says how it signed: {stderr}");
+
+    // Replay it, and ask what was never recorded: the guide's fixes are commands.
+    let replay = Proc::start(&["replay", "--cassette", cassette.to_str().unwrap()]);
+    let miss = Client::new(&replay.url).unwrap().call(Protocol::AwsJson11, &failed_first_page()).await.unwrap();
+    let Reply::Error(e) = &miss.reply else { panic!("{:?}", miss.reply) };
+    assert_eq!(e.code, "UnmatchedRequestException");
+    assert!(!e.message.contains("--match-on"), "no fix serves another filter's answer: {}", e.message);
+    let fixes = commands(&e.message);
+    assert_eq!(fixes.len(), 2, "{}", e.message);
+    assert!(fixes.iter().all(|c| c.starts_with(BIN)), "the binary as it can be run: {fixes:?}");
+    drop(replay);
+
+    // Fix 2, as pasted: the model the cassettes show answers, marked, with only FAILED jobs, as the
+    // service would.
+    let simulate = Proc::pasted(&fixes[1]);
+    let answer = Client::new(&simulate.url).unwrap().call(Protocol::AwsJson11, &failed_first_page()).await.unwrap();
+    assert_eq!(answer.status, 200, "{:?}", answer.reply);
+    assert_eq!(answer.headers.get("x-snomed-vcr-simulated").map(|v| v.to_str().unwrap()), Some("true"));
+    let Reply::Output(page) = &answer.reply else { panic!("{:?}", answer.reply) };
+    let want = truth.call(Protocol::AwsJson11, &failed_first_page()).await.unwrap();
+    let Reply::Output(want) = &want.reply else { panic!("{:?}", want.reply) };
+    assert!(!jobs(page).is_empty() && jobs(page).iter().all(|j| j["JobStatus"] == JobStatus::Failed.as_str()));
+    let ids = |p: &Value| jobs(p).iter().map(|j| j["JobId"].clone()).collect::<Vec<_>>();
+    assert_eq!(ids(page), ids(want), "the reference's own first page of FAILED jobs");
+    let (status, stderr) = simulate.terminate();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("1 answered by --simulate"), "counted in the report: {stderr}");
+
+    // Fix 1, as pasted: records it, after which replay answers it from the recording.
+    let record = Proc::pasted(&fixes[0]);
+    let recorded = Client::new(&record.url).unwrap().call(Protocol::AwsJson11, &failed_first_page()).await.unwrap();
+    assert_eq!(recorded.status, 200, "{:?}", recorded.reply);
+    let (status, stderr) = record.terminate();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    // A re-recording of a reviewed cassette waits for review, insta's way: the printed commands settle it.
+    let review = commands(stderr.lines().find(|l| l.contains("wrote")).expect("what was written"));
+    assert_eq!(review.len(), 1, "{stderr}");
+    let (code, stdout) = run_pasted(&review[0]);
+    assert_eq!(code, 1, "without a terminal, review shows the diff and exits 1 while it is pending: {stdout}");
+    let accept = commands(&stdout).into_iter().find(|c| c.contains("--accept")).expect("an accept command");
+    let (code, stdout) = run_pasted(&accept);
+    assert_eq!(code, 0, "{stdout}");
+    let replay = Proc::start(&["replay", "--cassette", cassette.to_str().unwrap()]);
+    let hit = Client::new(&replay.url).unwrap().call(Protocol::AwsJson11, &failed_first_page()).await.unwrap();
+    assert_eq!(hit.status, 200, "{:?}", hit.reply);
+    assert!(hit.headers.get("x-snomed-vcr-simulated").is_none());
+    assert_eq!(
+        ids(match &hit.reply {
+            Reply::Output(p) => p,
+            r => panic!("{r:?}"),
+        }),
+        ids(want)
+    );
+}
+
+/// Runs a printed command line to its end, as pasted into a shell; its exit code and output.
+fn run_pasted(line: &str) -> (i32, String) {
+    let out = std::process::Command::new("sh")
+        .args(["-c", line])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("sh runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn the_demos_next_command_runs_as_pasted() {
+    let out = std::process::Command::new(BIN).args(["demo", "--generate", "30"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let next = stdout.lines().find(|l| l.contains("Next:")).expect("a Next line");
+    let line = &commands(next)[0];
+    assert!(line.starts_with(BIN) && line.contains("--generate 30"), "{line}");
+    let server = Proc::pasted(line);
+    let (status, stderr) = server.terminate();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
