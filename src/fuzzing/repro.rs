@@ -113,7 +113,7 @@ pub fn commands(f: &Finding, dir: &Path, url: &str) -> Commands {
         ),
         (Some(_), Protocol::RpcV2Cbor) => format!(
             // The answer is CBOR: to a file, not the terminal.
-            "curl -sS -X POST {} -H 'Content-Type: application/cbor' -H 'Accept: application/cbor' -H 'smithy-protocol: rpc-v2-cbor' --data-binary @{} -o {} -w 'HTTP %{{http_code}}, %{{size_download}} bytes of CBOR in response.cbor\n'",
+            "curl -sS -X POST {} -H 'Content-Type: application/cbor' -H 'Accept: application/cbor' -H 'smithy-protocol: rpc-v2-cbor' --data-binary @{} -o {} -w 'HTTP %{{http_code}}, %{{size_download}} bytes of CBOR in response.cbor\\n'",
             quote(&format!("{base}{}", Protocol::RpcV2Cbor.path("", model::OPERATION))),
             quote(&dir.join("request.cbor").display().to_string()),
             quote(&dir.join("response.cbor").display().to_string())

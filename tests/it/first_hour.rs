@@ -115,3 +115,38 @@ fn the_demos_next_command_runs_as_pasted() {
     let (status, stderr) = server.terminate();
     assert_eq!(status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn fuzz_reproducer_lines_run_as_pasted() {
+    let defective = Proc::start(&["reference", "--defect", "status-filter-first-page"]);
+    let dir = scratch_dir("first-hour-fuzz");
+    for protocol in ["json", "cbor"] {
+        let out = dir.join(protocol);
+        let run = std::process::Command::new(BIN)
+            .args(["fuzz", "--target", &defective.url, "--runs", "300", "--seed", "5", "--protocol", protocol, "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert_eq!(run.status.code(), Some(1), "{stdout}");
+        let line = |label: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.trim_start().strip_prefix(label))
+                .unwrap_or_else(|| panic!("{label} {stdout}"))
+                .trim()
+                .to_string()
+        };
+        // The replay line fails against the defect, as a reproducer should.
+        let (code, text) = run_pasted(&line("replay:"));
+        assert_eq!(code, 1, "{text}");
+        // The curl line answers; a CBOR answer goes to a file, and the terminal gets one line of text.
+        let (code, text) = run_pasted(&line("curl:"));
+        assert_eq!(code, 0, "{text}");
+        if protocol == "cbor" {
+            assert!(text.starts_with("HTTP 200, ") && text.is_ascii() && text.lines().count() == 1, "{text:?}");
+        } else {
+            assert!(text.contains("ComprehendMedicalAsyncJobPropertiesList"), "{text}");
+        }
+    }
+}
