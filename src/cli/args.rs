@@ -15,9 +15,12 @@ use crate::reporting::Format;
     about = "Record, replay, diff and fuzz AWS Comprehend Medical ListSNOMEDCTInferenceJobs traffic"
 )]
 pub(crate) struct Cli {
-    /// More logging on stderr (-v info, -vv debug). RUST_LOG overrides.
+    /// More logging on stderr: -v a line per request (record, replay, reference), -vv debug. RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -42,6 +45,20 @@ pub(crate) enum Command {
     Fuzz(FuzzArgs),
     /// Run the whole tool against the built-in reference service and report what it saw.
     Demo(DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  snomed-vcr completions bash > ~/.local/share/bash-completion/completions/snomed-vcr\n  \
+snomed-vcr completions zsh > \"${fpath[1]}/_snomed-vcr\"\n  source <(snomed-vcr completions bash)"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `snomed-vcr man | man -l -`.
+    #[command(
+        after_help = "Examples:\n  snomed-vcr man | man -l -\n  snomed-vcr man > ~/.local/share/man/man1/snomed-vcr.1"
+    )]
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -157,7 +174,7 @@ fn byte_size(s: &str) -> Result<usize, crate::options::ParseError> {
     after_help = "Exit status: 0 no differences (or all accepted by the baseline), 1 differences, 2 usage or runtime error.\n\
 Examples:\n  snomed-vcr diff --cassette cassettes --target http://127.0.0.1:4566\n  \
 snomed-vcr diff old.json new.json\n  \
-snomed-vcr diff --cassette c.json --target URL --learn-noise 3 --rules noise.toml\n  \
+snomed-vcr diff --cassette c.json --target URL --learn-noise=3 --rules noise.toml\n  \
 snomed-vcr diff --cassette c.json --target URL --baseline known.json --format junit --out diff.xml"
 )]
 pub(crate) struct DiffArgs {
@@ -183,9 +200,9 @@ pub(crate) struct DiffArgs {
     /// Print the rules in force (the defaults, plus --rules) as TOML, and exit.
     #[arg(long)]
     pub(crate) print_rules: bool,
-    /// Run the cassettes RUNS times (default 3) against the target, or compare the two cassettes, and add
-    /// the paths that vary to the --rules file as `ignore`.
-    #[arg(long, value_name = "RUNS", num_args = 0..=1, default_missing_value = "3", requires = "rules")]
+    /// Run the cassettes RUNS times (default 3; `--learn-noise=5` for five) against the target, or compare the
+    /// two cassettes, and add the paths that vary to the --rules file as `ignore`.
+    #[arg(long, value_name = "RUNS", num_args = 0..=1, require_equals = true, default_missing_value = "3", requires = "rules")]
     pub(crate) learn_noise: Option<usize>,
     /// Accepted differences (JSON): reported as accepted, not failures; entries that no longer occur fail
     /// the run until --baseline-update drops them.

@@ -20,7 +20,7 @@ mod run;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use crate::reference::population;
 use args::{Cli, Command};
@@ -28,7 +28,7 @@ use args::{Cli, Command};
 /// Parses arguments, runs, and maps the outcome to the exit code contract.
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.quiet);
     let runtime = match crate::server::runtime() {
         Ok(rt) => rt,
         Err(e) => {
@@ -45,8 +45,9 @@ pub(crate) fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, quiet: bool) {
     let default = match verbose {
+        _ if quiet => "error",
         0 => "warn",
         1 => "info",
         _ => "debug",
@@ -82,6 +83,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => run::replay(args).await,
         Command::Lint(args) => {
             let files = crate::cassette::expand_paths(&args.paths)?;
+            if files.is_empty() {
+                let given: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+                anyhow::bail!("no cassette (*.json) in {}: nothing to lint", given.join(", "));
+            }
             let mut findings = 0;
             for f in &files {
                 for finding in crate::cassette::lint::lint_file(f) {
@@ -91,6 +96,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             eprintln!("{} cassette(s), {findings} finding(s)", files.len());
             Ok(if findings == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "snomed-vcr", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Review(args) => {
             let paths = if args.paths.is_empty() { vec![PathBuf::from("cassettes")] } else { args.paths };

@@ -71,7 +71,10 @@ pub(super) async fn answer<H: Handler>(
         read_body(body, max_body, &mut |len| len <= SMALL_BODY || charge.add(len - charge.bytes, shared.max_bodies))
             .await;
     let _in_flight = InFlight::start(activity);
-    match read {
+    // `-v`: a line per request. Nothing is read or kept for it unless it will be written.
+    let logged = tracing::enabled!(tracing::Level::INFO)
+        .then(|| (std::time::Instant::now(), parts.method.clone(), parts.uri.clone(), operation(&parts.headers)));
+    let response = match read {
         Err(BodyError::Busy) => {
             let err = ServiceError::new(
                 503,
@@ -95,7 +98,21 @@ pub(super) async fn answer<H: Handler>(
         Err(BodyError::Read(e)) => {
             handler.body_error(&parts, ServiceError::serialization(format!("Could not read the request body: {e}")))
         }
+    };
+    if let Some((started, method, uri, operation)) = logged {
+        tracing::info!(
+            target: "snomed_vcr::request",
+            "{method} {uri} {operation} -> {} in {:.1} ms",
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
     }
+    response
+}
+
+/// The operation a JSON 1.1 request names (its `X-Amz-Target`), for the log line; RPC v2 names it in the path.
+fn operation(headers: &http::HeaderMap) -> String {
+    headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map_or_else(String::new, str::to_string)
 }
 
 #[derive(Debug)]
