@@ -14,3 +14,24 @@ pub fn dir(name: &str) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
+/// A [`dir`] removed when this is dropped: at the end, on an error, and while a panic unwinds (a demo whose
+/// reader went away, `demo | head`).
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// A fresh [`dir`] named `name`.
+    pub fn new(name: &str) -> std::io::Result<Scratch> {
+        dir(name).map(Scratch)
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -121,6 +121,7 @@ pub(super) fn replay_config(args: &ReplayArgs) -> anyhow::Result<crate::replay::
         redact,
         watch: args.watch,
         simulate: args.simulate,
+        guides_to_stderr: true,
     })
 }
 

@@ -29,6 +29,7 @@ use args::{Cli, Command};
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
+    quiet_on_closed_stdout();
     let runtime = match crate::server::runtime() {
         Ok(rt) => rt,
         Err(e) => {
@@ -43,6 +44,18 @@ pub(crate) fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A reader that went away (`snomed-vcr demo | head`) ends the run without a panic message: printing fails,
+/// the panic unwinds (removing scratch folders on its way), and nothing more is said.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.payload().downcast_ref::<String>().map(String::as_str).unwrap_or("");
+        if !(message.starts_with("failed printing to stdout") && message.contains("Broken pipe")) {
+            default(info);
+        }
+    }));
 }
 
 fn init_logging(verbose: u8, quiet: bool) {

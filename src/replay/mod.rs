@@ -82,6 +82,8 @@ pub struct ReplayConfig {
     /// Answer what no recording matches from the service the cassettes show (`--simulate`), marked with
     /// [`SIMULATED_HEADER`] and counted in [`Tally::simulated`].
     pub simulate: bool,
+    /// Print each unmatched request's guide, framed, on stderr (the message of its error carries it too).
+    pub guides_to_stderr: bool,
 }
 
 /// The response header that marks an answer `--simulate` made up: no recording holds it.
@@ -98,6 +100,7 @@ impl ReplayConfig {
             redact: Vec::new(),
             watch: false,
             simulate: false,
+            guides_to_stderr: true,
         }
     }
 }
@@ -173,7 +176,9 @@ impl Replayer {
                 resp
             }
             Err(Missing::Unmatched(guide)) => {
-                eprintln!("{}", guide.framed());
+                if self.config.guides_to_stderr {
+                    eprintln!("{}", guide.framed());
+                }
                 let e = ServiceError::new(400, "UnmatchedRequestException", guide.message());
                 protocol::error_response(p, &e, &request_id)
             }
