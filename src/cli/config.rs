@@ -52,6 +52,14 @@ pub(super) fn record_config(
     args: &RecordArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<crate::record::RecordConfig> {
+    if let Some(dir) = args.cassette.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+        anyhow::bail!(
+            "--cassette {}: the folder {} does not exist (create it first: mkdir -p {})",
+            args.cassette.display(),
+            dir.display(),
+            crate::program::quote(&dir.display().to_string())
+        );
+    }
     let given = args.upstream.as_deref().unwrap_or("aws");
     let (upstream, region) = endpoint_and_region("--upstream", given, args.region.as_deref(), env)?;
     let resign = if args.no_resign {

@@ -22,6 +22,11 @@ pub(super) async fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let shutdown = process::shutdown_signal();
     process::announce(addr);
     let library = replayer.playback().library();
+    if args.latency == "recorded" && !library.has_timings() {
+        eprintln!(
+            "replay: --latency recorded: the cassettes hold no timings (recorded with --reproducible, or by hand); answering at once"
+        );
+    }
     let (in_memory, read_back) = library.residency();
     tracing::info!(
         %addr,

@@ -436,6 +436,11 @@ impl Library {
             .find_map(|(rules, index)| index.get(&Key::of_request(rules, protocol, input)).map(|g| g as usize))
     }
 
+    /// Whether any interaction has a recorded duration (`--reproducible` recordings have none).
+    pub fn has_timings(&self) -> bool {
+        self.entries.iter().any(|e| e.elapsed_ms > 0)
+    }
+
     /// The upstream and region cassette `cassette` (an index into [`Library::paths`]) was recorded from.
     pub fn origin_of(&self, cassette: usize) -> (&str, &str) {
         let (upstream, region) = &self.origins[cassette];
