@@ -30,6 +30,9 @@ pub(crate) enum Command {
     /// Serve the reference implementation of the operation (both protocols).
     Reference(ReferenceArgs),
     /// Print a generated job population as JSON (the format `reference --jobs` reads).
+    #[command(
+        after_help = "Examples:\n  snomed-vcr jobs --generate 20 --seed 7 > my-jobs.json\n  snomed-vcr reference --jobs my-jobs.json"
+    )]
     Jobs(PopulationArgs),
     /// Record traffic: a proxy that forwards to an upstream (re-signing with SigV4) and writes a cassette.
     Record(RecordArgs),
@@ -237,6 +240,11 @@ pub(crate) struct DiffArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  snomed-vcr record --upstream aws --region us-east-1 --cassette cassettes/mine.json\n  \
+snomed-vcr record --upstream http://127.0.0.1:4566 --cassette c.json --mode new_episodes\n  \
+snomed-vcr record --recover --cassette c.json\nThen point the client at the printed URL: boto3.client(\"comprehendmedical\", endpoint_url=URL)."
+)]
 pub(crate) struct RecordArgs {
     #[command(flatten)]
     pub(crate) addr: AddrArgs,
@@ -283,6 +291,10 @@ pub(crate) struct RecordArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  snomed-vcr replay --cassette cassettes\n  \
+snomed-vcr replay --cassette c.json --strict\n  \
+snomed-vcr replay --cassette c.json --simulate\n  \
+snomed-vcr replay --cassette c.json --latency recorded --inject throttle=0.05 --seed 7")]
 pub(crate) struct ReplayArgs {
     #[command(flatten)]
     pub(crate) addr: AddrArgs,
@@ -326,6 +338,9 @@ pub(crate) struct ReplayArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 clean, 1 findings (file:line:field: what), 2 no cassette or unreadable.\nExamples:\n  snomed-vcr lint cassettes\n  snomed-vcr lint c.json other.json"
+)]
 pub(crate) struct LintArgs {
     /// Cassette files, or directories of them.
     #[arg(required = true, value_name = "PATH")]
@@ -333,6 +348,10 @@ pub(crate) struct LintArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  snomed-vcr review              # every pending NAME.json.new under cassettes/, one by one\n  \
+snomed-vcr review --accept c.json\n  snomed-vcr review --reject cassettes"
+)]
 pub(crate) struct ReviewArgs {
     /// Cassettes, their .json.new files, or directories (default: cassettes).
     #[arg(value_name = "PATH")]
@@ -363,6 +382,10 @@ pub(crate) struct PopulationArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  snomed-vcr reference\n  \
+snomed-vcr reference --addr 127.0.0.1:4566 --generate 1000 --seed 7\n  \
+snomed-vcr reference --defect reversed-before\n  \
+snomed-vcr reference --from-cassette cassettes")]
 pub(crate) struct ReferenceArgs {
     #[command(flatten)]
     pub(crate) addr: AddrArgs,
@@ -470,6 +493,7 @@ impl ReferenceArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  snomed-vcr demo\n  snomed-vcr demo --generate 1000 --max-results 100")]
 pub(crate) struct DemoArgs {
     #[command(flatten)]
     pub(crate) population: PopulationArgs,

@@ -133,3 +133,49 @@ async fn garbage_gets_aws_shaped_errors_not_hangs() {
     let ex = client.send(Protocol::AwsJson11, "ListSNOMEDCTInferenceJobs", big).await.unwrap();
     assert_eq!(ex.status, 413);
 }
+
+/// Every subcommand's `--help` ends with examples, as ripgrep's and cargo's do.
+#[test]
+fn every_subcommand_help_has_examples() {
+    let (code, top, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    let commands: Vec<&str> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 11, "{top}");
+    for c in commands {
+        let (code, help, _) = run(&[c, "--help"]);
+        assert_eq!(code, 0, "{c}");
+        let examples: Vec<&str> = help.lines().skip_while(|l| *l != "Examples:").skip(1).collect();
+        assert!(
+            examples.iter().any(|l| l.trim_start().starts_with("snomed-vcr ")),
+            "{c} --help has no examples:\n{help}"
+        );
+    }
+}
+
+/// `completions bash` loads in bash and completes the subcommands; `man` renders with `man -l`.
+#[test]
+fn completions_load_in_bash_and_the_man_page_renders() {
+    let script = format!(
+        "source <({BIN} completions bash) && complete -p snomed-vcr && COMP_WORDS=(snomed-vcr re) && COMP_CWORD=1 && _snomed__vcr snomed-vcr re snomed-vcr && echo \"${{COMPREPLY[@]}}\""
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().expect("bash runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let offered = text.lines().last().unwrap_or("");
+    for c in ["record", "replay", "reference", "review"] {
+        assert!(offered.split(' ').any(|w| w == c), "'re' completes to {c}: {offered}");
+    }
+    let page = format!("{BIN} man | MANWIDTH=100 man -l -");
+    let out = Command::new("sh").args(["-c", &page]).output().expect("sh runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "man -l (apt-get install man-db): {}", String::from_utf8_lossy(&out.stderr));
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("NAME snomed-vcr - Record, replay") && words.contains("SUBCOMMANDS"), "{text}");
+}
