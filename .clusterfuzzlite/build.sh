@@ -13,7 +13,7 @@ release=target/x86_64-unknown-linux-gnu/release
 for src in fuzz_targets/*.rs; do
   name=$(basename "$src" .rs)
   cp "$release/$name" "$OUT/"
-  if [ -d "corpus/$name" ]; then
-    (cd "corpus/$name" && zip -q -r "$OUT/${name}_seed_corpus.zip" .)
+  if [ -d "seeds/$name" ]; then
+    (cd "seeds/$name" && zip -q -r "$OUT/${name}_seed_corpus.zip" .)
   fi
 done

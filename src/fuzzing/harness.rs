@@ -1,5 +1,5 @@
 //! The bodies of the cargo-fuzz targets in `fuzz/`, here so that stable `cargo test` replays the same code
-//! over `fuzz/corpus/*` and `fuzz/regressions/*` (see `tests/it/fuzz_corpus.rs`). Each takes raw bytes and
+//! over `fuzz/seeds/*` and `fuzz/regressions/*` (see `tests/it/fuzz_corpus.rs`). Each takes raw bytes and
 //! panics on a bug; anything else (an input that does not parse) returns quietly.
 //!
 //! | target | what it asserts |

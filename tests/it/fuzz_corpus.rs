@@ -1,5 +1,6 @@
-//! The cargo-fuzz targets' bodies, replayed on stable over `fuzz/corpus/TARGET/*` and
-//! `fuzz/regressions/TARGET/*`: a failing input is named by its file. `http_target` runs against a
+//! The cargo-fuzz targets' bodies, replayed on stable over the committed seeds (`fuzz/seeds/TARGET/*`) and
+//! `fuzz/regressions/TARGET/*`: a failing input is named by its file. The working corpus `cargo fuzz run`
+//! grows (`fuzz/corpus/`, git-ignored) is not replayed: what a local run found does not change `cargo test`. `http_target` runs against a
 //! reference started here.
 
 use std::path::Path;
@@ -23,11 +24,11 @@ fn every_corpus_and_regression_input_passes_its_target() {
     let fuzz = manifest_dir().join("fuzz");
     let mut replayed = 0;
     for (name, body) in TARGETS {
-        let files: Vec<_> = [fuzz.join("corpus").join(name), fuzz.join("regressions").join(name)]
+        let files: Vec<_> = [fuzz.join("seeds").join(name), fuzz.join("regressions").join(name)]
             .iter()
             .flat_map(|d| inputs(d))
             .collect();
-        assert!(!files.is_empty(), "fuzz/corpus/{name} is empty");
+        assert!(!files.is_empty(), "fuzz/seeds/{name} is empty");
         for file in files {
             let data = std::fs::read(&file).unwrap();
             let outcome = std::panic::catch_unwind(|| body(&data));
