@@ -161,12 +161,16 @@ fn compare_run(
 
 /// Builds a chain's report from its differences.
 pub(super) fn chain_report(chain_no: usize, rec: &Chain, run: &TargetRun, differences: Vec<Difference>) -> ChainReport {
-    let shown = differences
-        .iter()
-        .filter_map(|d| d.page)
-        .min()
-        .or(if differences.is_empty() { None } else { Some(1) })
-        .map(|p| (p, shown_document(rec.pages.get(p - 1)), shown_document(run.pages.get(p - 1))));
+    let shown =
+        differences.iter().filter_map(|d| d.page).min().or(if differences.is_empty() { None } else { Some(1) }).map(
+            |p| {
+                let recorded = shown_document(rec.pages.get(p - 1));
+                let mut received = shown_document(run.pages.get(p - 1));
+                // What diff does not count is not marked either: a real id where the recording has its placeholder.
+                super::renaming::show_placeholders(&recorded, &mut received);
+                (p, recorded, received)
+            },
+        );
     ChainReport {
         chain: chain_no,
         protocol: run.protocol,

@@ -108,6 +108,39 @@ pub(crate) struct Binding {
     pub path: JsonPath,
 }
 
+/// For the reports' side-by-side: each string of `received` that agrees with the one at the same place in
+/// `recorded` up to its placeholders (one-to-one across the document) is shown as the recorded one, so a
+/// real account id beside its placeholder is not marked as a change. Objects pair by key, arrays by position.
+pub(crate) fn show_placeholders(recorded: &serde_json::Value, received: &mut serde_json::Value) {
+    fn walk(r: &serde_json::Value, t: &mut serde_json::Value, renaming: &mut Renaming) {
+        use serde_json::Value;
+        match (r, t) {
+            (Value::Object(a), Value::Object(b)) => {
+                for (k, tv) in b.iter_mut() {
+                    if let Some(rv) = a.get(k) {
+                        walk(rv, tv, renaming);
+                    }
+                }
+            }
+            (Value::Array(a), Value::Array(b)) => {
+                for (rv, tv) in a.iter().zip(b.iter_mut()) {
+                    walk(rv, tv, renaming);
+                }
+            }
+            (Value::String(a), t @ Value::String(_)) => {
+                if let Value::String(b) = &*t
+                    && a != b
+                    && renaming.strings(a, b) == Agreement::Agree
+                {
+                    *t = Value::String(a.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(recorded, received, &mut Renaming::default());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +184,26 @@ mod tests {
             "another recording's placeholders are values too: {e}"
         );
         assert!(redact::placeholders("1000000000001").is_empty(), "13 digits are not an account id");
+    }
+
+    #[test]
+    fn the_side_by_side_shows_paired_values_as_their_placeholders_and_keeps_real_changes() {
+        use serde_json::json;
+        let recorded = json!({"Jobs": [
+            {"Role": "arn:aws:iam::000000000001:role/R", "Status": "COMPLETED"},
+            {"Role": "arn:aws:iam::000000000001:role/R", "Status": "FAILED"},
+            {"Role": "arn:aws:iam::000000000002:role/R", "Status": "FAILED"},
+        ]});
+        let mut received = json!({"Jobs": [
+            {"Role": "arn:aws:iam::111122223333:role/R", "Status": "COMPLETED"},
+            {"Role": "arn:aws:iam::111122223333:role/R", "Status": "STOPPED"},
+            // Paired one-to-one: a second real id for placeholder 1 is not hidden.
+            {"Role": "arn:aws:iam::111122223333:role/R", "Status": "FAILED"},
+        ]});
+        show_placeholders(&recorded, &mut received);
+        assert_eq!(received["Jobs"][0]["Role"], "arn:aws:iam::000000000001:role/R");
+        assert_eq!(received["Jobs"][1]["Role"], "arn:aws:iam::000000000001:role/R");
+        assert_eq!(received["Jobs"][1]["Status"], "STOPPED", "a real change stays");
+        assert_eq!(received["Jobs"][2]["Role"], "arn:aws:iam::111122223333:role/R", "a broken pairing stays marked");
     }
 }

@@ -642,6 +642,9 @@ fn the_html_report_renders_in_chromium_with_the_change_marked() {
     let cell = &dom[dom[..at].rfind("<td").unwrap()..at];
     assert!(cell.starts_with("<td class=\"ins\">"), "marked in the target's column: {cell}");
     let old = dom.find("<mark class=\"changed\">\"PARTIAL_SUCCESS\"").expect("and the recorded side's span");
+    // The target's real account ids beside the recording's placeholders are not changes, and not marked.
+    let account = regex::Regex::new(r#"<mark class="changed">[^<]*(111122223333|000000000001)"#).unwrap();
+    assert!(!account.is_match(&dom), "an account id is marked: {:?}", account.find(&dom));
     assert!(dom[..old].rfind("<td").is_some_and(|i| dom[i..].starts_with("<td class=\"del\">")));
     assert!(dom.contains("data-verdict=\"differs\"") && dom.contains("id=\"filters\""), "verdicts and the filter");
     let shot = dir.join("report.png");
@@ -839,4 +842,20 @@ async fn a_placeholder_that_stands_for_two_real_ids_is_a_difference_even_across_
         .filter(|ch| ch.recorded_pages == 1 && ch.recorded_jobs > 0 && ch.chain > 1)
         .collect();
     assert!(!one_page.is_empty() && one_page.iter().all(|ch| ch.verdict == diff::Verdict::Differs), "{one_page:#?}");
+}
+
+/// The text report's side-by-side marks the real change, not the target's real account ids beside the
+/// recording's placeholders (which diff does not count).
+#[test]
+fn the_text_side_by_side_marks_only_real_differences() {
+    let bad = Proc::start(&["reference", "--defect", "unknown-status"]);
+    let g = golden();
+    let (code, stdout, err) = run_cli(&["diff", "--cassette", g.to_str().unwrap(), "--target", &bad.url]);
+    assert_eq!(code, 1, "{stdout}{err}");
+    let changed: Vec<&str> = stdout.lines().filter(|l| l.contains("│+") || l.contains("│-")).collect();
+    assert!(changed.iter().any(|l| l.contains("PARTIALLY_COMPLETED")), "the real change is shown: {stdout}");
+    assert!(
+        changed.iter().all(|l| !l.contains("111122223333") && !l.contains("000000000001")),
+        "account ids are not shown as changes: {changed:#?}"
+    );
 }
