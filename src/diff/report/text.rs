@@ -11,6 +11,9 @@ const LINES_PER_CHAIN: usize = 20;
 /// Lines of the rendered document diff shown per chain.
 const DIFF_LINES: usize = 40;
 
+/// The most stale baseline entries the text report lists.
+const STALE_LINES: usize = 20;
+
 pub(super) fn render(report: &Report, color: bool) -> String {
     let paint = |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
     let mut out = String::new();
@@ -101,8 +104,11 @@ pub(super) fn render(report: &Report, color: bool) -> String {
             "\nBaseline: {} accepted difference(s) no longer occur; run with --baseline-update to drop them:",
             report.stale.len()
         );
-        for e in &report.stale {
+        for e in report.stale.iter().take(STALE_LINES) {
             let _ = writeln!(out, "  {} chain {} [{}] {} {}", e.cassette, e.chain, e.protocol, e.kind, e.path);
+        }
+        if report.stale.len() > STALE_LINES {
+            let _ = writeln!(out, "  … {} more (all of them with --format json)", report.stale.len() - STALE_LINES);
         }
     }
     out
