@@ -150,3 +150,28 @@ fn fuzz_reproducer_lines_run_as_pasted() {
         }
     }
 }
+
+/// The README's boto3 snippet, as pasted (the `listening on` URL put in for PORT's URL), with no AWS
+/// credentials or config anywhere: it runs and prints the page's size.
+#[cfg_attr(
+    no_boto3,
+    ignore = "needs Python with boto3 at target/venv (or SNOMED_VCR_PYTHON): `bash .ci/run` installs it"
+)]
+#[test]
+fn the_readmes_boto3_snippet_runs_as_pasted() {
+    let readme = std::fs::read_to_string(crate::util::manifest_dir().join("README.md")).unwrap();
+    let snippet = readme.split("```python\n").nth(1).and_then(|s| s.split("```").next()).expect("a python block");
+    let server = Proc::start(&["reference"]);
+    let code = snippet.replace("http://127.0.0.1:PORT", &server.url);
+    let mut command = std::process::Command::new(crate::util::python());
+    command.args(["-c", &code]).env("HOME", scratch_dir("first-hour-home"));
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(k);
+        }
+    }
+    let out = command.output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(stdout.trim(), "37");
+}
