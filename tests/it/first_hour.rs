@@ -175,3 +175,55 @@ fn the_readmes_boto3_snippet_runs_as_pasted() {
     assert!(out.status.success(), "{stdout}{stderr}");
     assert_eq!(stdout.trim(), "37");
 }
+
+/// examples/pytest: the fixture starts replay and the example tests pass with boto3, as a project runs them.
+#[cfg_attr(
+    no_boto3,
+    ignore = "needs Python with boto3 at target/venv (or SNOMED_VCR_PYTHON): `bash .ci/run` installs it"
+)]
+#[test]
+fn the_pytest_example_passes_with_boto3() {
+    let root = crate::util::manifest_dir();
+    let out = std::process::Command::new(crate::util::python())
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .current_dir(root.join("examples/pytest"))
+        .env("SNOMED_VCR", BIN)
+        .env("CASSETTES", root.join("cassettes/boto3-walk.json"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("2 passed"), "{text}");
+}
+
+/// examples/github-actions: every `snomed-vcr` command of the workflow runs, with the reference as the
+/// implementation under test on the port the workflow names (diff finds nothing, fuzz finds nothing, both
+/// write JUnit).
+#[test]
+fn the_workflow_examples_commands_run() {
+    let root = crate::util::manifest_dir();
+    let workflow = std::fs::read_to_string(root.join("examples/github-actions/snomed-vcr.yml")).unwrap();
+    let implementation = Proc::start(&["reference"]);
+    let port = implementation.url.rsplit(':').next().unwrap().to_string();
+    let dir = scratch_dir("first-hour-workflow");
+    let commands: Vec<String> = workflow
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("run: "))
+        .filter(|c| c.starts_with("snomed-vcr ") && !c.contains('&'))
+        .map(|c| c.replace("127.0.0.1:4566", &format!("127.0.0.1:{port}")).replace("--seconds 60", "--seconds 5"))
+        .collect();
+    assert_eq!(commands.len(), 2, "diff and fuzz: {workflow}");
+    let path = format!("{}:{}", std::path::Path::new(BIN).parent().unwrap().display(), std::env::var("PATH").unwrap());
+    std::os::unix::fs::symlink(root.join("cassettes"), dir.join("cassettes")).unwrap();
+    for c in &commands {
+        let out =
+            std::process::Command::new("sh").args(["-c", c]).current_dir(&dir).env("PATH", &path).output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{c}: {text}");
+    }
+    for report in ["diff.xml", "fuzz.xml"] {
+        let xml = std::fs::read_to_string(dir.join(report)).unwrap();
+        assert!(xml.starts_with("<?xml") && xml.contains("<testsuites"), "{report}: {xml}");
+    }
+}
