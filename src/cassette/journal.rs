@@ -127,7 +127,7 @@ impl Journal {
                 header.mode,
                 first.mode,
                 crate::program::program(),
-                crate::program::quote(&path.display().to_string().trim_end_matches(".journal").to_string())
+                crate::program::quote(path.display().to_string().trim_end_matches(".journal"))
             )));
         }
         let mut file = OpenOptions::new()

@@ -328,6 +328,11 @@ pub(crate) struct ReplayArgs {
     /// instead of `UnmatchedRequestException`.
     #[arg(long)]
     pub(crate) simulate: bool,
+    /// Answer what the live service answered instead of the recording's placeholders:
+    /// account=ID (the first account id's), kms=KEY (the first KMS key's), or PLACEHOLDER=VALUE, comma-separated.
+    /// Also from SNOMED_VCR_RESTORE.
+    #[arg(long, value_name = "LIST")]
+    pub(crate) restore: Option<String>,
     /// Megabytes of JSON answers held in memory; answers past it are read back from the cassette file when
     /// served, so huge cassettes serve in bounded memory.
     #[arg(long, value_name = "MB", default_value_t = 16)]

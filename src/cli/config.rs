@@ -130,6 +130,10 @@ pub(super) fn replay_config(args: &ReplayArgs) -> anyhow::Result<crate::replay::
         watch: args.watch,
         simulate: args.simulate,
         guides_to_stderr: true,
+        restore: match args.restore.clone().or_else(|| std::env::var("SNOMED_VCR_RESTORE").ok()) {
+            Some(s) => crate::replay::Restore::parse(&s).map_err(|e| anyhow::anyhow!("--restore: {e}"))?,
+            None => crate::replay::Restore::default(),
+        },
     })
 }
 

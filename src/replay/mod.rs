@@ -28,10 +28,12 @@
 //! ```
 
 pub mod faults;
+pub mod restore;
 pub mod watch;
 
 pub use crate::playback::{Miss, PlaybackConfig, RESIDENT_ANSWERS_DEFAULT, Repeat, Tally};
 pub use faults::{Faults, Latency};
+pub use restore::Restore;
 pub use watch::spawn_watcher;
 
 use std::path::{Path, PathBuf};
@@ -84,6 +86,8 @@ pub struct ReplayConfig {
     pub simulate: bool,
     /// Print each unmatched request's guide, framed, on stderr (the message of its error carries it too).
     pub guides_to_stderr: bool,
+    /// Answer the live service's values in place of the recording's placeholders (`--restore`).
+    pub restore: Restore,
 }
 
 /// The response header that marks an answer `--simulate` made up: no recording holds it.
@@ -101,6 +105,7 @@ impl ReplayConfig {
             watch: false,
             simulate: false,
             guides_to_stderr: true,
+            restore: Restore::default(),
         }
     }
 }
@@ -166,7 +171,12 @@ impl Replayer {
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
-                found.response(p, &request_id)
+                let response = found.response(p, &request_id);
+                if self.config.restore.is_empty() {
+                    return response;
+                }
+                let (parts, body) = response.into_parts();
+                Response::from_parts(parts, self.config.restore.apply(&body))
             }
             Err(Missing::Undecodable(e)) => protocol::error_response(p, &ServiceError::serialization(e), &request_id),
             Err(Missing::Unmatched(_)) if let Some(simulator) = &self.simulator => {
