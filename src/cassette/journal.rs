@@ -41,6 +41,9 @@ pub struct JournalHeader {
     pub region: String,
     /// The matchers a new cassette gets.
     pub match_rules: Vec<String>,
+    /// What this session keeps that redaction replaces by default (`["accounts"]`), for the cassette's header.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
 }
 
 /// An open journal. Sequence numbers are assigned in append order, and lines are written in that order.
@@ -665,7 +668,14 @@ mod tests {
     use super::*;
 
     fn test_header() -> JournalHeader {
-        JournalHeader { journal: 1, mode: "all".into(), upstream: "u".into(), region: "r".into(), match_rules: vec![] }
+        JournalHeader {
+            journal: 1,
+            mode: "all".into(),
+            upstream: "u".into(),
+            region: "r".into(),
+            match_rules: vec![],
+            kept: vec![],
+        }
     }
 
     /// A fresh journal in a scratch directory named `name`, and an interaction to append to it.

@@ -89,8 +89,9 @@ pub fn looks_like_secret_key(s: &str) -> bool {
         && entropy(s) > 4.2
 }
 
-/// Scans cassette text for secrets. `file` only labels the findings.
-pub fn scan(file: &Path, text: &str) -> Vec<Problem> {
+/// Scans cassette text for secrets. `file` only labels the findings; `keeps_accounts`: real account ids are
+/// there by choice (`record --keep accounts`) and are not findings.
+pub fn scan(file: &Path, text: &str, keeps_accounts: bool) -> Vec<Problem> {
     let p = patterns();
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -130,7 +131,7 @@ pub fn scan(file: &Path, text: &str) -> Vec<Problem> {
             add(format!("a value for '{}' ({} characters)", &cap[1], cap[2].chars().count()));
         }
         for cap in p.account.captures_iter(line) {
-            if !redact::is_account_placeholder(&cap[1]) {
+            if !keeps_accounts && !redact::is_account_placeholder(&cap[1]) {
                 add(format!("unredacted account id '{}' in an ARN", &cap[1]));
             }
         }
@@ -152,7 +153,8 @@ pub fn lint_file(path: &Path) -> Vec<Problem> {
         }
     };
     let mut out = Vec::new();
-    if let Err(e) = Cassette::parse(&text) {
+    let parsed = Cassette::parse(&text);
+    if let Err(e) = &parsed {
         out.push(Problem {
             file: path.into(),
             line: e.line().unwrap_or(0),
@@ -160,8 +162,21 @@ pub fn lint_file(path: &Path) -> Vec<Problem> {
             message: format!("not a valid cassette: {}", e.message()),
         });
     }
-    out.extend(scan(path, &text));
+    // A cassette recorded with `--keep accounts` holds real account ids by choice: said by `kept_notice`.
+    let keeps_accounts = parsed.is_ok_and(|c| c.header().keeps_accounts());
+    out.extend(scan(path, &text, keeps_accounts));
     out
+}
+
+/// The line `lint` prints for a cassette that keeps real account ids by choice (`record --keep accounts`).
+pub fn kept_notice(path: &Path) -> Option<String> {
+    let header = crate::cassette::read_header(path).ok()?;
+    header.keeps_accounts().then(|| {
+        format!(
+            "{}: keeps real account ids (recorded with --keep accounts); redact them before sharing it",
+            path.display()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -171,7 +186,7 @@ mod tests {
     #[test]
     fn planted_secrets_are_found_with_line_and_field() {
         let clean = crate::cassette::tests::sample().to_canonical();
-        assert_eq!(scan(Path::new("c.json"), &clean), vec![]);
+        assert_eq!(scan(Path::new("c.json"), &clean, false), vec![]);
         let plants = [
             ("\"JobName\": \"AKIAIOSFODNN7EXAMPLE\"", "JobName", "access key id"),
             ("\"JobName\": \"AKIAIOSFODNN7EXAMPLEÅngström\"", "JobName", "access key id"),
@@ -191,7 +206,7 @@ mod tests {
         for (plant, field, what) in plants {
             let text = clean.replacen("\"method\": \"POST\",", &format!("\"method\": \"POST\",\n      {plant},"), 1);
             let line = text.lines().position(|l| l.contains(plant)).unwrap() + 1;
-            let found = scan(Path::new("c.json"), &text);
+            let found = scan(Path::new("c.json"), &text, false);
             assert_eq!(found.len(), 1, "{plant}: {found:?}");
             assert_eq!((found[0].line, found[0].field.as_str()), (line, field));
             assert!(found[0].message.contains(what), "{}", found[0]);
@@ -207,11 +222,11 @@ mod tests {
             "cm-output.example-health/results/000000000001-SCT-d10a5005b57919486b54e971270be795/Manifest",
             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         ] {
-            assert!(scan(Path::new("x"), &format!("\"F\": \"{s}\"")).is_empty(), "{s}");
+            assert!(scan(Path::new("x"), &format!("\"F\": \"{s}\""), false).is_empty(), "{s}");
         }
         // A long NextToken is not a 40-character secret.
         let token = "Ad8_YZgEqS_bQdlnm47tbzMAIDM3N2ZiNThhMzgyMjJkOWI4N2IyYzk1ZDI5Njk0YThl_zrsFia1rwABNdeIpG9Csw";
-        assert!(scan(Path::new("x"), &format!("\"NextToken\": \"{token}\"")).is_empty());
+        assert!(scan(Path::new("x"), &format!("\"NextToken\": \"{token}\""), false).is_empty());
     }
 
     #[test]

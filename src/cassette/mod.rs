@@ -76,6 +76,10 @@ pub struct Cassette {
     pub region: String,
     /// The matchers replay uses for this cassette (see the `matching` module).
     pub match_rules: Vec<String>,
+    /// What the recording kept that redaction replaces by default: `["accounts"]` after `record --keep
+    /// accounts`. Absent (empty) in every other cassette, so older cassettes read and re-record unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
     /// The recorded exchanges, in recording order.
     pub interactions: Vec<Interaction>,
 }
@@ -213,6 +217,7 @@ impl Cassette {
             upstream: upstream.to_string(),
             region: region.to_string(),
             match_rules: crate::matching::DEFAULT_RULES.iter().map(|s| s.to_string()).collect(),
+            kept: Vec::new(),
             interactions: Vec::new(),
         }
     }
@@ -265,6 +270,7 @@ impl Cassette {
             upstream: self.upstream.clone(),
             region: self.region.clone(),
             match_rules: self.match_rules.clone(),
+            kept: self.kept.clone(),
         }
     }
 
@@ -292,9 +298,18 @@ pub struct Header {
     pub upstream: String,
     pub region: String,
     pub match_rules: Vec<String>,
+    pub kept: Vec<String>,
 }
 
+/// What `kept` may name: account ids (`record --keep accounts`).
+pub const KEEP_ACCOUNTS: &str = "accounts";
+
 impl Header {
+    /// Whether the recording kept real account ids (`record --keep accounts`).
+    pub fn keeps_accounts(&self) -> bool {
+        self.kept.iter().any(|k| k == KEEP_ACCOUNTS)
+    }
+
     /// Format, version, operation and matcher names.
     pub fn check(&self) -> Result<(), LoadError> {
         let field = |name: &str, message: String| Err(LoadError::at_field(JsonPath::root().key(name), message));
@@ -306,6 +321,11 @@ impl Header {
         }
         if self.operation != model::OPERATION {
             return field("operation", format!("expected \"{}\", found \"{}\"", model::OPERATION, self.operation));
+        }
+        for what in &self.kept {
+            if what != KEEP_ACCOUNTS {
+                return field("kept", format!("unknown '{what}' (expected \"{KEEP_ACCOUNTS}\")"));
+            }
         }
         for rule in &self.match_rules {
             if let Err(e) = crate::matching::Matcher::parse(rule) {

@@ -86,6 +86,8 @@ impl RedactRule {
 
 #[derive(Default)]
 struct Placeholders {
+    /// Account ids are kept as they are (`record --keep accounts`).
+    keep_accounts: bool,
     /// In the order they were met; a recording meets few, so a look through them beats hashing.
     accounts: Vec<Account>,
     kms_keys: HashMap<String, String>,
@@ -115,6 +117,13 @@ impl Redactor {
     /// A redactor with the built-in rules and these extra ones, its placeholder maps empty.
     pub fn new(rules: Vec<RedactRule>) -> Redactor {
         Redactor { rules, placeholders: Mutex::new(Placeholders::default()) }
+    }
+
+    /// This redactor, leaving account ids as they are (`record --keep accounts`).
+    pub fn keeping_accounts(self) -> Redactor {
+        let mut ph = self.placeholders.into_inner().unwrap_or_else(|e| e.into_inner());
+        ph.keep_accounts = true;
+        Redactor { rules: self.rules, placeholders: Mutex::new(ph) }
     }
 
     /// The kept, redacted headers of a message.
@@ -322,7 +331,10 @@ impl Redactor {
 }
 
 fn learn_account(id: &str, ph: &mut Placeholders) {
-    if !is_account_placeholder(id) && !ph.accounts.iter().any(|a| a.finder.needle() == id.as_bytes()) {
+    if !ph.keep_accounts
+        && !is_account_placeholder(id)
+        && !ph.accounts.iter().any(|a| a.finder.needle() == id.as_bytes())
+    {
         let n = ph.accounts.len() + 1;
         ph.accounts.push(Account {
             finder: memchr::memmem::Finder::new(id.as_bytes()).into_owned(),

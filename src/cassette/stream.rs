@@ -98,7 +98,7 @@ impl StreamedInteraction<'_> {
 }
 
 const FIELDS: &[&str] =
-    &["format", "version", "recorded_with", "operation", "upstream", "region", "match_rules", "interactions"];
+    &["format", "version", "recorded_with", "operation", "upstream", "region", "match_rules", "kept", "interactions"];
 
 /// The header fields as they are met.
 #[derive(Default)]
@@ -110,6 +110,7 @@ struct HeaderFields {
     upstream: Option<String>,
     region: Option<String>,
     match_rules: Option<Vec<String>>,
+    kept: Option<Vec<String>>,
 }
 
 impl HeaderFields {
@@ -123,6 +124,7 @@ impl HeaderFields {
             "upstream" => self.upstream = Some(map.next_value()?),
             "region" => self.region = Some(map.next_value()?),
             "match_rules" => self.match_rules = Some(map.next_value()?),
+            "kept" => self.kept = Some(map.next_value()?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -166,6 +168,7 @@ impl HeaderFields {
             upstream: self.upstream.ok_or_else(|| E::missing_field("upstream"))?,
             region: self.region.ok_or_else(|| E::missing_field("region"))?,
             match_rules: self.match_rules.ok_or_else(|| E::missing_field("match_rules"))?,
+            kept: self.kept.unwrap_or_default(),
         })
     }
 }

@@ -239,6 +239,13 @@ pub(crate) struct DiffArgs {
     pub(crate) bytes: ByteArgs,
 }
 
+/// What `record --keep` keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Keep {
+    /// Real account ids.
+    Accounts,
+}
+
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  snomed-vcr record --upstream aws --region us-east-1 --cassette cassettes/mine.json\n  \
@@ -263,6 +270,10 @@ pub(crate) struct RecordArgs {
     /// Forward the client's signature untouched (the proxy is the client's HTTP proxy; absolute-form requests).
     #[arg(long)]
     pub(crate) no_resign: bool,
+    /// Keep what redaction replaces by default: `accounts` keeps real account ids (in ARNs, bucket names,
+    /// paths) for those who accept the risk; the cassette records it, and `lint` says so.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub(crate) keep: Vec<Keep>,
     /// An extra redaction rule: header:NAME or json:$.PATH (repeatable).
     #[arg(long = "redact", value_name = "RULE")]
     pub(crate) redact: Vec<String>,

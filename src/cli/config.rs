@@ -99,6 +99,7 @@ pub(super) fn record_config(
         upstream_ca_file: args.upstream_ca_file.clone(),
         max_body: args.max_body,
         reproducible: args.reproducible || env("SOURCE_DATE_EPOCH").is_some(),
+        keep_accounts: args.keep.contains(&super::args::Keep::Accounts),
     })
 }
 

@@ -102,6 +102,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let mut findings = 0;
             for f in &files {
+                if let Some(notice) = crate::cassette::lint::kept_notice(f) {
+                    eprintln!("{notice}");
+                }
                 for finding in crate::cassette::lint::lint_file(f) {
                     println!("{finding}");
                     findings += 1;

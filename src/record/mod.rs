@@ -116,6 +116,8 @@ pub struct RecordConfig {
     pub max_body: usize,
     /// Leave out `recorded_at` and `elapsed_ms`, so re-recordings are byte-identical.
     pub reproducible: bool,
+    /// Keep real account ids instead of placeholders (`--keep accounts`); the cassette says so (`kept`).
+    pub keep_accounts: bool,
 }
 
 /// How long the proxy waits for the upstream by default (`--upstream-timeout`).
@@ -149,6 +151,7 @@ impl RecordConfig {
             upstream_ca_file: None,
             max_body: crate::server::MAX_BODY_DEFAULT,
             reproducible: false,
+            keep_accounts: false,
         }
     }
 }
@@ -228,7 +231,11 @@ impl Recorder {
         if !records && !existing {
             return Err(RecordError::NoCassette { mode: config.mode, cassette: config.cassette.clone() });
         }
-        let redactor = Arc::new(Redactor::new(config.redact.clone()));
+        let mut redactor = Redactor::new(config.redact.clone());
+        if config.keep_accounts {
+            redactor = redactor.keeping_accounts();
+        }
+        let redactor = Arc::new(redactor);
         let playback = match (existing, config.mode) {
             (true, mode) if mode != RecordMode::All => {
                 Some(Playback::new(PlaybackConfig::new(vec![config.cassette.clone()]), redactor.clone())?)
@@ -247,6 +254,7 @@ impl Recorder {
                 upstream: config.upstream.url(),
                 region: config.region.clone(),
                 match_rules,
+                kept: if config.keep_accounts { vec![cassette::KEEP_ACCOUNTS.to_string()] } else { Vec::new() },
             };
             if leftover {
                 let journal = Journal::resume(&jpath, &header)?;

@@ -740,3 +740,55 @@ async fn awkward_upstream_answers_are_recorded_whole_and_answered_unchanged() {
     .unwrap();
     assert_eq!(report.totals.chains, 3, "{:#?}", report.cassettes);
 }
+
+/// `record --keep accounts`: the cassette holds the real account ids and says so in its header; `lint` passes
+/// it with a notice naming the file, and replay answers exactly what the service answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_accounts_records_real_ids_and_lint_says_so() {
+    let dir = scratch_dir("record-keep");
+    let cassette = dir.join("kept.json");
+    let upstream = Proc::start(&["reference"]);
+    let proxy = Proc::start_with_env(
+        &["record", "--upstream", &upstream.url, "--cassette", cassette.to_str().unwrap(), "--keep", "accounts"],
+        &[("AWS_ACCESS_KEY_ID", CANARY_AK), ("AWS_SECRET_ACCESS_KEY", CANARY_SK)],
+    );
+    let input = serde_json::json!({"MaxResults": 50});
+    let live = Client::new(&upstream.url).unwrap().call(Protocol::AwsJson11, &input).await.unwrap();
+    let through = Client::new(&proxy.url).unwrap().call(Protocol::AwsJson11, &input).await.unwrap();
+    assert_eq!(through.reply, live.reply);
+    let (status, stderr) = proxy.terminate();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    // Account ids kept; KMS key ids are still replaced (only accounts were asked for).
+    assert!(
+        text.contains("arn:aws:iam::111122223333:") && !text.contains("arn:aws:iam::000000000001:"),
+        "real account ids kept"
+    );
+    assert!(text.contains("key/00000000-0000-4000-8000-000000000001"), "KMS key ids still redacted");
+    assert_eq!(Cassette::load(&cassette).unwrap().kept, vec!["accounts".to_string()]);
+    assert_no_secrets("the cassette", text.as_bytes());
+
+    let lint = std::process::Command::new(BIN).args(["lint", cassette.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&lint.stderr);
+    assert!(lint.status.success(), "{}{err}", String::from_utf8_lossy(&lint.stdout));
+    assert!(err.contains(&format!("{}: keeps real account ids", cassette.display())), "{err}");
+    // Without the header's word for it, the same ids are findings.
+    let unmarked = dir.join("unmarked.json");
+    std::fs::write(&unmarked, text.replace("  \"kept\": [\n    \"accounts\"\n  ],\n", "")).unwrap();
+    let lint = std::process::Command::new(BIN).args(["lint", unmarked.to_str().unwrap()]).output().unwrap();
+    assert_eq!(lint.status.code(), Some(1), "{}", String::from_utf8_lossy(&lint.stdout));
+
+    let replay = Proc::start(&["replay", "--cassette", cassette.to_str().unwrap()]);
+    let replayed = Client::new(&replay.url).unwrap().call(Protocol::AwsJson11, &input).await.unwrap();
+    let jobs = |r: &Reply| match r {
+        Reply::Output(o) => o["ComprehendMedicalAsyncJobPropertiesList"].as_array().unwrap().clone(),
+        other => panic!("{other:?}"),
+    };
+    let (replayed, live) = (jobs(&replayed.reply), jobs(&live.reply));
+    assert_eq!(replayed.len(), live.len());
+    for (r, l) in replayed.iter().zip(&live) {
+        for field in ["DataAccessRoleArn", "InputDataConfig", "ManifestFilePath", "Message"] {
+            assert_eq!(r.get(field), l.get(field), "replay serves the live service's account ids: {field}");
+        }
+    }
+}

@@ -182,6 +182,7 @@ impl<W: Write> CanonicalWriter<W> {
             upstream: header.upstream.clone(),
             region: header.region.clone(),
             match_rules: header.match_rules.clone(),
+            kept: header.kept.clone(),
             interactions: Vec::new(),
         };
         let text = serde_json::to_string_pretty(&empty).expect("cassettes serialize");
@@ -333,13 +334,19 @@ pub fn fold(cassette: &Path, deadline: Option<Instant>) -> Result<Saved, Cassett
         }
     };
     let existing = cassette.exists();
-    let header = if existing {
+    let mut header = if existing {
         read_header(cassette)?
     } else {
         let mut c = Cassette::new(&first.upstream, &first.region);
         c.match_rules = first.match_rules.clone();
         c.header()
     };
+    // A session that kept what redaction replaces marks the cassette, for lint to say so.
+    for what in &first.kept {
+        if !header.kept.contains(what) {
+            header.kept.push(what.clone());
+        }
+    }
     let late = || deadline.is_some_and(|d| Instant::now() >= d);
     let deferred = || Saved::Deferred { journal: jpath.clone(), cassette: cassette.to_path_buf() };
 
@@ -414,6 +421,7 @@ mod tests {
             upstream: "http://127.0.0.1:1".into(),
             region: "us-east-1".into(),
             match_rules: vec!["operation".into(), "body".into()],
+            kept: vec![],
         }
     }
 
