@@ -21,6 +21,15 @@ pub(crate) struct Cli {
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub(crate) quiet: bool,
+    /// Defaults for each subcommand's flags from this TOML file (else SNOMED_VCR_CONFIG, else ./snomed-vcr.toml);
+    /// flags on the command line win.
+    #[arg(long, global = true, value_name = "FILE")]
+    #[allow(dead_code)] // taken off the command line by `file::apply` before clap reads it; here for --help
+    pub(crate) config: Option<std::path::PathBuf>,
+    /// Print the config file found and the flags it adds to this command, and exit.
+    #[arg(long, global = true)]
+    #[allow(dead_code)] // as `config`
+    pub(crate) print_config: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

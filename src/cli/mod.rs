@@ -14,6 +14,7 @@
 mod args;
 mod config;
 mod demo;
+mod file;
 mod process;
 mod run;
 
@@ -27,7 +28,18 @@ use args::{Cli, Command};
 
 /// Parses arguments, runs, and maps the outcome to the exit code contract.
 pub(crate) fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (args, applied, print) = match file::apply(std::env::args_os().collect()) {
+        Ok(done) => done,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if print {
+        print!("{}", file::describe(&applied));
+        return ExitCode::SUCCESS;
+    }
+    let cli = Cli::parse_from(args);
     init_logging(cli.verbose, cli.quiet);
     quiet_on_closed_stdout();
     let runtime = match crate::server::runtime() {

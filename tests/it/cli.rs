@@ -179,3 +179,54 @@ fn completions_load_in_bash_and_the_man_page_renders() {
     let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(words.contains("NAME snomed-vcr - Record, replay") && words.contains("SUBCOMMANDS"), "{text}");
 }
+
+/// `snomed-vcr.toml` in the working directory gives a subcommand its flags; the command line wins;
+/// `--print-config` says what was added; a key no flag has is refused naming the file and line.
+#[test]
+fn a_config_file_gives_defaults_that_flags_override() {
+    let dir = crate::util::scratch_dir("config-file");
+    let walk = crate::util::manifest_dir().join("cassettes/boto3-walk.json");
+    let errors = crate::util::manifest_dir().join("cassettes/boto3-errors.json");
+    std::fs::write(
+        dir.join("snomed-vcr.toml"),
+        format!("# defaults\n[replay]\ncassette = [{:?}]\nstrict = true\n", walk.display().to_string()),
+    )
+    .unwrap();
+    let in_dir = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).current_dir(&dir).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, _) = in_dir(&["replay", "--print-config"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("config file: snomed-vcr.toml") && stdout.contains("adds --strict"), "{stdout}");
+    assert!(stdout.contains(&format!("adds --cassette={}", walk.display())), "{stdout}");
+    let (_, stdout, _) = in_dir(&["replay", "--cassette", errors.to_str().unwrap(), "--print-config"]);
+    assert!(
+        stdout.contains("overridden by the command line: cassette") && !stdout.contains("adds --cassette"),
+        "{stdout}"
+    );
+    // The file's flags are in force: replay serves the walk, and --strict fails the unplayed interactions.
+    let mut child = Command::new(BIN)
+        .arg("replay")
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    assert!(line.starts_with("listening on "), "{line}");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "strict, from the file: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("boto3-walk.json interaction 0"));
+
+    std::fs::write(dir.join("bad.toml"), "[replay]\n\ncasette = \"x\"\n").unwrap();
+    let (code, _, stderr) = in_dir(&["--config", "bad.toml", "replay"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("bad.toml:3: [replay] has no key 'casette'") && stderr.contains("cassette"), "{stderr}");
+}
