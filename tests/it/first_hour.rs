@@ -165,11 +165,7 @@ fn the_readmes_boto3_snippet_runs_as_pasted() {
     let code = snippet.replace("http://127.0.0.1:PORT", &server.url);
     let mut command = std::process::Command::new(crate::util::python());
     command.args(["-c", &code]).env("HOME", scratch_dir("first-hour-home"));
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("AWS_") {
-            command.env_remove(k);
-        }
-    }
+    crate::util::without_aws_settings(&mut command);
     let out = command.output().unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stdout}{stderr}");

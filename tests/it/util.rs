@@ -37,12 +37,7 @@ impl Proc {
     pub fn pasted(line: &str) -> Proc {
         let mut command = Command::new("sh");
         command.args(["-c", &format!("exec {line}")]);
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("AWS_") {
-                command.env_remove(k);
-            }
-        }
-        command.env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null").env("AWS_CONFIG_FILE", "/dev/null");
+        without_aws_settings(&mut command);
         Proc::spawn(command, line)
     }
 
@@ -99,6 +94,17 @@ impl Drop for Proc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `command` with no AWS credentials or configuration from this process's environment or files: as on a new
+/// user's machine.
+pub fn without_aws_settings(command: &mut Command) -> &mut Command {
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(k);
+        }
+    }
+    command.env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null").env("AWS_CONFIG_FILE", "/dev/null")
 }
 
 /// The Python interpreter with boto3: `SNOMED_VCR_PYTHON`, else the venv `.ci/run` makes at `target/venv`; a
