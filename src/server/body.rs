@@ -72,7 +72,7 @@ pub(super) async fn answer<H: Handler>(
             .await;
     let _in_flight = InFlight::start(activity);
     // `-v`: a line per request. Nothing is read or kept for it unless it will be written.
-    let logged = tracing::enabled!(tracing::Level::INFO)
+    let logged = tracing::enabled!(target: "snomed_vcr::request", tracing::Level::INFO)
         .then(|| (std::time::Instant::now(), parts.method.clone(), parts.uri.clone(), operation(&parts.headers)));
     let response = match read {
         Err(BodyError::Busy) => {

@@ -230,3 +230,27 @@ fn a_config_file_gives_defaults_that_flags_override() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("bad.toml:3: [replay] has no key 'casette'") && stderr.contains("cassette"), "{stderr}");
 }
+
+/// `-v`: one log line per request, naming the operation and the status; without it, none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_servers_log_a_line_per_request() {
+    let cassette = crate::util::manifest_dir().join("cassettes/boto3-walk.json");
+    for (flags, lines) in [(vec!["-v"], 2), (vec![], 0)] {
+        let mut args = flags.clone();
+        args.extend(["replay", "--cassette", cassette.to_str().unwrap()]);
+        let server = crate::util::Proc::start(&args);
+        let client = snomed_vcr::Client::new(&server.url).unwrap();
+        for max in [37, 36] {
+            client.call(snomed_vcr::Protocol::AwsJson11, &serde_json::json!({"MaxResults": max})).await.unwrap();
+        }
+        let (_, stderr) = server.terminate();
+        let logged: Vec<&str> = stderr.lines().filter(|l| l.contains("snomed_vcr::request")).collect();
+        assert_eq!(logged.len(), lines, "{flags:?}: {stderr}");
+        if lines > 0 {
+            assert!(
+                logged[0].contains("ListSNOMEDCTInferenceJobs -> 200") && logged[1].contains("-> 400"),
+                "{logged:?}"
+            );
+        }
+    }
+}
