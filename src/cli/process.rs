@@ -53,3 +53,32 @@ pub(super) fn announce_scheme(scheme: &str, addr: SocketAddr) {
     let _ = writeln!(out, "listening on {scheme}://{addr}");
     let _ = out.flush();
 }
+
+/// A live status line for a long session on a terminal (what `record` has recorded, what `replay` has
+/// answered), redrawn every second on stderr until dropped, when the line is cleared. Nothing when stderr is no
+/// terminal (CI logs, pipes): the shutdown line says it all once.
+pub(super) struct StatusLine(Option<tokio::task::JoinHandle<()>>);
+
+impl StatusLine {
+    pub(super) fn start(text: impl Fn() -> String + Send + 'static) -> StatusLine {
+        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            return StatusLine(None);
+        }
+        StatusLine(Some(tokio::spawn(async move {
+            let mut line = crate::reporting::Progress::new(true);
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                line.show(true, &text);
+            }
+        })))
+    }
+}
+
+impl Drop for StatusLine {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+            eprint!("\r\x1b[2K");
+        }
+    }
+}

@@ -37,7 +37,12 @@ pub(super) async fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         "replay server up"
     );
     let watcher = watch.then(|| crate::replay::spawn_watcher(replayer.clone(), std::time::Duration::from_millis(250)));
+    let status = {
+        let replayer = replayer.clone();
+        process::StatusLine::start(move || format!("replay: {}", replayer.report().summary()))
+    };
     server::serve(listener, replayer.clone(), ServerConfig::default(), shutdown).await;
+    drop(status);
     if let Some(w) = watcher {
         w.abort();
     }
@@ -86,7 +91,14 @@ pub(super) async fn record(args: RecordArgs) -> anyhow::Result<ExitCode> {
     };
     process::announce(addr);
     tracing::info!(%addr, %upstream, cassette = %args.cassette.display(), "recording proxy up");
+    let status = {
+        let recorder = recorder.clone();
+        process::StatusLine::start(move || {
+            format!("record: {} so far", crate::reporting::count(recorder.recorded(), "interaction", "interactions"))
+        })
+    };
     server::serve(listener, recorder.clone(), server_config, shutdown).await;
+    drop(status);
     let deadline = signalled.get().copied().unwrap_or_else(std::time::Instant::now) + stop_timeout;
     let outcome = recorder.finish_by(Some(deadline))?;
     eprintln!("{outcome}");

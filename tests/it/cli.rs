@@ -254,3 +254,19 @@ async fn verbose_servers_log_a_line_per_request() {
         }
     }
 }
+
+/// On a terminal (`script` gives one), replay keeps a live status line; in a pipe it prints none.
+#[test]
+fn replay_shows_a_status_line_on_a_terminal_only() {
+    let cassette = crate::util::manifest_dir().join("cassettes/boto3-walk.json");
+    let line = format!("timeout -s TERM 2.5 {BIN} replay --cassette {}", cassette.display());
+    let tty = Command::new("script").args(["-qc", &line, "/dev/null"]).output().expect("script (util-linux) runs");
+    let text = String::from_utf8_lossy(&tty.stdout);
+    assert!(text.contains("\r\x1b[2Kreplay: 0 requests answered from recordings"), "{text:?}");
+    let piped = Command::new("sh").args(["-c", &line]).output().unwrap();
+    let err = String::from_utf8_lossy(&piped.stderr);
+    assert!(
+        !err.contains('\r') && err.lines().filter(|l| l.contains("answered from recordings")).count() == 1,
+        "{err:?}"
+    );
+}
