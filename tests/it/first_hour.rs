@@ -223,3 +223,74 @@ fn the_workflow_examples_commands_run() {
         assert!(xml.starts_with("<?xml") && xml.contains("<testsuites"), "{report}: {xml}");
     }
 }
+
+/// Every `snomed-vcr` line of the READMEs' shell blocks, run as printed in a folder holding copies of the
+/// golden cassettes, against reference services standing in for the implementations they name
+/// (`http://127.0.0.1:4566`, `:4567`, `URL`). The only edits: the binary's path for its name, a free port for
+/// a fixed one, and shorter fuzz budgets. Servers must print their `listening on` line and exit 0 on SIGTERM
+/// (`--strict` exits 1: nothing was asked); the rest exit 0. Lines that need AWS itself, or a finding from an
+/// earlier run, are counted apart.
+#[test]
+fn every_readme_command_runs_as_printed() {
+    let root = crate::util::manifest_dir();
+    let dir = scratch_dir("first-hour-readme");
+    std::fs::create_dir_all(dir.join("cassettes")).unwrap();
+    for entry in std::fs::read_dir(root.join("cassettes")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") && path.file_name().is_some_and(|n| n != "schema.json") {
+            std::fs::copy(&path, dir.join("cassettes").join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    for name in ["c.json", "old.json", "new.json", "huge.json"] {
+        std::fs::copy(root.join("cassettes/boto3-walk.json"), dir.join(name)).unwrap();
+    }
+    let (a, b) = (Proc::start(&["reference"]), Proc::start(&["reference"]));
+    let mut lines: Vec<String> = Vec::new();
+    for readme in ["README.md", "cassettes/README.md"] {
+        let text = std::fs::read_to_string(root.join(readme)).unwrap();
+        let mut in_sh = false;
+        for l in text.lines() {
+            if l.starts_with("```") {
+                in_sh = l == "```sh";
+            } else if in_sh && l.starts_with("snomed-vcr ") {
+                lines.push(l.split("  #").next().unwrap().trim_end().to_string());
+            }
+        }
+    }
+    assert!(lines.len() >= 30, "{lines:#?}");
+    let (mut ran, mut apart) = (0, Vec::new());
+    // Lines that write a file another line reads go first.
+    lines.sort_by_key(|l| !l.contains(" > "));
+    for line in &lines {
+        if line.contains(" aws") || line.contains("findings/") || line.contains("mine.json") {
+            apart.push(line.clone());
+            continue;
+        }
+        let pasted = line
+            .replacen("snomed-vcr", BIN, 1)
+            .replace("http://127.0.0.1:4566", &a.url)
+            .replace("http://127.0.0.1:4567", &b.url)
+            .replace(" URL ", &format!(" {} ", a.url))
+            .replace("--addr 127.0.0.1:4566", "--addr 127.0.0.1:0")
+            .replace("--seconds 60", "--seconds 2")
+            .replace("--runs 5000", "--runs 200");
+        let server = ["reference", "replay", "record"].contains(&line.split_whitespace().nth(1).unwrap_or(""));
+        if server {
+            let proc = Proc::pasted_in(&pasted, &dir);
+            let (status, stderr) = proc.terminate();
+            let want = if line.contains("--strict") { 1 } else { 0 };
+            assert_eq!(status.code(), Some(want), "{line}: {stderr}");
+        } else {
+            let out = std::process::Command::new("sh")
+                .args(["-c", &pasted])
+                .current_dir(&dir)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert_eq!(out.status.code(), Some(0), "{line}: {text}");
+        }
+        ran += 1;
+    }
+    assert!(ran >= 30 && apart.len() <= 5, "{ran} run; apart: {apart:#?}");
+}

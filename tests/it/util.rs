@@ -35,8 +35,13 @@ impl Proc {
     /// A command line the tool printed, run as pasted into a shell (`sh -c 'exec LINE'`), with no AWS
     /// credentials anywhere in its environment.
     pub fn pasted(line: &str) -> Proc {
+        Proc::pasted_in(line, Path::new("."))
+    }
+
+    /// [`Proc::pasted`], in folder `dir`.
+    pub fn pasted_in(line: &str, dir: &Path) -> Proc {
         let mut command = Command::new("sh");
-        command.args(["-c", &format!("exec {line}")]);
+        command.args(["-c", &format!("exec {line}")]).current_dir(dir);
         without_aws_settings(&mut command);
         Proc::spawn(command, line)
     }
