@@ -39,7 +39,7 @@ pub(super) async fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let watcher = watch.then(|| crate::replay::spawn_watcher(replayer.clone(), std::time::Duration::from_millis(250)));
     let status = {
         let replayer = replayer.clone();
-        process::StatusLine::start(move || format!("replay: {}", replayer.report().summary()))
+        process::StatusLine::start(move || format!("replay: {}", replayer.summary()))
     };
     server::serve(listener, replayer.clone(), ServerConfig::default(), shutdown).await;
     drop(status);

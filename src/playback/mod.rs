@@ -103,19 +103,23 @@ pub struct Tally {
 impl Tally {
     /// One line: what was answered, missed, simulated and never played.
     pub fn summary(&self) -> String {
-        format!(
-            "{} answered from recordings, {} unmatched{}, {} never played",
-            count(self.served, "request", "requests"),
-            self.unmatched,
-            if self.simulated > 0 { format!(" ({} answered by --simulate)", self.simulated) } else { String::new() },
-            count(self.unplayed.len() as u64, "interaction", "interactions"),
-        )
+        summary(self.served, self.unmatched, self.simulated, self.unplayed.len())
     }
 
     /// Nothing missed and everything played.
     pub fn is_clean(&self) -> bool {
         self.unmatched == 0 && self.unplayed.is_empty()
     }
+}
+
+/// [`Tally::summary`]'s line from the counts alone.
+pub fn summary(served: u64, unmatched: u64, simulated: u64, unplayed: usize) -> String {
+    format!(
+        "{} answered from recordings, {unmatched} unmatched{}, {} never played",
+        count(served, "request", "requests"),
+        if simulated > 0 { format!(" ({simulated} answered by --simulate)") } else { String::new() },
+        count(unplayed as u64, "interaction", "interactions"),
+    )
 }
 
 impl std::fmt::Display for Tally {
@@ -198,6 +202,13 @@ impl Playback {
         let misses = std::mem::take(&mut play.misses);
         *play = State::new(library, misses, play.unmatched, play.served);
         Ok(())
+    }
+
+    /// Served, unmatched, and never played so far, as counts: cheap enough to ask every second of a long
+    /// session ([`Playback::report`] lists every unplayed interaction).
+    pub fn counts(&self) -> (u64, u64, usize) {
+        let play = self.lock();
+        (play.served, play.unmatched, play.library.len() - play.played_count())
     }
 
     /// What was served, missed, and never played so far.

@@ -93,6 +93,11 @@ impl State {
         }
     }
 
+    /// How many interactions have been played (a count of the bits, no list built).
+    pub(super) fn played_count(&self) -> usize {
+        self.played.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
     /// Whether interaction `idx` has been played.
     pub(super) fn was_played(&self, idx: usize) -> bool {
         self.played[idx / 64] & (1 << (idx % 64)) != 0

@@ -137,6 +137,12 @@ impl Replayer {
         self.playback.clone()
     }
 
+    /// [`Replayer::report`]'s first line, from counts alone (the live status line asks it every second).
+    pub fn summary(&self) -> String {
+        let (served, unmatched, unplayed) = self.playback.counts();
+        crate::playback::summary(served, unmatched, self.simulated.load(Ordering::Relaxed), unplayed)
+    }
+
     /// What was served, missed and never played so far.
     pub fn report(&self) -> Tally {
         Tally { simulated: self.simulated.load(Ordering::Relaxed), ..self.playback.report() }

@@ -262,7 +262,10 @@ fn replay_shows_a_status_line_on_a_terminal_only() {
     let line = format!("timeout -s TERM 2.5 {BIN} replay --cassette {}", cassette.display());
     let tty = Command::new("script").args(["-qc", &line, "/dev/null"]).output().expect("script (util-linux) runs");
     let text = String::from_utf8_lossy(&tty.stdout);
-    assert!(text.contains("\r\x1b[2Kreplay: 0 requests answered from recordings"), "{text:?}");
+    assert!(
+        text.contains("\r\x1b[2Kreplay: 0 requests answered from recordings, 0 unmatched, 7 interactions never played"),
+        "{text:?}"
+    );
     let piped = Command::new("sh").args(["-c", &line]).output().unwrap();
     let err = String::from_utf8_lossy(&piped.stderr);
     assert!(
