@@ -47,8 +47,60 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// How long `record` looks for credentials for a loopback upstream before signing with the placeholder key
+/// (the chain's last link, EC2 instance metadata, can take seconds to answer that it is not there).
+const LOOPBACK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The keys `record` re-signs with: the AWS default chain's; for a loopback upstream (a local emulator or the
+/// reference, which check no signature unless told a key) a placeholder when the chain has none.
+async fn resign_keys(
+    host: &str,
+    region: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::sigv4::Keys> {
+    let loopback = is_loopback(host);
+    let chain = crate::sigv4::Keys::from_chain(env, region);
+    let found = if loopback { tokio::time::timeout(LOOPBACK_PATIENCE, chain).await.ok() } else { Some(chain.await) };
+    match found {
+        Some(Ok((keys, source))) => {
+            tracing::info!(source = %source.0, "re-signing with credentials");
+            Ok(keys)
+        }
+        Some(Err(_)) | None if loopback => {
+            eprintln!(
+                "record: no AWS credentials found; signing for the loopback upstream {host} with the placeholder key {LOOPBACK_KEY}"
+            );
+            Ok(crate::sigv4::Credentials::new(LOOPBACK_KEY, "snomed-vcr-loopback-placeholder").into())
+        }
+        Some(Err(e)) => {
+            anyhow::bail!(
+                "{e}. The proxy re-signs requests for the upstream and needs credentials (or pass --no-resign)"
+            )
+        }
+        // Only a loopback upstream's search has a time limit.
+        None => anyhow::bail!("no AWS credentials found in {LOOPBACK_PATIENCE:?}"),
+    }
+}
+
+/// The keys diff and fuzz sign with under `--sign`, found once for every client they build.
+async fn sign_keys(
+    reach: &ReachArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<crate::sigv4::Keys>> {
+    if !reach.sign {
+        return Ok(None);
+    }
+    let region = reach.region.clone().or_else(|| env("AWS_REGION")).or_else(|| env("AWS_DEFAULT_REGION"));
+    let region = region.unwrap_or_else(|| crate::client::DEFAULT_REGION.to_string());
+    let (keys, source) = crate::sigv4::Keys::from_chain(env, &region)
+        .await
+        .map_err(|e| anyhow::anyhow!("--sign: {e}. Signing needs credentials, as record's re-signing does"))?;
+    tracing::info!(source = %source.0, "signing with credentials");
+    Ok(Some(keys))
+}
+
 /// Builds the record configuration from its flags and the environment.
-pub(super) fn record_config(
+pub(super) async fn record_config(
     args: &RecordArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<crate::record::RecordConfig> {
@@ -62,27 +114,7 @@ pub(super) fn record_config(
     }
     let given = args.upstream.as_deref().unwrap_or("aws");
     let (upstream, region) = endpoint_and_region("--upstream", given, args.region.as_deref(), env)?;
-    let resign = if args.no_resign {
-        None
-    } else {
-        match crate::sigv4::credentials_from_chain(env) {
-            Ok((creds, source)) => {
-                tracing::info!(source = %source.0, "re-signing with credentials");
-                Some(creds)
-            }
-            // A local emulator or the reference: nothing secret to sign with, and most check no signature.
-            Err(_) if is_loopback(&upstream.host) => {
-                eprintln!(
-                    "record: no AWS credentials found; signing for the loopback upstream {} with the placeholder key {LOOPBACK_KEY}",
-                    upstream.host
-                );
-                Some(crate::sigv4::Credentials::new(LOOPBACK_KEY, "snomed-vcr-loopback-placeholder"))
-            }
-            Err(e) => anyhow::bail!(
-                "{e}. The proxy re-signs requests for the upstream and needs credentials (or pass --no-resign)"
-            ),
-        }
-    };
+    let resign = if args.no_resign { None } else { Some(resign_keys(&upstream.host, &region, env).await?) };
     let redact = redact_rules(&args.redact)?;
     if !(args.upstream_timeout > 0.0 && args.upstream_timeout.is_finite()) {
         anyhow::bail!("--upstream-timeout: expected a positive number of seconds, got {}", args.upstream_timeout);
@@ -185,7 +217,7 @@ pub(super) fn reference_config(args: &ReferenceArgs) -> anyhow::Result<Reference
 }
 
 /// Builds the diff configuration from its flags and the environment.
-pub(super) fn diff_config(
+pub(super) async fn diff_config(
     args: &DiffArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<crate::diff::DiffConfig> {
@@ -204,17 +236,19 @@ pub(super) fn diff_config(
             if args.target.is_some() { " and --target" } else { "" }
         ),
     };
-    let client = http_client(target, args.timeout, &args.reach, env)?;
+    let keys = sign_keys(&args.reach, env).await?;
+    let client = http_client(target, args.timeout, &args.reach, keys, env)?;
     let target = crate::client::Target::http(client);
     finish_diff_config(DiffConfig::new(args.cassettes.clone(), Subject::Service(target)), args)
 }
 
-/// A client for `--target URL|aws` with `--timeout` and how to reach it (`--region`, `--sign`, `--ca-file`),
-/// as diff and fuzz take them.
+/// A client for `--target URL|aws` with `--timeout` and how to reach it (`--region`, `--ca-file`, and the
+/// keys `--sign` found), as diff and fuzz take them.
 fn http_client(
     target: &str,
     timeout: f64,
     reach: &ReachArgs,
+    keys: Option<crate::sigv4::Keys>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<crate::client::Client> {
     let (endpoint, region) = endpoint_and_region("--target", target, reach.region.as_deref(), env)?;
@@ -224,12 +258,7 @@ fn http_client(
     let mut client_config = crate::client::ClientConfig::new(endpoint);
     client_config.timeout = std::time::Duration::from_secs_f64(timeout);
     client_config.ca_file.clone_from(&reach.ca_file);
-    if reach.sign {
-        let (creds, source) = crate::sigv4::credentials_from_chain(env)
-            .map_err(|e| anyhow::anyhow!("--sign: {e}. Signing needs credentials, as record's re-signing does"))?;
-        tracing::info!(source = %source.0, "signing with credentials");
-        client_config.signing = Some((creds, region));
-    }
+    client_config.signing = keys.map(|k| (k, region));
     Ok(crate::client::Client::with_config(client_config)?)
 }
 
@@ -264,13 +293,14 @@ fn finish_diff_config(mut config: crate::diff::DiffConfig, args: &DiffArgs) -> a
 }
 
 /// Builds the fuzz configuration from its flags and the environment.
-pub(super) fn fuzz_config(
+pub(super) async fn fuzz_config(
     args: &FuzzArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<crate::fuzzing::FuzzConfig> {
     use crate::client::Target;
     use crate::fuzzing::{Budget, Expected, FuzzConfig};
-    let client = |url: &str| http_client(url, args.timeout, &args.reach, env);
+    let keys = sign_keys(&args.reach, env).await?;
+    let client = |url: &str| http_client(url, args.timeout, &args.reach, keys.clone(), env);
     let mut config = FuzzConfig::new(Target::http(client(&args.target)?));
     config.expected = match (&args.cassettes[..], &args.against) {
         ([_, ..], _) => {

@@ -113,7 +113,7 @@ async fn record_then_replay(
     let recorder = Arc::new(
         Recorder::open(RecordConfig {
             mode: RecordMode::All,
-            resign: Some(crate::sigv4::Credentials::new("AKIDDEMOPROXY", "demo-proxy-secret")),
+            resign: Some(crate::sigv4::Credentials::new("AKIDDEMOPROXY", "demo-proxy-secret").into()),
             upstream_timeout: std::time::Duration::from_secs(10),
             reproducible: true,
             ..RecordConfig::new(Endpoint::parse(upstream, crate::client::DEFAULT_REGION)?, cassette.clone())

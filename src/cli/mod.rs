@@ -77,8 +77,12 @@ fn init_logging(verbose: u8, quiet: bool) {
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("snomed_vcr={default},{default}")));
+    // aws-config warns about each link of the credential chain it passes over; the error a missing credential
+    // gives names them all, so its own lines show from -vv on.
+    let aws_config = if verbose >= 2 { default } else { "error" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("snomed_vcr={default},aws_config={aws_config},{default}"))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

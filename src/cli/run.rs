@@ -71,7 +71,7 @@ pub(super) async fn record(args: RecordArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{outcome}");
         return Ok(ExitCode::SUCCESS);
     }
-    let config = record_config(&args, &|k| std::env::var(k).ok())?;
+    let config = record_config(&args, &|k| std::env::var(k).ok()).await?;
     let upstream = config.upstream.url();
     if !(args.stop_timeout >= 0.0 && args.stop_timeout.is_finite()) {
         anyhow::bail!("--stop-timeout: expected a number of seconds of at least 0, got {}", args.stop_timeout);
@@ -138,7 +138,7 @@ pub(super) async fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
     if let Some(out) = &args.out {
         refuse_input_as_output(out, &args)?;
     }
-    let config = diff_config(&args, &|k| std::env::var(k).ok())?;
+    let config = diff_config(&args, &|k| std::env::var(k).ok()).await?;
     if let Some(runs) = args.learn_noise {
         let path = args.rules.as_ref().expect("clap requires --rules with --learn-noise");
         let (learned, how) = crate::diff::learn_noise(&config, runs).await?;
@@ -214,7 +214,7 @@ fn refuse_input_as_output(out: &std::path::Path, args: &DiffArgs) -> anyhow::Res
 }
 
 pub(super) async fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
-    let config = fuzz_config(&args, &|k| std::env::var(k).ok())?;
+    let config = fuzz_config(&args, &|k| std::env::var(k).ok()).await?;
     let outcome = crate::fuzzing::run(&config).await?;
     let commands: Vec<Option<_>> = match &args.out {
         Some(out) => crate::fuzzing::save(&outcome, out, config.target.name())?.into_iter().map(Some).collect(),

@@ -37,7 +37,7 @@ use serde_json::Value;
 
 use crate::model::{self, Chain, Reply, listing::Walker};
 use crate::protocol::{self, Protocol};
-use crate::sigv4::{self, Credentials};
+use crate::sigv4::{self, Keys};
 
 /// The region a client signs for when none is said.
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -50,7 +50,7 @@ pub struct ClientConfig {
     /// Extra CA certificates (PEM) to trust for an https endpoint, besides the system roots.
     pub ca_file: Option<PathBuf>,
     /// Sign every request with these credentials for this region.
-    pub signing: Option<(Credentials, String)>,
+    pub signing: Option<(Keys, String)>,
     /// How long to wait for a response's headers, and again for its body.
     pub timeout: Duration,
     /// The largest response body read.
@@ -288,9 +288,9 @@ impl Client {
 
     /// The same client, signing every request with SigV4 for `region`.
     #[must_use]
-    pub fn with_signing(self, creds: Credentials, region: impl Into<String>) -> Client {
+    pub fn with_signing(self, keys: impl Into<Keys>, region: impl Into<String>) -> Client {
         let mut config = (*self.config).clone();
-        config.signing = Some((creds, region.into()));
+        config.signing = Some((keys.into(), region.into()));
         Client { http: self.http, config: Arc::new(config) }
     }
 
@@ -394,11 +394,12 @@ impl Client {
         let uri = format!("{}{}{path}", c.endpoint.origin, c.endpoint.path_prefix);
         parts.uri = uri.parse().map_err(|e| SendError::Request(format!("{e}")))?;
         let mut req = Request::from_parts(parts, body);
-        if let Some((creds, region)) = &c.signing {
+        if let Some((keys, region)) = &c.signing {
+            let creds = keys.current().await.map_err(|e| SendError::Request(format!("cannot sign: {e}")))?;
             let host =
                 http::HeaderValue::from_str(&c.endpoint.authority).map_err(|e| SendError::Request(e.to_string()))?;
             req.headers_mut().insert(http::header::HOST, host);
-            sigv4::sign_request(&mut req, creds, region, SystemTime::now())
+            sigv4::sign_request(&mut req, &creds, region, SystemTime::now())
                 .map_err(|e| SendError::Request(format!("cannot sign: {e}")))?;
         }
         match self.http.request(req.map(Full::new)).await {

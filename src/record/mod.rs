@@ -45,7 +45,7 @@ use crate::model::{self, ServiceError};
 use crate::playback::{Missing, Playback, PlaybackConfig};
 use crate::protocol::{self, Call, Protocol};
 use crate::server::Handler;
-use crate::sigv4::Credentials;
+use crate::sigv4::Keys;
 use capture::{Capture, Captured};
 
 /// A VCR record mode.
@@ -103,7 +103,7 @@ pub struct RecordConfig {
     /// The record mode.
     pub mode: RecordMode,
     /// Re-sign with these; `None` is `--no-resign`.
-    pub resign: Option<Credentials>,
+    pub resign: Option<Keys>,
     /// Extra redaction rules.
     pub redact: Vec<redact::RedactRule>,
     /// Also record the 502s answered when the upstream cannot be reached.
@@ -194,7 +194,7 @@ pub enum RecordError {
 /// let cassette = std::env::temp_dir().join(format!("snomed-vcr-doc-{}.json", std::process::id()));
 /// let mut config = RecordConfig::new(Endpoint::parse(&reference.uri(), "us-east-1").unwrap(), cassette.clone());
 /// // The proxy signs what it forwards with its own credentials (never written to the cassette).
-/// config.resign = Some(snomed_vcr::sigv4::Credentials::new("AKIDEXAMPLE", "proxy-secret"));
+/// config.resign = Some(snomed_vcr::sigv4::Credentials::new("AKIDEXAMPLE", "proxy-secret").into());
 /// let recorder = Arc::new(Recorder::open(config).await.unwrap());
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 /// let proxy = Server::spawn(listener, recorder.clone(), ServerConfig::default()).unwrap();

@@ -8,7 +8,7 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | `credentials.rs` | the key pair and the chain it is found by |
+//! | `credentials.rs` | the key pair, and the keys to sign with (fixed, or the AWS default chain's) |
 //! | `sign.rs` | signing what we send |
 //! | `verify.rs` | verifying what we receive |
 
@@ -23,7 +23,7 @@ use aws_sigv4::sign::v4;
 
 use crate::model;
 
-pub use credentials::{CredentialSource, Credentials, NoCredentials, credentials_from_chain};
+pub use credentials::{CredentialSource, Credentials, Keys, NoCredentials};
 pub(crate) use sign::both_signatures;
 pub use sign::sign_request;
 pub use verify::{AuthHeader, MAX_SKEW, parse_authorization, verify};

@@ -2,6 +2,7 @@
 
 mod boto3;
 mod cli;
+mod credentials;
 mod diff;
 mod first_hour;
 mod fuzz;

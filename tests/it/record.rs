@@ -53,7 +53,7 @@ async fn reference_server(require: bool) -> Server {
 pub fn record_config(upstream: &str, cassette: &Path, mode: RecordMode) -> RecordConfig {
     RecordConfig {
         mode,
-        resign: Some(Credentials::new(CANARY_AK, CANARY_SK)),
+        resign: Some(Credentials::new(CANARY_AK, CANARY_SK).into()),
         upstream_timeout: Duration::from_secs(5),
         reproducible: true,
         ..RecordConfig::new(Endpoint::parse(upstream, "us-east-1").unwrap(), cassette.to_path_buf())

@@ -28,7 +28,8 @@ impl Proc {
     /// [`Proc::start`] with extra environment variables (credentials for `record`, say).
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Proc {
         let mut command = Command::new(BIN);
-        command.args(args).envs(env.iter().copied()).env_remove("AWS_PROFILE");
+        // No test asks the EC2 instance metadata address (off loopback) for credentials.
+        command.args(args).envs(env.iter().copied()).env_remove("AWS_PROFILE").env("AWS_EC2_METADATA_DISABLED", "true");
         Proc::spawn(command, &format!("snomed-vcr {args:?}"))
     }
 
@@ -102,14 +103,17 @@ impl Drop for Proc {
 }
 
 /// `command` with no AWS credentials or configuration from this process's environment or files: as on a new
-/// user's machine.
+/// user's machine that is not an EC2 instance (the instance metadata address, off loopback, is never asked).
 pub fn without_aws_settings(command: &mut Command) -> &mut Command {
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("AWS_") {
             command.env_remove(k);
         }
     }
-    command.env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null").env("AWS_CONFIG_FILE", "/dev/null")
+    command
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
 }
 
 /// The Python interpreter with boto3: `SNOMED_VCR_PYTHON`, else the venv `.ci/run` makes at `target/venv`; a
@@ -167,7 +171,7 @@ pub async fn record_traffic(upstream: &str, cassette: &Path) {
     let config = RecordConfig {
         mode: RecordMode::All,
         // The upstream checks no signature; the proxy re-signs as it would for AWS.
-        resign: Some(snomed_vcr::sigv4::Credentials::new("AKIDRECORDTRAFFIC", "record-traffic-secret")),
+        resign: Some(snomed_vcr::sigv4::Credentials::new("AKIDRECORDTRAFFIC", "record-traffic-secret").into()),
         upstream_timeout: Duration::from_secs(10),
         reproducible: true,
         ..RecordConfig::new(Endpoint::parse(upstream, "us-east-1").unwrap(), cassette.to_path_buf())
