@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Re-records the golden cassettes: boto3 (JSON 1.1) and Rust SDK (RPC v2 CBOR) traffic through
+# Re-records the golden cassettes: boto3 (JSON 1.1) and Rust SDK (RPC v2 CBOR) traffic, of ListSNOMEDCTInferenceJobs
+# and (the *-family cassettes) of its four sibling list operations, through
 # `snomed-vcr record` against the reference service (seed 1, SigV4 required). A cassette that changes is
 # written beside the old one as NAME.json.new: look at it with `snomed-vcr review cassettes`.
 set -euo pipefail
@@ -41,5 +42,7 @@ record boto3-walk    bash -c '"$0" tests/python/golden_traffic.py walk --endpoin
 record boto3-filters bash -c '"$0" tests/python/golden_traffic.py filters --endpoint "$proxy"' "$py"
 record boto3-bounds  bash -c '"$0" tests/python/golden_traffic.py bounds --endpoint "$proxy"' "$py"
 record boto3-errors  bash -c '"$0" tests/python/golden_traffic.py errors --endpoint "$proxy"' "$py"
+record boto3-family  bash -c '"$0" tests/python/golden_traffic.py family --endpoint "$proxy"' "$py"
 record rust-sdk-cbor bash -c '"$0" "$proxy"' "$sdk"
+record rust-sdk-family bash -c '"$0" "$proxy" family' "$sdk"
 "$bin" lint cassettes

@@ -49,6 +49,7 @@ fn write_cassette(n: usize, out: PathBuf) {
                     method: "POST".into(),
                     path: protocol.path("", snomed_vcr::model::OPERATION),
                     protocol,
+                    operation: snomed_vcr::model::Operation::default(),
                     headers: [("content-type".to_string(), content_type.clone())].into(),
                     body: page.request,
                     encoding: None,

@@ -6,16 +6,17 @@
 //! and failed. A request with a token that an earlier answer issued but whose chain has moved on starts a
 //! chain of its own ([`Start::ReusedToken`]); a token no answer in the cassette issued starts nothing but a
 //! chain of that one request ([`Start::ForeignToken`]): a tampered or foreign token, sent as it was. An
-//! answer kept verbatim (not the protocol's) is no page of any listing.
+//! answer kept verbatim (not the protocol's) is no page of any listing. Each operation's pages are linked
+//! apart: a token one operation issued continues nothing of another's.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::{Cassette, Interaction};
-use crate::model::{Chain, Page, Reply, Start};
+use crate::model::{Chain, Operation, Page, Reply, Start};
 use crate::protocol;
 
-/// The page an interaction records, taking its documents.
-fn page_of_owned(index: usize, it: Interaction) -> Page {
+/// The operation and page an interaction records, taking its documents.
+fn page_of_owned(index: usize, it: Interaction) -> (Operation, Page) {
     let r = it.response;
     let reply = if (200..300).contains(&r.status) {
         Reply::Output(r.body)
@@ -24,7 +25,7 @@ fn page_of_owned(index: usize, it: Interaction) -> Page {
         let header = r.headers.get(protocol::ERROR_TYPE_HEADER).map(String::as_str);
         Reply::Error(protocol::error_of(r.status, &r.body, header))
     };
-    Page { request: it.request.body, status: r.status, reply, interaction: Some(index) }
+    (it.request.operation, Page { request: it.request.body, status: r.status, reply, interaction: Some(index) })
 }
 
 impl Cassette {
@@ -45,11 +46,32 @@ impl Cassette {
     }
 }
 
-/// Links recorded pages, in recording order, into chains (see the module docs). A page needs only its
-/// request, its status, and whether its reply is an error or carries a `NextToken`: a consumer that keeps the
-/// documents elsewhere may link pages that hold only that.
-pub fn link(pages: impl Iterator<Item = Page>) -> Vec<Chain> {
+/// Links recorded pages of their operations, in recording order, into chains (see the module docs): each
+/// operation's apart, the chains in the order of their first pages. A page needs only its request, its
+/// status, and whether its reply is an error or carries a `NextToken`: a consumer that keeps the documents
+/// elsewhere may link pages that hold only that.
+pub fn link(pages: impl Iterator<Item = (Operation, Page)>) -> Vec<Chain> {
+    let mut by_operation: Vec<(Operation, Vec<(usize, Page)>)> = Vec::new();
+    for (at, (operation, page)) in pages.enumerate() {
+        match by_operation.iter_mut().find(|(op, _)| *op == operation) {
+            Some((_, pages)) => pages.push((at, page)),
+            None => by_operation.push((operation, vec![(at, page)])),
+        }
+    }
+    // Each operation linked apart; the chains ordered by where their first pages were.
+    let mut chains: Vec<(usize, Chain)> = Vec::new();
+    for (operation, pages) in by_operation {
+        let at: Vec<usize> = pages.iter().map(|(at, _)| *at).collect();
+        chains.extend(link_one(pages.into_iter().map(|(_, p)| p), operation).into_iter().map(|(i, c)| (at[i], c)));
+    }
+    chains.sort_by_key(|(at, _)| *at);
+    chains.into_iter().map(|(_, c)| c).collect()
+}
+
+/// Links one operation's pages (see the module docs): each chain with the position of its first page.
+fn link_one(pages: impl Iterator<Item = Page>, operation: Operation) -> Vec<(usize, Chain)> {
     struct Building {
+        first: usize,
         start: Start,
         pages: Vec<Page>,
     }
@@ -59,7 +81,7 @@ pub fn link(pages: impl Iterator<Item = Page>) -> Vec<Chain> {
     // Chains whose last request sent a token and got an error: a retry of that token continues them.
     let mut failed: HashMap<String, VecDeque<usize>> = HashMap::new();
     let mut issued: HashSet<String> = HashSet::new();
-    for page in pages {
+    for (at, page) in pages.enumerate() {
         let chain = match page.sent_token() {
             None => None,
             Some(t) => waiting
@@ -75,7 +97,7 @@ pub fn link(pages: impl Iterator<Item = Page>) -> Vec<Chain> {
                     Some(t) if issued.contains(t) => Start::ReusedToken,
                     Some(_) => Start::ForeignToken,
                 };
-                chains.push(Building { start, pages: Vec::new() });
+                chains.push(Building { first: at, start, pages: Vec::new() });
                 chains.len() - 1
             }
         };
@@ -89,7 +111,7 @@ pub fn link(pages: impl Iterator<Item = Page>) -> Vec<Chain> {
         }
         chains[chain].pages.push(page);
     }
-    chains.into_iter().map(|b| Chain::of_pages(b.start, b.pages)).collect()
+    chains.into_iter().map(|b| (b.first, Chain { operation, ..Chain::of_pages(b.start, b.pages) })).collect()
 }
 
 #[cfg(test)]

@@ -68,7 +68,8 @@ pub struct Cassette {
     pub version: u32,
     /// `snomed-vcr <version>`.
     pub recorded_with: String,
-    /// Always `ListSNOMEDCTInferenceJobs`.
+    /// Always `ListSNOMEDCTInferenceJobs`: the operation of every interaction whose request names no other
+    /// (each interaction of a sibling operation says which in `request.operation`).
     pub operation: String,
     /// The upstream base URL the traffic went to.
     pub upstream: String,
@@ -112,6 +113,11 @@ pub struct RecordedRequest {
     pub path: String,
     /// The wire protocol it spoke.
     pub protocol: Protocol,
+    /// The operation it called; absent for `ListSNOMEDCTInferenceJobs` (the cassette header's `operation`), so
+    /// cassettes of that operation alone read and re-record as they always did. Agrees with the path (RPC v2)
+    /// and the `x-amz-target` header (JSON 1.1) where those name one.
+    #[serde(default, skip_serializing_if = "is_default_operation")]
+    pub operation: model::Operation,
     /// Kept headers, lower-case names (see `redact`).
     pub headers: BTreeMap<String, String>,
     /// The input document, redacted.
@@ -119,6 +125,10 @@ pub struct RecordedRequest {
     /// How a CBOR body was encoded, where the document does not show it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<Encoding>,
+}
+
+fn is_default_operation(op: &model::Operation) -> bool {
+    *op == model::Operation::default()
 }
 
 /// A response as stored.
@@ -320,7 +330,15 @@ impl Header {
             return field("version", format!("this build reads version {VERSION}, found {}", self.version));
         }
         if self.operation != model::OPERATION {
-            return field("operation", format!("expected \"{}\", found \"{}\"", model::OPERATION, self.operation));
+            return field(
+                "operation",
+                format!(
+                    "expected \"{}\" (the operation of interactions that name none; the others name theirs in \
+                     request.operation), found \"{}\"",
+                    model::OPERATION,
+                    self.operation
+                ),
+            );
         }
         for what in &self.kept {
             if what != KEEP_ACCOUNTS {
@@ -391,6 +409,17 @@ fn check_head(i: usize, seq: u64, request: &RecordedRequest, status: u16) -> Res
         let found = model::json_type(&request.body);
         return bad("request.body", format!("expected an object (the input document), found {found}"));
     }
+    let op = request.operation.name();
+    if let Some((_, named)) = request.path.split_once("/operation/")
+        && named != op
+    {
+        return bad("request.operation", format!("{op}, but the request's path calls {named}"));
+    }
+    if let Some(target) = request.headers.get(crate::protocol::TARGET_HEADER)
+        && target.rsplit_once('.').is_some_and(|(_, named)| named != op)
+    {
+        return bad("request.operation", format!("{op}, but the request's x-amz-target is {target}"));
+    }
     Ok(())
 }
 
@@ -437,6 +466,7 @@ pub(crate) mod tests {
             recorded_at: None,
             elapsed_ms: None,
             request: RecordedRequest {
+                operation: model::Operation::SnomedCt,
                 method: "POST".into(),
                 path: "/".into(),
                 protocol: Protocol::AwsJson11,

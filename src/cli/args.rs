@@ -113,6 +113,10 @@ pub(crate) struct FuzzArgs {
     /// The protocol cases speak.
     #[arg(long, value_enum, default_value_t = crate::fuzzing::CaseProtocol::Alternate)]
     pub(crate) protocol: crate::fuzzing::CaseProtocol,
+    /// The list operation cases call (ListRxNormInferenceJobs, list-rx-norm-inference-jobs, rxnorm, …), or
+    /// `all`: every one of the five the target answers (found by asking each once), the budget shared.
+    #[arg(long, value_name = "NAME|all", default_value = "all")]
+    pub(crate) operation: String,
     /// Seconds an answer may take before it is a robustness finding (and the request gives up).
     #[arg(long, value_name = "S", default_value_t = 5.0)]
     pub(crate) timeout: f64,
@@ -437,6 +441,10 @@ pub(crate) struct ReferenceArgs {
     /// Plant one bug, to see what `diff` and `fuzz` report for it.
     #[arg(long, value_name = "NAME")]
     pub(crate) defect: Option<crate::reference::Defect>,
+    /// Plant --defect in one list operation only (ListRxNormInferenceJobs, rxnorm, …); the others answer
+    /// correctly.
+    #[arg(long, value_name = "OPERATION", requires = "defect", value_parser = parse_operation)]
+    pub(crate) defect_in: Option<crate::model::Operation>,
     /// Serve the population and behaviours learned from a recording (where it shows none, the reference's
     /// own choices), so the recording answers any filter.
     #[arg(long, value_name = "PATH", num_args = 1.., conflicts_with_all = ["jobs", "variant"])]
@@ -525,4 +533,10 @@ pub(crate) struct DemoArgs {
     /// Page size of the walks (1 to 500, as MaxResults).
     #[arg(long, value_name = "N", default_value_t = 37, value_parser = clap::value_parser!(i32).range(1..=500))]
     pub(crate) max_results: i32,
+}
+
+/// `--defect-in`: an operation of the list family, in any of its spellings.
+fn parse_operation(s: &str) -> Result<crate::model::Operation, String> {
+    crate::model::Operation::parse_loose(s)
+        .ok_or_else(|| format!("'{s}' is not a list operation (expected one of {})", crate::model::Operation::names()))
 }

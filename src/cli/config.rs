@@ -173,25 +173,30 @@ pub(super) fn replay_config(args: &ReplayArgs) -> anyhow::Result<crate::replay::
 /// Builds the reference configuration from its flags.
 pub(super) fn reference_config(args: &ReferenceArgs) -> anyhow::Result<ReferenceConfig> {
     if let Some(path) = &args.from_cassette {
-        let learned = crate::fuzzing::Learned::from_cassettes(path)?;
-        if learned.jobs.is_empty() {
+        let family = crate::fuzzing::Learned::family(path)?;
+        if family.values().all(|l| l.jobs.is_empty()) {
             anyhow::bail!("--from-cassette: the recordings list no job to serve");
         }
-        for line in learned.describe() {
-            eprintln!("reference: learned {line}");
+        for (op, learned) in &family {
+            for line in learned.describe() {
+                eprintln!("reference: learned of {op}: {line}");
+            }
         }
-        let mut config = learned.config(args.population.seed);
+        let mut config = crate::fuzzing::Learned::family_config(&family, args.population.seed)
+            .ok_or_else(|| anyhow::anyhow!("--from-cassette: the recordings call no list operation"))?;
         config.defect = args.defect;
+        config.defect_in = args.defect_in;
         config.throttle_every = args.throttle_every;
         if let Some(s) = &args.token_secret {
             config.token_key = TokenKey::from_secret(s);
         }
         return Ok(config);
     }
-    let jobs = match &args.jobs {
-        Some(path) => population::load(path)?,
-        None => population::generate(args.population.generate, args.population.seed),
+    let (jobs, others) = match &args.jobs {
+        Some(path) => population::load_family(path)?,
+        None => (None, Default::default()),
     };
+    let jobs = jobs.unwrap_or_else(|| population::generate(args.population.generate, args.population.seed));
     let token_key = match &args.token_secret {
         Some(s) => TokenKey::from_secret(s),
         None => TokenKey::from_seed(args.population.seed),
@@ -206,10 +211,12 @@ pub(super) fn reference_config(args: &ReferenceArgs) -> anyhow::Result<Reference
     let (latency, churn) = args.live()?;
     Ok(ReferenceConfig {
         jobs,
+        others,
         token_key,
         require_sigv4,
         throttle_every: args.throttle_every,
         defect: args.defect,
+        defect_in: args.defect_in,
         choices: args.choices(),
         latency,
         churn,

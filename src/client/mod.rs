@@ -35,7 +35,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use crate::model::{self, Chain, Reply, listing::Walker};
+use crate::model::{Chain, Operation, Reply, listing::Walker};
 use crate::protocol::{self, Protocol};
 use crate::sigv4::{self, Keys};
 
@@ -311,7 +311,17 @@ impl Client {
 
     /// Sends one ListSNOMEDCTInferenceJobs request.
     pub async fn call(&self, protocol: Protocol, input: &Value) -> Result<Exchange, CallFailed> {
-        self.send(protocol, model::OPERATION, protocol::encode_request(protocol, input)).await
+        self.call_operation(protocol, Operation::default(), input).await
+    }
+
+    /// Sends one request of a list operation.
+    pub async fn call_operation(
+        &self,
+        protocol: Protocol,
+        operation: Operation,
+        input: &Value,
+    ) -> Result<Exchange, CallFailed> {
+        self.send(protocol, operation.name(), protocol::encode_request(protocol, input)).await
     }
 
     /// Sends a raw body to an operation, in a protocol's framing, and reads the reply as the SDKs do.
@@ -345,12 +355,23 @@ impl Client {
     /// Walks a listing from `first` (its `Filter` and `MaxResults` kept on every page) until an answer has
     /// no `NextToken`, is an error, returns a token it returned before, or `max_pages` pages are read.
     pub async fn walk(&self, protocol: Protocol, first: &Value, max_pages: usize) -> Result<Chain, CallFailed> {
+        self.walk_operation(protocol, Operation::default(), first, max_pages).await
+    }
+
+    /// [`Client::walk`] over a list operation.
+    pub async fn walk_operation(
+        &self,
+        protocol: Protocol,
+        operation: Operation,
+        first: &Value,
+        max_pages: usize,
+    ) -> Result<Chain, CallFailed> {
         let mut walker = Walker::new(first.clone(), max_pages);
         while let Some(request) = walker.next_request() {
-            let ex = self.call(protocol, &request).await?;
+            let ex = self.call_operation(protocol, operation, &request).await?;
             walker.take(request, ex.status, ex.reply);
         }
-        Ok(walker.finish())
+        Ok(Chain { operation, ..walker.finish() })
     }
 
     /// Sends `req` to the endpoint: its path and query go below the endpoint's prefix, and with signing set

@@ -24,7 +24,7 @@ use http::{Request, Response};
 use serde_json::Value;
 
 use super::{Client, Holding, SendError};
-use crate::model::{self, Reply};
+use crate::model::{Operation, Reply};
 use crate::protocol::{self, Protocol, ReplyError};
 use crate::server::Handler;
 
@@ -42,6 +42,8 @@ pub struct Target {
     via: Via,
     name: String,
     timeout: Duration,
+    /// The operation fuzz sends its cases to ([`Target::with_operation`]); diff names each chain's own.
+    operation: Operation,
 }
 
 #[derive(Clone)]
@@ -215,9 +217,9 @@ impl From<SendError> for Fault {
 }
 
 /// The request a client of `protocol` sends to `operation`, for an in-process handler.
-pub fn local_request(protocol: Protocol, body: Bytes) -> Request<Bytes> {
-    let mut b = Request::post(protocol.path("", model::OPERATION)).header("host", "localhost");
-    for (k, v) in protocol::request_headers(protocol, model::OPERATION) {
+pub fn local_request(protocol: Protocol, operation: Operation, body: Bytes) -> Request<Bytes> {
+    let mut b = Request::post(protocol.path("", operation.name())).header("host", "localhost");
+    for (k, v) in protocol::request_headers(protocol, operation.name()) {
         b = b.header(k, v);
     }
     b.body(body).expect("a well-formed request")
@@ -227,12 +229,17 @@ impl Target {
     /// A target over HTTP(S), through `client`; its timeout bounds each whole exchange.
     pub fn http(client: Client) -> Target {
         let (name, timeout) = (client.endpoint().url(), client.timeout());
-        Target { via: Via::Http(Box::new(client)), name, timeout }
+        Target { via: Via::Http(Box::new(client)), name, timeout, operation: Operation::default() }
     }
 
     /// A service in-process, named `name` in reports; 30 s per exchange.
     pub fn local<H: Handler>(name: impl Into<String>, handler: Arc<H>) -> Target {
-        Target { via: Via::Local(handler), name: name.into(), timeout: Duration::from_secs(30) }
+        Target {
+            via: Via::Local(handler),
+            name: name.into(),
+            timeout: Duration::from_secs(30),
+            operation: Operation::default(),
+        }
     }
 
     /// The same in-process target with another timeout for each exchange (an HTTP target's is its client's).
@@ -240,6 +247,18 @@ impl Target {
     pub fn with_timeout(mut self, timeout: Duration) -> Target {
         self.timeout = timeout;
         self
+    }
+
+    /// The same target, for a campaign of `operation`'s requests ([`Target::operation`]).
+    #[must_use]
+    pub fn with_operation(mut self, operation: Operation) -> Target {
+        self.operation = operation;
+        self
+    }
+
+    /// The operation a fuzz campaign sends to (`ListSNOMEDCTInferenceJobs` unless set).
+    pub fn operation(&self) -> Operation {
+        self.operation
     }
 
     /// The URL of an HTTP target, or the name of an in-process one.
@@ -260,15 +279,21 @@ impl Target {
         }
     }
 
-    /// Sends one ListSNOMEDCTInferenceJobs request document in `protocol` and reads the answer within the room
+    /// Sends one request document of a list operation in `protocol` and reads the answer within the room
     /// `held` has (its body, and its document's estimated memory), which the answer is charged to.
-    pub async fn send(&self, protocol: Protocol, doc: &Value, held: &mut Holding) -> Result<Answer, Fault> {
+    pub async fn send(
+        &self,
+        protocol: Protocol,
+        operation: Operation,
+        doc: &Value,
+        held: &mut Holding,
+    ) -> Result<Answer, Fault> {
         let budget = held.room();
         let body = protocol::encode_request(protocol, doc);
         let resp = match &self.via {
             Via::Http(client) => {
-                let mut req = Request::post(protocol.path("", model::OPERATION));
-                for (k, v) in protocol::request_headers(protocol, model::OPERATION) {
+                let mut req = Request::post(protocol.path("", operation.name()));
+                for (k, v) in protocol::request_headers(protocol, operation.name()) {
                     req = req.header(k, v);
                 }
                 let req = req.body(body).map_err(|e| Fault::Send(SendError::Request(e.to_string())))?;
@@ -279,7 +304,7 @@ impl Target {
                 }
             }
             Via::Local(handler) => {
-                let resp = tokio::time::timeout(self.timeout, handler.call(local_request(protocol, body)))
+                let resp = tokio::time::timeout(self.timeout, handler.call(local_request(protocol, operation, body)))
                     .await
                     .map_err(|_| Fault::Send(SendError::NoResponse(self.timeout)))?;
                 if resp.body().len() > budget {
@@ -353,7 +378,7 @@ mod tests {
 
     async fn send(h: Fixed, budget: usize) -> Result<Answer, Fault> {
         let mut held = crate::client::ByteBudget::new(budget, budget).hold();
-        Target::local("fixed", Arc::new(h)).send(Protocol::AwsJson11, &json!({}), &mut held).await
+        Target::local("fixed", Arc::new(h)).send(Protocol::AwsJson11, Operation::default(), &json!({}), &mut held).await
     }
 
     #[tokio::test]

@@ -124,7 +124,12 @@ fn compare_run(
     chain_differences(config.view, rec, run, missing_jobs, &mut chain_level);
     chain_level.append(&mut out);
     // The oracles judge the run's own pages, lent as a chain (not copied).
-    let target = Chain { start: rec.start, pages: std::mem::take(&mut run.pages), end: run.end.clone() };
+    let target = Chain {
+        start: rec.start,
+        operation: rec.operation,
+        pages: std::mem::take(&mut run.pages),
+        end: run.end.clone(),
+    };
     let oracles = judge::judge(rec, &target, &chain_level);
     run.pages = target.pages;
     chain_level.extend(oracles);
@@ -174,6 +179,7 @@ pub(super) fn chain_report(chain_no: usize, rec: &Chain, run: &TargetRun, differ
     ChainReport {
         chain: chain_no,
         protocol: run.protocol,
+        operation: rec.operation,
         start: rec.start,
         interactions: rec.pages.iter().filter_map(|p| p.interaction).collect(),
         request: rec.first_request().cloned().unwrap_or(Value::Null),
@@ -210,7 +216,10 @@ pub(super) fn judge_chain(
         )
         .of_interaction(rec.pages.first().and_then(|p| p.interaction))
         .recorded(rec.first_request().cloned());
-        let empty = TargetRun::recorded(fallback, Chain { start: rec.start, pages: Vec::new(), end: End::Complete });
+        let empty = TargetRun::recorded(
+            fallback,
+            Chain { start: rec.start, operation: rec.operation, pages: Vec::new(), end: End::Complete },
+        );
         return Judged { reports: vec![chain_report(chain_no, rec, &empty, vec![d])], bindings: Vec::new() };
     }
     let mut judged = Judged { reports: Vec::new(), bindings: Vec::new() };

@@ -61,7 +61,10 @@ pub(crate) fn load(paths: &[PathBuf]) -> Result<Vec<Loaded>, CassetteError> {
                     Reply::Error(crate::protocol::error_of(status, &doc, header))
                 };
                 bodies.push(crate::doc::text::minify_str(text).into_boxed_str());
-                pages.push(Page { request: it.request.body, status, reply, interaction: Some(i) });
+                pages.push((
+                    it.request.operation,
+                    Page { request: it.request.body, status, reply, interaction: Some(i) },
+                ));
                 Ok(())
             })?;
             let chains = cassette::link_chains(pages.into_iter()).into_iter().map(Arc::new).collect();
@@ -83,7 +86,7 @@ pub(super) fn materialize(bodies: &[Box<str>], skeleton: &Chain) -> Chain {
             page
         })
         .collect();
-    Chain { start: skeleton.start, pages, end: skeleton.end.clone() }
+    Chain { start: skeleton.start, operation: skeleton.operation, pages, end: skeleton.end.clone() }
 }
 
 impl Loaded {

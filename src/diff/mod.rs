@@ -201,7 +201,8 @@ pub async fn diff(config: &DiffConfig) -> Result<Report, DiffError> {
                 let d = Difference::new(Kind::Extra, JsonPath::root(), "a chain only the other recording has")
                     .received(extra.first_request().cloned());
                 let run = TargetRun::recorded(b[0].protocol_of(extra), (**extra).clone());
-                let empty = Chain { start: extra.start, pages: Vec::new(), end: End::Complete };
+                let empty =
+                    Chain { start: extra.start, operation: extra.operation, pages: Vec::new(), end: End::Complete };
                 judging[0].chains.push(chain_report(loaded[0].chains.len() + n + 1, &empty, &run, vec![d]));
             }
             other.display().to_string()

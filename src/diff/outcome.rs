@@ -217,6 +217,8 @@ pub struct ChainReport {
     pub chain: usize,
     /// The protocol its requests went in.
     pub protocol: Protocol,
+    /// The list operation it called.
+    pub operation: crate::model::Operation,
     /// How the recorded chain started.
     #[serde(serialize_with = "start_name")]
     pub start: Start,

@@ -109,7 +109,10 @@ pub async fn run_chain(
     max_pages: usize,
 ) -> TargetRun {
     let Some(first) = recorded.pages.first() else {
-        return TargetRun::recorded(protocol, Chain { start: recorded.start, pages: Vec::new(), end: End::Complete });
+        return TargetRun::recorded(
+            protocol,
+            Chain { start: recorded.start, operation: recorded.operation, pages: Vec::new(), end: End::Complete },
+        );
     };
     let first = match first_token {
         Some(t) => with_token(&first.request, Some(t)),
@@ -126,7 +129,7 @@ pub async fn run_chain(
             (_, None) => break,
         };
         let interaction = recorded.pages.get(i).and_then(|p| p.interaction);
-        match target.send(protocol, &request, &mut held).await {
+        match target.send(protocol, recorded.operation, &request, &mut held).await {
             Ok(a) => {
                 deviations.extend(a.deviations.into_iter().map(|d| (i + 1, d)));
                 walker.take_page(Page { request, status: a.status, reply: a.reply, interaction });

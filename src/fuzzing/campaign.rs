@@ -38,8 +38,8 @@ use super::shrink;
 use super::warmup::{fingerprint, pool_tokens, population_key, token_walks, warm_up};
 use crate::client::{Budgeted, ByteBudget, Fault, Target};
 use crate::diff::Rules;
-use crate::model::Chain;
 use crate::model::oracle::Oracle;
+use crate::model::{Chain, Operation};
 use crate::protocol::Protocol;
 use crate::reference::Reference;
 
@@ -73,7 +73,8 @@ pub enum CaseProtocol {
 }
 
 impl CaseProtocol {
-    fn of_case(self, i: u64) -> Protocol {
+    /// The protocol case `i` speaks.
+    pub fn of_case(self, i: u64) -> Protocol {
         match self {
             CaseProtocol::Json => Protocol::AwsJson11,
             CaseProtocol::Cbor => Protocol::RpcV2Cbor,
@@ -163,6 +164,23 @@ pub struct FuzzConfig {
 }
 
 impl FuzzConfig {
+    /// The campaign over `operation`, the `part`th of `parts` sharing this one's budget: the target and an
+    /// `--against` implementation called as that operation, the runs or seconds divided (each part at least
+    /// one run), the same seed.
+    pub fn for_operation(&self, operation: Operation, part: usize, parts: usize) -> FuzzConfig {
+        let mut c = self.clone();
+        c.target = c.target.with_operation(operation);
+        if let Expected::Against(t) = &c.expected {
+            c.expected = Expected::Against(t.clone().with_operation(operation));
+        }
+        let parts_u64 = parts.max(1) as u64;
+        c.budget = match self.budget {
+            Budget::Runs(n) => Budget::Runs((n / parts_u64 + u64::from((part as u64) < n % parts_u64)).max(1)),
+            Budget::Time(d) => Budget::Time(d / parts.max(1) as u32),
+        };
+        c
+    }
+
     /// Runs the campaign: [`run`].
     pub async fn run(&self) -> Result<Outcome, FuzzError> {
         run(self).await
@@ -282,7 +300,7 @@ pub async fn run(config: &FuzzConfig) -> Result<Outcome, FuzzError> {
 
     // The expected side: the recording's model, the other implementation, or the target's own model.
     let (x_target, learned, against) = match &config.expected {
-        Expected::Recording(l) => (local_model(l, config.seed), Some(l.clone()), false),
+        Expected::Recording(l) => (local_model(l, config.target.operation(), config.seed), Some(l.clone()), false),
         Expected::Against(t) => {
             let other = within(deadline, warm_up(t, protocol, &config.bytes))
                 .await
@@ -291,7 +309,9 @@ pub async fn run(config: &FuzzConfig) -> Result<Outcome, FuzzError> {
             requests += other.requests;
             (t.clone(), None, true)
         }
-        Expected::None => (local_model(&Arc::new(from_target.clone()), config.seed), None, false),
+        Expected::None => {
+            (local_model(&Arc::new(from_target.clone()), config.target.operation(), config.seed), None, false)
+        }
     };
     let population = learned
         .as_ref()
@@ -507,7 +527,7 @@ pub async fn run(config: &FuzzConfig) -> Result<Outcome, FuzzError> {
                 // reproducer, if time allows.
                 match within(deadline, holds(&shrunk, seen.protocol)).await {
                     Some((found, got, theirs)) => (found.unwrap_or(seen.violation), got, theirs),
-                    None => (seen.violation, empty_trace(seen.protocol), None),
+                    None => (seen.violation, empty_trace(seen.protocol, config.target.operation()), None),
                 }
             }
         };
@@ -516,7 +536,7 @@ pub async fn run(config: &FuzzConfig) -> Result<Outcome, FuzzError> {
             Some(t) => t,
             None => within(deadline, exec::run(&x.target, &config.bytes, seen.protocol, &shrunk, &x.pool))
                 .await
-                .unwrap_or_else(|| empty_trace(seen.protocol)),
+                .unwrap_or_else(|| empty_trace(seen.protocol, config.target.operation())),
         };
         // Kept for the report, the traces no longer count against the byte budget.
         let (mut actual, mut expected_trace) = (actual, expected_trace);
@@ -593,13 +613,28 @@ async fn within<T>(deadline: Option<Instant>, f: impl std::future::Future<Output
     }
 }
 
-/// A model of a recording (or of the target's own warm-up), served in-process.
-fn local_model(learned: &Arc<Learned>, seed: u64) -> Target {
-    Target::local("the learned model", Arc::new(Reference::new(learned.config(seed))))
+/// The list operations `target` answers: those whose one request (`{"MaxResults": 1}` in `protocol`) gets any
+/// answer but `UnknownOperationException` (a fault counts as answered: the campaign will report it).
+pub async fn answered_operations(target: &Target, protocol: Protocol) -> Vec<Operation> {
+    let mut answered = Vec::new();
+    for op in Operation::ALL {
+        let mut held = ByteBudget::default().hold();
+        match target.send(protocol, op, &json!({"MaxResults": 1}), &mut held).await {
+            Ok(a) if matches!(&a.reply, crate::model::Reply::Error(e) if e.code == "UnknownOperationException") => {}
+            _ => answered.push(op),
+        }
+    }
+    answered
 }
 
-fn empty_trace(protocol: Protocol) -> Trace {
-    Trace { protocol, sent: Vec::new(), listings: Vec::new(), held: Default::default() }
+/// A model of a recording (or of the target's own warm-up), served in-process.
+fn local_model(learned: &Arc<Learned>, operation: Operation, seed: u64) -> Target {
+    Target::local("the learned model", Arc::new(Reference::new(learned.config_as(operation, seed))))
+        .with_operation(operation)
+}
+
+fn empty_trace(protocol: Protocol, operation: Operation) -> Trace {
+    Trace { protocol, operation, sent: Vec::new(), listings: Vec::new(), held: Default::default() }
 }
 
 /// Listings of a run cut where their answers passed the byte budget.
@@ -621,7 +656,7 @@ pub async fn bare_loop(target: &Target, protocol: Protocol, requests: u64, concu
         tasks.push(tokio::spawn(async move {
             let budget = ByteBudget::default();
             for _ in 0..per {
-                let _ = t.send(protocol, &json!({"MaxResults": 5}), &mut budget.hold()).await;
+                let _ = t.send(protocol, t.operation(), &json!({"MaxResults": 5}), &mut budget.hold()).await;
             }
         }));
     }

@@ -88,6 +88,8 @@ impl Held {
 pub struct Trace {
     /// The protocol it spoke.
     pub protocol: Protocol,
+    /// The operation it called.
+    pub operation: crate::model::Operation,
     /// Every exchange, in order.
     pub sent: Vec<Sent>,
     /// Each step's (or relation listing's) listing.
@@ -112,7 +114,13 @@ pub use super::input::MAX_PAGES;
 
 /// Runs a case against a target, holding its answers within `budget`.
 pub async fn run(target: &Target, budget: &ByteBudget, protocol: Protocol, case: &Case, pool: &Pool) -> Trace {
-    let mut t = Trace { protocol, sent: Vec::new(), listings: Vec::new(), held: Held::default() };
+    let mut t = Trace {
+        protocol,
+        operation: target.operation(),
+        sent: Vec::new(),
+        listings: Vec::new(),
+        held: Held::default(),
+    };
     match case {
         Case::Sequence(steps) => {
             let mut bundle: Vec<String> = Vec::new();
@@ -230,7 +238,7 @@ async fn logged_send(
     sent: &mut Vec<Sent>,
 ) -> Result<Answer, Fault> {
     let began = Instant::now();
-    let outcome = target.send(protocol, request, held).await;
+    let outcome = target.send(protocol, target.operation(), request, held).await;
     sent.push(Sent {
         step: at.0,
         page: at.1,

@@ -99,6 +99,29 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// One outcome of two campaigns run one after the other (over two operations): counts added, findings
+    /// and what was learned in order, `learned` lines of `other` under its `operation`.
+    pub fn merge(mut self, other: Outcome, operation: crate::model::Operation) -> Outcome {
+        self.cases += other.cases;
+        self.requests += other.requests;
+        self.elapsed += other.elapsed;
+        self.case_requests += other.case_requests;
+        for (class, n) in other.classes {
+            *self.classes.entry(class).or_default() += n;
+        }
+        self.findings.extend(other.findings);
+        self.unstable.extend(other.unstable);
+        self.learned.extend(other.learned.into_iter().map(|l| format!("{operation}: {l}")));
+        self.shrinking.0 += other.shrinking.0;
+        self.shrinking.1 = match (self.shrinking.1, other.shrinking.1) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.cut += other.cut;
+        self.out_of_time |= other.out_of_time;
+        self
+    }
+
     /// Requests a second during the cases.
     pub fn exec_per_sec(&self) -> f64 {
         self.case_requests as f64 / self.elapsed.as_secs_f64().max(1e-9)

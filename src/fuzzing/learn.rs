@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use super::input::Pool;
 use crate::model::oracle::{Basis, Bounds, FilterSemantics, NameMatch, NameRule, NameRules};
-use crate::model::{Chain, End, Filter, JobProperties, JobStatus, ListRequest, Order, Start, Timestamp};
+use crate::model::{Chain, End, Filter, JobProperties, JobStatus, ListRequest, Operation, Order, Start, Timestamp};
 use crate::reference::choices::Choices;
 use crate::reference::{ReferenceConfig, token::TokenKey};
 
@@ -175,12 +175,53 @@ impl Learned {
     /// Learns from cassette files, or directories of them: one service's recordings, taken together (an
     /// unfiltered walk in one shows the population another's bounds are judged against).
     pub fn from_cassettes(paths: &[PathBuf]) -> Result<Learned, crate::cassette::CassetteError> {
-        let mut chains = Vec::new();
+        Learned::from_cassettes_of(paths, Operation::default())
+    }
+
+    /// Learns from the cassettes' listings of `operation` alone.
+    pub fn from_cassettes_of(
+        paths: &[PathBuf],
+        operation: Operation,
+    ) -> Result<Learned, crate::cassette::CassetteError> {
+        Ok(Learned::family(paths)?.remove(&operation).unwrap_or_else(|| Learned::from_chains(&[])))
+    }
+
+    /// Learns each operation the cassettes call apart (an operation they never call is absent).
+    pub fn family(paths: &[PathBuf]) -> Result<BTreeMap<Operation, Learned>, crate::cassette::CassetteError> {
+        let mut chains: BTreeMap<Operation, Vec<Chain>> = BTreeMap::new();
         for path in crate::cassette::expand_paths(paths)? {
-            let cassette = crate::cassette::Cassette::load(&path)?;
-            chains.extend(cassette.into_chains());
+            for chain in crate::cassette::Cassette::load(&path)?.into_chains() {
+                chains.entry(chain.operation).or_default().push(chain);
+            }
         }
-        Ok(Learned::from_chains(&chains))
+        Ok(chains.into_iter().map(|(op, c)| (op, Learned::from_chains(&c))).collect())
+    }
+
+    /// The reference a family of recordings implies: each operation's population as learned (an operation
+    /// the recordings never call lists no job), its choices those learned from the default operation's
+    /// listings, or else the first operation's recorded. `None` when the recordings call none.
+    pub fn family_config(family: &BTreeMap<Operation, Learned>, seed: u64) -> Option<ReferenceConfig> {
+        let (&lead, learned) = family.get_key_value(&Operation::default()).or_else(|| family.iter().next())?;
+        let mut config = learned.config_as(lead, seed);
+        for op in Operation::ALL {
+            if op != Operation::default() {
+                config.others.insert(op, family.get(&op).map(|l| l.jobs.clone()).unwrap_or_default());
+            }
+        }
+        if lead != Operation::default() {
+            config.jobs = family.get(&Operation::default()).map(|l| l.jobs.clone()).unwrap_or_default();
+        }
+        Some(config)
+    }
+
+    /// [`Learned::config`], serving the learned population as `operation`'s (the others' as generated).
+    pub fn config_as(&self, operation: Operation, seed: u64) -> ReferenceConfig {
+        let mut config = self.config(seed);
+        if operation != Operation::default() {
+            let jobs = std::mem::take(&mut config.jobs);
+            config.others.insert(operation, jobs);
+        }
+        config
     }
 
     /// Learns from listings.
@@ -302,10 +343,12 @@ impl Learned {
         };
         ReferenceConfig {
             jobs: self.jobs.clone(),
+            others: Default::default(),
             token_key: TokenKey::from_seed(seed),
             require_sigv4: None,
             throttle_every: None,
             defect: None,
+            defect_in: None,
             choices,
             latency: None,
             churn: None,

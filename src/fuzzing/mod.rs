@@ -36,7 +36,7 @@ pub mod verdict;
 pub mod warmup;
 
 pub use crate::model::oracle::{Basis, Oracle};
-pub use campaign::{Budget, CaseProtocol, Expected, FuzzConfig, FuzzError, run};
+pub use campaign::{Budget, CaseProtocol, Expected, FuzzConfig, FuzzError, answered_operations, run};
 pub use finding::{Finding, Outcome, Stability};
 pub use generate::case;
 pub use learn::Learned;

@@ -67,11 +67,12 @@ fn text(o: &Outcome, target: &str, commands: &[Option<Commands>]) -> String {
                 super::finding::Stability::Stable => "",
             };
             s += &format!(
-                "  {} {}: {}\n     {} ({}): {why}\n",
+                "  {} {}: {}\n     {} ({}, {}): {why}\n",
                 f.violation.oracle,
                 f.violation.signature,
                 f.violation.message,
                 first_case(f),
+                f.actual.operation,
                 f.protocol.name()
             );
         }
@@ -103,8 +104,9 @@ fn text(o: &Outcome, target: &str, commands: &[Option<Commands>]) -> String {
                 s += &format!("     basis: {}\n", v.basis);
             }
             s += &format!(
-                "     {} ({}), first after {:.2} s, in {} case(s); shrunk from size {} to {} in {} run(s)\n",
+                "     {} ({}, {}), first after {:.2} s, in {} case(s); shrunk from size {} to {} in {} run(s)\n",
                 first_case(f),
+                f.actual.operation,
                 f.protocol.name(),
                 f.after.as_secs_f64(),
                 f.cases,
@@ -130,6 +132,7 @@ fn finding_document(f: &Finding, replay: Option<Commands>) -> Value {
         "cases": f.cases,
         "case": f.case_index,
         "protocol": f.protocol.name(),
+        "operation": f.actual.operation.name(),
         "first_after_seconds": f.after.as_secs_f64(),
         "size": {"generated": f.sizes.0, "shrunk": f.sizes.1},
         "shrink_runs": f.shrink_runs,

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::exec::{Sent, Trace};
 use super::finding::{Finding, Outcome};
 use crate::cassette::{Cassette, Encoding, EncodingFormat, Interaction, RecordedRequest, RecordedResponse};
-use crate::model::{self, Page, Reply};
+use crate::model::{self, Operation, Page, Reply};
 use crate::protocol::{self, Protocol};
 
 /// The commands that replay a finding.
@@ -32,9 +32,15 @@ pub struct Commands {
     pub curl: String,
 }
 
-fn interaction(seq: u64, protocol: Protocol, request: &Value, status: u16, reply: &Reply) -> Interaction {
+fn interaction(
+    seq: u64,
+    (protocol, operation): (Protocol, Operation),
+    request: &Value,
+    status: u16,
+    reply: &Reply,
+) -> Interaction {
     let headers: BTreeMap<String, String> =
-        protocol::request_headers(protocol, model::OPERATION).into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        protocol::request_headers(protocol, operation.name()).into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     let body = match reply {
         Reply::Output(doc) => doc.clone(),
         Reply::Error(e) => protocol::error_document(protocol, e),
@@ -49,8 +55,9 @@ fn interaction(seq: u64, protocol: Protocol, request: &Value, status: u16, reply
         elapsed_ms: None,
         request: RecordedRequest {
             method: "POST".into(),
-            path: protocol.path("", model::OPERATION),
+            path: protocol.path("", operation.name()),
             protocol,
+            operation,
             headers,
             body: request.clone(),
             encoding,
@@ -64,7 +71,7 @@ pub fn cassette(trace: &Trace, prelude: &[Page], upstream: &str) -> Cassette {
     let mut c = Cassette::new(upstream, crate::client::DEFAULT_REGION);
     let mut push = |request: &Value, status: u16, reply: &Reply| {
         let seq = c.interactions.len() as u64;
-        c.interactions.push(interaction(seq, trace.protocol, request, status, reply));
+        c.interactions.push(interaction(seq, (trace.protocol, trace.operation), request, status, reply));
     };
     for p in prelude {
         push(&p.request, p.status, &p.reply);
@@ -108,13 +115,13 @@ pub fn commands(f: &Finding, dir: &Path, url: &str) -> Commands {
             "curl -sS -X POST {} -H 'Content-Type: application/x-amz-json-1.1' -H 'X-Amz-Target: {}.{}' --data-binary {}",
             quote(&format!("{base}/")),
             model::SERVICE,
-            model::OPERATION,
+            f.actual.operation,
             quote(&s.request.to_string())
         ),
         (Some(_), Protocol::RpcV2Cbor) => format!(
             // The answer is CBOR: to a file, not the terminal.
             "curl -sS -X POST {} -H 'Content-Type: application/cbor' -H 'Accept: application/cbor' -H 'smithy-protocol: rpc-v2-cbor' --data-binary @{} -o {} -w 'HTTP %{{http_code}}, %{{size_download}} bytes of CBOR in response.cbor\\n'",
-            quote(&format!("{base}{}", Protocol::RpcV2Cbor.path("", model::OPERATION))),
+            quote(&format!("{base}{}", Protocol::RpcV2Cbor.path("", f.actual.operation.name()))),
             quote(&dir.join("request.cbor").display().to_string()),
             quote(&dir.join("response.cbor").display().to_string())
         ),
@@ -147,6 +154,7 @@ pub fn finding_document(f: &Finding, commands: &Commands) -> Value {
         "step": f.violation.step,
         "page": f.violation.page,
         "protocol": f.protocol.name(),
+        "operation": f.actual.operation.name(),
         "case": f.case_index,
         "occurrences": f.occurrences,
         "size": {"generated": f.sizes.0, "shrunk": f.sizes.1},

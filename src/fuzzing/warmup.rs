@@ -64,7 +64,7 @@ pub async fn warm_up(target: &Target, protocol: Protocol, bytes: &ByteBudget) ->
     let probe = json!({"MaxResults": 1});
     let mut held = bytes.hold();
     w.requests += 1;
-    target.send(protocol, &probe, &mut held).await?;
+    target.send(protocol, target.operation(), &probe, &mut held).await?;
     let population = w.walk_down(json!({}), exec::MAX_PAGES).await;
     let mut by_status = Vec::new();
     for s in JobStatus::ALL {
@@ -129,7 +129,7 @@ impl Walking<'_> {
         let mut held = self.bytes.hold();
         while let Some(request) = walker.next_request() {
             self.requests += 1;
-            match self.target.send(self.protocol, &request, &mut held).await {
+            match self.target.send(self.protocol, self.target.operation(), &request, &mut held).await {
                 Ok(a) => walker.take(request, a.status, a.reply),
                 Err(f) => {
                     self.faults.push((request, f));

@@ -98,6 +98,8 @@ pub enum End {
 pub struct Chain {
     /// How it began.
     pub start: Start,
+    /// The list operation it walked.
+    pub operation: super::Operation,
     /// The pages, first request first.
     pub pages: Vec<Page>,
     /// How it ended.
@@ -118,7 +120,7 @@ impl Chain {
             (Some(end), _) => end.clone(),
             (None, _) => End::Unfollowed,
         };
-        Chain { start, pages: walker.pages, end }
+        Chain { start, operation: super::Operation::default(), pages: walker.pages, end }
     }
 
     /// The first request.
@@ -239,7 +241,7 @@ impl Walker {
     pub fn finish(self) -> Chain {
         let start = if self.first.get("NextToken").is_some() { Start::ForeignToken } else { Start::Fresh };
         let end = self.end.unwrap_or(End::Capped);
-        Chain { start, pages: self.pages, end }
+        Chain { start, operation: super::Operation::default(), pages: self.pages, end }
     }
 }
 

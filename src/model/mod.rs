@@ -1,7 +1,9 @@
-//! The one operation this crate serves: ListSNOMEDCTInferenceJobs, transport-free.
+//! The Comprehend Medical list operations this crate serves (ListSNOMEDCTInferenceJobs and its four siblings,
+//! one shape for all), transport-free.
 //!
 //! | file | holds |
 //! |---|---|
+//! | `operation` | [`Operation`]: the family's one table of names (wire, boto3, AWS CLI, Rust SDK) |
 //! | [`shapes`] | static descriptions of the input, output and error shapes, which codecs and type checks walk |
 //! | [`types`] | type checks of documents (a string where an integer belongs is a `SerializationException`) |
 //! | `input` | the request types and validation of every input constraint, with AWS's messages |
@@ -18,6 +20,7 @@
 mod error;
 mod input;
 pub mod listing;
+mod operation;
 pub mod oracle;
 mod output;
 pub mod shapes;
@@ -27,6 +30,7 @@ pub mod types;
 pub use error::{Reply, ServiceError};
 pub use input::{Filter, JobStatus, ListRequest, Order, job_name_valid};
 pub use listing::{Chain, End, Page, Start};
+pub use operation::Operation;
 pub use output::{
     JobProperties, ListResponse, PLAUSIBLE_FROM, PLAUSIBLE_UNTIL, S3Location, ShapeViolation, check_job,
     check_job_plausibility, check_response, check_response_each,
@@ -37,7 +41,8 @@ pub use types::{check_types, check_types_text};
 
 pub use crate::doc::json_type;
 
-/// The operation name as it appears in `X-Amz-Target` and in the RPC v2 path.
+/// The default operation's name (`ListSNOMEDCTInferenceJobs`), as it appears in `X-Amz-Target` and in the RPC v2
+/// path: the one a cassette or a call that names none is of. The family is [`Operation::ALL`].
 pub const OPERATION: &str = "ListSNOMEDCTInferenceJobs";
 /// The service's target prefix (`X-Amz-Target: ComprehendMedical_20181030.<operation>`) and RPC v2 service name.
 pub const SERVICE: &str = "ComprehendMedical_20181030";

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::library::Library;
 use crate::doc::{self, PathDiff};
 use crate::matching::Matcher;
+use crate::model::Operation;
 use crate::program::quote;
 use crate::protocol::Protocol;
 
@@ -23,6 +24,8 @@ pub struct Closest {
     pub index: usize,
     /// The protocol it was recorded over.
     pub protocol: Protocol,
+    /// The operation it called.
+    pub operation: Operation,
     /// Its (redacted) input document.
     pub request: Value,
     /// Where the received request differs from it.
@@ -40,6 +43,8 @@ pub enum Guide {
     Unmatched {
         /// The protocol the request spoke.
         protocol: Protocol,
+        /// The operation it called.
+        operation: Operation,
         /// Its input document, redacted.
         input: Value,
         /// The closest interaction, unless the cassettes hold none.
@@ -63,9 +68,16 @@ pub enum Guide {
 const SHOWN: usize = 6;
 
 impl Guide {
-    /// Explains why nothing in `library` answers `input`: the closest entry is the one whose document differs
-    /// at the fewest paths (the first recorded, on a tie). `replayed`: the cassettes a replay was given.
-    pub fn unmatched(library: &Library, protocol: Protocol, input: &Value, replayed: Option<&[PathBuf]>) -> Guide {
+    /// Explains why nothing in `library` answers `input`: the closest entry is one of the same operation if
+    /// there is one, and of those the one whose document differs at the fewest paths (the first recorded, on
+    /// a tie). `replayed`: the cassettes a replay was given.
+    pub fn unmatched(
+        library: &Library,
+        protocol: Protocol,
+        operation: Operation,
+        input: &Value,
+        replayed: Option<&[PathBuf]>,
+    ) -> Guide {
         let closest = library
             .entries()
             .iter()
@@ -75,11 +87,12 @@ impl Guide {
                 let diffs = doc::diff_paths(&recorded, input);
                 Some((e, recorded, diffs))
             })
-            .min_by_key(|(e, _, d)| (d.len(), e.cassette, e.index))
+            .min_by_key(|(e, _, d)| (e.operation != operation, d.len(), e.cassette, e.index))
             .map(|(e, request, diffs)| Closest {
                 cassette: library.paths[e.cassette as usize].clone(),
                 index: e.index as usize,
                 protocol: e.protocol,
+                operation: e.operation,
                 request,
                 diffs,
                 matchers: library.rules_of(e.cassette as usize).to_vec(),
@@ -88,7 +101,13 @@ impl Guide {
                     (upstream.to_string(), region.to_string())
                 },
             });
-        Guide::Unmatched { protocol, input: input.clone(), closest, replayed: replayed.map(<[PathBuf]>::to_vec) }
+        Guide::Unmatched {
+            protocol,
+            operation,
+            input: input.clone(),
+            closest,
+            replayed: replayed.map(<[PathBuf]>::to_vec),
+        }
     }
 
     /// The guide for `record --mode once`, which has no `--simulate`.
@@ -101,7 +120,7 @@ impl Guide {
 
     /// The sentences of the guide: the one-line message joins them, the framed form puts each on its lines.
     fn parts(&self) -> Vec<Part> {
-        let (protocol, input, closest, replayed) = match self {
+        let (protocol, operation, input, closest, replayed) = match self {
             Guide::Exhausted { answers, cassette, index } => {
                 return vec![
                     Part::line(format!(
@@ -111,17 +130,27 @@ impl Guide {
                     Part::line("Use --repeat last or cycle, or record the request again."),
                 ];
             }
-            Guide::Unmatched { protocol, input, closest, replayed } => (protocol, input, closest, replayed),
+            Guide::Unmatched { protocol, operation, input, closest, replayed } => {
+                (protocol, operation, input, closest, replayed)
+            }
         };
         let Some(c) = closest else {
             return vec![Part::line(format!(
-                "No recorded interaction matches this {protocol} request {input}: the cassettes hold no interactions."
+                "No recorded interaction matches this {protocol} {operation} request {input}: the cassettes hold no interactions."
             ))];
         };
         let path = c.cassette.display();
         let shown: Vec<String> = c.diffs.iter().take(SHOWN).map(PathDiff::to_string).collect();
         let more = if c.diffs.len() > SHOWN { format!(" (and {} more)", c.diffs.len() - SHOWN) } else { String::new() };
-        let differs = if c.diffs.is_empty() {
+        let differs = if c.operation != *operation {
+            // The operation is the difference: no other operation's answer serves this one.
+            let mut s = vec![format!(
+                "the operation ({} recorded, {operation} received; the cassettes hold no {operation} call)",
+                c.operation
+            )];
+            s.extend(shown);
+            s
+        } else if c.diffs.is_empty() {
             vec![format!("the same input, recorded over {} (a `protocol` matcher is in force)", c.protocol)]
         } else {
             let mut s = shown;
@@ -242,6 +271,7 @@ mod tests {
         let guide = Guide::unmatched(
             &lib,
             Protocol::AwsJson11,
+            Operation::default(),
             &json!({"MaxResults": 37, "Filter": {"JobStatus": "FAILED"}}),
             Some(std::slice::from_ref(&path)),
         );
@@ -277,11 +307,33 @@ mod tests {
         cb.interactions[0].request.body = json!({"MaxResults": 9, "Filter": {"JobName": "x"}});
         cb.save(&b).unwrap();
         let lib = Library::load(&[a, b.clone()], None, 0).unwrap();
-        let g =
-            Guide::unmatched(&lib, Protocol::AwsJson11, &json!({"MaxResults": 9, "Filter": {"JobName": "y"}}), None);
+        let g = Guide::unmatched(
+            &lib,
+            Protocol::AwsJson11,
+            Operation::default(),
+            &json!({"MaxResults": 9, "Filter": {"JobName": "y"}}),
+            None,
+        );
         let Guide::Unmatched { closest: Some(c), .. } = &g else { panic!("{g:?}") };
         assert_eq!(c.cassette, b);
         assert!(g.message().contains("Matchers: operation, filter, next_token."), "{g}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_operation_the_cassettes_hold_no_call_of_is_named_as_the_difference() {
+        let dir = crate::scratch::dir("guide-operation").unwrap();
+        let path = dir.join("c.json");
+        let mut c = crate::cassette::tests::sample();
+        c.interactions[0].request.body = json!({"MaxResults": 5});
+        c.save(&path).unwrap();
+        let lib = Library::load(std::slice::from_ref(&path), None, 0).unwrap();
+        let g = Guide::unmatched(&lib, Protocol::AwsJson11, Operation::RxNorm, &json!({"MaxResults": 5}), None);
+        let m = g.message();
+        assert!(
+            m.contains("the operation (ListSNOMEDCTInferenceJobs recorded, ListRxNormInferenceJobs received"),
+            "{m}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -21,7 +21,7 @@ use super::encode::respond;
 use crate::cassette::CassetteError;
 use crate::cassette::{self, LoadError};
 use crate::matching::{self, Matcher};
-use crate::model::{self, ServiceError};
+use crate::model::{Operation, ServiceError};
 use crate::protocol::RequestId;
 use crate::protocol::{self, Protocol};
 
@@ -34,6 +34,8 @@ pub struct Recorded {
     pub index: u32,
     /// The protocol it was recorded over.
     pub protocol: Protocol,
+    /// The operation it called.
+    pub operation: Operation,
     /// How long the upstream took, as recorded, in milliseconds.
     elapsed_ms: u32,
     /// Its input document as compact JSON, at `start` in the library's request arena, `len` bytes: parsed
@@ -99,8 +101,8 @@ impl Key {
         Key(a.hash_one(text), b.hash_one(text))
     }
 
-    fn of_request(rules: &[Matcher], protocol: Protocol, input: &Value) -> Key {
-        Key::of(&matching::request_key(rules, protocol, model::OPERATION, input))
+    fn of_request(rules: &[Matcher], protocol: Protocol, operation: Operation, input: &Value) -> Key {
+        Key::of(&matching::request_key(rules, protocol, operation.name(), input))
     }
 }
 
@@ -259,7 +261,7 @@ impl Library {
             let (header, file) = cassette::stream(path, |index, it, offset| {
                 let answer = holding.store(&it.response, offset);
                 if let Some(rules) = &early_rules {
-                    keys.push(Key::of_request(rules, it.request.protocol, &it.request.body));
+                    keys.push(Key::of_request(rules, it.request.protocol, it.request.operation, &it.request.body));
                 }
                 let start = requests.len();
                 requests.push_str(&it.request.body.to_string());
@@ -267,6 +269,7 @@ impl Library {
                     cassette: ci as u32,
                     index: index as u32,
                     protocol: it.request.protocol,
+                    operation: it.request.operation,
                     elapsed_ms: u32::try_from(it.elapsed_ms.unwrap_or(0)).unwrap_or(u32::MAX),
                     request: (start, (requests.len() - start) as u32),
                     answer,
@@ -286,7 +289,7 @@ impl Library {
                     .iter()
                     .map(|e| {
                         let body: Value = serde_json::from_str(request_text(&requests, e)).unwrap_or(Value::Null);
-                        Key::of_request(&rules, e.protocol, &body)
+                        Key::of_request(&rules, e.protocol, e.operation, &body)
                     })
                     .collect();
             }
@@ -430,10 +433,10 @@ impl Library {
     }
 
     /// The group of recorded answers for a request (see `groups`).
-    pub(super) fn group(&self, protocol: Protocol, input: &Value) -> Option<usize> {
-        self.by_rules
-            .iter()
-            .find_map(|(rules, index)| index.get(&Key::of_request(rules, protocol, input)).map(|g| g as usize))
+    pub(super) fn group(&self, protocol: Protocol, operation: Operation, input: &Value) -> Option<usize> {
+        self.by_rules.iter().find_map(|(rules, index)| {
+            index.get(&Key::of_request(rules, protocol, operation, input)).map(|g| g as usize)
+        })
     }
 
     /// Whether any interaction has a recorded duration (`--reproducible` recordings have none).

@@ -34,6 +34,7 @@ use serde_json::Value;
 use crate::cassette::CassetteError;
 use crate::cassette::redact::Redactor;
 use crate::matching::Matcher;
+use crate::model::Operation;
 use crate::protocol::RequestId;
 use crate::protocol::{self, Protocol};
 use crate::reporting::count;
@@ -225,13 +226,13 @@ impl Playback {
     }
 
     /// Finds the next recorded answer for a request body in a protocol, moving play positions on.
-    pub fn find(&self, p: Protocol, body: &Bytes) -> Result<Found, Missing> {
-        let picked = match self.pick_seen(p, body) {
+    pub fn find(&self, p: Protocol, operation: Operation, body: &Bytes) -> Result<Found, Missing> {
+        let picked = match self.pick_seen(p, operation, body) {
             Some(picked) => picked,
             None => {
                 let mut input = protocol::decode_document(p, body).map_err(|e| Missing::Undecodable(e.into()))?;
                 self.redactor.document(&mut input);
-                self.pick(p, body, &input)
+                self.pick(p, operation, body, &input)
             }
         };
         picked.map_err(Missing::Unmatched)
@@ -239,9 +240,9 @@ impl Playback {
 
     /// The entry for a request whose exact bytes matched before, if they did and it has one left to play
     /// (else [`Playback::pick`] explains, from the decoded request).
-    fn pick_seen(&self, protocol: Protocol, raw: &[u8]) -> Option<Result<Found, Box<Guide>>> {
+    fn pick_seen(&self, protocol: Protocol, operation: Operation, raw: &[u8]) -> Option<Result<Found, Box<Guide>>> {
         let mut play = self.lock();
-        let group = play.seen(protocol, raw)?;
+        let group = play.seen(protocol, operation, raw)?;
         match play.advance(group, self.config.repeat) {
             Played::Entry(idx) => Some(Ok(Found { library: play.library.clone(), idx })),
             Played::Exhausted { .. } => None,
@@ -250,17 +251,17 @@ impl Playback {
 
     /// Picks the entry that answers this request, or explains why none does. The explanation reads every
     /// recorded request, so it is written without the lock: other requests go on being answered meanwhile.
-    fn pick(&self, protocol: Protocol, raw: &Bytes, input: &Value) -> Result<Found, Box<Guide>> {
+    fn pick(&self, protocol: Protocol, operation: Operation, raw: &Bytes, input: &Value) -> Result<Found, Box<Guide>> {
         let library = {
             let mut play = self.lock();
             let library = play.library.clone();
-            if let Some(group) = library.group(protocol, input) {
-                play.remember(protocol, raw, group);
+            if let Some(group) = library.group(protocol, operation, input) {
+                play.remember(protocol, operation, raw, group);
                 return self.play_group(&mut play, group, protocol, input);
             }
             library
         };
-        let guide = Guide::unmatched(&library, protocol, input, Some(&self.config.cassettes));
+        let guide = Guide::unmatched(&library, protocol, operation, input, Some(&self.config.cassettes));
         self.lock().missed(|| Miss { protocol, body: input.clone(), guide: guide.clone() });
         Err(Box::new(guide))
     }

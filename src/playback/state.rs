@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use super::library::Library;
 use super::{Miss, Repeat};
+use crate::model::Operation;
 use crate::protocol::Protocol;
 
 /// How many misses a session keeps for its report (with their guides); past them it counts.
@@ -39,8 +40,13 @@ pub(super) struct State {
     /// Looked up by the bytes themselves, so a lookup clones nothing. Filled only on matches, with copies (a
     /// request's bytes may share a buffer far larger than they are), up to [`MEMO_BYTES`]; then it starts
     /// over, so it follows the requests that repeat now. Rebuilt with the state on reload.
-    seen: [HashMap<Bytes, u32, FxBuildHasher>; Protocol::ALL.len()],
+    seen: [HashMap<Bytes, u32, FxBuildHasher>; Protocol::ALL.len() * Operation::ALL.len()],
     seen_bytes: usize,
+}
+
+/// The memo of requests in `protocol` calling `operation`.
+fn memo(protocol: Protocol, operation: Operation) -> usize {
+    protocol as usize * Operation::ALL.len() + operation as usize
 }
 
 /// What playing a group gave: the entry to answer with, or, past the recorded answers under
@@ -66,12 +72,12 @@ impl State {
     }
 
     /// The group whose request had exactly these bytes before, if one did.
-    pub(super) fn seen(&self, protocol: Protocol, raw: &[u8]) -> Option<usize> {
-        self.seen[protocol as usize].get(raw).map(|g| *g as usize)
+    pub(super) fn seen(&self, protocol: Protocol, operation: Operation, raw: &[u8]) -> Option<usize> {
+        self.seen[memo(protocol, operation)].get(raw).map(|g| *g as usize)
     }
 
     /// Remembers that these bytes matched `group`.
-    pub(super) fn remember(&mut self, protocol: Protocol, raw: &[u8], group: usize) {
+    pub(super) fn remember(&mut self, protocol: Protocol, operation: Operation, raw: &[u8], group: usize) {
         let cost = raw.len() + MEMO_OVERHEAD;
         if cost > MEMO_BYTES / 16 {
             return;
@@ -80,7 +86,7 @@ impl State {
             self.seen = Default::default();
             self.seen_bytes = 0;
         }
-        if self.seen[protocol as usize].insert(Bytes::copy_from_slice(raw), group as u32).is_none() {
+        if self.seen[memo(protocol, operation)].insert(Bytes::copy_from_slice(raw), group as u32).is_none() {
             self.seen_bytes += cost;
         }
     }
@@ -188,14 +194,19 @@ mod tests {
         };
         let mut held = 0;
         for i in 0..1_000_000usize {
-            state.remember(Protocol::AwsJson11, &request(i), 0);
+            state.remember(Protocol::AwsJson11, Operation::default(), &request(i), 0);
             assert!(state.seen_bytes <= MEMO_BYTES, "{i}");
             held = held.max(state.seen.iter().map(HashMap::len).sum::<usize>());
         }
         assert!(held > 10_000, "the memo remembers many: {held}");
         let last = request(999_999);
-        assert_eq!(state.seen(Protocol::AwsJson11, &last), Some(0), "the latest request is remembered");
-        assert_eq!(state.seen(Protocol::RpcV2Cbor, &last), None, "per protocol");
+        assert_eq!(
+            state.seen(Protocol::AwsJson11, Operation::default(), &last),
+            Some(0),
+            "the latest request is remembered"
+        );
+        assert_eq!(state.seen(Protocol::RpcV2Cbor, Operation::default(), &last), None, "per protocol");
+        assert_eq!(state.seen(Protocol::AwsJson11, Operation::RxNorm, &last), None, "per operation");
         // Misses: the first ones kept, every one counted.
         let guide = super::super::Guide::Exhausted { answers: 1, cassette: "c.json".into(), index: 0 };
         let miss = || Miss { protocol: Protocol::AwsJson11, body: serde_json::Value::Null, guide: guide.clone() };

@@ -95,6 +95,22 @@ pub struct Call<'a> {
     pub operation: &'a str,
 }
 
+impl Call<'_> {
+    /// The call as one of the list family's, if its operation is one of them.
+    pub fn routed(&self) -> Option<Routed> {
+        Some(Routed { protocol: self.protocol, operation: model::Operation::parse(self.operation)? })
+    }
+}
+
+/// A call of one of the list family's operations: what record, replay and the reference answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Routed {
+    /// The protocol the request speaks.
+    pub protocol: Protocol,
+    /// The operation it calls.
+    pub operation: model::Operation,
+}
+
 /// Why a request could not be routed: the protocol to answer in, and the error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
@@ -128,10 +144,10 @@ fn media_type_of(v: &HeaderValue) -> Option<&str> {
     Some(v.split(';').next().unwrap_or("").trim())
 }
 
-/// The answer to a call of an operation this crate does not serve (a sibling such as
-/// `ListRxNormInferenceJobs`, or a made-up name): `UnknownOperationException`, 404 in RPC v2 and 400 in JSON
-/// 1.1, the statuses the two protocols' routers give an operation they do not know. `who` begins the message
-/// (`"the reference service serves"`, `"the cassettes hold"`). The one rule for replay and the reference.
+/// The answer to a call of an operation this crate does not serve (one outside the list family, or a made-up
+/// name): `UnknownOperationException`, 404 in RPC v2 and 400 in JSON 1.1, the statuses the two protocols'
+/// routers give an operation they do not know. `who` begins the message (`"the reference service serves"`).
+/// The one rule for replay and the reference.
 pub fn unknown_operation(protocol: Protocol, operation: &str, who: &str) -> ServiceError {
     let status = match protocol {
         Protocol::RpcV2Cbor => 404,
@@ -140,7 +156,7 @@ pub fn unknown_operation(protocol: Protocol, operation: &str, who: &str) -> Serv
     ServiceError::new(
         status,
         "UnknownOperationException",
-        format!("{who} {} only, not '{operation}'", model::OPERATION),
+        format!("{who} {} only, not '{operation}'", model::Operation::names()),
     )
 }
 

@@ -19,6 +19,7 @@ use crate::protocol::{self, Protocol};
 /// One forwarded exchange: the client's request and the answer it got.
 pub(super) struct Captured<'a> {
     pub protocol: Protocol,
+    pub operation: crate::model::Operation,
     pub parts: &'a http::request::Parts,
     pub body: &'a [u8],
     pub status: u16,
@@ -84,6 +85,7 @@ impl Capture<'_> {
             method: x.parts.method.to_string(),
             path: x.parts.uri.path().to_string(),
             protocol: x.protocol,
+            operation: x.operation,
             headers: self.redactor.headers(&x.parts.headers, &redact::KEPT_REQUEST_HEADERS),
             body,
             encoding,

@@ -43,7 +43,7 @@ use crate::client::{Client, ClientConfig};
 use crate::matching;
 use crate::model::{self, ServiceError};
 use crate::playback::{Missing, Playback, PlaybackConfig};
-use crate::protocol::{self, Call, Protocol};
+use crate::protocol::{self, Protocol, Routed};
 use crate::server::Handler;
 use crate::sigv4::Keys;
 use capture::{Capture, Captured};
@@ -320,7 +320,7 @@ impl Recorder {
     /// Step 1: whether the request may be forwarded at all (this proxy is not an open relay), and which call
     /// of the operation it is (`None` for anything else, which is forwarded but neither played back nor
     /// recorded). `Err` is the refusal to answer with.
-    fn admit<'a>(&self, parts: &'a http::request::Parts) -> Result<(Protocol, Option<Call<'a>>), Box<Response<Bytes>>> {
+    fn admit(&self, parts: &http::request::Parts) -> Result<(Protocol, Option<Routed>), Box<Response<Bytes>>> {
         let up = &self.config.upstream;
         let detected = protocol::detect(&parts.method, parts.uri.path(), &parts.headers);
         let guess = detected.as_ref().map_or_else(|r| r.protocol, |c| c.protocol);
@@ -339,13 +339,13 @@ impl Recorder {
             }
             _ => {}
         }
-        Ok((guess, detected.ok().filter(|c| c.operation == model::OPERATION)))
+        Ok((guess, detected.ok().and_then(|c| c.routed())))
     }
 
     /// Step 2: the answer the cassette already holds, in the modes that play back; `None` to forward.
-    fn play_back(&self, call: &Call<'_>, body: &Bytes) -> Option<Response<Bytes>> {
+    fn play_back(&self, call: &Routed, body: &Bytes) -> Option<Response<Bytes>> {
         let playback = self.playback.as_ref()?;
-        match playback.find(call.protocol, body) {
+        match playback.find(call.protocol, call.operation, body) {
             Ok(found) => Some(found.response(call.protocol, &protocol::request_id())),
             Err(Missing::Unmatched(guide)) if self.config.mode != RecordMode::NewEpisodes => {
                 Some(self.refuse(call.protocol, 400, "UnmatchedRequestException", guide.in_record().message()))
@@ -359,7 +359,7 @@ impl Recorder {
     async fn answer_failure(
         &self,
         guess: Protocol,
-        call: Option<&Call<'_>>,
+        call: Option<&Routed>,
         parts: &http::request::Parts,
         body: &[u8],
         err: ServiceError,
@@ -372,6 +372,7 @@ impl Recorder {
         {
             let x = Captured {
                 protocol: call.protocol,
+                operation: call.operation,
                 parts,
                 body,
                 status: resp.status().as_u16(),
@@ -414,6 +415,7 @@ impl Recorder {
             (Some(call), Some(capture)) => {
                 let x = Captured {
                     protocol: call.protocol,
+                    operation: call.operation,
                     parts: &parts,
                     body: &body,
                     status: answer.status,
@@ -437,7 +439,7 @@ impl Recorder {
             _ => false,
         };
         if !recorded {
-            tracing::warn!(path = %parts.uri.path(), "forwarded a request that is not a decodable {} call; not recorded", model::OPERATION);
+            tracing::warn!(path = %parts.uri.path(), "forwarded a request that is not a decodable call of a list operation ({}); not recorded", model::Operation::names());
         }
         // Step 5: the upstream's answer, unchanged.
         upstream::relay(answer)

@@ -1,7 +1,9 @@
-//! A reference implementation of ListSNOMEDCTInferenceJobs: the stand-in for AWS in tests and the demo.
+//! A reference implementation of ListSNOMEDCTInferenceJobs and its four sibling list operations: the stand-in
+//! for AWS in tests and the demo.
 //!
-//! It serves both wire protocols over one job population with the model's validation and the documented
-//! semantics. Where the documentation is silent, it chooses, and says so here (an oracle must not assume AWS
+//! It serves both wire protocols, each operation over its own job population with tokens of its own (a token
+//! one operation issued is refused by another as a token it did not issue), with the model's validation and
+//! the documented semantics. Where the documentation is silent, it chooses, and says so here (an oracle must not assume AWS
 //! does the same):
 //!
 //! - **Filters**: `JobStatus` and `JobName` by exact equality (case-sensitive); `SubmitTimeBefore` and
@@ -30,7 +32,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{Request, Response};
 
-use crate::model::{self, Filter, JobProperties, JobStatus, ListRequest, ListResponse, ServiceError};
+use crate::model::{self, Filter, JobProperties, JobStatus, ListRequest, ListResponse, Operation, ServiceError};
 use crate::protocol::RequestId;
 use crate::protocol::{self, Protocol};
 use crate::server::Handler;
@@ -51,8 +53,11 @@ use token::{Cursor, TokenKey};
 /// ```
 #[derive(Clone)]
 pub struct ReferenceConfig {
-    /// The population it lists.
+    /// The population `ListSNOMEDCTInferenceJobs` lists.
     pub jobs: Vec<JobProperties>,
+    /// The populations of the other list operations; one not given is generated, as many jobs as `jobs`,
+    /// from a seed of its own (see [`sibling_seed`]).
+    pub others: std::collections::BTreeMap<Operation, Vec<JobProperties>>,
     /// The key its NextTokens are authenticated with.
     pub token_key: TokenKey,
     /// Require requests signed with these credentials.
@@ -61,6 +66,8 @@ pub struct ReferenceConfig {
     pub throttle_every: Option<u64>,
     /// A planted bug, for seeing what diff and fuzz report.
     pub defect: Option<Defect>,
+    /// The one operation the defect is planted in (`None`: every operation).
+    pub defect_in: Option<Operation>,
     /// What it chooses where the documentation is silent.
     pub choices: Choices,
     /// How long it takes to answer: a base, plus so much per job on the page.
@@ -84,10 +91,12 @@ impl ReferenceConfig {
     pub fn generated(n: usize, seed: u64) -> ReferenceConfig {
         ReferenceConfig {
             jobs: population::generate(n, seed),
+            others: Default::default(),
             token_key: TokenKey::from_seed(seed),
             require_sigv4: None,
             throttle_every: None,
             defect: None,
+            defect_in: None,
             choices: Choices::REFERENCE,
             latency: None,
             churn: None,
@@ -124,18 +133,32 @@ impl Order {
 /// assert_eq!(page.jobs.unwrap_or_default().len(), 10);
 /// ```
 pub struct Reference {
-    /// Sorted ascending by `(SubmitTime, JobId)`.
-    jobs: Vec<JobProperties>,
-    key: TokenKey,
+    /// One per operation, in [`Operation::ALL`]'s order.
+    populations: Vec<Population>,
     auth: Option<Credentials>,
     throttle_every: Option<u64>,
     defect: Option<Defect>,
+    defect_in: Option<Operation>,
     choices: Choices,
     requests: AtomicU64,
     latency: Option<Delay>,
+}
+
+/// What one operation lists: its jobs, how they change, and the key its tokens are issued with (a token of
+/// one operation is a foreign token to another).
+struct Population {
+    /// Sorted ascending by `(SubmitTime, JobId)`.
+    jobs: Vec<JobProperties>,
+    key: TokenKey,
     churn: Option<churn::Churn>,
     /// The random tokens issued, when tokens are random: id → (filter digest, cursor), oldest first.
     random: std::sync::Mutex<RandomTokens>,
+}
+
+/// The seed a sibling operation's generated population is drawn from: the token key's, mixed with the
+/// operation's place in the family (the default operation's population is the configured one).
+pub fn sibling_seed(key: &TokenKey, operation: Operation) -> u64 {
+    key.seed_hint() ^ (operation as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// Random tokens and what each stands for, the oldest forgotten past a bound (a token's lifetime is the
@@ -191,33 +214,55 @@ pub fn matches_with(choices: &Choices, filter: &Filter, status: Option<JobStatus
 
 impl Reference {
     /// A reference service over a configuration.
-    pub fn new(config: ReferenceConfig) -> Reference {
-        let mut jobs = config.jobs;
-        jobs.sort_by(|a, b| cmp_key(sort_key(a), sort_key(b)));
-        let churn = config.churn.map(|every| churn::Churn::new(every, &jobs, config.token_key.seed_hint()));
+    pub fn new(mut config: ReferenceConfig) -> Reference {
+        let populations = Operation::ALL
+            .into_iter()
+            .map(|op| {
+                let key = config.token_key.for_operation(op);
+                let mut jobs = match op {
+                    _ if op == Operation::default() => std::mem::take(&mut config.jobs),
+                    _ => config.others.remove(&op).unwrap_or_else(|| {
+                        population::generate(config.jobs.len(), sibling_seed(&config.token_key, op))
+                    }),
+                };
+                jobs.sort_by(|a, b| cmp_key(sort_key(a), sort_key(b)));
+                let churn = config.churn.map(|every| churn::Churn::new(every, &jobs, key.seed_hint()));
+                Population { jobs, key, churn, random: Default::default() }
+            })
+            .collect();
         Reference {
-            jobs,
-            key: config.token_key,
+            populations,
             auth: config.require_sigv4,
             throttle_every: config.throttle_every.filter(|n| *n > 0),
             defect: config.defect,
+            defect_in: config.defect_in,
             choices: config.choices,
             requests: AtomicU64::new(0),
             latency: config.latency,
-            churn,
-            random: Default::default(),
         }
     }
 
-    /// A token for the page after `cursor`, in the service's spelling.
-    fn issue(&self, digest: [u8; 8], cursor: Cursor) -> String {
-        if !self.choices.random_tokens {
-            return token::issue(&self.key, self.choices.tokens, digest, &cursor);
+    /// The defect planted in requests of `operation` (`None`: not known yet, before the request is routed).
+    fn defect_for(&self, operation: Option<Operation>) -> Option<Defect> {
+        match self.defect_in {
+            Some(only) if operation != Some(only) => None,
+            _ => self.defect,
         }
-        let mut store = self.random.lock().expect("the token store is never poisoned");
+    }
+
+    fn population(&self, operation: Operation) -> &Population {
+        &self.populations[operation as usize]
+    }
+
+    /// A token for the page after `cursor`, in the service's spelling.
+    fn issue(&self, pop: &Population, digest: [u8; 8], cursor: Cursor) -> String {
+        if !self.choices.random_tokens {
+            return token::issue(&pop.key, self.choices.tokens, digest, &cursor);
+        }
+        let mut store = pop.random.lock().expect("the token store is never poisoned");
         store.issued += 1;
         let mut rng =
-            crate::rng::SplitMix64::new(self.key.seed_hint() ^ store.issued.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            crate::rng::SplitMix64::new(pop.key.seed_hint() ^ store.issued.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let id = format!("r{:016x}{:016x}", rng.next_u64(), rng.next_u64());
         if store.order.len() >= RANDOM_TOKENS_KEPT
             && let Some(old) = store.order.pop_front()
@@ -230,11 +275,11 @@ impl Reference {
     }
 
     /// What a token stands for, if this service issued it for this filter.
-    fn open(&self, t: &str, digest: [u8; 8]) -> Result<Cursor, ServiceError> {
+    fn open(&self, pop: &Population, t: &str, digest: [u8; 8]) -> Result<Cursor, ServiceError> {
         if !self.choices.random_tokens {
-            return token::open(&self.key, self.choices.tokens, t, digest);
+            return token::open(&pop.key, self.choices.tokens, t, digest);
         }
-        let store = self.random.lock().expect("the token store is never poisoned");
+        let store = pop.random.lock().expect("the token store is never poisoned");
         match store.by_id.get(t) {
             None => Err(token::invalid()),
             Some((d, _)) if *d != digest => Err(token::other_filter()),
@@ -242,22 +287,33 @@ impl Reference {
         }
     }
 
-    /// The population, ascending by `(SubmitTime, JobId)`.
+    /// `ListSNOMEDCTInferenceJobs`'s population, ascending by `(SubmitTime, JobId)`.
     pub fn jobs(&self) -> &[JobProperties] {
-        &self.jobs
+        self.jobs_of(Operation::default())
     }
 
-    /// Answers a validated request.
+    /// An operation's population, ascending by `(SubmitTime, JobId)`.
+    pub fn jobs_of(&self, operation: Operation) -> &[JobProperties] {
+        &self.population(operation).jobs
+    }
+
+    /// Answers a validated `ListSNOMEDCTInferenceJobs` request.
     pub fn list(&self, request: &ListRequest) -> Result<ListResponse, ServiceError> {
+        self.list_of(Operation::default(), request)
+    }
+
+    /// Answers a validated request of a list operation, over that operation's population.
+    pub fn list_of(&self, operation: Operation, request: &ListRequest) -> Result<ListResponse, ServiceError> {
+        let pop = self.population(operation);
         let live;
-        let all: &[JobProperties] = match &self.churn {
+        let all: &[JobProperties] = match &pop.churn {
             Some(c) => {
-                live = c.now(&self.jobs);
+                live = c.now(&pop.jobs);
                 &live
             }
-            None => &self.jobs,
+            None => &pop.jobs,
         };
-        let defect = self.defect;
+        let defect = self.defect_for(Some(operation));
         let no_filter = Filter::default();
         let filter = request.filter.as_ref().unwrap_or(&no_filter);
         let mut status = filter.job_status.as_deref().and_then(JobStatus::parse);
@@ -287,7 +343,7 @@ impl Reference {
         };
         let digest = token::filter_digest(filter);
         let cursor = match &request.next_token {
-            Some(t) => Some(self.open(t, digest).map_err(|e| match defect {
+            Some(t) => Some(self.open(pop, t, digest).map_err(|e| match defect {
                 Some(Defect::TokenServerError) if token::is_malformed(&e) => {
                     ServiceError::internal("An internal error occurred.")
                 }
@@ -345,6 +401,7 @@ impl Reference {
         let next_token = match page.last() {
             _ if defect == Some(Defect::MissingMiddleToken) && cursor.is_some() => None,
             Some(last) if more => Some(self.issue(
+                pop,
                 digest,
                 Cursor {
                     submit_time: last.submit_time.unwrap_or(model::Timestamp::from_secs(i64::MIN / 2)),
@@ -364,34 +421,33 @@ impl Reference {
 
     /// Everything before the listing itself: auth, throttling, operation, decoding, validation. With the
     /// answer, how many jobs it lists.
-    fn respond(
-        &self,
-        req: Request<Bytes>,
-        request_id: &RequestId,
-    ) -> Result<(Response<Bytes>, usize), (Protocol, ServiceError)> {
+    fn respond(&self, req: Request<Bytes>, request_id: &RequestId) -> Result<(Response<Bytes>, usize), Refused> {
         let (parts, body) = req.into_parts();
-        let call =
-            protocol::detect(&parts.method, parts.uri.path(), &parts.headers).map_err(|r| (r.protocol, r.error))?;
+        let call = protocol::detect(&parts.method, parts.uri.path(), &parts.headers)
+            .map_err(|r| Refused(r.protocol, None, r.error))?;
         let p = call.protocol;
+        let op = call.routed().map(|r| r.operation);
         if let Some(creds) = &self.auth {
-            sigv4::verify(&parts, &body, creds, SystemTime::now()).map_err(|e| (p, e))?;
+            sigv4::verify(&parts, &body, creds, SystemTime::now()).map_err(|e| Refused(p, op, e))?;
         }
         let n = self.requests.fetch_add(1, AtomicOrdering::Relaxed) + 1;
         if let Some(every) = self.throttle_every
             && n.is_multiple_of(every)
         {
-            return Err((p, ServiceError::too_many_requests("Rate exceeded")));
+            return Err(Refused(p, op, ServiceError::too_many_requests("Rate exceeded")));
         }
-        if call.operation != model::OPERATION {
-            return Err((p, protocol::unknown_operation(p, call.operation, "The reference service serves")));
-        }
-        let (_, mut request) = protocol::decode_request(p, &body).map_err(|e| (p, e))?;
-        self.plant_in_validation(&mut request).map_err(|e| (p, e))?;
-        request.validate().map_err(|e| match self.defect {
-            Some(Defect::WrongErrorType) => (p, ServiceError::invalid_request(e.message)),
-            _ => (p, e),
+        let Some(operation) = op else {
+            let e = protocol::unknown_operation(p, call.operation, "The reference service serves");
+            return Err(Refused(p, None, e));
+        };
+        let defect = self.defect_for(op);
+        let (_, mut request) = protocol::decode_request(p, &body).map_err(|e| Refused(p, op, e))?;
+        Self::plant_in_validation(defect, &mut request).map_err(|e| Refused(p, op, e))?;
+        request.validate().map_err(|e| match defect {
+            Some(Defect::WrongErrorType) => Refused(p, op, ServiceError::invalid_request(e.message)),
+            _ => Refused(p, op, e),
         })?;
-        let output = self.list(&request).map_err(|e| (p, e))?;
+        let output = self.list_of(operation, &request).map_err(|e| Refused(p, op, e))?;
         let listed = output.jobs.as_ref().map_or(0, Vec::len);
         Ok((
             match p {
@@ -401,7 +457,7 @@ impl Reference {
                     Bytes::from(serde_json::to_vec(&output).expect("responses serialize")),
                     request_id,
                 ),
-                Protocol::RpcV2Cbor if self.defect == Some(Defect::CborUntaggedTimestamps) => {
+                Protocol::RpcV2Cbor if defect == Some(Defect::CborUntaggedTimestamps) => {
                     // Encoded against a shape with no timestamp member: every time a plain number.
                     static UNTAGGED: model::Shape = model::Shape::Structure(&[]);
                     let body = protocol::encode_document(p, &output.to_document(), &UNTAGGED);
@@ -415,9 +471,9 @@ impl Reference {
 
     /// The defects that change what validation sees: a request they wrongly let through is made valid
     /// first, and one they wrongly refuse is refused here.
-    fn plant_in_validation(&self, request: &mut ListRequest) -> Result<(), ServiceError> {
+    fn plant_in_validation(defect: Option<Defect>, request: &mut ListRequest) -> Result<(), ServiceError> {
         let filter = request.filter.as_mut();
-        match self.defect {
+        match defect {
             Some(Defect::MaxResults500Refused) if request.max_results == Some(500) => Err(ServiceError::validation(
                 "1 validation error detected: Value '500' at 'maxResults' failed to satisfy constraint: Member must have value less than 500",
             )),
@@ -448,8 +504,13 @@ impl Reference {
     }
 
     /// An error answer, with the defects that garble its encoding.
-    fn error_answer(&self, protocol: Protocol, error: &ServiceError, request_id: &RequestId) -> Response<Bytes> {
-        let mut resp = match (self.defect, protocol) {
+    fn error_answer(
+        defect: Option<Defect>,
+        protocol: Protocol,
+        error: &ServiceError,
+        request_id: &RequestId,
+    ) -> Response<Bytes> {
+        let mut resp = match (defect, protocol) {
             (Some(Defect::CborErrorAsJson), Protocol::RpcV2Cbor) => {
                 let mut r = protocol::error_response(Protocol::AwsJson11, error, request_id);
                 r.headers_mut().insert(protocol::SMITHY_PROTOCOL_HEADER, http::HeaderValue::from_static("rpc-v2-cbor"));
@@ -457,7 +518,7 @@ impl Reference {
             }
             _ => protocol::error_response(protocol, error, request_id),
         };
-        if self.defect == Some(Defect::ErrorTypeHeaderOnly) {
+        if defect == Some(Defect::ErrorTypeHeaderOnly) {
             let mut doc = protocol::error_document(protocol, error);
             if let Some(m) = doc.as_object_mut() {
                 m.remove("__type");
@@ -467,6 +528,10 @@ impl Reference {
         resp
     }
 }
+
+/// A request answered with an error: the protocol to answer in, the operation it called (once routed), and
+/// the error.
+struct Refused(Protocol, Option<Operation>, ServiceError);
 
 impl Handler for Reference {
     async fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
@@ -478,10 +543,10 @@ impl Handler for Reference {
                 }
                 resp
             }
-            Err((protocol, error)) => {
+            Err(Refused(protocol, operation, error)) => {
                 let error = self.choices.word(error);
                 tracing::debug!(%protocol, code = %error.code, message = %error.message, "request refused");
-                self.error_answer(protocol, &error, &request_id)
+                Self::error_answer(self.defect_for(operation), protocol, &error, &request_id)
             }
         }
     }

@@ -162,10 +162,46 @@ fn invalid(why: String) -> JobsError {
     JobsError { file: None, why }
 }
 
+/// The populations of the operations other than the default one.
+pub type Siblings = std::collections::BTreeMap<model::Operation, Vec<JobProperties>>;
+
+/// A jobs file for the whole family: an array (`ListSNOMEDCTInferenceJobs`'s jobs, the others generated), or an
+/// object whose members are operation names, each an array of that operation's jobs (an operation not named
+/// is generated).
+pub fn load_family(path: &Path) -> Result<(Option<Vec<JobProperties>>, Siblings), JobsError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| JobsError { file: Some(path.into()), why: format!("cannot read it: {e}") })?;
+    let in_file = |e: JobsError| JobsError { file: Some(path.into()), ..e };
+    let doc: Value = serde_json::from_str(&text)
+        .map_err(|e| in_file(invalid(format!("line {}, column {}: {e}", e.line(), e.column()))))?;
+    let Value::Object(members) = doc else { return Ok((Some(parse(&text).map_err(in_file)?), Default::default())) };
+    let (mut default, mut others) = (None, std::collections::BTreeMap::new());
+    for (name, jobs) in members {
+        let Some(op) = model::Operation::parse(&name) else {
+            return Err(in_file(invalid(format!(
+                "member '{name}': expected an operation name ({})",
+                model::Operation::names()
+            ))));
+        };
+        let jobs = parse_items(jobs).map_err(|e| in_file(invalid(format!("member '{name}': {}", e.why))))?;
+        if op == model::Operation::default() {
+            default = Some(jobs);
+        } else {
+            others.insert(op, jobs);
+        }
+    }
+    Ok((default, others))
+}
+
 /// [`load`] on text.
 pub fn parse(text: &str) -> Result<Vec<JobProperties>, JobsError> {
     let doc: Value =
         serde_json::from_str(text).map_err(|e| invalid(format!("line {}, column {}: {e}", e.line(), e.column())))?;
+    parse_items(doc)
+}
+
+/// The jobs of one JSON array of job properties.
+fn parse_items(doc: Value) -> Result<Vec<JobProperties>, JobsError> {
     let Value::Array(items) = doc else {
         return Err(invalid(format!("expected a JSON array of job properties, found a {}", model::json_type(&doc))));
     };

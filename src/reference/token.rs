@@ -37,6 +37,19 @@ impl TokenKey {
         TokenKey::from_secret(&format!("seed:{seed}"))
     }
 
+    /// The key tokens of `operation` are issued with: this one for the default operation (its tokens are
+    /// what they always were), one derived from it for each other.
+    pub fn for_operation(&self, operation: crate::model::Operation) -> TokenKey {
+        if operation == crate::model::Operation::default() {
+            return self.clone();
+        }
+        let mut h = Sha256::new();
+        h.update(b"snomed-vcr operation token key\0");
+        h.update(self.0);
+        h.update(operation.name().as_bytes());
+        TokenKey(h.finalize().into())
+    }
+
     /// A number derived from the key, to seed what else the service makes up (random tokens, new jobs).
     pub fn seed_hint(&self) -> u64 {
         u64::from_be_bytes(self.0[..8].try_into().expect("8 bytes"))

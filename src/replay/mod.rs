@@ -47,7 +47,7 @@ use http::{Request, Response};
 use crate::cassette::CassetteError;
 use crate::cassette::redact::{self, Redactor};
 use crate::fuzzing::Learned;
-use crate::model::{self, ServiceError};
+use crate::model::ServiceError;
 use crate::playback::{Missing, Playback};
 use crate::protocol;
 use crate::reference::Reference;
@@ -126,7 +126,9 @@ impl Replayer {
         let redactor = Arc::new(Redactor::new(config.redact.clone()));
         let playback = Arc::new(Playback::new(config.playback.clone(), redactor)?);
         let simulator = match config.simulate {
-            true => Some(Reference::new(Learned::from_cassettes(&config.playback.cassettes)?.config(config.seed))),
+            true => {
+                Learned::family_config(&Learned::family(&config.playback.cassettes)?, config.seed).map(Reference::new)
+            }
             false => None,
         };
         Ok(Replayer { config, playback, requests: AtomicU64::new(0), simulator, simulated: AtomicU64::new(0) })
@@ -163,11 +165,11 @@ impl Replayer {
         {
             return protocol::error_response(p, &fault, &request_id);
         }
-        if call.operation != model::OPERATION {
-            let e = protocol::unknown_operation(p, call.operation, "the cassettes hold");
+        let Some(routed) = call.routed() else {
+            let e = protocol::unknown_operation(p, call.operation, "snomed-vcr replay serves");
             return protocol::error_response(p, &e, &request_id);
-        }
-        match self.playback.find(p, &body) {
+        };
+        match self.playback.find(p, routed.operation, &body) {
             Ok(found) => {
                 let delay = match self.config.latency {
                     Latency::None => Duration::ZERO,

@@ -4,6 +4,7 @@ mod boto3;
 mod cli;
 mod credentials;
 mod diff;
+mod family;
 mod first_hour;
 mod fuzz;
 mod fuzz_corpus;

@@ -595,7 +595,7 @@ fn lint_finds_planted_secrets_and_passes_clean_cassettes() {
 fn golden_cassettes_lint_clean_and_load() {
     let root = crate::util::manifest_dir();
     let golden = snomed_vcr::cassette::expand_paths(&[root.join("cassettes")]).unwrap();
-    assert_eq!(golden.len(), 5, "{golden:?}");
+    assert_eq!(golden.len(), 7, "{golden:?}");
     let lint = std::process::Command::new(BIN).arg("lint").arg(root.join("cassettes")).output().unwrap();
     assert!(lint.status.success(), "{}", String::from_utf8_lossy(&lint.stdout));
     for path in &golden {
@@ -603,6 +603,15 @@ fn golden_cassettes_lint_clean_and_load() {
     }
     let sdk = Cassette::load(&root.join("cassettes/rust-sdk-cbor.json")).unwrap();
     assert!(sdk.interactions.iter().all(|i| i.request.protocol == Protocol::RpcV2Cbor && i.request.encoding.is_some()));
+    // The family's cassettes hold the four sibling operations, each named, each over both SDKs.
+    for (name, protocol) in [("boto3-family", Protocol::AwsJson11), ("rust-sdk-family", Protocol::RpcV2Cbor)] {
+        let c = Cassette::load(&root.join(format!("cassettes/{name}.json"))).unwrap();
+        let ops: std::collections::BTreeSet<_> = c.interactions.iter().map(|i| i.request.operation).collect();
+        let siblings: std::collections::BTreeSet<_> =
+            snomed_vcr::model::Operation::ALL.into_iter().filter(|o| *o != Default::default()).collect();
+        assert_eq!(ops, siblings, "{name}");
+        assert!(c.interactions.iter().all(|i| i.request.protocol == protocol), "{name}");
+    }
 }
 
 /// The golden cassettes match the published JSON Schema (read by Python's `jsonschema`), and a cassette that

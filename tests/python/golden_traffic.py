@@ -1,6 +1,6 @@
 """The boto3 traffic behind the golden cassettes (cassettes/record.sh runs it through `snomed-vcr record`).
 
-    golden_traffic.py walk|filters|errors --endpoint URL
+    golden_traffic.py walk|filters|bounds|errors|family --endpoint URL
 
 Deterministic: the same requests in the same order every time, so a re-recording against the reference is
 byte-identical.
@@ -25,15 +25,39 @@ def client(endpoint, validate=True):
     )
 
 
-def walk_all(c, **params):
+def walk_all(c, method="list_snomedct_inference_jobs", **params):
     token = None
     while True:
         kwargs = dict(params)
         if token:
             kwargs["NextToken"] = token
-        token = c.list_snomedct_inference_jobs(**kwargs).get("NextToken")
+        token = getattr(c, method)(**kwargs).get("NextToken")
         if not token:
             return
+
+
+# The four sibling list operations (the boto3 methods), each listing a population of its own.
+SIBLINGS = [
+    "list_entities_detection_v2_jobs",
+    "list_icd10_cm_inference_jobs",
+    "list_phi_detection_jobs",
+    "list_rx_norm_inference_jobs",
+]
+
+
+def family(endpoint):
+    c = client(endpoint)
+    for method in SIBLINGS:
+        walk_all(c, method, MaxResults=60)
+        walk_all(c, method, MaxResults=25, Filter={"JobStatus": "COMPLETED"})
+        walk_all(c, method, MaxResults=30, Filter={"SubmitTimeBefore": utc(1704500000)})
+    # A token of one operation sent to another: a token it did not issue.
+    token = c.list_rx_norm_inference_jobs(MaxResults=5)["NextToken"]
+    try:
+        c.list_phi_detection_jobs(MaxResults=5, NextToken=token)
+        raise SystemExit("expected an error for an RxNorm token sent to ListPHIDetectionJobs")
+    except ClientError:
+        pass
 
 
 def utc(secs):
@@ -89,7 +113,7 @@ def errors(endpoint):
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
-    p.add_argument("scenario", choices=["walk", "filters", "bounds", "errors"])
+    p.add_argument("scenario", choices=["walk", "filters", "bounds", "errors", "family"])
     p.add_argument("--endpoint", required=True)
     a = p.parse_args()
-    {"walk": walk, "filters": filters, "bounds": bounds, "errors": errors}[a.scenario](a.endpoint)
+    {"walk": walk, "filters": filters, "bounds": bounds, "errors": errors, "family": family}[a.scenario](a.endpoint)
