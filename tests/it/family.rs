@@ -221,3 +221,68 @@ async fn diff_and_fuzz_find_a_defect_through_every_operation_and_nothing_on_the_
     let (code, findings) = fuzz(&variant.url, &["--runs", "200"]);
     assert_eq!((code, findings.len()), (Some(0), 0), "{findings:?}");
 }
+
+/// A `--jobs` object gives operations their own jobs; `replay --simulate` answers a sibling's unrecorded
+/// request from that operation's learned population; fuzz held to the family's recordings finds nothing on
+/// the reference that made them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn populations_by_operation_from_a_jobs_file_from_recordings_and_for_fuzz() {
+    let dir = scratch_dir("family-jobs");
+    let two = std::process::Command::new(BIN).args(["jobs", "--generate", "2", "--seed", "3"]).output().unwrap();
+    let two: Value = serde_json::from_slice(&two.stdout).unwrap();
+    let file = dir.join("jobs.json");
+    std::fs::write(&file, json!({"ListRxNormInferenceJobs": two}).to_string()).unwrap();
+    let server = Proc::start(&["reference", "--jobs", file.to_str().unwrap()]);
+    let client = Client::new(&server.url).unwrap();
+    let rx = client.walk_operation(Protocol::AwsJson11, Operation::RxNorm, &json!({}), 5).await.unwrap();
+    let want: BTreeSet<&str> = two.as_array().unwrap().iter().map(|j| j["JobId"].as_str().unwrap()).collect();
+    assert_eq!(rx.job_ids().into_iter().collect::<BTreeSet<_>>(), want);
+    let snomed = client.walk(Protocol::AwsJson11, &json!({}), 5).await.unwrap();
+    assert_eq!(snomed.job_ids().len(), 240, "an operation the file does not name is generated");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"ListFooJobs": []}"#).unwrap();
+    let out = std::process::Command::new(BIN).args(["reference", "--jobs", bad.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("member 'ListFooJobs': expected an operation name"), "{err}");
+
+    // The family's golden recordings, made against the default reference.
+    let golden = crate::util::manifest_dir().join("cassettes");
+    let reference = Proc::start(&["reference"]);
+    let truth = Client::new(&reference.url).unwrap();
+    let simulate =
+        Proc::start(&["replay", "--simulate", "--cassette", golden.join("boto3-family.json").to_str().unwrap()]);
+    let input = json!({"MaxResults": 13, "Filter": {"JobStatus": "FAILED"}});
+    let answer = Client::new(&simulate.url)
+        .unwrap()
+        .call_operation(Protocol::AwsJson11, Operation::RxNorm, &input)
+        .await
+        .unwrap();
+    assert_eq!(answer.headers.get("x-snomed-vcr-simulated").map(|v| v.to_str().unwrap()), Some("true"));
+    let want = truth.call_operation(Protocol::AwsJson11, Operation::RxNorm, &input).await.unwrap();
+    // The same jobs (as recorded: account and key ids are the cassette's placeholders).
+    let jobs = |r: &Reply| match r {
+        Reply::Output(o) => o["ComprehendMedicalAsyncJobPropertiesList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| (j["JobId"].clone(), j["JobStatus"].clone(), j["SubmitTime"].clone()))
+            .collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(jobs(&answer.reply).len(), 13);
+    assert_eq!(jobs(&answer.reply), jobs(&want.reply), "RxNorm's own population, as learned");
+
+    let out = std::process::Command::new(BIN)
+        .args(["fuzz", "--target", &reference.url, "--cassette", golden.to_str().unwrap(), "--runs", "150"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    for op in Operation::ALL {
+        assert!(
+            text.contains(&format!("{op}: recording: population: 240 job(s), complete")),
+            "{op} learned apart: {text}"
+        );
+    }
+}
