@@ -1,5 +1,5 @@
 //! snomed-vcr: a record/replay test harness and fuzzer for the AWS Comprehend Medical operation
-//! ListSNOMEDCTInferenceJobs.
+//! ListSNOMEDCTInferenceJobs and its four sibling list operations (`model::Operation`).
 //!
 //! The command line (`snomed-vcr record | replay | diff | fuzz | reference`) is the main way in; for Rust
 //! tests, these are the nouns, each with an example:
@@ -9,7 +9,7 @@
 //! | answer from cassettes, in-process | [`ReplayServer`], [`ReplayConfig`] |
 //! | record through a proxy | [`Recorder`], [`RecordConfig`], [`RecordMode`] |
 //! | serve the stand-in for AWS | [`Reference`], [`ReferenceConfig`], on a [`Server`] ([`ServerConfig`]) |
-//! | speak the operation | [`Client`] at an [`Endpoint`], in a [`Protocol`]: a [`Reply`], a whole [`Chain`] |
+//! | speak the operations | [`Client`] at an [`Endpoint`], in a [`Protocol`]: a [`Reply`], a whole [`Chain`] |
 //! | read a cassette | [`Cassette`], [`LoadError`] |
 //! | diff an implementation against a recording | [`DiffConfig`] → [`DiffReport`], of a [`Target`] |
 //! | fuzz an implementation | [`FuzzConfig`] → [`FuzzOutcome`] |

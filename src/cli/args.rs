@@ -81,7 +81,8 @@ metamorphic; recording (with --cassette); against (with --against).\n\
 Exit status: 0 no findings, 1 findings, 2 usage or runtime error.\n\
 Examples:\n  snomed-vcr fuzz --target http://127.0.0.1:4566 --seconds 60 --out findings\n  \
 snomed-vcr fuzz --target URL --cassette cassettes/boto3-bounds.json --runs 2000 --seed 7\n  \
-snomed-vcr fuzz --target URL --against http://127.0.0.1:4567 --format junit > fuzz.xml"
+snomed-vcr fuzz --target URL --against http://127.0.0.1:4567 --format junit > fuzz.xml\n  \
+snomed-vcr fuzz --target URL --operation list-rx-norm-inference-jobs --runs 500"
 )]
 pub(crate) struct FuzzArgs {
     /// The implementation under test: an http(s):// URL, or `aws` for the AWS endpoint of --region.
@@ -414,6 +415,7 @@ pub(crate) struct PopulationArgs {
 #[command(after_help = "Examples:\n  snomed-vcr reference\n  \
 snomed-vcr reference --addr 127.0.0.1:4566 --generate 1000 --seed 7\n  \
 snomed-vcr reference --defect reversed-before\n  \
+snomed-vcr reference --defect page-overflow --defect-in rxnorm\n  \
 snomed-vcr reference --from-cassette cassettes")]
 pub(crate) struct ReferenceArgs {
     #[command(flatten)]

@@ -99,6 +99,10 @@ impl Operation {
 
     /// The operation named `name` exactly, if it is one of the family.
     pub fn parse(name: &str) -> Option<Operation> {
+        // The default operation first: most calls are of it.
+        if name == Operation::SnomedCt.name() {
+            return Some(Operation::SnomedCt);
+        }
         TABLE.iter().find(|row| row.1 == name).map(|row| row.0)
     }
 

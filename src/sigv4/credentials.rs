@@ -108,6 +108,24 @@ impl From<Credentials> for Keys {
     }
 }
 
+/// The credentials [`Keys::current`] gives: fixed ones, borrowed, or the chain's latest.
+pub enum Current<'a> {
+    /// Fixed keys.
+    Fixed(&'a Credentials),
+    /// The chain's, as last fetched.
+    Fetched(Arc<Credentials>),
+}
+
+impl std::ops::Deref for Current<'_> {
+    type Target = Credentials;
+    fn deref(&self) -> &Credentials {
+        match self {
+            Current::Fixed(c) => c,
+            Current::Fetched(c) => c,
+        }
+    }
+}
+
 /// How long before their expiry temporary credentials are fetched again (the SDKs' margin).
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
@@ -162,13 +180,18 @@ impl Keys {
         }
     }
 
-    /// The credentials to sign with now: fixed ones, or the chain's, fetched again when they are about to
-    /// expire. When fetching fails, credentials that have not expired yet are still used.
-    pub async fn current(&self) -> Result<Arc<Credentials>, NoCredentials> {
+    /// The credentials to sign with now: fixed ones (borrowed: no reference count shared between threads is
+    /// touched per request), or the chain's, fetched again when they are about to expire. When fetching fails,
+    /// credentials that have not expired yet are still used.
+    pub async fn current(&self) -> Result<Current<'_>, NoCredentials> {
         let chain = match &self.0 {
-            Source::Fixed(c) => return Ok(c.clone()),
+            Source::Fixed(c) => return Ok(Current::Fixed(c)),
             Source::Chain(chain) => chain,
         };
+        Self::refreshed(chain).await.map(Current::Fetched)
+    }
+
+    async fn refreshed(chain: &Chain) -> Result<Arc<Credentials>, NoCredentials> {
         let fresh = |last: &(Arc<Credentials>, Option<SystemTime>), margin: Duration| match last.1 {
             None => true,
             Some(expiry) => SystemTime::now() + margin < expiry,

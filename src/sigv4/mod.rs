@@ -23,7 +23,7 @@ use aws_sigv4::sign::v4;
 
 use crate::model;
 
-pub use credentials::{CredentialSource, Credentials, Keys, NoCredentials};
+pub use credentials::{CredentialSource, Credentials, Current, Keys, NoCredentials};
 pub(crate) use sign::both_signatures;
 pub use sign::sign_request;
 pub use verify::{AuthHeader, MAX_SKEW, parse_authorization, verify};
