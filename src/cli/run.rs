@@ -214,10 +214,16 @@ fn refuse_input_as_output(out: &std::path::Path, args: &DiffArgs) -> anyhow::Res
 }
 
 pub(super) async fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
-    let config = fuzz_config(&args, &|k| std::env::var(k).ok()).await?;
+    let mut config = fuzz_config(&args, &|k| std::env::var(k).ok()).await?;
+    let began = std::time::Instant::now();
+    let deadline = match config.budget {
+        crate::fuzzing::Budget::Time(d) => Some(began + d),
+        crate::fuzzing::Budget::Runs(_) => None,
+    };
     let operations = match args.operation.as_str() {
         "all" => {
-            let answered = crate::fuzzing::answered_operations(&config.target, config.protocol.of_case(0)).await;
+            let protocol = config.protocol.of_case(0);
+            let answered = crate::fuzzing::answered_operations(&config.target, protocol, deadline).await;
             if answered.is_empty() {
                 anyhow::bail!(
                     "--operation all: {} answers none of the list operations ({}) but with UnknownOperationException",
@@ -234,6 +240,11 @@ pub(super) async fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
             )
         })?],
     };
+    // --seconds bounds the whole run: the campaigns share what the question above left.
+    if let Some(d) = deadline {
+        let left = d.saturating_duration_since(std::time::Instant::now()).max(std::time::Duration::from_millis(1));
+        config.budget = crate::fuzzing::Budget::Time(left);
+    }
     // With --cassette, each operation is held to what the recordings show of it; one they never call is
     // judged as without a recording (by the model and the target's own behaviour).
     let family = match args.cassettes.is_empty() {

@@ -614,17 +614,32 @@ async fn within<T>(deadline: Option<Instant>, f: impl std::future::Future<Output
 }
 
 /// The list operations `target` answers: those whose one request (`{"MaxResults": 1}` in `protocol`) gets any
-/// answer but `UnknownOperationException` (a fault counts as answered: the campaign will report it).
-pub async fn answered_operations(target: &Target, protocol: Protocol) -> Vec<Operation> {
-    let mut answered = Vec::new();
+/// answer but `UnknownOperationException` (a fault counts as answered: the campaign will report it). The five
+/// are asked at once, so a target that never answers costs one timeout, not five; with a deadline, what has
+/// not answered by then counts as answered.
+pub async fn answered_operations(target: &Target, protocol: Protocol, deadline: Option<Instant>) -> Vec<Operation> {
+    let mut asking = tokio::task::JoinSet::new();
     for op in Operation::ALL {
-        let mut held = ByteBudget::default().hold();
-        match target.send(protocol, op, &json!({"MaxResults": 1}), &mut held).await {
-            Ok(a) if matches!(&a.reply, crate::model::Reply::Error(e) if e.code == "UnknownOperationException") => {}
-            _ => answered.push(op),
-        }
+        let target = target.clone();
+        asking.spawn(async move {
+            let mut held = ByteBudget::default().hold();
+            let unknown = matches!(
+                target.send(protocol, op, &json!({"MaxResults": 1}), &mut held).await,
+                Ok(a) if matches!(&a.reply, crate::model::Reply::Error(e) if e.code == "UnknownOperationException")
+            );
+            (op, unknown)
+        });
     }
-    answered
+    let mut unknown = BTreeSet::new();
+    let all = async {
+        while let Some(joined) = asking.join_next().await {
+            if let Ok((op, true)) = joined {
+                unknown.insert(op);
+            }
+        }
+    };
+    let _ = within(deadline, all).await;
+    Operation::ALL.into_iter().filter(|op| !unknown.contains(op)).collect()
 }
 
 /// A model of a recording (or of the target's own warm-up), served in-process.

@@ -63,6 +63,24 @@ async fn a_target_that_hangs_after_forty_answers_is_a_finding_and_seconds_bound_
     assert_robustness(&o, "no answer in time");
 }
 
+/// The command line first asks which list operations the target answers (`--operation all`): against a target
+/// that never answers, that question too ends within `--seconds` (the five are asked at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seconds_bound_the_question_of_which_operations_a_target_that_never_answers_serves() {
+    let url = start(Mode::Hang, 0).await;
+    let began = Instant::now();
+    let out = tokio::process::Command::new(crate::util::BIN)
+        .args(["fuzz", "--target", &url, "--seconds", "3", "--timeout", "2"])
+        .output()
+        .await
+        .unwrap();
+    let took = began.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(took <= Duration::from_millis(3500), "--seconds 3 took {took:?}: {err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--seconds budget ran out during the warm-up"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_misbehaviour_after_the_warm_up_is_a_named_robustness_finding() {
     for (mode, signature) in [
