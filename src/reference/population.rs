@@ -130,14 +130,6 @@ pub fn generate(n: usize, seed: u64) -> Vec<JobProperties> {
     jobs
 }
 
-/// Loads a population from a JSON array of job properties, checking every job against the model and the
-/// reference's needs (a unique `JobId` and a `SubmitTime` on each). Errors name the file, line and field.
-pub fn load(path: &Path) -> Result<Vec<JobProperties>, JobsError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| JobsError { file: Some(path.into()), why: format!("cannot read it: {e}") })?;
-    parse(&text).map_err(|e| JobsError { file: Some(path.into()), ..e })
-}
-
 /// A jobs file that cannot be served: the file, and where in it and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobsError {
@@ -165,9 +157,10 @@ fn invalid(why: String) -> JobsError {
 /// The populations of the operations other than the default one.
 pub type Siblings = std::collections::BTreeMap<model::Operation, Vec<JobProperties>>;
 
-/// A jobs file for the whole family: an array (`ListSNOMEDCTInferenceJobs`'s jobs, the others generated), or an
-/// object whose members are operation names, each an array of that operation's jobs (an operation not named
-/// is generated).
+/// Loads a jobs file for the whole family, checking every job against the model and the reference's needs (a
+/// unique `JobId` and a `SubmitTime` on each); errors name the file, line, member and field. The file is an
+/// array (`ListSNOMEDCTInferenceJobs`'s jobs, the others generated), or an object whose members are operation
+/// names, each an array of that operation's jobs (an operation not named is generated).
 pub fn load_family(path: &Path) -> Result<(Option<Vec<JobProperties>>, Siblings), JobsError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| JobsError { file: Some(path.into()), why: format!("cannot read it: {e}") })?;
@@ -193,7 +186,7 @@ pub fn load_family(path: &Path) -> Result<(Option<Vec<JobProperties>>, Siblings)
     Ok((default, others))
 }
 
-/// [`load`] on text.
+/// One JSON array of job properties, as text, checked as [`load_family`] checks each.
 pub fn parse(text: &str) -> Result<Vec<JobProperties>, JobsError> {
     let doc: Value =
         serde_json::from_str(text).map_err(|e| invalid(format!("line {}, column {}: {e}", e.line(), e.column())))?;
