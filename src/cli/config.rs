@@ -58,40 +58,41 @@ async fn resign_keys(
     region: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<crate::sigv4::Keys> {
-    let loopback = is_loopback(host);
     let chain = crate::sigv4::Keys::from_chain(env, region);
-    let found = if loopback { tokio::time::timeout(LOOPBACK_PATIENCE, chain).await.ok() } else { Some(chain.await) };
-    match found {
-        Some(Ok((keys, source))) => {
-            tracing::info!(source = %source.0, "re-signing with credentials");
-            Ok(keys)
+    let found = if is_loopback(host) {
+        match tokio::time::timeout(LOOPBACK_PATIENCE, chain).await {
+            Ok(Ok(found)) => found,
+            // A local emulator or the reference: nothing secret to sign with, and most check no signature.
+            Ok(Err(_)) | Err(_) => {
+                eprintln!(
+                    "record: no AWS credentials found; signing for the loopback upstream {host} with the placeholder key {LOOPBACK_KEY}"
+                );
+                return Ok(crate::sigv4::Credentials::new(LOOPBACK_KEY, "snomed-vcr-loopback-placeholder").into());
+            }
         }
-        Some(Err(_)) | None if loopback => {
-            eprintln!(
-                "record: no AWS credentials found; signing for the loopback upstream {host} with the placeholder key {LOOPBACK_KEY}"
-            );
-            Ok(crate::sigv4::Credentials::new(LOOPBACK_KEY, "snomed-vcr-loopback-placeholder").into())
-        }
-        Some(Err(e)) => {
-            anyhow::bail!(
+    } else {
+        chain.await.map_err(|e| {
+            anyhow::anyhow!(
                 "{e}. The proxy re-signs requests for the upstream and needs credentials (or pass --no-resign)"
             )
-        }
-        // Only a loopback upstream's search has a time limit.
-        None => anyhow::bail!("no AWS credentials found in {LOOPBACK_PATIENCE:?}"),
-    }
+        })?
+    };
+    let (keys, source) = found;
+    tracing::info!(source = %source.0, "re-signing with credentials");
+    Ok(keys)
 }
 
-/// The keys diff and fuzz sign with under `--sign`, found once for every client they build.
+/// The keys diff and fuzz sign with under `--sign`, found once for every client they build; the chain asks
+/// STS and SSO in the region `--target` is signed for (by the one rule, [`endpoint_and_region`]).
 async fn sign_keys(
     reach: &ReachArgs,
+    target: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Option<crate::sigv4::Keys>> {
     if !reach.sign {
         return Ok(None);
     }
-    let region = reach.region.clone().or_else(|| env("AWS_REGION")).or_else(|| env("AWS_DEFAULT_REGION"));
-    let region = region.unwrap_or_else(|| crate::client::DEFAULT_REGION.to_string());
+    let (_, region) = endpoint_and_region("--target", target, reach.region.as_deref(), env)?;
     let (keys, source) = crate::sigv4::Keys::from_chain(env, &region)
         .await
         .map_err(|e| anyhow::anyhow!("--sign: {e}. Signing needs credentials, as record's re-signing does"))?;
@@ -243,7 +244,7 @@ pub(super) async fn diff_config(
             if args.target.is_some() { " and --target" } else { "" }
         ),
     };
-    let keys = sign_keys(&args.reach, env).await?;
+    let keys = sign_keys(&args.reach, target, env).await?;
     let client = http_client(target, args.timeout, &args.reach, keys, env)?;
     let target = crate::client::Target::http(client);
     finish_diff_config(DiffConfig::new(args.cassettes.clone(), Subject::Service(target)), args)
@@ -299,21 +300,24 @@ fn finish_diff_config(mut config: crate::diff::DiffConfig, args: &DiffArgs) -> a
     Ok(config)
 }
 
-/// Builds the fuzz configuration from its flags and the environment.
+/// Builds the fuzz run (a campaign per list operation) from its flags and the environment.
 pub(super) async fn fuzz_config(
     args: &FuzzArgs,
     env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<crate::fuzzing::FuzzConfig> {
+) -> anyhow::Result<crate::fuzzing::FamilyFuzz> {
     use crate::client::Target;
     use crate::fuzzing::{Budget, Expected, FuzzConfig};
-    let keys = sign_keys(&args.reach, env).await?;
+    let keys = sign_keys(&args.reach, &args.target, env).await?;
     let client = |url: &str| http_client(url, args.timeout, &args.reach, keys.clone(), env);
     let mut config = FuzzConfig::new(Target::http(client(&args.target)?));
+    // Recordings are read once; each operation's campaign is held to what they show of it.
+    let mut recordings = None;
     config.expected = match (&args.cassettes[..], &args.against) {
         ([_, ..], _) => {
-            let learned = crate::fuzzing::Learned::from_cassettes(&args.cassettes)
-                .map_err(|e| anyhow::anyhow!("--cassette: {e:#}"))?;
-            Expected::Recording(std::sync::Arc::new(learned))
+            let family =
+                crate::fuzzing::Learned::family(&args.cassettes).map_err(|e| anyhow::anyhow!("--cassette: {e:#}"))?;
+            recordings = Some(family.into_iter().map(|(op, l)| (op, std::sync::Arc::new(l))).collect());
+            Expected::None
         }
         ([], Some(url)) => {
             let c = client(url).map_err(|e| anyhow::anyhow!("--against: {e:#}"))?;
@@ -344,13 +348,12 @@ pub(super) async fn fuzz_config(
     for o in &args.skip_oracle {
         config.judge.enabled.remove(o);
     }
-    if let Expected::Recording(l) = &config.expected {
-        config.judge.semantics = l.semantics();
-    }
     config.rules = match &args.rules {
         Some(path) => crate::diff::Rules::load(path)?,
         None => crate::diff::Rules::defaults(),
     };
     config.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    Ok(config)
+    let operations =
+        crate::fuzzing::Operations::parse(&args.operation).map_err(|e| anyhow::anyhow!("--operation: {e}"))?;
+    Ok(crate::fuzzing::FamilyFuzz { config, operations, recordings })
 }

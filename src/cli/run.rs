@@ -214,66 +214,9 @@ fn refuse_input_as_output(out: &std::path::Path, args: &DiffArgs) -> anyhow::Res
 }
 
 pub(super) async fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
-    let mut config = fuzz_config(&args, &|k| std::env::var(k).ok()).await?;
-    let began = std::time::Instant::now();
-    let deadline = match config.budget {
-        crate::fuzzing::Budget::Time(d) => Some(began + d),
-        crate::fuzzing::Budget::Runs(_) => None,
-    };
-    let operations = match args.operation.as_str() {
-        "all" => {
-            let protocol = config.protocol.of_case(0);
-            let answered = crate::fuzzing::answered_operations(&config.target, protocol, deadline).await;
-            if answered.is_empty() {
-                anyhow::bail!(
-                    "--operation all: {} answers none of the list operations ({}) but with UnknownOperationException",
-                    config.target.name(),
-                    crate::model::Operation::names()
-                );
-            }
-            answered
-        }
-        name => vec![crate::model::Operation::parse_loose(name).ok_or_else(|| {
-            anyhow::anyhow!(
-                "--operation: '{name}' is not a list operation (expected all or one of {})",
-                crate::model::Operation::names()
-            )
-        })?],
-    };
-    // --seconds bounds the whole run: the campaigns share what the question above left.
-    if let Some(d) = deadline {
-        let left = d.saturating_duration_since(std::time::Instant::now()).max(std::time::Duration::from_millis(1));
-        config.budget = crate::fuzzing::Budget::Time(left);
-    }
-    // With --cassette, each operation is held to what the recordings show of it; one they never call is
-    // judged as without a recording (by the model and the target's own behaviour).
-    let family = match args.cassettes.is_empty() {
-        true => None,
-        false => {
-            Some(crate::fuzzing::Learned::family(&args.cassettes).map_err(|e| anyhow::anyhow!("--cassette: {e:#}"))?)
-        }
-    };
-    let mut outcome: Option<crate::fuzzing::Outcome> = None;
-    for (i, &operation) in operations.iter().enumerate() {
-        let mut campaign = config.for_operation(operation, i, operations.len());
-        if let Some(family) = &family {
-            let judge = &mut campaign.judge;
-            (campaign.expected, judge.semantics) = match family.get(&operation) {
-                Some(l) => (crate::fuzzing::Expected::Recording(std::sync::Arc::new(l.clone())), l.semantics()),
-                None => (crate::fuzzing::Expected::None, crate::fuzzing::Judge::new().semantics),
-            };
-        }
-        let this = crate::fuzzing::run(&campaign).await?;
-        outcome = Some(match outcome {
-            None if operations.len() == 1 => this,
-            None => crate::fuzzing::Outcome {
-                learned: this.learned.iter().map(|l| format!("{operation}: {l}")).collect(),
-                ..this
-            },
-            Some(so_far) => so_far.merge(this, operation),
-        });
-    }
-    let outcome = outcome.expect("at least one operation");
+    let family = fuzz_config(&args, &|k| std::env::var(k).ok()).await?;
+    let outcome = family.run().await?;
+    let config = &family.config;
     let commands: Vec<Option<_>> = match &args.out {
         Some(out) => crate::fuzzing::save(&outcome, out, config.target.name())?.into_iter().map(Some).collect(),
         None => vec![None; outcome.findings.len()],

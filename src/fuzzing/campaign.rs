@@ -112,6 +112,12 @@ pub enum FuzzError {
         /// The target's name (`--against NAME` for the other implementation).
         who: String,
     },
+    /// `--operation all`, and the target answered every list operation `UnknownOperationException`.
+    #[error("{who} answers none of the list operations ({}) but with UnknownOperationException", Operation::names())]
+    NoOperation {
+        /// The target's name.
+        who: String,
+    },
     /// A case's task panicked (a bug of the harness: please report it).
     #[error("a case panicked: {0}")]
     CasePanicked(String),
@@ -164,23 +170,6 @@ pub struct FuzzConfig {
 }
 
 impl FuzzConfig {
-    /// The campaign over `operation`, the `part`th of `parts` sharing this one's budget: the target and an
-    /// `--against` implementation called as that operation, the runs or seconds divided (each part at least
-    /// one run), the same seed.
-    pub fn for_operation(&self, operation: Operation, part: usize, parts: usize) -> FuzzConfig {
-        let mut c = self.clone();
-        c.target = c.target.with_operation(operation);
-        if let Expected::Against(t) = &c.expected {
-            c.expected = Expected::Against(t.clone().with_operation(operation));
-        }
-        let parts_u64 = parts.max(1) as u64;
-        c.budget = match self.budget {
-            Budget::Runs(n) => Budget::Runs((n / parts_u64 + u64::from((part as u64) < n % parts_u64)).max(1)),
-            Budget::Time(d) => Budget::Time(d / parts.max(1) as u32),
-        };
-        c
-    }
-
     /// Runs the campaign: [`run`].
     pub async fn run(&self) -> Result<Outcome, FuzzError> {
         run(self).await
@@ -606,40 +595,11 @@ pub async fn run(config: &FuzzConfig) -> Result<Outcome, FuzzError> {
 }
 
 /// Runs `f` to its end, or until `deadline`: `None` when the deadline came first.
-async fn within<T>(deadline: Option<Instant>, f: impl std::future::Future<Output = T>) -> Option<T> {
+pub(super) async fn within<T>(deadline: Option<Instant>, f: impl std::future::Future<Output = T>) -> Option<T> {
     match deadline {
         Some(d) => timeout_at(d.into(), f).await.ok(),
         None => Some(f.await),
     }
-}
-
-/// The list operations `target` answers: those whose one request (`{"MaxResults": 1}` in `protocol`) gets any
-/// answer but `UnknownOperationException` (a fault counts as answered: the campaign will report it). The five
-/// are asked at once, so a target that never answers costs one timeout, not five; with a deadline, what has
-/// not answered by then counts as answered.
-pub async fn answered_operations(target: &Target, protocol: Protocol, deadline: Option<Instant>) -> Vec<Operation> {
-    let mut asking = tokio::task::JoinSet::new();
-    for op in Operation::ALL {
-        let target = target.clone();
-        asking.spawn(async move {
-            let mut held = ByteBudget::default().hold();
-            let unknown = matches!(
-                target.send(protocol, op, &json!({"MaxResults": 1}), &mut held).await,
-                Ok(a) if matches!(&a.reply, crate::model::Reply::Error(e) if e.code == "UnknownOperationException")
-            );
-            (op, unknown)
-        });
-    }
-    let mut unknown = BTreeSet::new();
-    let all = async {
-        while let Some(joined) = asking.join_next().await {
-            if let Ok((op, true)) = joined {
-                unknown.insert(op);
-            }
-        }
-    };
-    let _ = within(deadline, all).await;
-    Operation::ALL.into_iter().filter(|op| !unknown.contains(op)).collect()
 }
 
 /// A model of a recording (or of the target's own warm-up), served in-process.

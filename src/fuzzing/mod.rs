@@ -18,11 +18,15 @@
 //!    [`shrink`] makes each finding small, [`repro`] saves it as cassettes `diff` replays, and [`report`]
 //!    summarizes (unstable findings apart).
 //!
+//! [`family`] runs one campaign per list operation the target answers (`--operation`), sharing the budget,
+//! and merges their outcomes.
+//!
 //! [`harness`] holds the bodies of the cargo-fuzz targets in `fuzz/`, which stable `cargo test` replays.
 
 pub mod campaign;
 pub mod differential;
 pub mod exec;
+pub mod family;
 pub mod finding;
 pub mod generate;
 pub mod harness;
@@ -36,7 +40,8 @@ pub mod verdict;
 pub mod warmup;
 
 pub use crate::model::oracle::{Basis, Oracle};
-pub use campaign::{Budget, CaseProtocol, Expected, FuzzConfig, FuzzError, answered_operations, run};
+pub use campaign::{Budget, CaseProtocol, Expected, FuzzConfig, FuzzError, run};
+pub use family::{FamilyFuzz, Operations};
 pub use finding::{Finding, Outcome, Stability};
 pub use generate::case;
 pub use learn::Learned;
