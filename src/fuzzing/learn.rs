@@ -173,17 +173,10 @@ fn learn_order(order: &mut Consistent<Order>, chain: &Chain) {
 
 impl Learned {
     /// Learns from cassette files, or directories of them: one service's recordings, taken together (an
-    /// unfiltered walk in one shows the population another's bounds are judged against).
+    /// unfiltered walk in one shows the population another's bounds are judged against), of
+    /// ListSNOMEDCTInferenceJobs alone ([`Learned::family`] learns each operation).
     pub fn from_cassettes(paths: &[PathBuf]) -> Result<Learned, crate::cassette::CassetteError> {
-        Learned::from_cassettes_of(paths, Operation::default())
-    }
-
-    /// Learns from the cassettes' listings of `operation` alone.
-    pub fn from_cassettes_of(
-        paths: &[PathBuf],
-        operation: Operation,
-    ) -> Result<Learned, crate::cassette::CassetteError> {
-        Ok(Learned::family(paths)?.remove(&operation).unwrap_or_else(|| Learned::from_chains(&[])))
+        Ok(Learned::family(paths)?.remove(&Operation::default()).unwrap_or_else(|| Learned::from_chains(&[])))
     }
 
     /// Learns each operation the cassettes call apart (an operation they never call is absent).

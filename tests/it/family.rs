@@ -36,6 +36,7 @@ async fn sdk_pages(client: &aws_sdk_comprehendmedical::Client, op: Operation) ->
     // Each operation has its own fluent method and output type: one arm each, the same body.
     macro_rules! page {
         ($method:ident, $token:expr) => {{
+            assert_eq!(stringify!($method), op.rust(), "the operations table names the SDK's method");
             let out = client.$method().max_results(PAGE).set_next_token($token).send().await.expect(op.name());
             let ids: Vec<String> = out
                 .comprehend_medical_async_job_properties_list()
