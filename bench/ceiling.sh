@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Replay beside the minimal hyper server (examples/fixed_server.rs answering the same bytes), and beside an
-# earlier build's replay when OLD is given: each server alone on core 0, wrk on core 1 (64 connections),
+# Replay beside the minimal hyper server (examples/fixed_server.rs answering the same bytes), beside
+# snomed-vcr's serve loop answering those bytes with no handler work (examples/serve_loop.rs: what is left is
+# the replay handler's own cost), and beside an earlier build's replay when OLD is given: each server alone on
+# core 0, wrk on core 1 (64 connections),
 # interleaved round by round. Per server over all rounds: requests as a share of the minimal server's, and
 # CPU per request split into user and kernel time (from /proc/PID/stat), which says whether a difference is
 # replay's own work or the socket's.
@@ -8,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old=${1:-}; rounds=${2:-8}; secs=${3:-5}
-cargo build --release --quiet --bin snomed-vcr --example fixed_server
+cargo build --release --quiet --bin snomed-vcr --example fixed_server --example serve_loop
 new=target/release/snomed-vcr
 source bench/common.sh
 declare -A url pid
@@ -24,10 +26,11 @@ wait_line "$work/rec.out"
 curl -s -o "$work/body.json" -H 'Content-Type: application/x-amz-json-1.1' -H "X-Amz-Target: $target" \
   --data '{"MaxResults": 4}' "$(sed -n 's/^listening on //p' "$work/rec.out")/"
 kill -TERM $rec; wait $rec
-names="fixed new"
+names="fixed loop new"
 start fixed 0 target/release/examples/fixed_server "$work/body.json"
+start loop 0 target/release/examples/serve_loop "$work/body.json"
 start new 0 "$new" replay --cassette "$work/bench.json"
-if [ -n "$old" ]; then names="fixed old new"; start old 0 "$old" replay --cassette "$work/bench.json"; fi
+if [ -n "$old" ]; then names="fixed loop old new"; start old 0 "$old" replay --cassette "$work/bench.json"; fi
 ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 for r in $(seq "$rounds"); do

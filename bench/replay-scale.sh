@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Replay at scale: a cassette of N interactions (load time and resident memory at the listening line), then
 # requests walking all N keys in turn (key k, k + 7919, ... mod N: every key once per N requests) at 64
-# connections, sampling resident memory every 5 s, until every key has been asked at least twice.
+# connections, sampling resident memory every 5 s, until every key has been asked at least twice; then 5 s of
+# requests no recording matches (8 connections), each different.
 # Server on core 0, wrk on core 1. With OLD (an earlier build's binary), the same for it, one after the other.
 # Usage: bench/replay-scale.sh [interactions, default 100000] [OLD binary]   (needs wrk)
 set -euo pipefail
@@ -54,6 +55,16 @@ request = function()
   return wrk.format("POST", "/", headers, body)
 end
 LUA
+cat > "$work/miss.lua" <<LUA
+-- Requests no recorded key matches (a token never issued), each different.
+local headers = {["Content-Type"] = "application/x-amz-json-1.1",
+                 ["X-Amz-Target"] = "ComprehendMedical_20181030.ListSNOMEDCTInferenceJobs"}
+local k = 0
+request = function()
+  k = k + 1
+  return wrk.format("POST", "/", headers, string.format('{"MaxResults": 3, "NextToken": "unrecorded-%d"}', k))
+end
+LUA
 rss() { awk '/VmRSS/ {print int($2/1024)}' /proc/$pid/status; }
 measure() {
   local bin=$1 name=$2 loads=()
@@ -85,6 +96,11 @@ measure() {
     echo "  after ${round}x5 s: $asked requests, resident $(rss) MiB"
   done
   echo "resident after every key was asked $((asked / n)) times: $(rss) MiB"
+  # Requests no recording matches, each different: every one is answered with a guide to its closest
+  # recorded request, found on the thread that answers everything else.
+  taskset -c 1 wrk -t1 -c8 -d5s --latency -s "$work/miss.lua" "$url" |
+    awk '/requests in/ {n=$1} /Requests\/sec/ {r=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
+      END {printf "unmatched requests: %s in 5 s (%s req/s, p50 %s, p99 %s; %s answered 400)\n", n, r, p50, p99, bad}'
   kill $pid; wait $pid 2>/dev/null || true; pid=
 }
 measure target/release/snomed-vcr this

@@ -161,6 +161,8 @@ pub struct Library {
     files: Vec<std::fs::File>,
     /// Every interaction, cassette after cassette.
     entries: Vec<Recorded>,
+    /// How many of them call each operation (`Operation as usize`).
+    calls: [usize; Operation::ALL.len()],
     /// The entries' request documents, compact JSON one after another.
     requests: String,
     /// The answers held in memory.
@@ -328,7 +330,29 @@ impl Library {
         entries.shrink_to_fit();
         requests.shrink_to_fit();
         held.shrink_to_fit();
-        Ok(Library { paths, files, entries, requests, held, by_rules, rules_of, origins, starts, members, stamps })
+        let mut calls = [0; Operation::ALL.len()];
+        for e in &entries {
+            calls[e.operation as usize] += 1;
+        }
+        Ok(Library {
+            paths,
+            files,
+            entries,
+            calls,
+            requests,
+            held,
+            by_rules,
+            rules_of,
+            origins,
+            starts,
+            members,
+            stamps,
+        })
+    }
+
+    /// How many interactions call `operation`.
+    pub fn calls_of(&self, operation: Operation) -> usize {
+        self.calls[operation as usize]
     }
 
     /// How many interactions it holds.
