@@ -113,20 +113,22 @@ impl Guide {
                 Some((e, recorded, diffs))
             })
             .min_by_key(|(e, _, d)| (d.len(), e.cassette, e.index))
-            .map(|(e, request, diffs)| Box::new(Closest {
-                cassette: library.paths[e.cassette as usize].clone(),
-                index: e.index as usize,
-                protocol: e.protocol,
-                operation: e.operation,
-                request,
-                diffs,
-                matchers: library.rules_of(e.cassette as usize).to_vec(),
-                origin: {
-                    let (upstream, region) = library.origin_of(e.cassette as usize);
-                    (upstream.to_string(), region.to_string())
-                },
-                among: (total > candidates).then_some((candidates, total)),
-            }));
+            .map(|(e, request, diffs)| {
+                Box::new(Closest {
+                    cassette: library.paths[e.cassette as usize].clone(),
+                    index: e.index as usize,
+                    protocol: e.protocol,
+                    operation: e.operation,
+                    request,
+                    diffs,
+                    matchers: library.rules_of(e.cassette as usize).to_vec(),
+                    origin: {
+                        let (upstream, region) = library.origin_of(e.cassette as usize);
+                        (upstream.to_string(), region.to_string())
+                    },
+                    among: (total > candidates).then_some((candidates, total)),
+                })
+            });
         Guide::Unmatched {
             protocol,
             operation,
