@@ -55,6 +55,16 @@ pub enum Guide {
         /// (`record --mode once`).
         replayed: Option<Vec<PathBuf>>,
     },
+    /// No recorded interaction matches a request whose body is over [`GUIDE_MAX_BODY`]: none is looked for,
+    /// and the body is not kept (a client could otherwise make every miss cost seconds and megabytes).
+    Oversized {
+        /// The protocol the request spoke.
+        protocol: Protocol,
+        /// The operation it called.
+        operation: Operation,
+        /// The size of its body.
+        bytes: usize,
+    },
     /// The request matches, and all its recorded answers have been played under `--repeat error`.
     Exhausted {
         /// How many answers were recorded for it.
@@ -74,6 +84,13 @@ const SHOWN: usize = 6;
 /// every other request up for most of a second. Past it, the guide names the closest of the first ones and
 /// says so.
 pub const GUIDE_CANDIDATES: usize = 1_000;
+
+/// The largest request body a guide compares with recorded requests. An SDK's list request is a few hundred
+/// bytes (a page size, a token, a filter: the golden cassettes' largest is 195); the model bounds no token's
+/// length, so the limit is far above that. Past it, the guide is [`Guide::Oversized`]: a 5 MB body of 300,000
+/// fields took 9 s to explain on the thread answering every request, and the explanation echoed all of it; a
+/// 64 KB one, 1.2 s against a 100,000-interaction cassette.
+pub const GUIDE_MAX_BODY: usize = 8 * 1024;
 
 impl Guide {
     /// Explains why nothing in `library` answers `input`: the closest entry is one of the same operation if
@@ -157,6 +174,11 @@ impl Guide {
                     )),
                     Part::line("Use --repeat last or cycle, or record the request again."),
                 ];
+            }
+            Guide::Oversized { protocol, operation, bytes } => {
+                return vec![Part::line(format!(
+                    "No recorded interaction matches this {protocol} {operation} request, whose body is {bytes} bytes: over the {GUIDE_MAX_BODY} a guide compares with recorded requests (an SDK's list request is a few hundred)."
+                ))];
             }
             Guide::Unmatched { protocol, operation, input, closest, replayed } => {
                 (protocol, operation, input, closest, replayed)

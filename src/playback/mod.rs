@@ -20,7 +20,7 @@ pub mod guide;
 pub mod library;
 mod state;
 
-pub use guide::Guide;
+pub use guide::{GUIDE_MAX_BODY, Guide};
 pub use library::{FileStamp, Library};
 
 use std::path::PathBuf;
@@ -261,8 +261,20 @@ impl Playback {
             }
             library
         };
-        let guide = Guide::unmatched(&library, protocol, operation, input, Some(&self.config.cassettes));
-        self.lock().missed(|| Miss { protocol, body: input.clone(), guide: guide.clone() });
+        let bytes = raw.len();
+        let oversized = bytes > GUIDE_MAX_BODY;
+        let guide = match oversized {
+            true => Guide::Oversized { protocol, operation, bytes },
+            false => Guide::unmatched(&library, protocol, operation, input, Some(&self.config.cassettes)),
+        };
+        self.lock().missed(|| Miss {
+            protocol,
+            body: match oversized {
+                true => Value::String(format!("(a {bytes}-byte body, not kept)")),
+                false => input.clone(),
+            },
+            guide: guide.clone(),
+        });
         Err(Box::new(guide))
     }
 

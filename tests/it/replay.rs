@@ -187,6 +187,38 @@ async fn unmatched_requests_get_a_guide_naming_the_interaction_and_paths() {
     assert_eq!(report.unplayed.len(), 7);
 }
 
+#[tokio::test]
+async fn an_oversized_request_gets_a_short_guide_and_its_body_is_not_kept() {
+    let path = golden("boto3-walk.json");
+    let server = ReplayServer::start(&path).await.unwrap();
+    let client = Client::new(&server.uri()).unwrap();
+    // A page size and 30,000 fields no list request has: some 400 KB, where an SDK's request is a few hundred
+    // bytes. Comparing it with every recorded request and echoing it would cost seconds and megabytes a miss.
+    let mut input = json!({"MaxResults": 36});
+    for i in 0..30_000 {
+        input[format!("Field{i}")] = json!(i);
+    }
+    let ex = client.call(Protocol::AwsJson11, &input).await.unwrap();
+    let Reply::Error(e) = ex.reply else { panic!("{:?}", ex.reply) };
+    assert_eq!((e.status, e.code.as_str()), (400, "UnmatchedRequestException"));
+    assert!(e.message.contains("whose body is") && e.message.contains("over the 8192"), "{}", e.message);
+    assert!(e.message.len() < 1_000 && !e.message.contains("Closest"), "{}", e.message);
+    let e_oversized = e.message;
+    // A request under the limit still gets the closest interaction.
+    let ex = client.call(Protocol::AwsJson11, &json!({"MaxResults": 36})).await.unwrap();
+    let Reply::Error(e) = ex.reply else { panic!("{:?}", ex.reply) };
+    assert!(e.message.contains("Closest:"), "{}", e.message);
+    let report = server.shutdown().await;
+    assert_eq!(report.misses.len(), 2);
+    assert_eq!(report.misses[0].guide.message(), e_oversized);
+    assert!(
+        report.misses[0].body.as_str().is_some_and(|b| b.ends_with("-byte body, not kept)")),
+        "{}",
+        report.misses[0].body
+    );
+    assert_eq!(report.misses[1].body, json!({"MaxResults": 36}));
+}
+
 #[test]
 fn strict_mode_fails_on_misses_and_unplayed_interactions_and_the_guide_goes_to_stderr() {
     let path = golden("boto3-walk.json");
