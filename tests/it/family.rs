@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use snomed_vcr::model::Operation;
 use snomed_vcr::{Cassette, Client, Protocol, Reply};
 
-use crate::util::{BIN, Proc, python, run_python, scratch_dir};
+use crate::util::{BIN, Proc, python, run_js, run_python, scratch_dir};
 
 const PAGE: i32 = 7;
 
@@ -131,6 +131,108 @@ async fn boto3_and_the_rust_sdk_get_each_operation_through_record_and_from_repla
     assert_eq!(e.code, "UnmatchedRequestException");
     let (status, _) = replay.terminate();
     assert_eq!(status.code(), Some(0));
+}
+
+/// The first two pages of `op` from the AWS CLI (`aws comprehendmedical list-…-jobs`, which takes one page a
+/// call: these operations have no paginator in it), installed beside boto3 by `bash .ci/run`.
+fn cli_pages(url: &str, op: Operation) -> Vec<Vec<String>> {
+    let aws = python().with_file_name("aws");
+    let mut pages = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..2 {
+        let mut command = std::process::Command::new(&aws);
+        command.args(["comprehendmedical", op.cli(), "--endpoint-url", url, "--max-results", "7", "--output", "json"]);
+        if let Some(t) = &token {
+            command.args(["--next-token", t]);
+        }
+        let out = command
+            .envs([
+                ("AWS_ACCESS_KEY_ID", "AKIDCLI"),
+                ("AWS_SECRET_ACCESS_KEY", "cli-secret"),
+                ("AWS_DEFAULT_REGION", "us-east-1"),
+            ])
+            .envs([("AWS_CONFIG_FILE", "/dev/null"), ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")])
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("{} runs (`bash .ci/run` installs the AWS CLI beside boto3): {e}", aws.display())
+            });
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "aws {} failed: {stdout}{}", op.cli(), String::from_utf8_lossy(&out.stderr));
+        let page: Value = serde_json::from_str(&stdout).unwrap();
+        let jobs = page["ComprehendMedicalAsyncJobPropertiesList"].as_array().unwrap();
+        pages.push(jobs.iter().map(|j| j["JobId"].as_str().unwrap().to_string()).collect());
+        token = page["NextToken"].as_str().map(str::to_string);
+    }
+    pages
+}
+
+#[test]
+#[cfg_attr(no_boto3, ignore = "needs the AWS CLI beside boto3 in target/venv: `bash .ci/run` installs both")]
+fn the_aws_cli_gets_each_operation_through_record_and_from_replay() {
+    let dir = scratch_dir("family-cli");
+    let cassette = dir.join("cli.json");
+    let reference = snomed_vcr::Reference::new(snomed_vcr::ReferenceConfig::generated(40, 11));
+    let upstream = Proc::start(&["reference", "--generate", "40", "--seed", "11"]);
+    let proxy = Proc::start_with_env(
+        &["record", "--upstream", &upstream.url, "--cassette", cassette.to_str().unwrap(), "--mode", "all"],
+        &[("AWS_ACCESS_KEY_ID", "AKIDPROXY"), ("AWS_SECRET_ACCESS_KEY", "proxy-secret")],
+    );
+    for op in Operation::ALL {
+        assert_eq!(cli_pages(&proxy.url, op), truth(reference.jobs_of(op)), "the AWS CLI through the proxy: {op}");
+    }
+    let (status, stderr) = proxy.terminate();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let recorded = Cassette::load(&cassette).unwrap();
+    for op in Operation::ALL {
+        let n = recorded.interactions.iter().filter(|it| it.request.operation == op).count();
+        assert_eq!(n, 2, "two pages of {op} recorded");
+    }
+    let replay = Proc::start(&["replay", "--cassette", cassette.to_str().unwrap(), "--strict"]);
+    for op in Operation::ALL {
+        assert_eq!(cli_pages(&replay.url, op), truth(reference.jobs_of(op)), "the AWS CLI from replay: {op}");
+    }
+    let (status, stderr) = replay.terminate();
+    assert_eq!(status.code(), Some(0), "every request answered and every interaction played: {stderr}");
+}
+
+/// What the JavaScript SDK v3 lists of every operation at `url` (two pages of seven, each through the
+/// operation's own command), by operation.
+fn js_pages(url: &str) -> BTreeMap<Operation, Vec<Vec<String>>> {
+    let mut args = vec![url, "7", "2"];
+    args.extend(Operation::ALL.iter().map(|op| op.name()));
+    let out: BTreeMap<String, Vec<Vec<String>>> = serde_json::from_str(&run_js("list.cjs", &args)).unwrap();
+    Operation::ALL.into_iter().map(|op| (op, out[op.name()].clone())).collect()
+}
+
+#[test]
+#[cfg_attr(no_js_sdk, ignore = "needs the AWS SDK for JavaScript v3 in target/js: `bash .ci/run` installs it")]
+fn the_javascript_sdk_gets_each_operation_through_record_and_from_replay() {
+    let dir = scratch_dir("family-js");
+    let cassette = dir.join("js.json");
+    let reference = snomed_vcr::Reference::new(snomed_vcr::ReferenceConfig::generated(40, 11));
+    let want: BTreeMap<Operation, Vec<Vec<String>>> =
+        Operation::ALL.into_iter().map(|op| (op, truth(reference.jobs_of(op)))).collect();
+    let upstream = Proc::start(&["reference", "--generate", "40", "--seed", "11"]);
+    let keys = [("AWS_ACCESS_KEY_ID", "AKIDPROXY"), ("AWS_SECRET_ACCESS_KEY", "proxy-secret")];
+    let proxy = Proc::start_with_env(
+        &["record", "--upstream", &upstream.url, "--cassette", cassette.to_str().unwrap(), "--mode", "all"],
+        &keys,
+    );
+    assert_eq!(js_pages(&proxy.url), want, "the JavaScript SDK through the proxy");
+    let (status, stderr) = proxy.terminate();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let recorded = Cassette::load(&cassette).unwrap();
+    for op in Operation::ALL {
+        let n = recorded.interactions.iter().filter(|it| it.request.operation == op).count();
+        assert_eq!(n, 2, "two pages of {op} recorded");
+    }
+    let replay = Proc::start(&["replay", "--cassette", cassette.to_str().unwrap(), "--strict"]);
+    assert_eq!(js_pages(&replay.url), want, "the JavaScript SDK from replay");
+    let (status, stderr) = replay.terminate();
+    assert_eq!(status.code(), Some(0), "every request answered and every interaction played: {stderr}");
 }
 
 /// A token of one operation is a token another did not issue; a sibling no longer gets

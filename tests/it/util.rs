@@ -155,6 +155,37 @@ pub fn run_python(python: &Path, script: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// Runs `tests/js/SCRIPT ARGS…` with Node.js and the AWS SDK for JavaScript v3 (`SNOMED_VCR_JS`, else the
+/// `node_modules` `.ci/run` installs at `target/js`), with test keys and region in its environment; panics with its output, or with the fix when the SDK is
+/// not installed, unless it exits 0; returns stdout. (Where the SDK is missing outside CI, build.rs compiles
+/// the checks that need it as ignored.)
+pub fn run_js(script: &str, args: &[&str]) -> String {
+    let modules = std::env::var_os("SNOMED_VCR_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir().join("target/js/node_modules"));
+    assert!(
+        modules.join("@aws-sdk/client-comprehendmedical").is_dir(),
+        "no AWS SDK for JavaScript v3 under {}: run `mkdir -p target/js && cp tests/js/package*.json target/js && npm ci --prefix target/js` \
+         (or `bash .ci/run`, which does it), or set SNOMED_VCR_JS to a node_modules holding @aws-sdk/client-comprehendmedical",
+        modules.display()
+    );
+    let out = Command::new("node")
+        .arg(manifest_dir().join("tests/js").join(script))
+        .args(args)
+        .env("NODE_PATH", &modules)
+        .envs([("AWS_ACCESS_KEY_ID", "AKIDJS"), ("AWS_SECRET_ACCESS_KEY", "js-secret"), ("AWS_REGION", "us-east-1")])
+        .envs([("AWS_EC2_METADATA_DISABLED", "true"), ("AWS_CONFIG_FILE", "/dev/null")])
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("node runs (Node.js 20 or later on PATH)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{script} {args:?} failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
+    stdout
+}
+
 /// A fresh, empty scratch directory for this test process (the crate's one helper, `snomed-vcr-NAME-PID`).
 pub fn scratch_dir(name: &str) -> PathBuf {
     snomed_vcr::scratch::dir(name).expect("a scratch directory under the system temp dir")
