@@ -172,28 +172,39 @@ fn cli_pages(url: &str, op: Operation) -> Vec<Vec<String>> {
 #[test]
 #[cfg_attr(no_boto3, ignore = "needs the AWS CLI beside boto3 in target/venv: `bash .ci/run` installs both")]
 fn the_aws_cli_gets_each_operation_through_record_and_from_replay() {
-    let dir = scratch_dir("family-cli");
-    let cassette = dir.join("cli.json");
+    through_record_and_from_replay("cli", "the AWS CLI", |url| {
+        Operation::ALL.into_iter().map(|op| (op, cli_pages(url, op))).collect()
+    });
+}
+
+/// What `client` lists of every operation (two pages of seven each), through a recording proxy in front of the
+/// reference and then from replay of what it recorded, is the reference's own first two pages; the cassette
+/// holds two pages of each operation, and replay `--strict` played them all. `name`: the scratch directory's.
+fn through_record_and_from_replay(
+    name: &str,
+    client: &str,
+    pages: impl Fn(&str) -> BTreeMap<Operation, Vec<Vec<String>>>,
+) {
+    let dir = scratch_dir(&format!("family-{name}"));
+    let cassette = dir.join("client.json");
     let reference = snomed_vcr::Reference::new(snomed_vcr::ReferenceConfig::generated(40, 11));
+    let want: BTreeMap<Operation, Vec<Vec<String>>> =
+        Operation::ALL.into_iter().map(|op| (op, truth(reference.jobs_of(op)))).collect();
     let upstream = Proc::start(&["reference", "--generate", "40", "--seed", "11"]);
     let proxy = Proc::start_with_env(
         &["record", "--upstream", &upstream.url, "--cassette", cassette.to_str().unwrap(), "--mode", "all"],
         &[("AWS_ACCESS_KEY_ID", "AKIDPROXY"), ("AWS_SECRET_ACCESS_KEY", "proxy-secret")],
     );
-    for op in Operation::ALL {
-        assert_eq!(cli_pages(&proxy.url, op), truth(reference.jobs_of(op)), "the AWS CLI through the proxy: {op}");
-    }
+    assert_eq!(pages(&proxy.url), want, "{client} through the proxy");
     let (status, stderr) = proxy.terminate();
     assert_eq!(status.code(), Some(0), "{stderr}");
     let recorded = Cassette::load(&cassette).unwrap();
     for op in Operation::ALL {
         let n = recorded.interactions.iter().filter(|it| it.request.operation == op).count();
-        assert_eq!(n, 2, "two pages of {op} recorded");
+        assert_eq!(n, 2, "two pages of {op} recorded from {client}");
     }
     let replay = Proc::start(&["replay", "--cassette", cassette.to_str().unwrap(), "--strict"]);
-    for op in Operation::ALL {
-        assert_eq!(cli_pages(&replay.url, op), truth(reference.jobs_of(op)), "the AWS CLI from replay: {op}");
-    }
+    assert_eq!(pages(&replay.url), want, "{client} from replay");
     let (status, stderr) = replay.terminate();
     assert_eq!(status.code(), Some(0), "every request answered and every interaction played: {stderr}");
 }
@@ -210,29 +221,7 @@ fn js_pages(url: &str) -> BTreeMap<Operation, Vec<Vec<String>>> {
 #[test]
 #[cfg_attr(no_js_sdk, ignore = "needs the AWS SDK for JavaScript v3 in target/js: `bash .ci/run` installs it")]
 fn the_javascript_sdk_gets_each_operation_through_record_and_from_replay() {
-    let dir = scratch_dir("family-js");
-    let cassette = dir.join("js.json");
-    let reference = snomed_vcr::Reference::new(snomed_vcr::ReferenceConfig::generated(40, 11));
-    let want: BTreeMap<Operation, Vec<Vec<String>>> =
-        Operation::ALL.into_iter().map(|op| (op, truth(reference.jobs_of(op)))).collect();
-    let upstream = Proc::start(&["reference", "--generate", "40", "--seed", "11"]);
-    let keys = [("AWS_ACCESS_KEY_ID", "AKIDPROXY"), ("AWS_SECRET_ACCESS_KEY", "proxy-secret")];
-    let proxy = Proc::start_with_env(
-        &["record", "--upstream", &upstream.url, "--cassette", cassette.to_str().unwrap(), "--mode", "all"],
-        &keys,
-    );
-    assert_eq!(js_pages(&proxy.url), want, "the JavaScript SDK through the proxy");
-    let (status, stderr) = proxy.terminate();
-    assert_eq!(status.code(), Some(0), "{stderr}");
-    let recorded = Cassette::load(&cassette).unwrap();
-    for op in Operation::ALL {
-        let n = recorded.interactions.iter().filter(|it| it.request.operation == op).count();
-        assert_eq!(n, 2, "two pages of {op} recorded");
-    }
-    let replay = Proc::start(&["replay", "--cassette", cassette.to_str().unwrap(), "--strict"]);
-    assert_eq!(js_pages(&replay.url), want, "the JavaScript SDK from replay");
-    let (status, stderr) = replay.terminate();
-    assert_eq!(status.code(), Some(0), "every request answered and every interaction played: {stderr}");
+    through_record_and_from_replay("js", "the JavaScript SDK", js_pages);
 }
 
 /// A token of one operation is a token another did not issue; a sibling no longer gets
