@@ -41,8 +41,9 @@ fn main() {
 /// Whether `path` exists; asks to run again when it changes.
 ///
 /// A missing path is not watched: cargo would run the script on every build for it, and a folder would be
-/// scanned whole. `bash .ci/run` sets `SNOMED_VCR_PYTHON`, `SNOMED_VCR_CHROMIUM` and `SNOMED_VCR_JS` to what it installed,
-/// which runs the script again; after installing a tool by hand, set its variable (or `touch build.rs`).
+/// scanned whole. `bash .ci/run` sets `SNOMED_VCR_PYTHON`, `SNOMED_VCR_CHROMIUM` and `SNOMED_VCR_JS` to what
+/// it installed, which runs the script again; after installing a tool by hand, set its variable (or `touch
+/// build.rs`).
 fn watch(path: &Path) -> bool {
     let exists = path.exists();
     if exists {

@@ -2,10 +2,9 @@
 # Replay beside the minimal hyper server (examples/fixed_server.rs answering the same bytes), beside
 # snomed-vcr's serve loop answering those bytes with no handler work (examples/serve_loop.rs: what is left is
 # the replay handler's own cost), and beside an earlier build's replay when OLD is given: each server alone on
-# core 0, wrk on core 1 (64 connections),
-# interleaved round by round. Per server over all rounds: requests as a share of the minimal server's, and
-# CPU per request split into user and kernel time (from /proc/PID/stat), which says whether a difference is
-# replay's own work or the socket's.
+# core 0, wrk on core 1 (64 connections), interleaved round by round. Per server over all rounds: requests as
+# a share of the minimal server's, and CPU per request split into user and kernel time (from /proc/PID/stat),
+# which says whether a difference is replay's own work or the socket's.
 # Usage: bench/ceiling.sh [OLD_BINARY] [rounds, default 8] [seconds per round, default 5]   (needs wrk, curl)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -156,15 +156,15 @@ pub fn run_python(python: &Path, script: &str, args: &[&str]) -> String {
 }
 
 /// Runs `tests/js/SCRIPT ARGS…` with Node.js and the AWS SDK for JavaScript v3 (`SNOMED_VCR_JS`, else the
-/// `node_modules` `.ci/run` installs at `target/js`), with test keys and region in its environment; panics with its output, or with the fix when the SDK is
-/// not installed, unless it exits 0; returns stdout. (Where the SDK is missing outside CI, build.rs compiles
-/// the checks that need it as ignored.)
+/// `node_modules` `.ci/run` installs at `target/js`), with test keys and region in its environment; panics
+/// with its output unless it exits 0, or with the fix when the SDK is not installed; returns stdout. (Where the
+/// SDK is missing outside CI, build.rs compiles the checks that need it as ignored.)
 pub fn run_js(script: &str, args: &[&str]) -> String {
     let modules = std::env::var_os("SNOMED_VCR_JS")
         .map(PathBuf::from)
         .unwrap_or_else(|| manifest_dir().join("target/js/node_modules"));
     assert!(
-        modules.join("@aws-sdk/client-comprehendmedical").is_dir(),
+        modules.join("@aws-sdk/client-comprehendmedical/package.json").is_file(),
         "no AWS SDK for JavaScript v3 under {}: run `mkdir -p target/js && cp tests/js/package*.json target/js && npm ci --prefix target/js` \
          (or `bash .ci/run`, which does it), or set SNOMED_VCR_JS to a node_modules holding @aws-sdk/client-comprehendmedical",
         modules.display()
