@@ -2,7 +2,8 @@
 //!
 //! Starts the reference on a loopback port, then drives it over HTTP in both wire protocols the way an SDK
 //! would: full paginated walks judged by the listing oracles, every filter kind, and the error cases; then
-//! records a walk through `record`, lints it, and replays it offline over the other protocol. Each step is a
+//! records a walk through `record` (and one of each sibling list operation), lints it, and replays it offline
+//! over the other protocol. Each step is a
 //! check that can fail; the exit code is 1 if any did.
 
 use std::process::ExitCode;
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 use crate::cassette::Cassette;
 use crate::client::Client;
 use crate::model::oracle::{self, Basis, Bounds, FilterSemantics, NameMatch, Violation};
-use crate::model::{Chain, JobStatus};
+use crate::model::{Chain, JobStatus, Operation};
 use crate::protocol::{Protocol, Reply};
 use crate::reference::{Reference, ReferenceConfig};
 use crate::server::{Server, ServerConfig};
@@ -77,9 +78,20 @@ fn first_request(filter: Option<Value>, max: i32) -> Value {
     input
 }
 
-/// A complete walk, or why not.
+/// A complete walk of ListSNOMEDCTInferenceJobs, or why not.
 async fn walk(client: &Client, protocol: Protocol, filter: Option<Value>, max: i32) -> anyhow::Result<Chain> {
-    let chain = client.walk(protocol, &first_request(filter, max), MAX_PAGES).await?;
+    walk_of(client, protocol, Operation::default(), filter, max).await
+}
+
+/// A complete walk of `operation`, or why not.
+async fn walk_of(
+    client: &Client,
+    protocol: Protocol,
+    operation: Operation,
+    filter: Option<Value>,
+    max: i32,
+) -> anyhow::Result<Chain> {
+    let chain = client.walk_operation(protocol, operation, &first_request(filter, max), MAX_PAGES).await?;
     if !chain.is_complete() {
         let why = match (&chain.end, chain.pages.last().map(|p| &p.reply)) {
             (crate::model::End::Error, Some(Reply::Error(e))) => format!("with an error ({e})"),
@@ -97,13 +109,15 @@ fn owned_ids(chain: &Chain) -> Vec<String> {
     chain.job_ids().into_iter().map(str::to_string).collect()
 }
 
-/// Records a boto3-style walk through the proxy, lints the cassette, and replays it offline over the other
-/// protocol: the same jobs, page for page, and a guide for a request that was never recorded.
+/// Records a boto3-style walk through the proxy, and one of each sibling operation, lints the cassette, and
+/// replays it offline over the other protocol: the same jobs, page for page, and a guide for a request that
+/// was never recorded. `siblings`: each other list operation with the jobs the reference lists for it.
 async fn record_then_replay(
     report: &mut Checks,
     dir: &std::path::Path,
     upstream: &str,
     population: &[String],
+    siblings: &[(Operation, Vec<String>)],
     max: i32,
 ) -> anyhow::Result<std::path::PathBuf> {
     use crate::record::{Endpoint, RecordConfig, RecordMode, Recorder};
@@ -124,6 +138,11 @@ async fn record_then_replay(
     let through_proxy = Client::new(&proxy.uri())?;
     let recorded = owned_ids(&walk(&through_proxy, Protocol::AwsJson11, None, max).await?);
     through_proxy.call(Protocol::AwsJson11, &json!({"MaxResults": 501})).await?;
+    let mut siblings_recorded = true;
+    for (operation, jobs) in siblings {
+        let chain = walk_of(&through_proxy, Protocol::AwsJson11, *operation, None, max).await?;
+        siblings_recorded &= owned_ids(&chain) == *jobs;
+    }
     proxy.shutdown().await;
     let outcome = recorder.finish()?;
     report.check(recorded == population, format!("a JSON 1.1 walk through `record` sees the live jobs; {outcome}"));
@@ -144,6 +163,19 @@ async fn record_then_replay(
     report.check(
         replayed == population,
         format!("replay answers the same walk over CBOR, offline ({} jobs)", replayed.len()),
+    );
+    let mut siblings_replayed = true;
+    for (operation, jobs) in siblings {
+        let chain = walk_of(&offline, Protocol::RpcV2Cbor, *operation, None, max).await?;
+        siblings_replayed &= owned_ids(&chain) == *jobs;
+    }
+    let names: Vec<&str> = siblings.iter().map(|(op, _)| op.name()).collect();
+    report.check(
+        siblings_recorded && siblings_replayed,
+        format!(
+            "the other list operations ({}) record over JSON 1.1 and replay over CBOR the same way, each its own jobs",
+            names.join(", ")
+        ),
     );
     let err = offline.call(Protocol::RpcV2Cbor, &json!({"MaxResults": 501})).await?;
     report.check(
@@ -389,7 +421,12 @@ pub(crate) async fn run(config: DemoConfig) -> anyhow::Result<ExitCode> {
     report.check(same, "both protocols return identical documents for every page");
 
     let dir = crate::scratch::Scratch::new("demo")?;
-    let cassette = record_then_replay(&mut report, dir.path(), &server.uri(), &population, max).await?;
+    let siblings: Vec<(Operation, Vec<String>)> = Operation::ALL
+        .into_iter()
+        .filter(|op| *op != Operation::default())
+        .map(|op| (op, reference.jobs_of(op).iter().rev().filter_map(|j| j.job_id.clone()).collect()))
+        .collect();
+    let cassette = record_then_replay(&mut report, dir.path(), &server.uri(), &population, &siblings, max).await?;
     server.shutdown().await;
     diff_the_recording(&mut report, &cassette, population.len(), config.seed).await?;
     fuzz_the_reference(&mut report, population.len(), config.seed).await?;

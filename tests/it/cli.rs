@@ -44,8 +44,9 @@ fn demo_passes_every_check() {
     let (code, stdout, stderr) = run(&["demo"]);
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("0 checks failed"), "{stdout}");
-    assert_eq!(stdout.matches("  ok  ").count(), 27, "{stdout}");
+    assert_eq!(stdout.matches("  ok  ").count(), 28, "{stdout}");
     assert!(!stdout.contains("FAIL"));
+    assert!(stdout.contains("  ok    the other list operations (ListEntitiesDetectionV2Jobs, "), "{stdout}");
 }
 
 /// Pinned to one CPU, the binary runs a single-threaded runtime (see `cli::main`); the whole chain still works.
@@ -56,7 +57,7 @@ fn demo_passes_on_one_cpu_with_a_single_threaded_runtime() {
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stderr.contains("threads=\"one\"") || stderr.contains("threads=one"), "{stderr}");
-    assert_eq!(stdout.matches("  ok  ").count(), 27, "{stdout}");
+    assert_eq!(stdout.matches("  ok  ").count(), 28, "{stdout}");
 }
 
 #[test]
