@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use snomed_vcr::model::Operation;
 use snomed_vcr::{Cassette, Client, Protocol, Reply};
 
-use crate::util::{BIN, Proc, python, run_js, run_python, scratch_dir};
+use crate::util::{BIN, Proc, python, run_js, run_python, rust_sdk, scratch_dir};
 
 const PAGE: i32 = 7;
 
@@ -19,16 +19,12 @@ fn truth(jobs: &[snomed_vcr::model::JobProperties]) -> Vec<Vec<String>> {
     vec![ids[..PAGE as usize].to_vec(), ids[PAGE as usize..2 * PAGE as usize].to_vec()]
 }
 
-fn sdk(endpoint: &str) -> aws_sdk_comprehendmedical::Client {
-    use aws_sdk_comprehendmedical::config::{BehaviorVersion, Credentials, Region};
-    let conf = aws_sdk_comprehendmedical::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("AKIDFAMILY", "family-secret", None, None, "test"))
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    aws_sdk_comprehendmedical::Client::from_conf(conf)
+/// `record --mode all` in front of `upstream`, writing `cassette`, with keys to re-sign with.
+fn record_all(upstream: &Proc, cassette: &std::path::Path) -> Proc {
+    Proc::start_with_env(
+        &["record", "--upstream", &upstream.url, "--cassette", cassette.to_str().unwrap(), "--mode", "all"],
+        &[("AWS_ACCESS_KEY_ID", "AKIDPROXY"), ("AWS_SECRET_ACCESS_KEY", "proxy-secret")],
+    )
 }
 
 /// The first two pages of `op` through the Rust SDK's own method for it.
@@ -90,12 +86,9 @@ async fn boto3_and_the_rust_sdk_get_each_operation_through_record_and_from_repla
     let upstream = Proc::start(&["reference", "--generate", "40", "--seed", "11"]);
     assert_eq!(boto3_pages(&upstream.url), want, "boto3 from the reference");
 
-    let proxy = Proc::start_with_env(
-        &["record", "--upstream", &upstream.url, "--cassette", cassette.to_str().unwrap(), "--mode", "all"],
-        &[("AWS_ACCESS_KEY_ID", "AKIDPROXY"), ("AWS_SECRET_ACCESS_KEY", "proxy-secret")],
-    );
+    let proxy = record_all(&upstream, &cassette);
     assert_eq!(boto3_pages(&proxy.url), want, "boto3 through the recording proxy");
-    let client = sdk(&proxy.url);
+    let client = rust_sdk(&proxy.url, "AKIDFAMILY", "family-secret");
     for op in Operation::ALL {
         assert_eq!(sdk_pages(&client, op).await, want[&op], "the Rust SDK through the proxy: {op}");
     }
@@ -116,7 +109,7 @@ async fn boto3_and_the_rust_sdk_get_each_operation_through_record_and_from_repla
 
     let replay = Proc::start(&["replay", "--cassette", cassette.to_str().unwrap()]);
     assert_eq!(boto3_pages(&replay.url), want, "boto3 from replay");
-    let client = sdk(&replay.url);
+    let client = rust_sdk(&replay.url, "AKIDFAMILY", "family-secret");
     for op in Operation::ALL {
         assert_eq!(sdk_pages(&client, op).await, want[&op], "the Rust SDK from replay: {op}");
     }
@@ -191,10 +184,7 @@ fn through_record_and_from_replay(
     let want: BTreeMap<Operation, Vec<Vec<String>>> =
         Operation::ALL.into_iter().map(|op| (op, truth(reference.jobs_of(op)))).collect();
     let upstream = Proc::start(&["reference", "--generate", "40", "--seed", "11"]);
-    let proxy = Proc::start_with_env(
-        &["record", "--upstream", &upstream.url, "--cassette", cassette.to_str().unwrap(), "--mode", "all"],
-        &[("AWS_ACCESS_KEY_ID", "AKIDPROXY"), ("AWS_SECRET_ACCESS_KEY", "proxy-secret")],
-    );
+    let proxy = record_all(&upstream, &cassette);
     assert_eq!(pages(&proxy.url), want, "{client} through the proxy");
     let (status, stderr) = proxy.terminate();
     assert_eq!(status.code(), Some(0), "{stderr}");
@@ -253,10 +243,7 @@ async fn diff_and_fuzz_find_a_defect_through_every_operation_and_nothing_on_the_
     let dir = scratch_dir("family-diff");
     let cassette = dir.join("c.json");
     let upstream = Proc::start(&["reference"]);
-    let proxy = Proc::start_with_env(
-        &["record", "--upstream", &upstream.url, "--cassette", cassette.to_str().unwrap(), "--mode", "all"],
-        &[("AWS_ACCESS_KEY_ID", "AKIDPROXY"), ("AWS_SECRET_ACCESS_KEY", "proxy-secret")],
-    );
+    let proxy = record_all(&upstream, &cassette);
     let through = Client::new(&proxy.url).unwrap();
     for op in Operation::ALL {
         let chain = through.walk_operation(Protocol::AwsJson11, op, &json!({"MaxResults": 60}), 20).await.unwrap();

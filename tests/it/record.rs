@@ -197,19 +197,11 @@ fn boto3_through_the_proxy_to_an_https_upstream_with_a_test_ca() {
 
 #[tokio::test]
 async fn rust_sdk_traffic_is_recorded_as_cbor_documents() {
-    use aws_sdk_comprehendmedical::config::{BehaviorVersion, Credentials as SdkCredentials, Region};
     let dir = scratch_dir("record-sdk");
     let cassette = dir.join("sdk.json");
     let upstream = reference_server(true).await;
     let (proxy, recorder) = start_recorder(record_config(&upstream.uri(), &cassette, RecordMode::Once)).await;
-    let conf = aws_sdk_comprehendmedical::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(proxy.uri())
-        .credentials_provider(SdkCredentials::new(CLIENT_AK, CLIENT_SK, None, None, "test"))
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    let sdk = aws_sdk_comprehendmedical::Client::from_conf(conf);
+    let sdk = crate::util::rust_sdk(&proxy.uri(), CLIENT_AK, CLIENT_SK);
     let first = sdk.list_snomedct_inference_jobs().max_results(100).send().await.unwrap();
     let second =
         sdk.list_snomedct_inference_jobs().max_results(100).set_next_token(first.next_token).send().await.unwrap();

@@ -79,16 +79,8 @@ fn boto3_gets_the_same_answers_from_replay_as_from_the_live_service() {
 
 #[tokio::test]
 async fn the_rust_sdk_replays_a_boto3_recording_over_cbor() {
-    use aws_sdk_comprehendmedical::config::{BehaviorVersion, Credentials, Region};
     let server = ReplayServer::start(golden("boto3-walk.json")).await.unwrap();
-    let conf = aws_sdk_comprehendmedical::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(server.uri())
-        .credentials_provider(Credentials::new("AKIDANY", "any", None, None, "test"))
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    let sdk = aws_sdk_comprehendmedical::Client::from_conf(conf);
+    let sdk = crate::util::rust_sdk(&server.uri(), "AKIDANY", "any");
     let mut ids = Vec::new();
     let mut token = None;
     loop {

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use aws_sdk_comprehendmedical::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_comprehendmedical::error::ProvideErrorMetadata;
 use aws_sdk_comprehendmedical::primitives::DateTime;
 use aws_sdk_comprehendmedical::types::{ComprehendMedicalAsyncJobFilter, JobStatus as SdkJobStatus};
@@ -21,14 +20,7 @@ async fn start_reference() -> (Server, Arc<Reference>) {
 }
 
 fn sdk(endpoint: &str, secret: &str) -> aws_sdk_comprehendmedical::Client {
-    let conf = aws_sdk_comprehendmedical::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(AK, secret, None, None, "test"))
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    aws_sdk_comprehendmedical::Client::from_conf(conf)
+    crate::util::rust_sdk(endpoint, AK, secret)
 }
 
 #[tokio::test]

@@ -186,6 +186,19 @@ pub fn run_js(script: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// The Rust SDK's client for `endpoint`, signing with `access_key`/`secret` in us-east-1, over plain HTTP.
+pub fn rust_sdk(endpoint: &str, access_key: &str, secret: &str) -> aws_sdk_comprehendmedical::Client {
+    use aws_sdk_comprehendmedical::config::{BehaviorVersion, Credentials, Region};
+    let conf = aws_sdk_comprehendmedical::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(access_key, secret, None, None, "test"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    aws_sdk_comprehendmedical::Client::from_conf(conf)
+}
+
 /// A fresh, empty scratch directory for this test process (the crate's one helper, `snomed-vcr-NAME-PID`).
 pub fn scratch_dir(name: &str) -> PathBuf {
     snomed_vcr::scratch::dir(name).expect("a scratch directory under the system temp dir")
