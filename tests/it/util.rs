@@ -149,6 +149,11 @@ pub fn run_python(python: &Path, script: &str, args: &[&str]) -> String {
         .stdin(Stdio::null())
         .output()
         .expect("python runs");
+    stdout_of(out, script, args)
+}
+
+/// The stdout of a script's run; panics with both its outputs unless it exited 0.
+fn stdout_of(out: std::process::Output, script: &str, args: &[&str]) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{script} {args:?} failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
@@ -180,10 +185,7 @@ pub fn run_js(script: &str, args: &[&str]) -> String {
         .stdin(Stdio::null())
         .output()
         .expect("node runs (Node.js 20 or later on PATH)");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{script} {args:?} failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
-    stdout
+    stdout_of(out, script, args)
 }
 
 /// The Rust SDK's client for `endpoint`, signing with `access_key`/`secret` in us-east-1, over plain HTTP.
