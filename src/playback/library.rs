@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use serde_json::Value;
 
 use super::answers;
@@ -47,10 +47,20 @@ pub struct Recorded {
 /// Where an entry's answer is.
 #[derive(Debug)]
 enum Stored {
-    /// A 2xx whose recorded JSON text is at `offset` in the cassette file, `len` bytes, with its checksum.
-    InFile { offset: u64, len: u32, sum: u64, status: u16 },
+    /// A 2xx whose recorded JSON text is in the cassette file.
+    InFile(InFile),
     /// Held in memory: an index into [`Library::held`].
     Held(u32),
+}
+
+/// Where in its cassette file an answer's recorded JSON text is: at `offset`, `len` bytes, with its checksum
+/// and status.
+#[derive(Clone, Copy, Debug)]
+struct InFile {
+    offset: u64,
+    len: u32,
+    sum: u64,
+    status: u16,
 }
 
 /// An answer held in memory: status, the JSON 1.1 body, and `x-amzn-ErrorType` for errors.
@@ -218,7 +228,7 @@ impl Holding<'_> {
         let error_type = resp.headers.get("x-amzn-errortype").and_then(|v| HeaderValue::from_str(v).ok());
         match u32::try_from(raw.len()) {
             Ok(len) if raw.len() > self.budget && error_type.is_none() => {
-                Stored::InFile { offset, len, sum: answers::checksum(raw), status: resp.status }
+                Stored::InFile(InFile { offset, len, sum: answers::checksum(raw), status: resp.status })
             }
             _ => {
                 self.compact.clear();
@@ -402,16 +412,29 @@ impl Library {
         (resident, self.entries.len() - resident)
     }
 
+    /// Whether interaction `idx`'s answer is held in memory (else it is read back from its cassette file).
+    pub(super) fn holds(&self, idx: usize) -> bool {
+        matches!(self.entries[idx].answer, Stored::Held(_))
+    }
+
     /// Recorded `idx`'s answer, encoded for a caller speaking `p`.
     pub fn response(&self, idx: usize, p: Protocol, request_id: &RequestId) -> Response<Bytes> {
+        self.response_in(HeaderMap::new(), idx, p, request_id)
+    }
+
+    /// [`Library::response`] with its headers in `headers`, cleared first (see [`protocol::output_response_in`]).
+    pub fn response_in(&self, headers: HeaderMap, idx: usize, p: Protocol, request_id: &RequestId) -> Response<Bytes> {
         let e = &self.entries[idx];
         let (status, body, error_type) = match e.answer {
             Stored::Held(h) => {
                 let h = &self.held[h as usize];
                 if let Some(content_type) = &h.verbatim {
+                    let mut headers = headers;
+                    headers.clear();
+                    headers.insert(http::header::CONTENT_TYPE, content_type.clone());
                     let mut resp = Response::new(h.body.clone());
                     *resp.status_mut() = h.status;
-                    resp.headers_mut().insert(http::header::CONTENT_TYPE, content_type.clone());
+                    *resp.headers_mut() = headers;
                     return resp;
                 }
                 let body = match p {
@@ -422,38 +445,48 @@ impl Library {
                 };
                 (h.status, body, h.error_type.as_ref())
             }
-            Stored::InFile { offset, len, sum, status } => {
-                let raw = match answers::read_back(&self.files[e.cassette as usize], offset, len as usize, sum) {
-                    Ok(raw) => raw,
-                    Err(why) => {
-                        let message = format!(
-                            "snomed-vcr cannot answer from '{}' interaction {}: {why}. The cassette changed on \
-                             disk since it was loaded; restart replay, or run it with --watch.",
-                            self.paths[e.cassette as usize].display(),
-                            e.index
-                        );
-                        eprintln!("replay: {message}");
-                        return protocol::error_response(p, &ServiceError::internal(message), request_id);
-                    }
-                };
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-                let body = match p {
-                    Protocol::AwsJson11 => {
-                        let mut compact = Vec::with_capacity(raw.len());
-                        crate::doc::text::minify(&raw, &mut compact);
-                        Bytes::from(compact)
-                    }
-                    Protocol::RpcV2Cbor => cbor_body(status, None, &raw),
-                };
-                (status, body, None)
-            }
+            Stored::InFile(place) => match self.read_answer(e, place, p) {
+                Ok((status, body)) => (status, body, None),
+                Err(error) => return protocol::error_response(p, &error, request_id),
+            },
         };
-        let mut resp = protocol::output_response_bytes(p, body, request_id);
+        let mut resp = protocol::output_response_in(headers, p, body, request_id);
         *resp.status_mut() = status;
         if let Some(v) = error_type {
             resp.headers_mut().insert(protocol::ERROR_TYPE_HEADER, v.clone());
         }
         resp
+    }
+
+    /// The status and body of an answer kept in its cassette file (past the resident budget), read back and
+    /// checked; the error to answer when the file changed since it was loaded. Apart from
+    /// [`Library::response_in`] so that an answer held in memory runs through a short function.
+    #[inline(never)]
+    fn read_answer(&self, e: &Recorded, place: InFile, p: Protocol) -> Result<(StatusCode, Bytes), ServiceError> {
+        let InFile { offset, len, sum, status } = place;
+        let raw = match answers::read_back(&self.files[e.cassette as usize], offset, len as usize, sum) {
+            Ok(raw) => raw,
+            Err(why) => {
+                let message = format!(
+                    "snomed-vcr cannot answer from '{}' interaction {}: {why}. The cassette changed on disk since \
+                     it was loaded; restart replay, or run it with --watch.",
+                    self.paths[e.cassette as usize].display(),
+                    e.index
+                );
+                eprintln!("replay: {message}");
+                return Err(ServiceError::internal(message));
+            }
+        };
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+        let body = match p {
+            Protocol::AwsJson11 => {
+                let mut compact = Vec::with_capacity(raw.len());
+                crate::doc::text::minify(&raw, &mut compact);
+                Bytes::from(compact)
+            }
+            Protocol::RpcV2Cbor => cbor_body(status, None, &raw),
+        };
+        Ok((status, body))
     }
 
     /// The group of recorded answers for a request (see `groups`).

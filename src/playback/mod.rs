@@ -227,24 +227,56 @@ impl Playback {
 
     /// Finds the next recorded answer for a request body in a protocol, moving play positions on.
     pub fn find(&self, p: Protocol, operation: Operation, body: &Bytes) -> Result<Found, Missing> {
-        let picked = match self.pick_seen(p, operation, body) {
-            Some(picked) => picked,
-            None => {
-                let mut input = protocol::decode_document(p, body).map_err(|e| Missing::Undecodable(e.into()))?;
-                self.redactor.document(&mut input);
-                self.pick(p, operation, body, &input)
+        match self.pick_seen(p, operation, body) {
+            Some(found) => Ok(found),
+            None => self.find_decoded(p, operation, body),
+        }
+    }
+
+    /// The next recorded answer for a request, as [`Playback::find`] finds it, encoded for `p`, its headers in
+    /// `headers` (the request's own map, cleared: see [`protocol::output_response_in`]). A body seen before
+    /// whose answer is held in memory is answered under the play state's lock, from the library the state
+    /// holds, so that no count of the library is taken and given back.
+    pub fn answer(
+        &self,
+        p: Protocol,
+        operation: Operation,
+        body: &Bytes,
+        request_id: &RequestId,
+        headers: http::HeaderMap,
+    ) -> Result<Response<Bytes>, Missing> {
+        let found = {
+            let mut play = self.lock();
+            match play.seen(p, operation, body).map(|group| play.advance(group, self.config.repeat)) {
+                Some(Played::Entry(idx)) if play.library.holds(idx) => {
+                    return Ok(play.library.response_in(headers, idx, p, request_id));
+                }
+                Some(Played::Entry(idx)) => Some(Found { library: play.library.clone(), idx }),
+                Some(Played::Exhausted { .. }) | None => None,
             }
         };
-        picked.map_err(Missing::Unmatched)
+        match found {
+            Some(found) => Ok(found.response(p, request_id)),
+            None => self.find_decoded(p, operation, body).map(|found| found.response(p, request_id)),
+        }
+    }
+
+    /// [`Playback::find`] for a body not seen before (or whose answers ran out): decoded, redacted and
+    /// matched. Cold, so that the path of a body seen before stays short.
+    #[cold]
+    fn find_decoded(&self, p: Protocol, operation: Operation, body: &Bytes) -> Result<Found, Missing> {
+        let mut input = protocol::decode_document(p, body).map_err(|e| Missing::Undecodable(e.into()))?;
+        self.redactor.document(&mut input);
+        self.pick(p, operation, body, &input).map_err(Missing::Unmatched)
     }
 
     /// The entry for a request whose exact bytes matched before, if they did and it has one left to play
     /// (else [`Playback::pick`] explains, from the decoded request).
-    fn pick_seen(&self, protocol: Protocol, operation: Operation, raw: &[u8]) -> Option<Result<Found, Box<Guide>>> {
+    fn pick_seen(&self, protocol: Protocol, operation: Operation, raw: &[u8]) -> Option<Found> {
         let mut play = self.lock();
         let group = play.seen(protocol, operation, raw)?;
         match play.advance(group, self.config.repeat) {
-            Played::Entry(idx) => Some(Ok(Found { library: play.library.clone(), idx })),
+            Played::Entry(idx) => Some(Found { library: play.library.clone(), idx }),
             Played::Exhausted { .. } => None,
         }
     }

@@ -170,9 +170,7 @@ pub fn detect<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) -> Res
     static SERVICE_SEGMENT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new("/service/"));
     if let Some(idx) = SERVICE_SEGMENT.find(path.as_bytes()) {
-        let reject = |status, code: &str, msg: String| {
-            Err(Rejection { protocol: Protocol::RpcV2Cbor, error: ServiceError::new(status, code, msg) })
-        };
+        let reject = |status, code: &str, msg: String| Err(rejection(Protocol::RpcV2Cbor, status, code, msg));
         let rest = &path[idx + "/service/".len()..];
         let Some((service, operation)) = rest.split_once("/operation/") else {
             return reject(404, "UnknownOperationException", format!("'{path}' is not an RPC v2 operation path"));
@@ -203,9 +201,7 @@ pub fn detect<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) -> Res
         }
         return Ok(Call { protocol: Protocol::RpcV2Cbor, operation });
     }
-    let reject = |status, code: &str, msg: String| {
-        Err(Rejection { protocol: Protocol::AwsJson11, error: ServiceError::new(status, code, msg) })
-    };
+    let reject = |status, code: &str, msg: String| Err(rejection(Protocol::AwsJson11, status, code, msg));
     // One pass over the few headers a request has, instead of a hashed lookup of each.
     let (mut target, mut content_type) = (None, None);
     // The first value of each, as `HeaderMap::get` gives it.
@@ -251,6 +247,13 @@ pub fn detect<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) -> Res
         }
     }
     Ok(Call { protocol: Protocol::AwsJson11, operation })
+}
+
+/// A request [`detect`] refuses. Cold, so that the code of every refusal (each formats its message) is laid
+/// out away from the path of a request that is routed.
+#[cold]
+fn rejection(protocol: Protocol, status: u16, code: &str, message: String) -> Rejection {
+    Rejection { protocol, error: ServiceError::new(status, code, message) }
 }
 
 fn shown(v: Option<&HeaderValue>) -> String {
@@ -312,32 +315,34 @@ pub fn error_document(protocol: Protocol, error: &ServiceError) -> Value {
     }
 }
 
-/// Every response's headers but its request id's value, one map per protocol: a copy of one costs less than
-/// building it, which hashes each name.
-static BASE_HEADERS: std::sync::LazyLock<[HeaderMap; 2]> = std::sync::LazyLock::new(|| {
-    Protocol::ALL.map(|p| {
-        let mut h = HeaderMap::with_capacity(3);
-        h.insert(
-            header::CONTENT_TYPE,
-            if p == Protocol::AwsJson11 { &JSON_CONTENT_TYPE_VALUE } else { &CBOR_CONTENT_TYPE_VALUE }.clone(),
-        );
-        if p == Protocol::RpcV2Cbor {
-            h.insert(SMITHY_PROTOCOL.clone(), SMITHY_PROTOCOL_CBOR_VALUE.clone());
-        }
-        h.insert(REQUEST_ID.clone(), HeaderValue::from_static(""));
-        h
-    })
-});
+/// How many headers a new response header map is made to hold: what hyper's own first insert makes. hyper
+/// clears each response's map once it is written and parses the connection's next request into it, so a
+/// server that answers in the request's own map ([`output_response_in`]) allocates no map and grows none:
+/// the map goes round and round, with room for what that connection's client sends.
+const RESPONSE_HEADERS_CAPACITY: usize = 6;
 
-fn base_response(protocol: Protocol, status: StatusCode, request_id: &RequestId, body: Bytes) -> Response<Bytes> {
+/// A response in `headers` (cleared first; its room is kept) with the protocol's headers and the request id.
+fn base_response(
+    mut headers: HeaderMap,
+    protocol: Protocol,
+    status: StatusCode,
+    request_id: &RequestId,
+    body: Bytes,
+) -> Response<Bytes> {
+    headers.clear();
+    headers.reserve(RESPONSE_HEADERS_CAPACITY);
+    let content_type = match protocol {
+        Protocol::AwsJson11 => &JSON_CONTENT_TYPE_VALUE,
+        Protocol::RpcV2Cbor => &CBOR_CONTENT_TYPE_VALUE,
+    };
+    headers.insert(header::CONTENT_TYPE, content_type.clone());
+    if protocol == Protocol::RpcV2Cbor {
+        headers.insert(SMITHY_PROTOCOL.clone(), SMITHY_PROTOCOL_CBOR_VALUE.clone());
+    }
+    headers.insert(REQUEST_ID.clone(), request_id.header_value());
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
-    let h = resp.headers_mut();
-    // Indexed as `Protocol::ALL` lists them, which is the order of the enum.
-    *h = BASE_HEADERS[protocol as usize].clone();
-    if let Some((_, v)) = h.iter_mut().find(|(name, _)| *name == REQUEST_ID) {
-        *v = request_id.header_value();
-    }
+    *resp.headers_mut() = headers;
     resp
 }
 
@@ -348,14 +353,26 @@ pub fn output_response(protocol: Protocol, doc: &Value, request_id: &RequestId) 
 
 /// A 200 response from an already encoded body (the replay server pre-encodes).
 pub fn output_response_bytes(protocol: Protocol, body: Bytes, request_id: &RequestId) -> Response<Bytes> {
-    base_response(protocol, StatusCode::OK, request_id, body)
+    output_response_in(HeaderMap::new(), protocol, body, request_id)
+}
+
+/// [`output_response_bytes`] with its headers in `headers`, cleared first: the request's own map, whose room
+/// hyper then parses the connection's next request into.
+pub fn output_response_in(
+    headers: HeaderMap,
+    protocol: Protocol,
+    body: Bytes,
+    request_id: &RequestId,
+) -> Response<Bytes> {
+    base_response(headers, protocol, StatusCode::OK, request_id, body)
 }
 
 /// An error response with the error's status, AWS-shaped body, and `x-amzn-ErrorType`.
+#[cold]
 pub fn error_response(protocol: Protocol, error: &ServiceError, request_id: &RequestId) -> Response<Bytes> {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = encode_document(protocol, &error_document(protocol, error), &model::ERROR_SHAPE);
-    let mut resp = base_response(protocol, status, request_id, body);
+    let mut resp = base_response(HeaderMap::new(), protocol, status, request_id, body);
     if let Ok(v) = HeaderValue::from_str(&error.code) {
         resp.headers_mut().insert(http::HeaderName::from_static(ERROR_TYPE_HEADER), v);
     }

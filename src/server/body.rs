@@ -1,12 +1,14 @@
 //! A request body read whole within its limits: at most `max_body` bytes, and large bodies counted against
 //! the server's bytes in flight; then the handler answers.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 
 use super::Handler;
@@ -56,50 +58,86 @@ impl Drop for BodyCharge<'_> {
 /// Bodies up to this size are not counted against [`ServerConfig::max_bodies_in_flight`].
 const SMALL_BODY: usize = 64 * 1024;
 
+/// What each request on one connection needs: the server's [`Shared`], the connection's [`Activity`], and
+/// the largest body taken. One count for all of it: a request clones one `Arc`.
+pub(super) struct Requests<H> {
+    pub(super) shared: Arc<Shared<H>>,
+    pub(super) activity: Arc<Activity>,
+    pub(super) max_body: usize,
+}
+
 /// Reads the body (the request is still arriving until then), then lets the handler answer.
-pub(super) async fn answer<H: Handler>(
-    shared: &Shared<H>,
+///
+/// hyper moves each request's future into place whole, so what it holds is kept small. The request is
+/// split before the future is made (an `async fn` would keep its argument, the whole request, in every
+/// state, beside the parts split from it), the head and the reading are scoped to end before the handler is
+/// awaited, and the `-v` line's fields are boxed.
+pub(super) fn answer<H: Handler>(
+    requests: Arc<Requests<H>>,
     req: Request<Incoming>,
-    max_body: usize,
-    activity: &Activity,
-) -> Response<Bytes> {
-    let handler = &*shared.handler;
+) -> impl Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static {
     let (parts, body) = req.into_parts();
-    let mut charge = BodyCharge { count: &shared.bodies, bytes: 0 };
-    // A large body counts whole against the server's bytes in flight, from when it passes the small size.
-    let read =
-        read_body(body, max_body, &mut |len| len <= SMALL_BODY || charge.add(len - charge.bytes, shared.max_bodies))
+    async move {
+        let Requests { shared, activity, max_body } = &*requests;
+        let (handler, max_body) = (&*shared.handler, *max_body);
+        let mut charge = BodyCharge { count: &shared.bodies, bytes: 0 };
+        let _in_flight;
+        let (answering, logged) = {
+            let parts = parts;
+            // A large body counts whole against the server's bytes in flight, from when it passes the small
+            // size.
+            let read = read_body(body, max_body, &mut |len| {
+                len <= SMALL_BODY || charge.add(len - charge.bytes, shared.max_bodies)
+            })
             .await;
-    let _in_flight = InFlight::start(activity);
-    // `-v`: a line per request. Nothing is read or kept for it unless it will be written.
-    let logged = tracing::enabled!(target: "snomed_vcr::request", tracing::Level::INFO)
-        .then(|| (std::time::Instant::now(), parts.method.clone(), parts.uri.clone(), operation(&parts.headers)));
-    let response = match read {
-        Err(BodyError::Busy) => {
-            let err = ServiceError::new(
-                503,
-                "ServiceUnavailableException",
-                format!(
-                    "Too many request bytes in flight on this server (more than {} in large bodies); retry later",
-                    shared.max_bodies
-                ),
-            );
-            handler.body_error(&parts, err)
+            _in_flight = InFlight::start(activity, parts.version);
+            // `-v`: a line per request. Nothing is read or kept for it unless it will be written.
+            let logged =
+                tracing::enabled!(target: "snomed_vcr::request", tracing::Level::INFO).then(|| Logged::of(&parts));
+            let answering = match read {
+                Ok(body) => Ok(handler.handle(Request::from_parts(parts, body))),
+                Err(e) => Err(refuse(handler, &parts, e, shared.max_bodies, max_body)),
+            };
+            (answering, logged)
+        };
+        let response = match answering {
+            Ok(answer) => answer.await,
+            Err(response) => response,
+        };
+        if let Some(logged) = logged {
+            logged.write(&response);
         }
-        Ok(body) => handler.handle(Request::from_parts(parts, body)).await,
-        Err(BodyError::TooLarge) => {
-            let err = ServiceError::new(
-                413,
-                "RequestEntityTooLargeException",
-                format!("Request body is larger than the {max_body}-byte limit"),
-            );
-            handler.body_error(&parts, err)
-        }
-        Err(BodyError::Read(e)) => {
-            handler.body_error(&parts, ServiceError::serialization(format!("Could not read the request body: {e}")))
-        }
-    };
-    if let Some((started, method, uri, operation)) = logged {
+        Ok(response.map(Full::new))
+    }
+}
+
+/// The answer to a request whose body could not be read. Cold, as every way out of the request path but
+/// the handler's answer is: its code is laid out away from that path's.
+#[cold]
+fn refuse<H: Handler>(
+    handler: &H,
+    parts: &http::request::Parts,
+    error: BodyError,
+    max_bodies: usize,
+    max_body: usize,
+) -> Response<Bytes> {
+    handler.body_error(parts, error.service_error(max_bodies, max_body))
+}
+
+/// What `-v`'s line for a request says of it, kept from before its answer.
+struct Logged(Box<(std::time::Instant, http::Method, http::Uri, String)>);
+
+impl Logged {
+    #[cold]
+    fn of(parts: &http::request::Parts) -> Logged {
+        // The operation a JSON 1.1 request names (its `X-Amz-Target`); RPC v2 names it in the path.
+        let operation = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        Logged(Box::new((std::time::Instant::now(), parts.method.clone(), parts.uri.clone(), operation.to_string())))
+    }
+
+    #[cold]
+    fn write(self, response: &Response<Bytes>) {
+        let (started, method, uri, operation) = *self.0;
         tracing::info!(
             target: "snomed_vcr::request",
             "{method} {uri} {operation} -> {} in {:.1} ms",
@@ -107,12 +145,6 @@ pub(super) async fn answer<H: Handler>(
             started.elapsed().as_secs_f64() * 1e3
         );
     }
-    response
-}
-
-/// The operation a JSON 1.1 request names (its `X-Amz-Target`), for the log line; RPC v2 names it in the path.
-fn operation(headers: &http::HeaderMap) -> String {
-    headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map_or_else(String::new, str::to_string)
 }
 
 #[derive(Debug)]
@@ -120,6 +152,28 @@ enum BodyError {
     TooLarge,
     Busy,
     Read(String),
+}
+
+impl BodyError {
+    /// The AWS-shaped error it is answered with, for a server whose large bodies may hold `max_bodies`
+    /// bytes at once and whose bodies may be `max_body` bytes.
+    fn service_error(self, max_bodies: usize, max_body: usize) -> ServiceError {
+        match self {
+            BodyError::Busy => ServiceError::new(
+                503,
+                "ServiceUnavailableException",
+                format!(
+                    "Too many request bytes in flight on this server (more than {max_bodies} in large bodies); retry later"
+                ),
+            ),
+            BodyError::TooLarge => ServiceError::new(
+                413,
+                "RequestEntityTooLargeException",
+                format!("Request body is larger than the {max_body}-byte limit"),
+            ),
+            BodyError::Read(e) => ServiceError::serialization(format!("Could not read the request body: {e}")),
+        }
+    }
 }
 
 /// A whole request body of at most `max` bytes. A body that arrives in one piece (an SDK's request, nearly
@@ -136,41 +190,63 @@ where
     let mut rest: Option<bytes::BytesMut> = None;
     while !body.is_end_stream() {
         let Some(frame) = body.frame().await else { break };
-        let Ok(data) = frame.map_err(|e| BodyError::Read(e.to_string()))?.into_data() else { continue }; // trailers
+        let Ok(data) = frame.map_err(read_failed)?.into_data() else { continue }; // trailers
         let len = first.len() + rest.as_ref().map_or(0, |r| r.len()) + data.len();
         if len > max {
             return Err(BodyError::TooLarge);
         }
-        match &mut rest {
-            None if first.is_empty() => {
-                if !room(data.len()) {
-                    return Err(BodyError::Busy);
-                }
-                first = data;
+        if rest.is_none() && first.is_empty() {
+            if !room(data.len()) {
+                return Err(BodyError::Busy);
             }
-            Some(r) => {
-                // What the buffer holds once it has grown (the room is asked before it grows).
-                if !room(r.capacity().max(len)) {
-                    return Err(BodyError::Busy);
-                }
-                r.extend_from_slice(&data);
-            }
-            None => {
-                // The whole body's room at once when its length is announced: growing by doubling would hold
-                // up to twice what the body is.
-                let announced = usize::try_from(body.size_hint().lower()).unwrap_or(max).min(max);
-                let capacity = len.max(announced);
-                if !room(capacity) {
-                    return Err(BodyError::Busy);
-                }
-                let mut r = bytes::BytesMut::with_capacity(capacity);
-                r.extend_from_slice(&std::mem::take(&mut first));
-                r.extend_from_slice(&data);
-                rest = Some(r);
-            }
+            first = data;
+        } else {
+            let announced = usize::try_from(body.size_hint().lower()).unwrap_or(max).min(max);
+            gather(&mut rest, &mut first, &data, len, announced, room)?;
         }
     }
     Ok(rest.map_or(first, bytes::BytesMut::freeze))
+}
+
+#[cold]
+fn read_failed(e: impl std::fmt::Display) -> BodyError {
+    BodyError::Read(e.to_string())
+}
+
+/// A body's second piece and those after it, into one buffer (the first piece is kept as it came until a
+/// second arrives). `len` is what the body holds with `data`, `announced` its announced length (at most
+/// the limit). Cold: an SDK's request body comes in one piece.
+#[cold]
+fn gather(
+    rest: &mut Option<bytes::BytesMut>,
+    first: &mut Bytes,
+    data: &[u8],
+    len: usize,
+    announced: usize,
+    room: &mut impl FnMut(usize) -> bool,
+) -> Result<(), BodyError> {
+    match rest {
+        Some(r) => {
+            // What the buffer holds once it has grown (the room is asked before it grows).
+            if !room(r.capacity().max(len)) {
+                return Err(BodyError::Busy);
+            }
+            r.extend_from_slice(data);
+        }
+        None => {
+            // The whole body's room at once when its length is announced: growing by doubling would hold up
+            // to twice what the body is.
+            let capacity = len.max(announced);
+            if !room(capacity) {
+                return Err(BodyError::Busy);
+            }
+            let mut r = bytes::BytesMut::with_capacity(capacity);
+            r.extend_from_slice(&std::mem::take(first));
+            r.extend_from_slice(data);
+            *rest = Some(r);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

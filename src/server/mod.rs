@@ -22,7 +22,6 @@ mod drain;
 mod tls;
 mod watchdog;
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,7 +29,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -42,7 +40,7 @@ use tokio::task::JoinHandle;
 
 use crate::model::ServiceError;
 use crate::protocol;
-use body::{Shared, answer};
+use body::{Requests, Shared, answer};
 use drain::{Live, StopSignal, Stoppable};
 use watchdog::{Activity, Watchdog, Watched};
 
@@ -288,13 +286,8 @@ impl<H: Handler> Connection<H> {
         let Connection { shared, config, builder, live, watchdog, peer } = self;
         let activity = Arc::new(Activity::new());
         let io = TokioIo::new(Watched::new(stream, activity.clone()));
-        let max_body = config.max_body;
-        // What each request needs, behind one count: one clone a request instead of two.
-        let both = Arc::new((shared, activity.clone()));
-        let service = service_fn(move |req: Request<Incoming>| {
-            let both = both.clone();
-            async move { Ok::<_, Infallible>(answer(&both.0, req, max_body, &both.1).await.map(Full::new)) }
-        });
+        let requests = Arc::new(Requests { shared, activity: activity.clone(), max_body: config.max_body });
+        let service = service_fn(move |req: Request<Incoming>| answer(requests.clone(), req));
         let signal = Arc::new(StopSignal::default());
         let conn = Stoppable::new(builder.serve_connection(io, service).into_owned(), signal.clone());
         let open = live.open();
