@@ -247,12 +247,12 @@ impl Playback {
     ) -> Result<Response<Bytes>, Missing> {
         let found = {
             let mut play = self.lock();
-            match play.seen(p, operation, body).map(|group| play.advance(group, self.config.repeat)) {
-                Some(Played::Entry(idx)) if play.library.holds(idx) => {
+            match self.next_seen(&mut play, p, operation, body) {
+                Some(idx) if play.library.holds(idx) => {
                     return Ok(play.library.response_in(headers, idx, p, request_id));
                 }
-                Some(Played::Entry(idx)) => Some(Found { library: play.library.clone(), idx }),
-                Some(Played::Exhausted { .. }) | None => None,
+                Some(idx) => Some(Found { library: play.library.clone(), idx }),
+                None => None,
             }
         };
         match found {
@@ -274,9 +274,16 @@ impl Playback {
     /// (else [`Playback::pick`] explains, from the decoded request).
     fn pick_seen(&self, protocol: Protocol, operation: Operation, raw: &[u8]) -> Option<Found> {
         let mut play = self.lock();
+        let idx = self.next_seen(&mut play, protocol, operation, raw)?;
+        Some(Found { library: play.library.clone(), idx })
+    }
+
+    /// The interaction to play next for request bytes that matched before, moving its group's play position
+    /// on; none when the bytes did not match before or their group has no answer left to play.
+    fn next_seen(&self, play: &mut State, protocol: Protocol, operation: Operation, raw: &[u8]) -> Option<usize> {
         let group = play.seen(protocol, operation, raw)?;
         match play.advance(group, self.config.repeat) {
-            Played::Entry(idx) => Some(Found { library: play.library.clone(), idx }),
+            Played::Entry(idx) => Some(idx),
             Played::Exhausted { .. } => None,
         }
     }

@@ -699,6 +699,24 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_made_in_a_requests_header_map_carries_none_of_the_requests_headers() {
+        for p in Protocol::ALL {
+            let mut request = HeaderMap::new();
+            request.insert(header::HOST, HeaderValue::from_static("localhost"));
+            request.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            request.insert(
+                "x-amz-target",
+                HeaderValue::from_static("ComprehendMedical_20181030.ListSNOMEDCTInferenceJobs"),
+            );
+            request.insert(REQUEST_ID.clone(), HeaderValue::from_static("the-callers-id"));
+            let resp = output_response_in(request, p, Bytes::from_static(b"{}"), &RequestId::fixed());
+            let fresh = output_response_bytes(p, Bytes::from_static(b"{}"), &RequestId::fixed());
+            assert_eq!(resp.headers(), fresh.headers(), "{p}");
+            assert_eq!(resp.headers()[REQUEST_ID_HEADER], &*RequestId::fixed());
+        }
+    }
+
+    #[test]
     fn error_codes_are_read_like_botocore() {
         assert_eq!(error_code("com.amazonaws.comprehendmedical#TooManyRequestsException"), "TooManyRequestsException");
         assert_eq!(error_code("ValidationException:http://internal.amazon.com/coral/x"), "ValidationException");
