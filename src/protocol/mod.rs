@@ -358,7 +358,7 @@ pub fn output_response_bytes(protocol: Protocol, body: Bytes, request_id: &Reque
 
 /// [`output_response_bytes`] with its headers in `headers`, cleared first: the request's own map, whose room
 /// hyper then parses the connection's next request into.
-pub fn output_response_in(
+pub(crate) fn output_response_in(
     headers: HeaderMap,
     protocol: Protocol,
     body: Bytes,
