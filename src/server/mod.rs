@@ -213,7 +213,14 @@ pub async fn serve_with_tls<H: Handler>(
     // HTTP/1.1 responses are copied into one buffer and sent with one `write`, instead of a `writev` of head
     // and body. Every body here is small, and the copy costs less than the vectored write: replay's CPU per
     // request fell 7% with it (BENCHMARKS.md, "Replay throughput").
-    builder.http1().writev(false);
+    //
+    // Half-closed connections are served: a client that shuts its sending side after its request still gets
+    // the answer (and record still journals the exchange). Without it hyper tries a read while every request
+    // is answered, to see whether the client left; that read made room for itself first, and with the
+    // request still holding the read buffer it took a fresh 8 KiB one every request (BENCHMARKS.md, "Replay
+    // beside the minimal hyper server, a fourth time"). A client that leaves is seen when the answer is
+    // written, and the idle and header timeouts are the watchdog's, not hyper's.
+    builder.http1().writev(false).half_close(true);
     let live = Arc::new(Live::default());
     let shared = Arc::new(Shared::new(handler, config.max_bodies_in_flight));
     let config = Arc::new(config);
@@ -384,6 +391,19 @@ mod tests {
         server.shutdown().await;
         assert!(started.elapsed() < Duration::from_secs(5), "shutdown waited {:?}", started.elapsed());
         assert!(read_to_close(&mut half, Duration::from_secs(5)).await.is_some(), "the half-sent connection is closed");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_shuts_its_sending_side_after_its_request_still_gets_the_answer() {
+        use tokio::io::AsyncWriteExt;
+        // The answer takes a while, so that the client's end of sending is there to be seen before it.
+        let server = start(Slow(Duration::from_millis(200)), Duration::from_secs(30), Duration::from_secs(30)).await;
+        let mut s = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
+        s.write_all(REQUEST).await.unwrap();
+        s.shutdown().await.unwrap();
+        let got = read_to_close(&mut s, Duration::from_secs(10)).await.expect("closed within 10 s");
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1.1 200") && text.ends_with("ok"), "answered, then closed: {text}");
     }
 
     #[tokio::test]
