@@ -99,11 +99,16 @@ impl Operation {
 
     /// The operation named `name` exactly, if it is one of the family.
     pub fn parse(name: &str) -> Option<Operation> {
+        Operation::parse_bytes(name.as_bytes())
+    }
+
+    /// [`Operation::parse`] of a name as bytes, as a request header holds it.
+    pub(crate) fn parse_bytes(name: &[u8]) -> Option<Operation> {
         // The default operation first: most calls are of it.
-        if name == Operation::SnomedCt.name() {
+        if name == Operation::SnomedCt.name().as_bytes() {
             return Some(Operation::SnomedCt);
         }
-        TABLE.iter().find(|row| row.1 == name).map(|row| row.0)
+        TABLE.iter().find(|row| row.1.as_bytes() == name).map(|row| row.0)
     }
 
     /// The operation named by `name` or any of its spellings (`ListRxNormInferenceJobs`,

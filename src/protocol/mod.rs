@@ -167,6 +167,52 @@ pub fn unknown_operation(protocol: Protocol, operation: &str, who: &str) -> Serv
 /// unknown service or operation is `UnknownOperationException` (404 in RPC v2, 400 in JSON 1.1, as AWS JSON
 /// services answer); a missing or wrong `Content-Type` is 415 `UnsupportedMediaTypeException`.
 pub fn detect<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) -> Result<Call<'a>, Rejection> {
+    match sdk_json_call(method, path, headers) {
+        Some(call) => Ok(call),
+        None => detect_in_full(method, path, headers),
+    }
+}
+
+/// The call of a request made the way every SDK makes a JSON 1.1 call of the family: a POST to `/` whose
+/// `Content-Type` is exactly a JSON 1.1 (or 1.0) media type and whose `X-Amz-Target` names one of the
+/// family's operations. `None` for any other request, which [`detect_in_full`] then routes or explains (it
+/// routes these the same way). Apart from it so that the common request skips the checks only an error
+/// needs: the RPC v2 path search, the target's character check, and the error branches' stack frame.
+#[inline]
+fn sdk_json_call<'a>(method: &Method, path: &str, headers: &'a HeaderMap) -> Option<Call<'a>> {
+    if path != "/" || *method != Method::POST {
+        return None;
+    }
+    let (target, content_type) = json_headers(headers);
+    let content_type = content_type?.as_bytes();
+    if content_type != JSON_CONTENT_TYPE.as_bytes() && content_type != b"application/x-amz-json-1.0" {
+        return None;
+    }
+    let operation = target?.as_bytes().strip_prefix(model::SERVICE.as_bytes())?.strip_prefix(b".")?;
+    let operation = model::Operation::parse_bytes(operation)?;
+    Some(Call { protocol: Protocol::AwsJson11, operation: operation.name() })
+}
+
+/// A JSON 1.1 request's `X-Amz-Target` and `Content-Type`, the first value of each as `HeaderMap::get`
+/// gives it, found in one pass over the few headers a request has instead of a hashed lookup of each.
+fn json_headers(headers: &HeaderMap) -> (Option<&HeaderValue>, Option<&HeaderValue>) {
+    let (mut target, mut content_type) = (None, None);
+    for (name, value) in headers {
+        if *name == header::CONTENT_TYPE {
+            content_type = content_type.or(Some(value));
+        } else if *name == TARGET {
+            target = target.or(Some(value));
+        }
+        if target.is_some() && content_type.is_some() {
+            break;
+        }
+    }
+    (target, content_type)
+}
+
+/// [`detect`] for every request, with the reason when one cannot be routed.
+#[inline(never)]
+fn detect_in_full<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) -> Result<Call<'a>, Rejection> {
     static SERVICE_SEGMENT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new("/service/"));
     if let Some(idx) = SERVICE_SEGMENT.find(path.as_bytes()) {
@@ -202,19 +248,7 @@ pub fn detect<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) -> Res
         return Ok(Call { protocol: Protocol::RpcV2Cbor, operation });
     }
     let reject = |status, code: &str, msg: String| Err(rejection(Protocol::AwsJson11, status, code, msg));
-    // One pass over the few headers a request has, instead of a hashed lookup of each.
-    let (mut target, mut content_type) = (None, None);
-    // The first value of each, as `HeaderMap::get` gives it.
-    for (name, value) in headers {
-        if *name == header::CONTENT_TYPE {
-            content_type = content_type.or(Some(value));
-        } else if *name == TARGET {
-            target = target.or(Some(value));
-        }
-        if target.is_some() && content_type.is_some() {
-            break;
-        }
-    }
+    let (target, content_type) = json_headers(headers);
     let Some(target) = target else {
         return reject(
             400,
@@ -342,7 +376,10 @@ fn base_response(
     headers.insert(REQUEST_ID.clone(), request_id.header_value());
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
-    *resp.headers_mut() = headers;
+    std::mem::swap(resp.headers_mut(), &mut headers);
+    // `headers` is now `Response::new`'s map, which holds no allocation (`HeaderMap::new` makes none; a
+    // test keeps that true): forgotten instead of dropped, which saves a call on every answer.
+    std::mem::forget(headers);
     resp
 }
 
@@ -580,6 +617,47 @@ mod tests {
     }
 
     #[test]
+    fn the_sdk_shortcut_routes_only_what_the_full_detection_routes_the_same_way() {
+        let targets = [
+            TARGET,
+            "ComprehendMedical_20181030.ListRxNormInferenceJobs",
+            "ComprehendMedical_20181030.ListSNOMEDCTInferenceJob",
+            "ComprehendMedical_20181030.ListSNOMEDCTInferenceJobsX",
+            "ComprehendMedical_20181030ListSNOMEDCTInferenceJobs",
+            "ComprehendMedical_20181031.ListSNOMEDCTInferenceJobs",
+            "ComprehendMedical_20181030.DetectEntitiesV2",
+            "ComprehendMedical_20181030.",
+            "",
+        ];
+        let content_types = [JSON_CONTENT_TYPE, "application/x-amz-json-1.0", "application/json", CBOR_CONTENT_TYPE];
+        let mut shortcuts = 0;
+        for method in [Method::POST, Method::GET] {
+            for path in ["/", "/x", CBOR_PATH] {
+                for target in targets.iter().map(Some).chain([None]) {
+                    for content_type in content_types.iter().map(Some).chain([None]) {
+                        let mut h = HeaderMap::new();
+                        h.insert(header::HOST, HeaderValue::from_static("localhost"));
+                        if let Some(t) = target {
+                            h.insert(super::TARGET.clone(), HeaderValue::from_static(t));
+                        }
+                        if let Some(c) = content_type {
+                            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(c));
+                        }
+                        let full = detect_in_full(&method, path, &h);
+                        if let Some(call) = sdk_json_call(&method, path, &h) {
+                            shortcuts += 1;
+                            assert_eq!(Ok(call), full, "{method} {path} {target:?} {content_type:?}");
+                        }
+                        assert_eq!(detect(&method, path, &h), full, "{method} {path} {target:?} {content_type:?}");
+                    }
+                }
+            }
+        }
+        // POST to / with either JSON media type and either of the two known operations.
+        assert_eq!(shortcuts, 4);
+    }
+
+    #[test]
     fn routing_errors_are_aws_shaped_in_the_callers_protocol() {
         let cases: Vec<(Method, &str, HeaderMap, Protocol, u16, &str)> = vec![
             (
@@ -714,6 +792,13 @@ mod tests {
             assert_eq!(resp.headers(), fresh.headers(), "{p}");
             assert_eq!(resp.headers()[REQUEST_ID_HEADER], &*RequestId::fixed());
         }
+    }
+
+    #[test]
+    fn a_new_responses_header_map_holds_no_allocation() {
+        // `base_response` forgets the map `Response::new` made instead of dropping it: that leaks nothing
+        // only while the map has no room of its own.
+        assert_eq!(Response::new(()).headers().capacity(), 0);
     }
 
     #[test]

@@ -160,10 +160,9 @@ impl Replayer {
     /// of its own, marked cold, so the replayed request's path is a short run of code. That mattered more
     /// than its instructions: in callgrind's cache simulation a replayed request missed the instruction
     /// cache 590 times where the minimal hyper server's missed 307, and about 440 times since.
-    fn decide(&self, req: Request<Bytes>) -> Answer<'_> {
+    fn decide(&self, mut req: Request<Bytes>) -> Answer<'_> {
         let request_id = protocol::request_id();
-        let (mut parts, body) = req.into_parts();
-        let call = match protocol::detect(&parts.method, parts.uri.path(), &parts.headers) {
+        let call = match protocol::detect(req.method(), req.uri().path(), req.headers()) {
             Ok(c) => c,
             Err(r) => return refused(r.protocol, &r.error, &request_id),
         };
@@ -187,14 +186,16 @@ impl Replayer {
                 // The answer is made in the request's header map (its room is reused), unless `--simulate`
                 // may need the request whole.
                 let headers = match self.simulator {
-                    None => std::mem::take(&mut parts.headers),
+                    None => std::mem::take(req.headers_mut()),
                     Some(_) => http::HeaderMap::new(),
                 };
-                self.playback.answer(p, routed.operation, &body, &request_id, headers).map(Answer::Now)
+                self.playback.answer(p, routed.operation, req.body(), &request_id, headers).map(Answer::now)
             }
-            false => self.playback.find(p, routed.operation, &body).map(|found| self.adjusted(&found, p, &request_id)),
+            false => {
+                self.playback.find(p, routed.operation, req.body()).map(|found| self.adjusted(&found, p, &request_id))
+            }
         };
-        answered.unwrap_or_else(|missing| self.missed(missing, p, &request_id, Request::from_parts(parts, body)))
+        answered.unwrap_or_else(|missing| self.missed(missing, p, &request_id, req))
     }
 
     /// The next fault of the stream, if this request draws one.
@@ -217,7 +218,7 @@ impl Replayer {
             response = Response::from_parts(parts, self.config.restore.apply(&body));
         }
         match delay.is_zero() {
-            true => Answer::Now(response),
+            true => Answer::now(response),
             false => Answer::Later(Box::pin(async move {
                 tokio::time::sleep(delay).await;
                 response
@@ -252,25 +253,41 @@ impl Replayer {
 /// An error answer.
 #[cold]
 fn refused(p: Protocol, error: &ServiceError, request_id: &RequestId) -> Answer<'static> {
-    Answer::Now(protocol::error_response(p, error, request_id))
+    Answer::now(protocol::error_response(p, error, request_id))
 }
 
-/// What [`Replayer::decide`] decided: an answer now, or one to wait for (a latency, or `--simulate`'s
-/// reference), boxed so that the common answer's future stays the size of a response.
+/// What [`Replayer::decide`] decided, and the future that gives it: an answer now, or one to wait for (a
+/// latency, or `--simulate`'s reference), boxed so that the common answer's future stays the size of a
+/// response. A future of its own rather than an `async` block around it, which would move the response once
+/// more on its way out.
 enum Answer<'a> {
-    Now(Response<Bytes>),
+    /// Taken when polled.
+    Now(Option<Response<Bytes>>),
     Later(std::pin::Pin<Box<dyn Future<Output = Response<Bytes>> + Send + 'a>>),
+}
+
+impl Answer<'_> {
+    fn now(response: Response<Bytes>) -> Answer<'static> {
+        Answer::Now(Some(response))
+    }
+}
+
+impl Future for Answer<'_> {
+    type Output = Response<Bytes>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Response<Bytes>> {
+        match self.get_mut() {
+            Answer::Now(response) => {
+                std::task::Poll::Ready(response.take().expect("an answer is polled once it is ready"))
+            }
+            Answer::Later(wait) => wait.as_mut().poll(cx),
+        }
+    }
 }
 
 impl Handler for Replayer {
     fn handle(&self, req: Request<Bytes>) -> impl Future<Output = Response<Bytes>> + Send {
-        let answer = self.decide(req);
-        async move {
-            match answer {
-                Answer::Now(response) => response,
-                Answer::Later(wait) => wait.await,
-            }
-        }
+        self.decide(req)
     }
 }
 
