@@ -215,7 +215,7 @@ pub async fn serve_with_tls<H: Handler>(
     // request fell 7% with it (BENCHMARKS.md, "Replay throughput").
     //
     // Half-closed connections are served: a client that shuts its sending side after its request still gets
-    // the answer (and record still journals the exchange). Without it hyper tries a read while every request
+    // the answer (from replay, record and the reference alike). Without it hyper tries a read while every request
     // is answered, to see whether the client left; that read made room for itself first, and with the
     // request still holding the read buffer it took a fresh 8 KiB one every request (BENCHMARKS.md, "Replay
     // beside the minimal hyper server, a fourth time"). A client that leaves is seen when the answer is
