@@ -62,8 +62,8 @@ impl RequestId {
 ///
 /// The first 24 characters (`xxxxxxxx-xxxx-4xxx-yxxx-`, version 4 and variant bits set) are drawn once per
 /// process; the last 12 are a random 48-bit start plus a count of the ids made. Unique per process for 2^48
-/// responses, unlike any other process's with odds of one in 2^64, and some 60 instructions a response.
-/// Each thread takes its counts from the process's in runs of [`ID_RUN`], so that making an id costs no
+/// responses, unlike any other process's with odds of one in 2^64, and about 90 instructions a response.
+/// Each thread takes its counts from the process's in runs of `ID_RUN` (1,024), so that making an id costs no
 /// atomic operation (one a run).
 pub fn request_id() -> RequestId {
     struct Base {
