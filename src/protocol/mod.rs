@@ -168,9 +168,47 @@ pub fn unknown_operation(protocol: Protocol, operation: &str, who: &str) -> Serv
 /// services answer); a missing or wrong `Content-Type` is 415 `UnsupportedMediaTypeException`.
 pub fn detect<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) -> Result<Call<'a>, Rejection> {
     match sdk_json_call(method, path, headers) {
-        Some(call) => Ok(call),
+        Some(routed) => Ok(Call { protocol: routed.protocol, operation: routed.operation.name() }),
         None => detect_in_full(method, path, headers),
     }
+}
+
+/// What a request calls, once [`route`] has read it: an operation of the list family, or another one (named,
+/// and not served here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Route<'a> {
+    /// An operation of the family.
+    Family(Routed),
+    /// An operation outside it.
+    Other(Call<'a>),
+}
+
+impl Route<'_> {
+    /// The protocol the request speaks.
+    pub(crate) fn protocol(&self) -> Protocol {
+        match self {
+            Route::Family(r) => r.protocol,
+            Route::Other(c) => c.protocol,
+        }
+    }
+
+    /// The call, if it is one of the family's.
+    pub(crate) fn routed(self) -> Option<Routed> {
+        match self {
+            Route::Family(r) => Some(r),
+            Route::Other(_) => None,
+        }
+    }
+}
+
+/// [`detect`] and [`Call::routed`] at once, for the servers: a request made as an SDK makes it has its
+/// operation looked up once.
+pub(crate) fn route<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) -> Result<Route<'a>, Rejection> {
+    if let Some(routed) = sdk_json_call(method, path, headers) {
+        return Ok(Route::Family(routed));
+    }
+    let call = detect_in_full(method, path, headers)?;
+    Ok(call.routed().map_or(Route::Other(call), Route::Family))
 }
 
 /// The call of a request made the way every SDK makes a JSON 1.1 call of the family: a POST to `/` whose
@@ -179,7 +217,7 @@ pub fn detect<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) -> Res
 /// routes these the same way). Apart from it so that the common request skips the checks only an error
 /// needs: the RPC v2 path search, the target's character check, and the error branches' stack frame.
 #[inline]
-fn sdk_json_call<'a>(method: &Method, path: &str, headers: &'a HeaderMap) -> Option<Call<'a>> {
+fn sdk_json_call(method: &Method, path: &str, headers: &HeaderMap) -> Option<Routed> {
     if path != "/" || *method != Method::POST {
         return None;
     }
@@ -189,8 +227,7 @@ fn sdk_json_call<'a>(method: &Method, path: &str, headers: &'a HeaderMap) -> Opt
         return None;
     }
     let operation = target?.as_bytes().strip_prefix(model::SERVICE.as_bytes())?.strip_prefix(b".")?;
-    let operation = model::Operation::parse_bytes(operation)?;
-    Some(Call { protocol: Protocol::AwsJson11, operation: operation.name() })
+    Some(Routed { protocol: Protocol::AwsJson11, operation: model::Operation::parse_bytes(operation)? })
 }
 
 /// A JSON 1.1 request's `X-Amz-Target` and `Content-Type`, the first value of each as `HeaderMap::get`
@@ -644,11 +681,14 @@ mod tests {
                             h.insert(header::CONTENT_TYPE, HeaderValue::from_static(c));
                         }
                         let full = detect_in_full(&method, path, &h);
-                        if let Some(call) = sdk_json_call(&method, path, &h) {
+                        let case = format!("{method} {path} {target:?} {content_type:?}");
+                        if let Some(routed) = sdk_json_call(&method, path, &h) {
                             shortcuts += 1;
-                            assert_eq!(Ok(call), full, "{method} {path} {target:?} {content_type:?}");
+                            assert_eq!(full.as_ref().ok().and_then(Call::routed), Some(routed), "{case}");
                         }
-                        assert_eq!(detect(&method, path, &h), full, "{method} {path} {target:?} {content_type:?}");
+                        assert_eq!(detect(&method, path, &h), full, "{case}");
+                        let routed = full.map(|c| c.routed().map_or(Route::Other(c), Route::Family));
+                        assert_eq!(route(&method, path, &h), routed, "{case}");
                     }
                 }
             }

@@ -322,8 +322,8 @@ impl Recorder {
     /// recorded). `Err` is the refusal to answer with.
     fn admit(&self, parts: &http::request::Parts) -> Result<(Protocol, Option<Routed>), Box<Response<Bytes>>> {
         let up = &self.config.upstream;
-        let detected = protocol::detect(&parts.method, parts.uri.path(), &parts.headers);
-        let guess = detected.as_ref().map_or_else(|r| r.protocol, |c| c.protocol);
+        let detected = protocol::route(&parts.method, parts.uri.path(), &parts.headers);
+        let guess = detected.as_ref().map_or_else(|r| r.protocol, protocol::Route::protocol);
         if parts.method == http::Method::CONNECT {
             return Err(Box::new(self.refuse(guess, 403, "AccessDeniedException", format!(
                 "snomed-vcr record does not tunnel (CONNECT {}): point the client's endpoint_url at the proxy, or use --no-resign with an http:// endpoint", parts.uri))));
@@ -339,7 +339,7 @@ impl Recorder {
             }
             _ => {}
         }
-        Ok((guess, detected.ok().and_then(|c| c.routed())))
+        Ok((guess, detected.ok().and_then(protocol::Route::routed)))
     }
 
     /// Step 2: the answer the cassette already holds, in the modes that play back; `None` to forward.

@@ -423,10 +423,10 @@ impl Reference {
     /// answer, how many jobs it lists.
     fn respond(&self, req: Request<Bytes>, request_id: &RequestId) -> Result<(Response<Bytes>, usize), Refused> {
         let (parts, body) = req.into_parts();
-        let call = protocol::detect(&parts.method, parts.uri.path(), &parts.headers)
+        let route = protocol::route(&parts.method, parts.uri.path(), &parts.headers)
             .map_err(|r| Refused(r.protocol, None, r.error))?;
-        let p = call.protocol;
-        let op = call.routed().map(|r| r.operation);
+        let p = route.protocol();
+        let op = route.routed().map(|r| r.operation);
         if let Some(creds) = &self.auth {
             sigv4::verify(&parts, &body, creds, SystemTime::now()).map_err(|e| Refused(p, op, e))?;
         }
@@ -436,9 +436,12 @@ impl Reference {
         {
             return Err(Refused(p, op, ServiceError::too_many_requests("Rate exceeded")));
         }
-        let Some(operation) = op else {
-            let e = protocol::unknown_operation(p, call.operation, "The reference service serves");
-            return Err(Refused(p, None, e));
+        let operation = match route {
+            protocol::Route::Family(routed) => routed.operation,
+            protocol::Route::Other(call) => {
+                let e = protocol::unknown_operation(p, call.operation, "The reference service serves");
+                return Err(Refused(p, None, e));
+            }
         };
         let defect = self.defect_for(op);
         let (_, mut request) = protocol::decode_request(p, &body).map_err(|e| Refused(p, op, e))?;

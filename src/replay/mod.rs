@@ -50,7 +50,7 @@ use crate::cassette::redact::{self, Redactor};
 use crate::fuzzing::Learned;
 use crate::model::ServiceError;
 use crate::playback::{Found, Missing, Playback};
-use crate::protocol::{self, Protocol, RequestId};
+use crate::protocol::{self, Protocol, RequestId, Route};
 use crate::reference::Reference;
 use crate::server::{Handler, Server, ServerConfig};
 
@@ -163,23 +163,23 @@ impl Replayer {
     /// since half-closed connections are served (BENCHMARKS.md, "a fourth time").
     fn decide(&self, mut req: Request<Bytes>) -> Answer<'_> {
         let request_id = protocol::request_id();
-        let call = match protocol::detect(req.method(), req.uri().path(), req.headers()) {
-            Ok(c) => c,
+        let route = match protocol::route(req.method(), req.uri().path(), req.headers()) {
+            Ok(r) => r,
             Err(r) => return refused(r.protocol, &r.error, &request_id),
         };
-        let p = call.protocol;
+        let p = route.protocol();
         // The count numbers the fault stream; without faults nothing reads it.
         if self.config.faults != Faults::default()
             && let Some(fault) = self.fault()
         {
             return refused(p, &fault, &request_id);
         }
-        let Some(routed) = call.routed() else {
-            return refused(
-                p,
-                &protocol::unknown_operation(p, call.operation, "snomed-vcr replay serves"),
-                &request_id,
-            );
+        let routed = match route {
+            Route::Family(routed) => routed,
+            Route::Other(call) => {
+                let e = protocol::unknown_operation(p, call.operation, "snomed-vcr replay serves");
+                return refused(p, &e, &request_id);
+            }
         };
         let plain = self.config.latency == Latency::None && self.config.restore.is_empty();
         let answered = match plain {
