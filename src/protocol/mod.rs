@@ -21,6 +21,8 @@ use crate::model::{self, ListRequest, ServiceError, Shape};
 
 /// AWS JSON 1.1's `Content-Type`.
 pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// The older AWS JSON media type, accepted on requests as AWS JSON services accept it.
+const JSON_1_0_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 /// RPC v2 CBOR's `Content-Type`.
 pub const CBOR_CONTENT_TYPE: &str = "application/cbor";
 /// The header naming the Smithy protocol of an RPC v2 message.
@@ -223,7 +225,7 @@ fn sdk_json_call(method: &Method, path: &str, headers: &HeaderMap) -> Option<Rou
     }
     let (target, content_type) = json_headers(headers);
     let content_type = content_type?.as_bytes();
-    if content_type != JSON_CONTENT_TYPE.as_bytes() && content_type != b"application/x-amz-json-1.0" {
+    if content_type != JSON_CONTENT_TYPE.as_bytes() && content_type != JSON_1_0_CONTENT_TYPE.as_bytes() {
         return None;
     }
     let operation = target?.as_bytes().strip_prefix(model::SERVICE.as_bytes())?.strip_prefix(b".")?;
@@ -308,7 +310,7 @@ fn detect_in_full<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) ->
         );
     }
     match content_type.and_then(media_type_of) {
-        Some(JSON_CONTENT_TYPE | "application/x-amz-json-1.0") => {}
+        Some(JSON_CONTENT_TYPE | JSON_1_0_CONTENT_TYPE) => {}
         _ => {
             return reject(
                 415,
@@ -666,7 +668,7 @@ mod tests {
             "ComprehendMedical_20181030.",
             "",
         ];
-        let content_types = [JSON_CONTENT_TYPE, "application/x-amz-json-1.0", "application/json", CBOR_CONTENT_TYPE];
+        let content_types = [JSON_CONTENT_TYPE, JSON_1_0_CONTENT_TYPE, "application/json", CBOR_CONTENT_TYPE];
         let mut shortcuts = 0;
         for method in [Method::POST, Method::GET] {
             for path in ["/", "/x", CBOR_PATH] {

@@ -38,9 +38,9 @@ impl RequestId {
 
     /// The id as a header value, without checking its bytes again: hex digits and dashes are always valid.
     /// Its bytes are cut from a block this thread shares among 256 ids, so a response costs no allocation of
-    /// its own for it (a count on the block instead). An allocation of its own was tried: between the 8 KiB
-    /// read buffers hyper allocates and frees for every request, it made glibc's work on them costlier (140
-    /// more instructions a request, in callgrind) than the block's count costs.
+    /// its own for it (a count on the block instead). An allocation of its own measured no better: 29 fewer
+    /// instructions and 26 more mispredicted branches a request in callgrind, and replay's throughput the
+    /// same within the noise (BENCHMARKS.md, "a fourth time").
     pub fn header_value(&self) -> http::HeaderValue {
         thread_local! {
             static BLOCK: std::cell::RefCell<bytes::BytesMut> = std::cell::RefCell::new(bytes::BytesMut::new());

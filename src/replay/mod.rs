@@ -159,8 +159,9 @@ impl Replayer {
     /// Only a recorded answer given as it is stays in this function; every other way out is a function
     /// of its own, marked cold, so the replayed request's path is a short run of code. That mattered more
     /// than its instructions: in callgrind's cache simulation a replayed request missed the instruction
-    /// cache 590 times where the minimal hyper server's missed 307, about 440 times after, and about 300
-    /// since half-closed connections are served (BENCHMARKS.md, "a fourth time").
+    /// cache 590 times where the minimal hyper server's missed 307, about 440 times after, and about 260
+    /// since half-closed connections are served and the operation is looked up once (BENCHMARKS.md, "a
+    /// fourth time").
     fn decide(&self, mut req: Request<Bytes>) -> Answer<'_> {
         let request_id = protocol::request_id();
         let route = match protocol::route(req.method(), req.uri().path(), req.headers()) {

@@ -215,11 +215,11 @@ pub async fn serve_with_tls<H: Handler>(
     // request fell 7% with it (BENCHMARKS.md, "Replay throughput").
     //
     // Half-closed connections are served: a client that shuts its sending side after its request still gets
-    // the answer (from replay, record and the reference alike). Without it hyper tries a read while every request
-    // is answered, to see whether the client left; that read made room for itself first, and with the
-    // request still holding the read buffer it took a fresh 8 KiB one every request (BENCHMARKS.md, "Replay
-    // beside the minimal hyper server, a fourth time"). A client that leaves is seen when the answer is
-    // written, and the idle and header timeouts are the watchdog's, not hyper's.
+    // the answer (from replay, record and the reference alike). Without it hyper tries a read while every
+    // request is answered, to see whether the client left; that read made room for itself first, and with
+    // the request still holding the read buffer it took a fresh 8 KiB one every request (BENCHMARKS.md,
+    // "Replay beside the minimal hyper server, a fourth time"). A client that leaves is seen when the answer
+    // is written, and the idle and header timeouts are the watchdog's, not hyper's.
     builder.http1().writev(false).half_close(true);
     let live = Arc::new(Live::default());
     let shared = Arc::new(Shared::new(handler, config.max_bodies_in_flight));
