@@ -10,11 +10,13 @@
 # runs of N1 and N2 requests, divided by N2 - N1, so start-up and shut-down cancel out. The server runs on
 # core 0 (the single-threaded runtime, as in the throughput benchmarks). Kernel time (TCP, the journal's
 # writes) is not counted, and valgrind runs SHA-256 without the CPU's SHA instructions.
+# With HOT_SYMBOLS=FILE, also writes the functions run on every request to FILE, hottest first
+# (bench/hot_symbols.py; bench/hot-order.sh makes hot-path.order from them).
 # Usage: bench/instructions.sh record|replay|fixed [BINARY] [N1] [N2]   (needs valgrind and python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:?usage: bench/instructions.sh record|replay|fixed [BINARY] [N1] [N2]}
-if [ -z "${2:-}" ]; then cargo build --release --quiet --bin snomed-vcr --example fixed_server; fi
+if [ -z "${2:-}" ]; then cargo build --release --quiet --bin snomed-vcr && cargo build --release --quiet --example fixed_server; fi
 bin=${2:-target/release/snomed-vcr}; n1=${3:-300}; n2=${4:-1300}
 source bench/common.sh
 target/release/snomed-vcr reference >"$work/ref.out" 2>/dev/null & pids+=($!); disown; wait_line "$work/ref.out"
@@ -37,7 +39,9 @@ count() { # count N: the server's instructions over N requests, up to the last o
   local cmd=("$bin" record --upstream "$ref" --cassette "$dir/c.json" --mode all)
   [ "$what" = replay ] && cmd=("$bin" replay --cassette "$work/bench.json")
   [ "$what" = fixed ] && cmd=(target/release/examples/fixed_server "$work/body.json")
-  taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "${cmd[@]}" >"$dir/server.out" 2>"$dir/server.err" &
+  local symbols=()
+  [ -n "${HOT_SYMBOLS:-}" ] && symbols=(--dump-instr=yes --demangle=no)
+  taskset -c 0 valgrind --tool=callgrind "${symbols[@]}" --callgrind-out-file="$dir/cg.out" "${cmd[@]}" >"$dir/server.out" 2>"$dir/server.err" &
   local vp=$!; pids+=($vp); wait_line "$dir/server.out"
   python3 - "$(sed -n 's/^listening on //p' "$dir/server.out")" "$n" "$target" "$body" <<'PY'
 import http.client, sys, urllib.parse
@@ -57,3 +61,7 @@ PY
 }
 c1=$(count "$n1"); c2=$(count "$n2")
 echo "$what, user space: $(( (c2 - c1) / (n2 - n1) )) instructions per request ($c1 over $n1 requests, $c2 over $n2; $([ "$what" = fixed ] && echo examples/fixed_server || echo "$bin"))"
+if [ -n "${HOT_SYMBOLS:-}" ]; then
+  python3 bench/hot_symbols.py "$work/$n1/cg.out.1" "$work/$n2/cg.out.1" $((n2 - n1)) \
+    "$([ "$what" = fixed ] && echo target/release/examples/fixed_server || echo "$bin")" >"$HOT_SYMBOLS"
+fi
