@@ -14,10 +14,10 @@
 //! It also lays out the release binary's hot path: the functions replay and record run on every request, listed
 //! in `hot-path.order` (written by `bench/hot-order.sh`), go together at the start of the binary's code, through
 //! the linker's `--symbol-ordering-file`. Scattered over 16 MB of code, one replayed request ran code on 126
-//! pages of 4 KiB, where the minimal hyper server's ran on 88; laid out together, replay answers about 6% more
-//! requests (BENCHMARKS.md, "the hot path laid out together"). Only for release builds of the `snomed-vcr`
-//! binary on x86_64 Linux with Rust's own linker (LLD, the default there since Rust 1.90): with a linker of
-//! your own (`linker =`, `-C linker...` in `RUSTFLAGS`) nothing is passed.
+//! pages of 4 KiB (the minimal hyper server's on 88); laid out together, on 39, and replay answers 3-4% more
+//! requests, level with that server (BENCHMARKS.md, "the hot path laid out together"). Only for release
+//! builds of the `snomed-vcr` binary on x86_64 Linux with Rust's own linker (LLD, the default there since Rust
+//! 1.90): with a linker of your own (`linker =`, `-C linker...` in `RUSTFLAGS`) nothing is passed.
 
 use std::path::{Path, PathBuf};
 
