@@ -47,8 +47,8 @@ fn main() {
     order_hot_path(&manifest);
 }
 
-/// Passes `hot-path.order` to the linker for the release binary, without its comment lines (LLD would look
-/// for a function named after each), when the linker is LLD.
+/// Passes `hot-path.order`, without its comment lines, to the linker for the release binary, when the linker
+/// is LLD.
 fn order_hot_path(manifest: &Path) {
     println!("cargo::rerun-if-changed=hot-path.order");
     println!("cargo::rerun-if-env-changed=RUSTC_LINKER");

@@ -4,7 +4,7 @@
 # start of the release binary's code. Run it again after updating dependencies, renaming functions on the
 # request path or changing the package's version: symbol names carry a hash of their crate's build, and a name
 # the binary no longer has is skipped. bench/ceiling.sh prints how many of the names the binary still has.
-# Usage: bench/hot-order.sh   (needs valgrind and python3; about two minutes)
+# Usage: bench/hot-order.sh   (needs valgrind and python3; about 90 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin snomed-vcr
