@@ -9,9 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old=${1:-}; rounds=${2:-8}; secs=${3:-5}
-# The binary alone, as `cargo build --release` makes it: built beside the examples, its dependencies would take
-# the examples' features too, and its functions' names would no longer be hot-path.order's (build.rs).
-cargo build --release --quiet --bin snomed-vcr && cargo build --release --quiet --example fixed_server --example serve_loop
+source bench/build.sh && release_build fixed_server serve_loop
 new=target/release/snomed-vcr
 echo "hot path: $(nm "$new" | awk '{print $NF}' | sort -u | grep -cxFf <(grep -v '^#' hot-path.order) || true) of \
 $(grep -vc '^#' hot-path.order) functions of hot-path.order in $new"

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 rounds=${1:-5}
 concurrency=${2:-4}
 old=${3:-}
-cargo build --release --quiet --bin snomed-vcr && cargo build --release --quiet --example diff_bench
+source bench/build.sh && release_build diff_bench
 bin=target/release/snomed-vcr
 bench=target/release/examples/diff_bench
 cassette=target/bench/diff-10k.json

@@ -6,7 +6,7 @@
 #     bash bench/hostile.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin snomed-vcr && cargo build --release --quiet --example hostile_server
+source bench/build.sh && release_build hostile_server
 bin=target/release/snomed-vcr
 hostile=target/release/examples/hostile_server
 pids=()

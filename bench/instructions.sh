@@ -16,8 +16,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:?usage: bench/instructions.sh record|replay|fixed [BINARY] [N1] [N2]}
-if [ -z "${2:-}" ]; then cargo build --release --quiet --bin snomed-vcr && cargo build --release --quiet --example fixed_server; fi
+if [ -z "${2:-}" ]; then source bench/build.sh && release_build fixed_server; fi
 bin=${2:-target/release/snomed-vcr}; n1=${3:-300}; n2=${4:-1300}
+server=$bin  # the binary counted
+[ "$what" = fixed ] && server=target/release/examples/fixed_server
 source bench/common.sh
 target/release/snomed-vcr reference >"$work/ref.out" 2>/dev/null & pids+=($!); disown; wait_line "$work/ref.out"
 ref=$(sed -n 's/^listening on //p' "$work/ref.out")
@@ -38,7 +40,7 @@ count() { # count N: the server's instructions over N requests, up to the last o
   mkdir -p "$dir"
   local cmd=("$bin" record --upstream "$ref" --cassette "$dir/c.json" --mode all)
   [ "$what" = replay ] && cmd=("$bin" replay --cassette "$work/bench.json")
-  [ "$what" = fixed ] && cmd=(target/release/examples/fixed_server "$work/body.json")
+  [ "$what" = fixed ] && cmd=("$server" "$work/body.json")
   local symbols=()
   [ -n "${HOT_SYMBOLS:-}" ] && symbols=(--dump-instr=yes --demangle=no)
   taskset -c 0 valgrind --tool=callgrind "${symbols[@]}" --callgrind-out-file="$dir/cg.out" "${cmd[@]}" >"$dir/server.out" 2>"$dir/server.err" &
@@ -60,8 +62,7 @@ PY
   cat "$dir"/cg.out.* | sed -n 's/^summary: //p' | sort -n | tail -1
 }
 c1=$(count "$n1"); c2=$(count "$n2")
-echo "$what, user space: $(( (c2 - c1) / (n2 - n1) )) instructions per request ($c1 over $n1 requests, $c2 over $n2; $([ "$what" = fixed ] && echo examples/fixed_server || echo "$bin"))"
+echo "$what, user space: $(( (c2 - c1) / (n2 - n1) )) instructions per request ($c1 over $n1 requests, $c2 over $n2; $server)"
 if [ -n "${HOT_SYMBOLS:-}" ]; then
-  python3 bench/hot_symbols.py "$work/$n1/cg.out.1" "$work/$n2/cg.out.1" $((n2 - n1)) \
-    "$([ "$what" = fixed ] && echo target/release/examples/fixed_server || echo "$bin")" >"$HOT_SYMBOLS"
+  python3 bench/hot_symbols.py "$work/$n1/cg.out.1" "$work/$n2/cg.out.1" $((n2 - n1)) "$server" >"$HOT_SYMBOLS"
 fi

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-5}; rounds=${2:-2}
 TALKBACK_DIR=${TALKBACK_DIR:-/tmp/talkback}
 MITMDUMP=${MITMDUMP:-/tmp/mitm-venv/bin/mitmdump}
-cargo build --release --quiet --bin snomed-vcr && cargo build --release --quiet --example fixed_server --example ceiling_server
+source bench/build.sh && release_build fixed_server ceiling_server
 bin=target/release/snomed-vcr
 work=$(mktemp -d)
 pids=()

@@ -169,10 +169,7 @@ pub fn unknown_operation(protocol: Protocol, operation: &str, who: &str) -> Serv
 /// unknown service or operation is `UnknownOperationException` (404 in RPC v2, 400 in JSON 1.1, as AWS JSON
 /// services answer); a missing or wrong `Content-Type` is 415 `UnsupportedMediaTypeException`.
 pub fn detect<'a>(method: &Method, path: &'a str, headers: &'a HeaderMap) -> Result<Call<'a>, Rejection> {
-    match sdk_json_call(method, path, headers) {
-        Some(routed) => Ok(Call { protocol: routed.protocol, operation: routed.operation.name() }),
-        None => detect_in_full(method, path, headers),
-    }
+    route(method, path, headers).map(Route::call)
 }
 
 /// What a request calls, once [`route`] has read it: an operation of the list family, or another one (named,
@@ -185,12 +182,20 @@ pub(crate) enum Route<'a> {
     Other(Call<'a>),
 }
 
-impl Route<'_> {
+impl<'a> Route<'a> {
     /// The protocol the request speaks.
     pub(crate) fn protocol(&self) -> Protocol {
         match self {
             Route::Family(r) => r.protocol,
             Route::Other(c) => c.protocol,
+        }
+    }
+
+    /// The call as [`detect`] gives it: the operation by name.
+    fn call(self) -> Call<'a> {
+        match self {
+            Route::Family(r) => Call { protocol: r.protocol, operation: r.operation.name() },
+            Route::Other(c) => c,
         }
     }
 
